@@ -1,0 +1,34 @@
+import type { Clock } from "./Clock.ts";
+
+/** How an outcome is judged: `true` is a failure, `false` a success, `"neutral"` neither. */
+export type Verdict = boolean | "neutral";
+
+/** Options of {@link CircuitBreaker}; every one is optional. Durations are in milliseconds. */
+export interface CircuitBreakerOptions {
+  /** Shown in errors and events. Default `"circuit"`. */
+  name?: string;
+  /** Consecutive failures that open the circuit. Integer ≥ 1, or `Infinity` to disable. Default 5. */
+  failureThreshold?: number;
+  /** Failure share of the window that opens the circuit (compared with ≥). In (0, 1]. Default 0.5. */
+  failureRateThreshold?: number;
+  /** Length of the sliding window judged by the rate rule. Default 60 000. */
+  windowDuration?: number;
+  /** Calls the window must hold before its rate is judged. Integer ≥ 1, or `Infinity`. Default 10. */
+  minimumRequests?: number;
+  /** Time spent open before a probe is admitted. Default 30 000. */
+  openDuration?: number;
+  /** Probe successes in half-open that close the circuit. Integer ≥ 1. Default 3. */
+  successThreshold?: number;
+  /** Probes in flight at once in half-open; further calls are rejected at once. Integer ≥ 1. Default 1. */
+  halfOpenMaxConcurrent?: number;
+  /** Upper bound of the open time, which doubles on each re-open from half-open. Default `openDuration`. */
+  maxOpenDuration?: number;
+  /** A success slower than this counts as a failure. Default: off. */
+  slowCallDuration?: number;
+  /** Judges a thrown error in `execute`. Default: every error is a failure. */
+  isFailure?: (error: unknown) => Verdict;
+  /** Judges a returned value in `execute`. Default: every value is a success. */
+  isResultFailure?: (value: unknown) => Verdict;
+  /** Time source. Default: a monotonic clock. */
+  clock?: Clock;
+}
