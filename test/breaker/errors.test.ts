@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import { CircuitOpenError, ErrorCode, isCircuitOpenError } from "../../src/index.ts";
 
 const root = new URL("../../", import.meta.url);
@@ -20,7 +20,9 @@ function sourceFiles(dir: URL): string[] {
 
 describe("error codes", () => {
   it("documents every code the source uses in docs/errors.md, and no other", () => {
-    const used = new Set(sourceFiles(new URL("src/", root)).flatMap((text) => text.match(/BREAKWATER_[A-Z_]+/g) ?? []));
+    const used = new Set(
+      sourceFiles(new URL("src/", root)).flatMap((text) => text.match(/BREAKWATER_[A-Z_]+/g) ?? []),
+    );
     const docs = readFileSync(new URL("docs/errors.md", root), "utf8");
     const documented = new Set(docs.match(/^## `(BREAKWATER_[A-Z_]+)`/gm)?.map((h) => h.slice(4, -1)));
     assert.ok(used.size >= Object.keys(ErrorCode).length);
@@ -31,7 +33,9 @@ describe("error codes", () => {
     const dir = mkdtempSync(join(tmpdir(), "breakwater-copy-"));
     try {
       cpSync(new URL("src/", root), join(dir, "src"), { recursive: true });
-      const copy = (await import(pathToFileURL(join(dir, "src/index.ts")).href)) as typeof import("../../src/index.ts");
+      const copy = (await import(
+        pathToFileURL(join(dir, "src/index.ts")).href
+      )) as typeof import("../../src/index.ts");
       assert.notEqual(copy.CircuitOpenError, CircuitOpenError, "a distinct copy of the package");
       const foreign = new copy.CircuitBreaker();
       foreign.forceOpen();

@@ -72,7 +72,8 @@ describe("execute", () => {
   it("lets isFailure judge an error a success, a failure or neutral", async () => {
     const b = breaker({
       failureThreshold: 1,
-      isFailure: (e) => ((e as Error).message === "404" ? false : (e as Error).message === "gone" ? "neutral" : true),
+      isFailure: (e) =>
+        (e as Error).message === "404" ? false : (e as Error).message === "gone" ? "neutral" : true,
     });
     await b.execute(() => Promise.reject(new Error("404"))).catch(() => {});
     await b.execute(() => Promise.reject(new Error("gone"))).catch(() => {});
@@ -80,7 +81,10 @@ describe("execute", () => {
   });
 
   it("lets isResultFailure count a returned value as a failure", async () => {
-    const b = breaker({ failureThreshold: 1, isResultFailure: (v) => (v as { status: number }).status >= 500 });
+    const b = breaker({
+      failureThreshold: 1,
+      isResultFailure: (v) => (v as { status: number }).status >= 500,
+    });
     assert.deepEqual(await b.execute(async () => ({ status: 503 })), { status: 503 });
     assert.equal(b.state, "open");
   });
@@ -133,7 +137,9 @@ describe("execute", () => {
     const controller = new AbortController();
     const call = b.execute(
       (signal) =>
-        new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true })),
+        new Promise((_, reject) =>
+          signal.addEventListener("abort", () => reject(signal.reason), { once: true }),
+        ),
       { signal: controller.signal },
     );
     controller.abort();

@@ -22,7 +22,11 @@ describe("options", () => {
   });
 
   it("refuses a threshold below 1, naming the option and the value", () => {
-    rejects({ failureThreshold: 0 }, RangeError, /"failureThreshold" must be an integer ≥ 1, or Infinity, got 0/);
+    rejects(
+      { failureThreshold: 0 },
+      RangeError,
+      /"failureThreshold" must be an integer ≥ 1, or Infinity, got 0/,
+    );
   });
 
   it("refuses a fractional count", () => {
@@ -34,7 +38,11 @@ describe("options", () => {
   });
 
   it("refuses a rate outside (0, 1]", () => {
-    rejects({ failureRateThreshold: 0 }, RangeError, /"failureRateThreshold" must be a number in \(0, 1\], got 0/);
+    rejects(
+      { failureRateThreshold: 0 },
+      RangeError,
+      /"failureRateThreshold" must be a number in \(0, 1\], got 0/,
+    );
     rejects({ failureRateThreshold: 1.1 }, RangeError, /got 1.1/);
   });
 
@@ -45,7 +53,11 @@ describe("options", () => {
   });
 
   it("refuses a maxOpenDuration shorter than openDuration", () => {
-    rejects({ openDuration: 5_000, maxOpenDuration: 1_000 }, RangeError, /"maxOpenDuration" must be ≥ openDuration/);
+    rejects(
+      { openDuration: 5_000, maxOpenDuration: 1_000 },
+      RangeError,
+      /"maxOpenDuration" must be ≥ openDuration/,
+    );
   });
 
   it("refuses values of the wrong type with a TypeError", () => {

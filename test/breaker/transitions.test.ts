@@ -53,7 +53,11 @@ describe("closed → open", () => {
   });
 
   it("does not open below the rate threshold", () => {
-    const { breaker } = breakerWith({ failureThreshold: 100, minimumRequests: 10, failureRateThreshold: 0.6 });
+    const { breaker } = breakerWith({
+      failureThreshold: 100,
+      minimumRequests: 10,
+      failureRateThreshold: 0.6,
+    });
     for (let i = 0; i < 10; i++) settle(breaker, 1, i % 2 === 0 ? "success" : "failure");
     assert.equal(breaker.state, "closed");
   });
@@ -103,7 +107,12 @@ describe("open", () => {
     assert.equal(breaker.state, "open");
     clock.advance(5_000);
     assert.equal(breaker.state, "half_open");
-    assert.deepEqual(changes[1], { from: "open", to: "half_open", reason: "open_duration_elapsed", at: 6_000 });
+    assert.deepEqual(changes[1], {
+      from: "open",
+      to: "half_open",
+      reason: "open_duration_elapsed",
+      at: 6_000,
+    });
     assert.equal(breaker.metrics().retryAfterMs, null);
   });
 });

@@ -9,6 +9,10 @@ export function admit(breaker: CircuitBreaker): Permit {
 }
 
 /** Makes `count` calls that each end in `outcome`. */
-export function settle(breaker: CircuitBreaker, count: number, outcome: "success" | "failure" | "neutral"): void {
+export function settle(
+  breaker: CircuitBreaker,
+  count: number,
+  outcome: "success" | "failure" | "neutral",
+): void {
   for (let i = 0; i < count; i++) admit(breaker)[outcome]();
 }

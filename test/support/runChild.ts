@@ -11,7 +11,10 @@ export interface ChildResult {
  * Runs `node <args>` in a child process and collects its output. The child is killed after
  * `killAfterMs` (generous: a busy CI machine is slow), so a test never hangs on it.
  */
-export function runChild(args: string[], options: { killAfterMs?: number; cwd?: string } = {}): Promise<ChildResult> {
+export function runChild(
+  args: string[],
+  options: { killAfterMs?: number; cwd?: string } = {},
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

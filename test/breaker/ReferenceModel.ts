@@ -1,0 +1,175 @@
+import type {
+  CircuitMetrics,
+  CircuitState,
+  Outcome,
+  StateChange,
+  TransitionReason,
+} from "../../src/index.ts";
+
+/** The options the model understands: every numeric option of the breaker, all filled in. */
+export interface ModelOptions {
+  failureThreshold: number;
+  failureRateThreshold: number;
+  windowDuration: number;
+  minimumRequests: number;
+  openDuration: number;
+  successThreshold: number;
+  halfOpenMaxConcurrent: number;
+  maxOpenDuration: number;
+  slowCallDuration: number;
+}
+
+export interface ModelCall {
+  generation: number;
+  startedAt: number;
+  probe: boolean;
+  settled: boolean;
+}
+
+export type ModelAcquisition =
+  | { admitted: true; call: ModelCall }
+  | { admitted: false; state: CircuitState; retryAfterMs: number };
+
+/**
+ * SPEC §1 written as plainly as possible, to check the real breaker against: every call outcome is
+ * kept in a list with its time bucket, the window is a filter over that list, probes are a list of
+ * holders. Slow, and obviously right.
+ */
+export class ReferenceModel {
+  readonly changes: StateChange[] = [];
+  #state: CircuitState = "closed";
+  #openedAt = 0;
+  #openFor = 0;
+  #generation = 0;
+  #outcomes: { bucket: number; failed: boolean }[] = [];
+  #consecutive = 0;
+  #rejected = 0;
+  #transitions = 0;
+  #probes: { call: ModelCall; takenAt: number }[] = [];
+  #probeSuccesses = 0;
+  readonly #o: ModelOptions;
+
+  constructor(options: ModelOptions) {
+    this.#o = options;
+  }
+
+  state(now: number): CircuitState {
+    if (this.#state === "open" && now >= this.#openedAt + this.#openFor) {
+      this.#probes = [];
+      this.#probeSuccesses = 0;
+      this.#change("half_open", "open_duration_elapsed", this.#openedAt + this.#openFor);
+    }
+    return this.#state;
+  }
+
+  acquire(now: number): ModelAcquisition {
+    const state = this.state(now);
+    const admit = (probe: boolean): ModelAcquisition => {
+      const call = { generation: this.#generation, startedAt: now, probe, settled: false };
+      if (probe) this.#probes.push({ call, takenAt: now });
+      return { admitted: true, call };
+    };
+    if (state === "closed" || state === "disabled") return admit(false);
+    if (state === "forced_open") return this.#reject(state, this.#o.openDuration);
+    if (state === "open") return this.#reject(state, this.#openedAt + this.#openFor - now);
+    const holding = this.#probes.filter((p) => !p.call.settled && now - p.takenAt < this.#o.openDuration);
+    if (holding.length < this.#o.halfOpenMaxConcurrent) return admit(true);
+    return this.#reject(state, Math.min(...holding.map((p) => p.takenAt)) + this.#o.openDuration - now);
+  }
+
+  settle(call: ModelCall, outcome: Outcome, now: number): void {
+    if (call.settled) return;
+    call.settled = true;
+    if (outcome === "neutral") return;
+    const failed = outcome === "failure" || now - call.startedAt > this.#o.slowCallDuration;
+    this.#outcomes.push({ bucket: this.#bucket(now), failed });
+    if (call.generation !== this.#generation) return;
+    if (this.#state === "closed") {
+      this.#consecutive = failed ? this.#consecutive + 1 : 0;
+      if (!failed) return;
+      const { calls, failures } = this.#window(now);
+      if (this.#consecutive >= this.#o.failureThreshold)
+        this.#open(now, this.#o.openDuration, "consecutive_failures");
+      else if (calls >= this.#o.minimumRequests && failures / calls >= this.#o.failureRateThreshold) {
+        this.#open(now, this.#o.openDuration, "failure_rate");
+      }
+    } else if (this.#state === "half_open") {
+      if (now - call.startedAt >= this.#o.openDuration) return;
+      if (failed) {
+        this.#consecutive++;
+        this.#open(now, Math.min(this.#openFor * 2, this.#o.maxOpenDuration), "probe_failed");
+      } else {
+        this.#consecutive = 0;
+        this.#probeSuccesses++;
+        if (this.#probeSuccesses >= this.#o.successThreshold) {
+          this.#outcomes = [];
+          this.#change("closed", "probes_succeeded", now);
+        }
+      }
+    } else if (this.#state === "disabled") {
+      this.#consecutive = failed ? this.#consecutive + 1 : 0;
+    }
+  }
+
+  forceOpen(now: number): void {
+    if (this.state(now) !== "forced_open") this.#change("forced_open", "forced_open", now);
+  }
+
+  disable(now: number): void {
+    if (this.state(now) !== "disabled") this.#change("disabled", "disabled", now);
+  }
+
+  reset(now: number): void {
+    this.#outcomes = [];
+    this.#consecutive = 0;
+    if (this.state(now) !== "closed") this.#change("closed", "reset", now);
+    else this.#generation++;
+  }
+
+  metrics(now: number): CircuitMetrics {
+    const state = this.state(now);
+    const { calls, failures } = this.#window(now);
+    return {
+      state,
+      totalRequests: calls,
+      failedRequests: failures,
+      successRate: calls === 0 ? 1 : (calls - failures) / calls,
+      consecutiveFailures: this.#consecutive,
+      rejectedRequests: this.#rejected,
+      transitions: this.#transitions,
+      retryAfterMs: state === "open" ? Math.max(1, Math.ceil(this.#openedAt + this.#openFor - now)) : null,
+    };
+  }
+
+  #bucket(time: number): number {
+    return Math.floor(time / (this.#o.windowDuration / 10));
+  }
+
+  /** The outcomes of the current bucket and the nine before it. */
+  #window(now: number): { calls: number; failures: number } {
+    const recent = this.#outcomes.filter((o) => o.bucket > this.#bucket(now) - 10);
+    return { calls: recent.length, failures: recent.filter((o) => o.failed).length };
+  }
+
+  #reject(state: CircuitState, waitMs: number): ModelAcquisition {
+    this.#rejected++;
+    return { admitted: false, state, retryAfterMs: Math.max(1, Math.ceil(waitMs)) };
+  }
+
+  #open(now: number, openFor: number, reason: TransitionReason): void {
+    this.#openedAt = now;
+    this.#openFor = openFor;
+    this.#change("open", reason, now);
+  }
+
+  #change(to: CircuitState, reason: TransitionReason, at: number): void {
+    this.changes.push({ from: this.#state, to, reason, at });
+    this.#state = to;
+    this.#generation++;
+    this.#transitions++;
+    if (to === "closed") {
+      this.#consecutive = 0;
+      this.#openFor = 0;
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { CircuitBreaker, type Outcome, type Permit, type StateChange } from "../../src/index.ts";
+import { ManualClock } from "../support/ManualClock.ts";
+import { type ModelCall, type ModelOptions, ReferenceModel } from "./ReferenceModel.ts";
+
+type Step =
+  | { kind: "acquire" }
+  | { kind: "settle"; pick: number; outcome: Outcome }
+  | { kind: "settleAgain"; pick: number; outcome: Outcome }
+  | { kind: "tick"; ms: number }
+  | { kind: "observe" }
+  | { kind: "forceOpen" | "disable" | "reset" };
+
+const outcome = fc.constantFrom<Outcome>("success", "failure", "neutral");
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 30, arbitrary: fc.constant({ kind: "acquire" } as const) },
+  { weight: 30, arbitrary: fc.record({ kind: fc.constant("settle" as const), pick: fc.nat(), outcome }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("settleAgain" as const), pick: fc.nat(), outcome }) },
+  {
+    weight: 20,
+    arbitrary: fc.record({
+      kind: fc.constant("tick" as const),
+      // mostly small steps, sometimes a bucket or an open time, now and then an idle gap of minutes
+      ms: fc.oneof(
+        { weight: 6, arbitrary: fc.integer({ min: 0, max: 50 }) },
+        { weight: 3, arbitrary: fc.integer({ min: 0, max: 3_000 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 0, max: 300_000 }) },
+      ),
+    }),
+  },
+  { weight: 3, arbitrary: fc.constant({ kind: "observe" } as const) },
+  { weight: 1, arbitrary: fc.constantFrom({ kind: "forceOpen" } as const, { kind: "disable" } as const) },
+  { weight: 1, arbitrary: fc.constant({ kind: "reset" } as const) },
+);
+
+const options: fc.Arbitrary<ModelOptions & { slowCalls: boolean }> = fc
+  .record({
+    failureThreshold: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.constant(Infinity)),
+    failureRateThreshold: fc.constantFrom(0.2, 0.5, 0.75, 1),
+    windowDuration: fc.integer({ min: 100, max: 5_000 }),
+    minimumRequests: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.constant(Infinity)),
+    openDuration: fc.integer({ min: 10, max: 2_000 }),
+    successThreshold: fc.integer({ min: 1, max: 3 }),
+    halfOpenMaxConcurrent: fc.integer({ min: 1, max: 3 }),
+    maxOpenFactor: fc.integer({ min: 1, max: 8 }),
+    slowCallDuration: fc.integer({ min: 5, max: 100 }),
+    slowCalls: fc.boolean(),
+  })
+  .map(({ maxOpenFactor, ...o }) => ({
+    ...o,
+    maxOpenDuration: o.openDuration * maxOpenFactor,
+    slowCallDuration: o.slowCalls ? o.slowCallDuration : Infinity,
+  }));
+
+/** Runs one sequence of steps on the breaker and on the model, comparing them after every step. */
+function check(o: ModelOptions & { slowCalls: boolean }, steps: Step[], start: number): void {
+  const clock = new ManualClock(start);
+  const { slowCalls, ...numbers } = o;
+  const breaker = new CircuitBreaker({
+    ...numbers,
+    clock,
+    ...(slowCalls ? {} : { slowCallDuration: undefined }),
+  } as ConstructorParameters<typeof CircuitBreaker>[0]);
+  const model = new ReferenceModel(o);
+  const changes: StateChange[] = [];
+  breaker.onStateChange((change) => changes.push(change));
+  const open: [Permit, ModelCall][] = [];
+  const done: [Permit, ModelCall][] = [];
+
+  steps.forEach((s, index) => {
+    const now = clock.now();
+    const where = `step ${index} (${JSON.stringify(s)}) at t=${now}`;
+    switch (s.kind) {
+      case "acquire": {
+        const real = breaker.tryAcquire();
+        const expected = model.acquire(now);
+        assert.equal(real.admitted, expected.admitted, `${where}: admitted`);
+        if (real.admitted && expected.admitted) open.push([real, expected.call]);
+        else assert.deepEqual(real, expected, where);
+        break;
+      }
+      case "settle":
+      case "settleAgain": {
+        const pool = s.kind === "settle" ? open : done;
+        if (pool.length === 0) break;
+        const [pair] =
+          s.kind === "settle" ? pool.splice(s.pick % pool.length, 1) : [pool[s.pick % pool.length]];
+        if (pair === undefined) break;
+        pair[0][s.outcome]();
+        model.settle(pair[1], s.outcome, now);
+        if (s.kind === "settle") done.push(pair);
+        break;
+      }
+      case "tick":
+        clock.advance(s.ms);
+        break;
+      case "observe":
+        assert.equal(breaker.state, model.state(now), where);
+        break;
+      case "forceOpen":
+        breaker.forceOpen();
+        model.forceOpen(now);
+        break;
+      case "disable":
+        breaker.disable();
+        model.disable(now);
+        break;
+      case "reset":
+        breaker.reset();
+        model.reset(now);
+        break;
+    }
+    assert.deepEqual(breaker.metrics(), model.metrics(clock.now()), `${where}: metrics`);
+    assert.deepEqual(changes, model.changes, `${where}: transitions`);
+  });
+}
+
+describe("the breaker against a reference model of SPEC §1", () => {
+  it("agrees on every admission, metric and transition over random call sequences", () => {
+    fc.assert(
+      fc.property(
+        options,
+        // size "max": fast-check would otherwise keep arrays to about ten steps, too few to reach half-open
+        fc.array(step, { minLength: 1, maxLength: 300, size: "max" }),
+        fc.integer({ min: 0, max: 1e9 }),
+        check,
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
