@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CircuitBreaker, CircuitOpenError, isCircuitOpenError } from "../../src/index.ts";
+import { BreakwaterError, CircuitBreaker, CircuitOpenError, isCircuitOpenError } from "../../src/index.ts";
 import { ManualClock } from "../support/ManualClock.ts";
 
 const boom = new Error("boom");
@@ -65,8 +65,16 @@ describe("execute", () => {
     b.forceOpen();
     const error = await b.execute(async () => 1).catch((e: unknown) => e);
     assert.ok(error instanceof Error);
-    assert.equal(error.stack?.split("\n").length, 1);
-    assert.ok(Error.stackTraceLimit > 0, "the global limit is restored");
+    assert.equal(error.stack, 'CircuitOpenError: circuit "svc" is forced_open; retry in 30000 ms');
+  });
+
+  it("rejects with an error that is an Error and a BreakwaterError by prototype", async () => {
+    const b = breaker();
+    b.forceOpen();
+    const error = await b.execute(async () => 1).catch((e: unknown) => e);
+    assert.ok(error instanceof Error);
+    assert.ok(error instanceof BreakwaterError);
+    assert.equal(String(error), 'CircuitOpenError: circuit "svc" is forced_open; retry in 30000 ms');
   });
 
   it("lets isFailure judge an error a success, a failure or neutral", async () => {
