@@ -1,16 +1,148 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { stringify } from "smol-toml";
+import { Breakwater } from "./Breakwater.ts";
+import { ConfigError } from "./config/ConfigError.ts";
+import { formatListenAddress } from "./config/listenAddress.ts";
+import { type ConfigFlags, loadConfig } from "./config/loadConfig.ts";
+import { createLogger } from "./logger.ts";
 
 /**
- * The `breakwater` command. Until the proxy lands it answers only --help and --version; anything else
- * is a usage error (exit 2).
+ * The `breakwater` command (SPEC §2). Exit codes: 0 clean exit, 2 bad usage or config (the message
+ * names the key and file), 1 a runtime failure such as a port in use.
  */
-const usage = `Usage: breakwater [--help] [--version]
+const usage = `Usage:
+  breakwater --config FILE                 run the proxy from a TOML file
+  breakwater --listen HOST:PORT --route PATH --upstream URL [--upstream URL …]
+  breakwater check --config FILE           validate a config and print the effective configuration
+  breakwater --help | --version
 
-Breakwater is a circuit-breaking reverse proxy for MCP servers and HTTP services.
-The proxy itself is under construction; the circuit-breaker library is ready:
-  import { CircuitBreaker } from "breakwater";
+Options (flags win over the file; --upstream replaces the file's upstreams):
+  -c, --config FILE         TOML configuration
+      --listen HOST:PORT    proxy listener        (default 127.0.0.1:8080)
+      --route PATH          path prefix served    (default /)
+      --upstream URL        an upstream; repeat for several
+      --admin-listen HOST:PORT  health, metrics, circuit control (default 127.0.0.1:9901)
+  -h, --help  -v, --version
 `;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    process.stderr.write(`breakwater: ${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const flags: ConfigFlags = {
+    configPath: values.config,
+    listen: values.listen,
+    route: values.route,
+    adminListen: values["admin-listen"],
+    upstreams: values.upstream,
+  };
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== "check")) {
+      throw new UsageError(`unknown command "${positionals.join(" ")}"`);
+    }
+    loaded = loadConfig(flags);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      process.stderr.write(`breakwater: ${error.message.replaceAll("\n", "\nbreakwater: ")}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (positionals[0] === "check") {
+    process.stdout.write(`# ${flags.configPath ?? "command line"}: valid. Effective configuration:\n\n`);
+    process.stdout.write(`${stringify(loaded.effective)}\n`);
+    return 0;
+  }
+  return run(loaded.config);
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: "string", short: "c" },
+      listen: { type: "string" },
+      route: { type: "string" },
+      upstream: { type: "string", multiple: true },
+      "admin-listen": { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+  });
+}
+
+async function run(config: ReturnType<typeof loadConfig>["config"]): Promise<number> {
+  const logger = createLogger();
+  const breakwater = new Breakwater({ config, logger });
+  try {
+    const { proxy, admin } = await breakwater.start();
+    logger.info(
+      {
+        proxy: `http://${formatListenAddress({ host: proxy.address, port: proxy.port })}${config.route}`,
+        admin: `http://${formatListenAddress({ host: admin.address, port: admin.port })}`,
+        upstreams: config.upstreams.map((u) => ({ name: u.name, url: u.url.href })),
+      },
+      "breakwater listening",
+    );
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
+    const where =
+      e.address === undefined ? "" : ` on ${formatListenAddress({ host: e.address, port: e.port ?? 0 })}`;
+    const why =
+      e.code === "EADDRINUSE"
+        ? "address already in use"
+        : e.code === "EACCES"
+          ? "permission denied"
+          : e.message;
+    process.stderr.write(`breakwater: cannot listen${where}: ${why}\n`);
+    await breakwater.close(0);
+    return 1;
+  }
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: exiting at once");
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, "shutting down: no new connections, letting in-flight requests finish");
+      breakwater.close(10_000).then(
+        () => {
+          logger.info("stopped");
+          resolve(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
@@ -19,13 +151,12 @@ function version(): string {
   return pkg.version;
 }
 
-const [first, ...rest] = process.argv.slice(2);
-if (first === "--help" || first === "-h") {
-  process.stdout.write(usage);
-} else if (first === "--version" || first === "-v") {
-  process.stdout.write(`${version()}\n`);
-} else {
-  const what = first === undefined ? "no arguments" : `"${[first, ...rest].join(" ")}"`;
-  process.stderr.write(`breakwater: unsupported usage: ${what}\n\n${usage}`);
-  process.exitCode = 2;
-}
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `breakwater: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,122 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Upstream } from "../proxy/Upstream.ts";
+import { bearerTokenMatcher } from "./bearerToken.ts";
+import { admits, circuitReport } from "./circuitReport.ts";
+import type { ProxyMetrics } from "./ProxyMetrics.ts";
+
+export interface AdminServerOptions {
+  readonly upstreams: readonly Upstream[];
+  readonly metrics: ProxyMetrics;
+  /** When set, circuit control (and `GET /circuits`) needs `Authorization: Bearer <token>`. */
+  readonly token: string | undefined;
+  /** Called after a manual circuit action (for the audit log). */
+  readonly onControl?: (upstream: string, action: CircuitAction) => void;
+}
+
+export type CircuitAction = "open" | "disable" | "reset";
+
+const actions: Record<CircuitAction, (upstream: Upstream) => void> = {
+  open: (u) => u.breaker.forceOpen(),
+  disable: (u) => u.breaker.disable(),
+  reset: (u) => u.breaker.reset(),
+};
+
+/**
+ * The control plane (SPEC §2): `GET /health`, `/ready`, `/metrics` (always open), `GET /circuits` and
+ * `POST /circuits/<name>/open|disable|reset` (behind the token when one is set).
+ */
+export class AdminServer {
+  readonly server: Server;
+  readonly #o: AdminServerOptions;
+  readonly #authorized: (authorization: string | undefined) => boolean;
+
+  constructor(options: AdminServerOptions) {
+    this.#o = options;
+    const token = options.token;
+    this.#authorized = token === undefined ? () => true : bearerTokenMatcher(token);
+    this.server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+      this.#handle(req, res).catch(() => {
+        if (!res.headersSent) json(res, 500, { error: "internal error" });
+        else res.destroy();
+      });
+    });
+    this.server.on("clientError", (_error, socket) => socket.destroy());
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.resume(); // no admin endpoint reads a body
+    const path = (req.url ?? "/").split("?")[0] as string;
+    const method = req.method ?? "GET";
+    const upstreams = this.#o.upstreams;
+
+    if (path === "/health" || path === "/ready" || path === "/metrics") {
+      if (method !== "GET" && method !== "HEAD")
+        return json(res, 405, { error: "use GET" }, { allow: "GET, HEAD" });
+      if (path === "/health") return json(res, 200, circuitReport(upstreams));
+      if (path === "/ready") {
+        const ready = upstreams.some((u) => admits(u.breaker.state));
+        return json(res, ready ? 200 : 503, { ready });
+      }
+      const text = await this.#o.metrics.registry.metrics();
+      res.writeHead(200, { "content-type": this.#o.metrics.registry.contentType }).end(text);
+      return;
+    }
+
+    if (path === "/circuits" || path.startsWith("/circuits/")) {
+      if (!this.#authorized(req.headers.authorization)) {
+        return json(res, 401, { error: "missing or wrong bearer token" }, { "www-authenticate": "Bearer" });
+      }
+      if (path === "/circuits") {
+        if (method !== "GET") return json(res, 405, { error: "use GET" }, { allow: "GET" });
+        return json(res, 200, circuitReport(upstreams));
+      }
+      const match = /^\/circuits\/([^/]+)\/(open|disable|reset)$/.exec(path);
+      if (!match) return json(res, 404, { error: "expected /circuits/<name>/open|disable|reset" });
+      if (method !== "POST") return json(res, 405, { error: "use POST" }, { allow: "POST" });
+      const name = safeDecode(match[1] as string);
+      const upstream = upstreams.find((u) => u.name === name);
+      if (upstream === undefined)
+        return json(res, 404, { error: `no upstream named ${JSON.stringify(name)}` });
+      const action = match[2] as CircuitAction;
+      actions[action](upstream);
+      this.#o.onControl?.(upstream.name, action);
+      return json(res, 200, {
+        upstream: upstream.name,
+        ...circuitReport([upstream]).circuit_breakers[upstream.name],
+      });
+    }
+
+    json(res, 404, { error: "not found", endpoints: ["/health", "/ready", "/metrics", "/circuits"] });
+  }
+}
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res
+    .writeHead(status, { ...headers, "content-type": "application/json", "cache-control": "no-store" })
+    .end(text);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

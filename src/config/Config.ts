@@ -1,0 +1,23 @@
+import type { CircuitBreakerOptions } from "../index.ts";
+import type { ListenAddress } from "./listenAddress.ts";
+
+/** One upstream, ready to use: its breaker options and which statuses count as failures. */
+export interface UpstreamConfig {
+  readonly name: string;
+  readonly url: URL;
+  readonly breaker: CircuitBreakerOptions;
+  /** Whether a response status counts as a failure for the breaker. */
+  readonly isFailureStatus: (status: number) => boolean;
+}
+
+/** The whole configuration, validated and with every default applied. */
+export interface Config {
+  readonly listen: ListenAddress;
+  readonly route: string;
+  readonly adminListen: ListenAddress;
+  readonly adminToken: string | undefined;
+  readonly maxBodyBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly loadBalancing: "round_robin" | "failover";
+  readonly upstreams: readonly UpstreamConfig[];
+}

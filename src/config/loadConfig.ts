@@ -1,0 +1,220 @@
+import { readFileSync } from "node:fs";
+import { parse as parseToml, TomlError } from "smol-toml";
+import type { z } from "zod";
+import type { CircuitBreakerOptions } from "../index.ts";
+import { breakerDefaults, type EffectiveBreakerSection } from "./breakerDefaults.ts";
+import type { Config, UpstreamConfig } from "./Config.ts";
+import { ConfigError } from "./ConfigError.ts";
+import { failureStatusMatcher } from "./failureStatuses.ts";
+import { isLoopback, parseListenAddress } from "./listenAddress.ts";
+import { type BreakerSection, type ConfigFile, configSchema } from "./schema.ts";
+
+/** What the command line adds to (or puts in place of) the file. */
+export interface ConfigFlags {
+  configPath?: string | undefined;
+  listen?: string | undefined;
+  route?: string | undefined;
+  adminListen?: string | undefined;
+  /** Replace the file's upstreams. */
+  upstreams?: readonly string[] | undefined;
+}
+
+/** The validated file with every default filled in: what `breakwater check` prints. */
+export type EffectiveConfig = Omit<ConfigFile, "upstreams" | "proxy"> & {
+  proxy: Omit<ConfigFile["proxy"], "circuit_breaker"> & { circuit_breaker: EffectiveBreakerSection };
+  upstreams: { name: string; url: string; circuit_breaker: EffectiveBreakerSection }[];
+};
+
+/**
+ * Reads, validates and completes the configuration from a file and/or flags.
+ *
+ * @throws {ConfigError} naming the file, the key and what is wrong.
+ */
+export function loadConfig(
+  flags: ConfigFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): {
+  config: Config;
+  effective: EffectiveConfig;
+} {
+  const source = flags.configPath ?? "command line";
+  const raw = flags.configPath === undefined ? {} : readToml(flags.configPath);
+  applyFlags(raw, flags);
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(describeIssues(source, parsed.error.issues));
+  const effective = complete(parsed.data, source);
+  const adminToken = effective.server.admin_token ?? (env["BREAKWATER_ADMIN_TOKEN"] || undefined);
+  const adminListen = parseListenAddress(effective.server.admin_listen);
+  const listen = parseListenAddress(effective.server.listen);
+  if (adminListen === undefined || listen === undefined)
+    throw new ConfigError(`${source}: bad listen address`);
+  if (!isLoopback(adminListen.host) && adminToken === undefined) {
+    throw new ConfigError(
+      `${source}: server.admin_listen = "${effective.server.admin_listen}" is reachable from other machines; ` +
+        "set server.admin_token (or BREAKWATER_ADMIN_TOKEN) to protect circuit control, or listen on loopback",
+    );
+  }
+  const config: Config = {
+    listen,
+    route: effective.server.route,
+    adminListen,
+    adminToken,
+    maxBodyBytes: effective.server.max_body_bytes,
+    requestTimeoutMs: effective.proxy.request_timeout_ms,
+    loadBalancing: effective.proxy.load_balancing,
+    upstreams: effective.upstreams.map(toUpstream),
+  };
+  return { config, effective: redacted(effective) };
+}
+
+function readToml(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof TomlError) {
+      const what = error.message.split("\n")[0];
+      throw new ConfigError(`${path}:${error.line}:${error.column}: invalid TOML: ${what}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** Flags win over the file; `--upstream` replaces the file's upstreams. Flag values are checked here. */
+function applyFlags(raw: Record<string, unknown>, flags: ConfigFlags): void {
+  const section = (name: string): Record<string, unknown> => {
+    const existing = raw[name];
+    if (typeof existing === "object" && existing !== null && !Array.isArray(existing)) {
+      return existing as Record<string, unknown>;
+    }
+    const created: Record<string, unknown> = {};
+    raw[name] = created;
+    return created;
+  };
+  for (const [flag, key, value] of [
+    ["--listen", "listen", flags.listen],
+    ["--admin-listen", "admin_listen", flags.adminListen],
+  ] as const) {
+    if (value === undefined) continue;
+    if (parseListenAddress(value) === undefined) {
+      throw new ConfigError(`${flag} "${value}": expected "host:port", e.g. "127.0.0.1:8080"`);
+    }
+    section("server")[key] = value;
+  }
+  if (flags.route !== undefined) {
+    if (!/^\/[^?#\s]*$/.test(flags.route)) {
+      throw new ConfigError(`--route "${flags.route}": expected a path starting with "/", without query`);
+    }
+    section("server")["route"] = flags.route;
+  }
+  if (flags.upstreams !== undefined && flags.upstreams.length > 0) {
+    for (const url of flags.upstreams) {
+      if (!/^https?:$/.test(URL.parse(url)?.protocol ?? "")) {
+        throw new ConfigError(`--upstream "${url}": expected an http:// or https:// URL`);
+      }
+    }
+    raw["upstreams"] = flags.upstreams.map((url) => ({ url }));
+  }
+}
+
+/** Merges breaker sections (upstream over proxy over defaults), names upstreams, checks what spans keys. */
+function complete(file: ConfigFile, source: string): EffectiveConfig {
+  const shared = { ...breakerDefaults, ...defined(file.proxy.circuit_breaker) } as EffectiveBreakerSection;
+  checkBreaker(shared, `${source}: proxy.circuit_breaker`);
+  if (file.upstreams.length === 0) {
+    throw new ConfigError(
+      `${source}: no upstreams: add an [[upstreams]] table with a url, or pass --upstream URL`,
+    );
+  }
+  const seen = new Map<string, number>();
+  const upstreams = file.upstreams.map((upstream, index) => {
+    const name = upstream.name ?? upstream.url;
+    const earlier = seen.get(name);
+    if (earlier !== undefined) {
+      throw new ConfigError(
+        `${source}: upstreams[${index}].name: "${name}" is already the name of upstreams[${earlier}]`,
+      );
+    }
+    seen.set(name, index);
+    const circuit_breaker = { ...shared, ...defined(upstream.circuit_breaker) } as EffectiveBreakerSection;
+    checkBreaker(circuit_breaker, `${source}: upstreams[${index}].circuit_breaker`);
+    return { name, url: upstream.url, circuit_breaker };
+  });
+  return { ...file, proxy: { ...file.proxy, circuit_breaker: shared }, upstreams };
+}
+
+function checkBreaker(section: EffectiveBreakerSection, where: string): void {
+  const max = section.max_timeout_duration_secs;
+  if (max !== undefined && max < section.timeout_duration_secs) {
+    throw new ConfigError(
+      `${where}.max_timeout_duration_secs: ${max} is shorter than timeout_duration_secs (${section.timeout_duration_secs})`,
+    );
+  }
+}
+
+function toUpstream(upstream: EffectiveConfig["upstreams"][number]): UpstreamConfig {
+  const s = upstream.circuit_breaker;
+  const breaker: CircuitBreakerOptions = {
+    name: upstream.name,
+    failureThreshold: s.failure_threshold,
+    failureRateThreshold: s.failure_rate_threshold,
+    windowDuration: s.window_duration_secs * 1_000,
+    minimumRequests: s.minimum_requests,
+    openDuration: s.timeout_duration_secs * 1_000,
+    successThreshold: s.success_threshold,
+    halfOpenMaxConcurrent: s.half_open_max_requests,
+    ...(s.max_timeout_duration_secs === undefined
+      ? {}
+      : { maxOpenDuration: s.max_timeout_duration_secs * 1_000 }),
+    ...(s.slow_call_duration_ms === undefined ? {} : { slowCallDuration: s.slow_call_duration_ms }),
+  };
+  return {
+    name: upstream.name,
+    url: new URL(upstream.url),
+    breaker,
+    isFailureStatus: failureStatusMatcher(s.failure_statuses),
+  };
+}
+
+/** Drops keys whose value is undefined, so that spreading does not erase a default. */
+function defined(section: BreakerSection): BreakerSection {
+  return Object.fromEntries(Object.entries(section).filter(([, v]) => v !== undefined)) as BreakerSection;
+}
+
+function redacted(effective: EffectiveConfig): EffectiveConfig {
+  if (effective.server.admin_token === undefined) return effective;
+  return { ...effective, server: { ...effective.server, admin_token: "(set, hidden)" } };
+}
+
+/** One line per problem, each naming the file and key: `f.toml: proxy.circuit_breaker.failure_threshold: …, got 0`. */
+function describeIssues(source: string, issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .flatMap((issue) => {
+      if (issue.code === "unrecognized_keys") {
+        return issue.keys.map((key) => `${source}: unknown key ${keyPath([...issue.path, key])}`);
+      }
+      // a type error already says what it received
+      const got =
+        issue.code !== "invalid_type" && "input" in issue && issue.input !== undefined
+          ? `, got ${show(issue.input)}`
+          : "";
+      return [`${source}: ${keyPath(issue.path) || "(top level)"}: ${issue.message}${got}`];
+    })
+    .join("\n");
+}
+
+function keyPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, i) => (typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${String(part)}`))
+    .join("");
+}
+
+function show(value: unknown): string {
+  if (typeof value === "object" && value !== null) return Array.isArray(value) ? "an array" : "a table";
+  return JSON.stringify(value) ?? String(value);
+}

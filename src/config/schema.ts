@@ -1,0 +1,65 @@
+import { z } from "zod";
+import { parseListenAddress } from "./listenAddress.ts";
+
+/**
+ * The TOML configuration of SPEC §2: every key, its type, range and default. Objects are strict, so
+ * an unknown key (a typo) is refused rather than ignored.
+ */
+
+const statusClass = z.string().regex(/^[1-5]xx$/, 'expected a status code or a class such as "5xx"');
+const status = z.int().min(100).max(599);
+
+/** `[proxy.circuit_breaker]` and `[upstreams.circuit_breaker]`: every key optional, merged later. */
+export const breakerSection = z.strictObject({
+  failure_threshold: z.int().min(1).optional(),
+  failure_rate_threshold: z.number().gt(0).lte(1).optional(),
+  window_duration_secs: z.number().positive().finite().optional(),
+  timeout_duration_secs: z.number().positive().finite().optional(),
+  success_threshold: z.int().min(1).optional(),
+  minimum_requests: z.int().min(1).optional(),
+  half_open_max_requests: z.int().min(1).max(10_000).optional(),
+  max_timeout_duration_secs: z.number().positive().finite().optional(),
+  slow_call_duration_ms: z.number().positive().finite().optional(),
+  failure_statuses: z.array(z.union([status, statusClass])).optional(),
+});
+
+const listen = z.string().refine((text) => parseListenAddress(text) !== undefined, {
+  message: 'expected "host:port", e.g. "127.0.0.1:8080"',
+});
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" });
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      listen: listen.default("127.0.0.1:8080"),
+      route: z
+        .string()
+        .regex(/^\/[^?#\s]*$/, 'expected a path starting with "/", without query')
+        .default("/"),
+      admin_listen: listen.default("127.0.0.1:9901"),
+      max_body_bytes: z.int().min(1).default(4_194_304),
+      admin_token: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  proxy: z
+    .strictObject({
+      request_timeout_ms: z.int().min(1).default(30_000),
+      load_balancing: z.enum(["round_robin", "failover"]).default("round_robin"),
+      circuit_breaker: breakerSection.prefault({}),
+    })
+    .prefault({}),
+  upstreams: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1).optional(),
+        url: httpUrl,
+        circuit_breaker: breakerSection.prefault({}),
+      }),
+    )
+    .default([]),
+});
+
+/** The file as validated, before defaults of the breaker sections are merged. */
+export type ConfigFile = z.output<typeof configSchema>;
+export type BreakerSection = z.output<typeof breakerSection>;

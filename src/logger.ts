@@ -1,0 +1,20 @@
+import { type DestinationStream, type Logger, pino } from "pino";
+
+/**
+ * JSON lines on stdout (or `destination`). Secrets never reach a log line: Authorization and Cookie
+ * values are censored wherever they appear under `headers`, and the admin token is never logged.
+ */
+export function createLogger(destination?: DestinationStream): Logger {
+  return pino(
+    {
+      base: { service: "breakwater" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: ["*.headers.authorization", "*.headers.cookie", "headers.authorization", "headers.cookie"],
+        censor: "[redacted]",
+      },
+    },
+    // synchronous: state changes are rare, and a line must not be lost when the process exits
+    destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}

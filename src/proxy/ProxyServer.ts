@@ -1,0 +1,229 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Permit } from "../index.ts";
+import { upstreamRequestHeaders } from "./hopByHop.ts";
+import { jsonRpcShape } from "./jsonRpc.ts";
+import { sendClientError, sendUpstreamFailure } from "./proxyAnswers.ts";
+import { BodyTooLargeError, readBody } from "./readBody.ts";
+import type { SessionTable } from "./SessionTable.ts";
+import { routeRemainder, targetPath } from "./targetPath.ts";
+import type { Upstream } from "./Upstream.ts";
+import type { UpstreamBalancer } from "./UpstreamBalancer.ts";
+import { type ExchangeReport, type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
+
+export interface ProxyServerOptions {
+  readonly route: string;
+  readonly maxBodyBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly balancer: UpstreamBalancer;
+  readonly sessions: SessionTable<Upstream>;
+  /** Called once per settled exchange with an upstream (for metrics). */
+  readonly onExchange?: (report: ExchangeReport) => void;
+  /** Called with errors the proxy survived but should not have met (for logs). */
+  readonly onInternalError?: (error: unknown) => void;
+}
+
+const sessionHeader = "mcp-session-id";
+
+/**
+ * The data plane: serves `route`, forwards each request to an upstream whose circuit admits it, and
+ * answers on the upstream's behalf when none does (SPEC §2).
+ */
+export class ProxyServer {
+  readonly server: Server;
+  readonly #o: ProxyServerOptions;
+  readonly #report: (report: ExchangeReport) => void;
+
+  constructor(options: ProxyServerOptions) {
+    this.#o = options;
+    this.#report = options.onExchange ?? (() => {});
+    this.server = createServer(
+      {
+        // slow clients may not hold a socket forever (slowloris): headers in 10 s, the request in 5 min
+        headersTimeout: 10_000,
+        requestTimeout: 300_000,
+        keepAliveTimeout: 5_000,
+      },
+      (req, res) => {
+        this.#handle(req, res).catch((error: unknown) => {
+          options.onInternalError?.(error);
+          if (!res.headersSent) sendClientError(res, 500, "internal proxy error");
+          else res.destroy();
+        });
+      },
+    );
+    // malformed requests get a 400 and a closed connection instead of an exception
+    this.server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+      if (socket.writable && error.code !== "ECONNRESET") {
+        socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      } else socket.destroy();
+    });
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.url ?? "";
+    // only origin-form targets: an absolute URL would make this an open proxy
+    if (target[0] !== "/")
+      return sendClientError(res, 400, "request target must be a path (this is not an open proxy)");
+    const remainder = routeRemainder(this.#o.route, target);
+    if (remainder === undefined)
+      return sendClientError(res, 404, `not found: this proxy serves ${this.#o.route}`);
+    const declared = req.headers["content-length"];
+    if (declared !== undefined && Number(declared) > this.#o.maxBodyBytes) {
+      return sendClientError(res, 413, `request body larger than ${this.#o.maxBodyBytes} bytes`, true);
+    }
+    let body: Buffer | undefined;
+    try {
+      body = await readBody(req, this.#o.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) sendClientError(res, 413, error.message, true);
+      else res.destroy(); // the client went away while sending
+      return;
+    }
+
+    const sessionId = req.headers[sessionHeader];
+    const bound = typeof sessionId === "string" ? this.#o.sessions.lookup(sessionId) : undefined;
+    const method = req.method ?? "GET";
+    const forward = (upstream: Upstream, permit: Permit) =>
+      this.#forward(req, res, remainder, body, upstream, permit);
+
+    let upstream: Upstream;
+    let result: ExchangeResult;
+    if (bound !== undefined) {
+      // the session lives only on its upstream: no other upstream may take it
+      upstream = bound;
+      const acquisition = bound.breaker.tryAcquire();
+      if (!acquisition.admitted) {
+        const answer = {
+          status: 404,
+          reason: "circuit_open",
+          upstream: bound.name,
+          retryAfterMs: acquisition.retryAfterMs,
+        } as const;
+        return sendUpstreamFailure(res, answer, jsonRpcShape(method, body));
+      }
+      result = await forward(bound, acquisition);
+    } else {
+      const first = this.#o.balancer.choose();
+      if (first === undefined) return sendClientError(res, 503, "no upstreams");
+      if (first.permit === undefined) {
+        const answer = {
+          status: 503,
+          reason: "circuit_open",
+          upstream: first.upstream.name,
+          retryAfterMs: first.retryAfterMs,
+        } as const;
+        return sendUpstreamFailure(res, answer, jsonRpcShape(method, body));
+      }
+      upstream = first.upstream;
+      result = await forward(first.upstream, first.permit);
+      if (result === "connect_failed") {
+        // nothing was sent: another admitted upstream may take the request, once
+        const second = this.#o.balancer.choose(first.upstream);
+        if (second?.permit !== undefined) {
+          upstream = second.upstream;
+          result = await forward(second.upstream, second.permit);
+        }
+      }
+    }
+
+    if (result === "responded") {
+      if (method === "DELETE" && typeof sessionId === "string") this.#o.sessions.end(sessionId);
+    } else if (result === "connect_failed" || result === "failed" || result === "reset") {
+      sendUpstreamFailure(
+        res,
+        { status: 502, reason: "connect_failed", upstream: upstream.name },
+        jsonRpcShape(method, body),
+      );
+    } else if (result === "timeout") {
+      sendUpstreamFailure(
+        res,
+        { status: 504, reason: "timeout", upstream: upstream.name },
+        jsonRpcShape(method, body),
+      );
+    }
+  }
+
+  /** Sends the request to `upstream`; a reset before any response byte is tried once more. */
+  async #forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    remainder: string,
+    body: Buffer | undefined,
+    upstream: Upstream,
+    permit: Permit,
+  ): Promise<ExchangeResult> {
+    const result = await this.#exchange(req, res, remainder, body, upstream, permit, true);
+    return result === "reset" ? this.#exchange(req, res, remainder, body, upstream, permit, false) : result;
+  }
+
+  #exchange(
+    req: IncomingMessage,
+    res: ServerResponse,
+    remainder: string,
+    body: Buffer | undefined,
+    upstream: Upstream,
+    permit: Permit,
+    mayRetryReset: boolean,
+  ): Promise<ExchangeResult> {
+    return new Promise((resolve) => {
+      if (res.destroyed) {
+        permit.neutral();
+        resolve("client_gone");
+        return;
+      }
+      const exchange = new UpstreamExchange({
+        res,
+        upstream,
+        permit,
+        timeoutMs: this.#o.requestTimeoutMs,
+        mayRetryReset,
+        report: (report) => {
+          this.#bindSession(report);
+          this.#report(report);
+        },
+        resolve: (result) => {
+          res.off("close", onClose);
+          if (result === "responded") res.once("close", onClose);
+          resolve(result);
+        },
+      });
+      const onClose = () => {
+        if (!res.writableFinished) exchange.clientGone();
+      };
+      res.once("close", onClose);
+      const host = req.headers.host;
+      upstream.pool.dispatch(
+        {
+          path: targetPath(upstream.basePath, remainder),
+          method: req.method ?? "GET",
+          headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+            address: req.socket.remoteAddress,
+            host,
+            proto: "http",
+          }),
+          body: body ?? null,
+        },
+        exchange,
+      );
+    });
+  }
+
+  /** A response that names a session binds it to the upstream that answered (if not bound there yet). */
+  #bindSession(report: ExchangeReport): void {
+    const session = report.headers?.[sessionHeader];
+    if (typeof session === "string" && this.#o.sessions.lookup(session) !== report.upstream) {
+      this.#o.sessions.bind(session, report.upstream);
+    }
+  }
+}

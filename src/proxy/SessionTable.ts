@@ -1,0 +1,54 @@
+import type { Clock } from "../index.ts";
+
+export interface SessionTableOptions {
+  /** Most sessions held; binding one more forgets the least recently used. */
+  readonly maxSessions: number;
+  /** A session unused for this long (ms) is forgotten. */
+  readonly idleMs: number;
+  readonly clock: Clock;
+}
+
+/**
+ * Which upstream each MCP session lives on (`Mcp-Session-Id` → upstream). Bounded: least recently used
+ * sessions are dropped past `maxSessions`, idle ones after `idleMs`. A Map keeps insertion order, so
+ * moving an entry to the end on use makes its first key the least recently used.
+ */
+export class SessionTable<T> {
+  readonly #entries = new Map<string, { value: T; lastUsed: number }>();
+  readonly #options: SessionTableOptions;
+
+  constructor(options: SessionTableOptions) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Binds `id` to `value` (rebinding moves it). */
+  bind(id: string, value: T): void {
+    this.#entries.delete(id);
+    this.#entries.set(id, { value, lastUsed: this.#options.clock.now() });
+    if (this.#entries.size > this.#options.maxSessions) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+  }
+
+  /** The value bound to `id`, marking it used; `undefined` when unknown or idle too long. */
+  lookup(id: string): T | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    const now = this.#options.clock.now();
+    this.#entries.delete(id);
+    if (now - entry.lastUsed >= this.#options.idleMs) return undefined;
+    entry.lastUsed = now;
+    this.#entries.set(id, entry);
+    return entry.value;
+  }
+
+  /** Forgets `id`. */
+  end(id: string): void {
+    this.#entries.delete(id);
+  }
+}

@@ -1,0 +1,101 @@
+import type { ServerResponse } from "node:http";
+import type { JsonRpcId, JsonRpcShape } from "./jsonRpc.ts";
+
+/** Why the proxy answered itself instead of passing on an upstream's response. */
+export type ProxyFailureReason = "circuit_open" | "connect_failed" | "timeout";
+
+/** An answer the proxy makes on an upstream's behalf (SPEC §2, "the fallback"). */
+export interface UpstreamFailureAnswer {
+  /** 503 no upstream admits; 502 connect failed; 504 timed out; 404 the session's upstream is open. */
+  readonly status: 503 | 502 | 504 | 404;
+  readonly reason: ProxyFailureReason;
+  readonly upstream: string;
+  /** When the upstream may admit again (503 and 404). */
+  readonly retryAfterMs?: number;
+}
+
+const plainMessages = {
+  503: "Service temporarily unavailable",
+  502: "Bad gateway: could not connect to the upstream",
+  504: "Gateway timeout: the upstream sent no response in time",
+  404: "Session not found: its upstream is unavailable; start a new session",
+} as const;
+
+/**
+ * Writes `answer` in the shape the request calls for: a JSON-RPC error per request id (an array for a
+ * batch), the bare status for a notification, or the plain JSON object otherwise.
+ */
+export function sendUpstreamFailure(
+  res: ServerResponse,
+  answer: UpstreamFailureAnswer,
+  shape: JsonRpcShape,
+): void {
+  const headers: Record<string, string> = { "cache-control": "no-store" };
+  if (answer.status === 503 && answer.retryAfterMs !== undefined) {
+    headers["retry-after"] = String(Math.max(1, Math.ceil(answer.retryAfterMs / 1_000)));
+  }
+  let body: unknown;
+  switch (shape.kind) {
+    case "request":
+      body = jsonRpcError(shape.id, answer);
+      break;
+    case "batch":
+      body = shape.ids.map((id) => jsonRpcError(id, answer));
+      break;
+    case "notification":
+      body = undefined;
+      break;
+    case "other":
+      body = {
+        error: plainMessages[answer.status],
+        upstream: answer.upstream,
+        ...(answer.status === 503
+          ? { retry_after: Number(headers["retry-after"] ?? 1) }
+          : { reason: answer.reason }),
+      };
+      break;
+  }
+  sendJson(res, answer.status, body, headers);
+}
+
+function jsonRpcError(id: JsonRpcId, answer: UpstreamFailureAnswer) {
+  const sessionLost = answer.status === 404;
+  return {
+    jsonrpc: "2.0",
+    id,
+    error: {
+      // -32001 is what MCP servers answer for an unknown session; -32603 is JSON-RPC's internal error
+      code: sessionLost ? -32001 : -32603,
+      message: sessionLost ? "Session not found" : "Upstream unavailable",
+      data: {
+        reason: answer.reason,
+        upstream: answer.upstream,
+        ...(answer.retryAfterMs === undefined ? {} : { retryAfterMs: answer.retryAfterMs }),
+      },
+    },
+  };
+}
+
+/** A plain JSON error of the proxy itself (400, 404 outside the route, 413). */
+export function sendClientError(res: ServerResponse, status: number, error: string, close = false): void {
+  sendJson(res, status, { error }, close ? { connection: "close" } : {});
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (body === undefined) {
+    res.writeHead(status, headers).end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res
+    .writeHead(status, {
+      ...headers,
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(text)),
+    })
+    .end(text);
+}

@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { Breakwater } from "../../src/Breakwater.ts";
+import { loadConfig } from "../../src/config/loadConfig.ts";
+import { createLogger } from "../../src/logger.ts";
+import { ManualClock } from "./ManualClock.ts";
+
+export interface TestProxy {
+  readonly url: string;
+  readonly adminUrl: string;
+  readonly breakwater: Breakwater;
+  readonly clock: ManualClock;
+  /** Log lines written so far, parsed. */
+  readonly logs: () => Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/**
+ * Breakwater from a TOML text, listening on ports of the system's choosing, with a manual clock for its
+ * breakers and its log lines captured.
+ */
+export async function startProxy(toml: string, env: NodeJS.ProcessEnv = {}): Promise<TestProxy> {
+  const dir = mkdtempSync(join(tmpdir(), "breakwater-test-"));
+  const path = join(dir, "breakwater.toml");
+  writeFileSync(path, toml);
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+      done();
+    },
+  });
+  try {
+    const { config } = loadConfig(
+      { configPath: path, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" },
+      env,
+    );
+    const clock = new ManualClock(1_000_000);
+    const breakwater = new Breakwater({ config, logger: createLogger(sink), clock });
+    const { proxy, admin } = await breakwater.start();
+    return {
+      url: `http://127.0.0.1:${proxy.port}`,
+      adminUrl: `http://127.0.0.1:${admin.port}`,
+      breakwater,
+      clock,
+      logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+      close: () => breakwater.close(1_000),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A TOML `[[upstreams]]` list. */
+export function upstreamsToml(upstreams: { name: string; url: string; extra?: string }[]): string {
+  return upstreams
+    .map((u) => `[[upstreams]]\nname = "${u.name}"\nurl = "${u.url}"\n${u.extra ?? ""}\n`)
+    .join("\n");
+}
+
+/** A JSON-RPC request body. */
+export function rpc(id: number | string | null, method = "tools/list"): string {
+  return JSON.stringify({ jsonrpc: "2.0", id, method });
+}
