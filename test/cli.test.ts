@@ -1,30 +1,152 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { request } from "undici";
 import { runChild } from "./support/runChild.ts";
+import { startUpstream } from "./support/upstream.ts";
 
 const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;
 };
+const dir = mkdtempSync(join(tmpdir(), "breakwater-cli-"));
+const breakwater = (...args: string[]) => runChild([cli, ...args]);
+const noStack = (text: string) => assert.doesNotMatch(text, /\n\s+at /, "no stack trace");
+
+function configFile(name: string, toml: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, toml);
+  return path;
+}
 
 describe("breakwater (CLI)", () => {
-  it("prints its version with --version and exits 0", async () => {
-    const result = await runChild([cli, "--version"]);
-    assert.deepEqual([result.code, result.stdout], [0, `${pkg.version}\n`]);
+  it("prints its version with --version and usage with --help, exit 0", async () => {
+    const version = await breakwater("--version");
+    assert.deepEqual([version.code, version.stdout], [0, `${pkg.version}\n`]);
+    const help = await breakwater("--help");
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage:/);
   });
 
-  it("prints usage with --help and exits 0", async () => {
-    const result = await runChild([cli, "--help"]);
-    assert.equal(result.code, 0);
-    assert.match(result.stdout, /^Usage: breakwater/);
+  it("exits 2 on an unknown flag or command, with the usage", async () => {
+    for (const args of [["--frobnicate"], ["serve", "--upstream", "http://h"]]) {
+      const result = await breakwater(...args);
+      assert.equal(result.code, 2, args.join(" "));
+      assert.match(result.stderr, /^breakwater: (Unknown option|unknown command)/);
+    }
   });
 
-  it("exits 2 with the usage on stderr for anything it does not understand", async () => {
-    const result = await runChild([cli, "--frobnicate"]);
-    assert.equal(result.code, 2);
-    assert.match(result.stderr, /unsupported usage: "--frobnicate"/);
-    assert.equal(result.stdout, "");
+  it("check prints the effective configuration with every default, the token hidden, exit 0", async () => {
+    const path = configFile(
+      "ok.toml",
+      '[server]\nadmin_token = "hush"\n[[upstreams]]\nname = "primary"\nurl = "http://127.0.0.1:3000/mcp"\n',
+    );
+    const result = await breakwater("check", "--config", path);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /valid/);
+    assert.match(result.stdout, /failure_threshold = 5/);
+    assert.match(result.stdout, /request_timeout_ms = 30000/);
+    assert.doesNotMatch(result.stdout, /hush/);
+  });
+
+  it("exits 2 naming the file and the key for a bad config, without a stack trace", async () => {
+    const path = configFile(
+      "bad.toml",
+      '[proxy.circuit_breaker]\nfailure_threshold = -1\n[[upstreams]]\nurl = "http://h"\n',
+    );
+    for (const args of [
+      ["check", "--config", path],
+      ["--config", path],
+    ]) {
+      const result = await breakwater(...args);
+      assert.equal(result.code, 2);
+      assert.match(
+        result.stderr,
+        new RegExp(`${path}: proxy\\.circuit_breaker\\.failure_threshold: .*got -1`),
+      );
+      noStack(result.stderr);
+    }
+  });
+
+  it("exits 2 for a missing config file, and for no upstreams at all", async () => {
+    const missing = await breakwater("--config", join(dir, "nope.toml"));
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot read config file .*nope\.toml/);
+    const none = await breakwater("--listen", "127.0.0.1:0");
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no upstreams/);
+  });
+
+  it("exits 1 with a clear message when the port is in use", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const result = await breakwater(
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--upstream",
+        "http://127.0.0.1:1",
+      );
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`),
+      );
+      noStack(result.stderr);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it("on SIGTERM stops accepting, lets the in-flight request finish, logs it and exits 0", async () => {
+    let release: (() => void) | undefined;
+    const upstream = await startUpstream((_req, res) => {
+      release = () => res.writeHead(200, { "content-type": "text/plain" }).end("finished");
+    });
+    const child = spawn(
+      process.execPath,
+      [cli, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--upstream", upstream.url],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    try {
+      const lines: Record<string, unknown>[] = [];
+      const listening = new Promise<string>((resolve) => {
+        let buffer = "";
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+          buffer += chunk;
+          for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+            const line = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>;
+            buffer = buffer.slice(nl + 1);
+            lines.push(line);
+            if (line["msg"] === "breakwater listening") resolve(line["proxy"] as string);
+          }
+        });
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      const proxyUrl = await listening;
+      const inFlight = request(proxyUrl).then(async (res) => [res.statusCode, await res.body.text()]);
+      while (release === undefined) await new Promise((r) => setTimeout(r, 10));
+      child.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      assert.deepEqual(await inFlight, [200, "finished"]);
+      assert.equal(await exited, 0);
+      assert.deepEqual(lines.map((l) => l["msg"]).slice(-2), [
+        "shutting down: no new connections, letting in-flight requests finish",
+        "stopped",
+      ]);
+    } finally {
+      child.kill("SIGKILL");
+      await upstream.close();
+    }
   });
 });

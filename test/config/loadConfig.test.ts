@@ -1,0 +1,200 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { ConfigError } from "../../src/config/ConfigError.ts";
+import { loadConfig } from "../../src/config/loadConfig.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "breakwater-config-"));
+let files = 0;
+function file(toml: string): string {
+  const path = join(dir, `c${++files}.toml`);
+  writeFileSync(path, toml);
+  return path;
+}
+
+function refuses(toml: string, message: RegExp, env: NodeJS.ProcessEnv = {}) {
+  const path = file(toml);
+  assert.throws(
+    () => loadConfig({ configPath: path }, env),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.ok(error.message.includes(path), `names the file: ${error.message}`);
+      assert.match(error.message, message);
+      return true;
+    },
+  );
+}
+
+const one = '[[upstreams]]\nurl = "http://127.0.0.1:3000/mcp"\n';
+
+describe("loading the configuration", () => {
+  it("fills in every default of the spec", () => {
+    const { config, effective } = loadConfig({ configPath: file(one) });
+    assert.deepEqual(
+      [
+        config.listen,
+        config.adminListen,
+        config.route,
+        config.maxBodyBytes,
+        config.requestTimeoutMs,
+        config.loadBalancing,
+      ],
+      [
+        { host: "127.0.0.1", port: 8080 },
+        { host: "127.0.0.1", port: 9901 },
+        "/",
+        4_194_304,
+        30_000,
+        "round_robin",
+      ],
+    );
+    assert.deepEqual(effective.upstreams[0]?.circuit_breaker, {
+      failure_threshold: 5,
+      failure_rate_threshold: 0.5,
+      window_duration_secs: 60,
+      timeout_duration_secs: 30,
+      success_threshold: 3,
+      minimum_requests: 10,
+      half_open_max_requests: 1,
+      failure_statuses: ["5xx"],
+    });
+    assert.equal(
+      config.upstreams[0]?.name,
+      "http://127.0.0.1:3000/mcp",
+      "a missing name defaults to the URL",
+    );
+  });
+
+  it("takes the seed's keys as written and maps them onto the breaker", () => {
+    const { config } = loadConfig({
+      configPath: file(
+        `[proxy.circuit_breaker]\nfailure_threshold = 4\nfailure_rate_threshold = 0.25\nwindow_duration_secs = 10\n` +
+          `timeout_duration_secs = 2\nsuccess_threshold = 1\nminimum_requests = 3\n${one}`,
+      ),
+    });
+    assert.deepEqual(config.upstreams[0]?.breaker, {
+      name: "http://127.0.0.1:3000/mcp",
+      failureThreshold: 4,
+      failureRateThreshold: 0.25,
+      windowDuration: 10_000,
+      minimumRequests: 3,
+      openDuration: 2_000,
+      successThreshold: 1,
+      halfOpenMaxConcurrent: 1,
+    });
+  });
+
+  it("lets an upstream override the shared breaker keys, key by key", () => {
+    const { config } = loadConfig({
+      configPath: file(
+        `[proxy.circuit_breaker]\nfailure_threshold = 9\nsuccess_threshold = 2\n` +
+          `[[upstreams]]\nname = "a"\nurl = "http://h:1"\n[upstreams.circuit_breaker]\nfailure_threshold = 3\n` +
+          `failure_statuses = [502, "4xx"]\n`,
+      ),
+    });
+    const a = config.upstreams[0];
+    assert.deepEqual([a?.breaker.failureThreshold, a?.breaker.successThreshold], [3, 2]);
+    assert.deepEqual(
+      [a?.isFailureStatus(502), a?.isFailureStatus(503), a?.isFailureStatus(404)],
+      [true, false, true],
+    );
+  });
+
+  it("lets flags win over the file, and --upstream replace the file's upstreams", () => {
+    const { config } = loadConfig({
+      configPath: file(`[server]\nlisten = "127.0.0.1:1"\n${one}`),
+      listen: "127.0.0.1:2",
+      route: "/mcp",
+      upstreams: ["http://127.0.0.1:4000/a", "http://127.0.0.1:4001/b"],
+    });
+    assert.deepEqual(config.listen.port, 2);
+    assert.equal(config.route, "/mcp");
+    assert.deepEqual(
+      config.upstreams.map((u) => u.url.href),
+      ["http://127.0.0.1:4000/a", "http://127.0.0.1:4001/b"],
+    );
+  });
+
+  it("refuses an unknown key, naming it with its table", () => {
+    refuses(
+      `[proxy.circuit_breaker]\nfailure_treshold = 3\n${one}`,
+      /unknown key proxy\.circuit_breaker\.failure_treshold/,
+    );
+    refuses(`[sever]\nlisten = "x"\n${one}`, /unknown key sever/);
+  });
+
+  it("refuses wrong types and out-of-range values, naming the key and the value", () => {
+    refuses(
+      `[proxy.circuit_breaker]\nfailure_threshold = 0\n${one}`,
+      /proxy\.circuit_breaker\.failure_threshold: .*>=1, got 0/,
+    );
+    refuses(
+      `[proxy]\nrequest_timeout_ms = "fast"\n${one}`,
+      /proxy\.request_timeout_ms: .*expected number, received string/,
+    );
+    refuses(
+      `[proxy]\nload_balancing = "random"\n${one}`,
+      /proxy\.load_balancing: .*"round_robin"\|"failover"/,
+    );
+    refuses(
+      `${one}[upstreams.circuit_breaker]\nfailure_rate_threshold = 1.5\n`,
+      /upstreams\[0\]\.circuit_breaker\.failure_rate_threshold/,
+    );
+    refuses(
+      `${one}[upstreams.circuit_breaker]\nfailure_statuses = ["9xx"]\n`,
+      /failure_statuses\[0\]: expected a status code or a class/,
+    );
+    refuses(`[server]\nlisten = "8080"\n${one}`, /server\.listen: expected "host:port"/);
+    refuses(`[server]\nroute = "mcp"\n${one}`, /server\.route: expected a path starting with "\/"/);
+    refuses(
+      '[[upstreams]]\nurl = "ftp://x"\n',
+      /upstreams\[0\]\.url: expected an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x"/,
+    );
+  });
+
+  it("refuses a shorter max_timeout_duration_secs than timeout_duration_secs", () => {
+    refuses(
+      `[proxy.circuit_breaker]\ntimeout_duration_secs = 30\nmax_timeout_duration_secs = 10\n${one}`,
+      /max_timeout_duration_secs: 10 is shorter than timeout_duration_secs \(30\)/,
+    );
+  });
+
+  it("refuses duplicate upstream names and a config without upstreams", () => {
+    refuses(
+      `${one}${one}`,
+      /upstreams\[1\]\.name: "http:\/\/127\.0\.0\.1:3000\/mcp" is already the name of upstreams\[0\]/,
+    );
+    refuses("[server]\n", /no upstreams/);
+  });
+
+  it("refuses TOML that does not parse, with line and column", () => {
+    refuses("[server\n", /:1:\d+: invalid TOML/);
+  });
+
+  it("refuses an admin listener reachable from other machines without a token, and takes the token from the environment", () => {
+    refuses(
+      `[server]\nadmin_listen = "0.0.0.0:9901"\n${one}`,
+      /server\.admin_listen .*set server\.admin_token/,
+    );
+    const path = file(`[server]\nadmin_listen = "0.0.0.0:9901"\n${one}`);
+    const { config, effective } = loadConfig({ configPath: path }, { BREAKWATER_ADMIN_TOKEN: "t" });
+    assert.equal(config.adminToken, "t");
+    assert.equal(effective.server.admin_token, undefined);
+  });
+
+  it("hides the token in the effective configuration", () => {
+    const { effective } = loadConfig({ configPath: file(`[server]\nadmin_token = "abc"\n${one}`) });
+    assert.equal(effective.server.admin_token, "(set, hidden)");
+  });
+
+  it("names the flag for a bad flag value, and the file for one that cannot be read", () => {
+    assert.throws(() => loadConfig({ upstreams: ["nope"] }), /--upstream "nope": expected an http/);
+    assert.throws(() => loadConfig({ listen: "x", upstreams: ["http://h"] }), /--listen "x"/);
+    assert.throws(
+      () => loadConfig({ configPath: join(dir, "missing.toml") }),
+      /cannot read config file .*missing\.toml/,
+    );
+  });
+});
