@@ -20,8 +20,13 @@ function sourceFiles(dir: URL): string[] {
 
 describe("error codes", () => {
   it("documents every code the source uses in docs/errors.md, and no other", () => {
+    // a code is defined as `code = "BREAKWATER_…"` or as a value `key: "BREAKWATER_…"` (environment
+    // variable names such as BREAKWATER_ADMIN_TOKEN are not codes)
+    const definition = /(?:code\s*=\s*|:\s*)"(BREAKWATER_[A-Z_]+)"/g;
     const used = new Set(
-      sourceFiles(new URL("src/", root)).flatMap((text) => text.match(/BREAKWATER_[A-Z_]+/g) ?? []),
+      sourceFiles(new URL("src/", root)).flatMap((text) =>
+        [...text.matchAll(definition)].map((m) => m[1] as string),
+      ),
     );
     const docs = readFileSync(new URL("docs/errors.md", root), "utf8");
     const documented = new Set(docs.match(/^## `(BREAKWATER_[A-Z_]+)`/gm)?.map((h) => h.slice(4, -1)));
