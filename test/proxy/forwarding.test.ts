@@ -102,6 +102,16 @@ describe("forwarding", () => {
     assert.match(reply, /^HTTP\/1.1 400 /);
   });
 
+  it("does not serve CONNECT: no tunnel is opened to anywhere", async () => {
+    const before = upstream.seen.length;
+    const reply = await rawRequest(
+      proxy.url,
+      `CONNECT 127.0.0.1:${upstream.port} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    assert.doesNotMatch(reply, /^HTTP\/1.1 200/);
+    assert.equal(upstream.seen.length, before);
+  });
+
   it("answers 400 to a malformed request line instead of crashing", async () => {
     const reply = await rawRequest(proxy.url, "NOT A REQUEST\r\n\r\n");
     assert.match(reply, /^HTTP\/1.1 400 /);

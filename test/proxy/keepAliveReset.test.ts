@@ -28,8 +28,13 @@ describe("a reset on a reused keep-alive connection", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as { port: number };
-    const proxy = await startProxy(upstreamsToml([{ name: "flaky-keepalive", url: `http://127.0.0.1:${port}` }]));
-    opened.push(() => new Promise((resolve) => server.close(() => resolve())), () => proxy.close());
+    const proxy = await startProxy(
+      upstreamsToml([{ name: "flaky-keepalive", url: `http://127.0.0.1:${port}` }]),
+    );
+    opened.push(
+      () => new Promise((resolve) => server.close(() => resolve())),
+      () => proxy.close(),
+    );
 
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {
