@@ -4,6 +4,7 @@ import { AdminServer } from "./admin/AdminServer.ts";
 import { ProxyMetrics } from "./admin/ProxyMetrics.ts";
 import type { Config } from "./config/Config.ts";
 import type { Clock } from "./index.ts";
+import { listen as listenOn } from "./listen.ts";
 import { ProxyServer } from "./proxy/ProxyServer.ts";
 import { SessionTable } from "./proxy/SessionTable.ts";
 import { Upstream } from "./proxy/Upstream.ts";
@@ -70,9 +71,9 @@ export class Breakwater {
   /** Starts both listeners. Rejects (with the listen error) if either cannot listen. */
   async start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }> {
     const { listen, adminListen } = this.#config;
-    this.#proxyAddress = await this.proxy.listen(listen.port, listen.host);
+    this.#proxyAddress = await listenOn(this.proxy.server, listen.port, listen.host);
     try {
-      this.#adminAddress = await this.admin.listen(adminListen.port, adminListen.host);
+      this.#adminAddress = await listenOn(this.admin.server, adminListen.port, adminListen.host);
     } catch (error) {
       this.proxy.server.close();
       throw error;

@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Upstream } from "../proxy/Upstream.ts";
 import { bearerTokenMatcher } from "./bearerToken.ts";
 import { admits, circuitReport } from "./circuitReport.ts";
@@ -42,16 +41,6 @@ export class AdminServer {
       });
     });
     this.server.on("clientError", (_error, socket) => socket.destroy());
-  }
-
-  listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Permit } from "../index.ts";
 import { upstreamRequestHeaders } from "./hopByHop.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
@@ -24,6 +23,15 @@ export interface ProxyServerOptions {
 }
 
 const sessionHeader = "mcp-session-id";
+
+/** A client request, read and routed, on its way to an upstream. */
+interface Incoming {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The request target with the route cut off. */
+  readonly remainder: string;
+  readonly body: Buffer | undefined;
+}
 
 /**
  * The data plane: serves `route`, forwards each request to an upstream whose circuit admits it, and
@@ -60,16 +68,6 @@ export class ProxyServer {
     });
   }
 
-  listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
-  }
-
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = req.url ?? "";
     // only origin-form targets: an absolute URL would make this an open proxy
@@ -94,8 +92,8 @@ export class ProxyServer {
     const sessionId = req.headers[sessionHeader];
     const bound = typeof sessionId === "string" ? this.#o.sessions.lookup(sessionId) : undefined;
     const method = req.method ?? "GET";
-    const forward = (upstream: Upstream, permit: Permit) =>
-      this.#forward(req, res, remainder, body, upstream, permit);
+    const incoming: Incoming = { req, res, remainder, body };
+    const forward = (upstream: Upstream, permit: Permit) => this.#forward(incoming, upstream, permit);
 
     let upstream: Upstream;
     let result: ExchangeResult;
@@ -155,23 +153,13 @@ export class ProxyServer {
   }
 
   /** Sends the request to `upstream`; a reset before any response byte is tried once more. */
-  async #forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    remainder: string,
-    body: Buffer | undefined,
-    upstream: Upstream,
-    permit: Permit,
-  ): Promise<ExchangeResult> {
-    const result = await this.#exchange(req, res, remainder, body, upstream, permit, true);
-    return result === "reset" ? this.#exchange(req, res, remainder, body, upstream, permit, false) : result;
+  async #forward(incoming: Incoming, upstream: Upstream, permit: Permit): Promise<ExchangeResult> {
+    const result = await this.#exchange(incoming, upstream, permit, true);
+    return result === "reset" ? this.#exchange(incoming, upstream, permit, false) : result;
   }
 
   #exchange(
-    req: IncomingMessage,
-    res: ServerResponse,
-    remainder: string,
-    body: Buffer | undefined,
+    { req, res, remainder, body }: Incoming,
     upstream: Upstream,
     permit: Permit,
     mayRetryReset: boolean,

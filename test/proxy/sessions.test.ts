@@ -3,8 +3,8 @@ import { after, describe, it } from "node:test";
 import { request } from "undici";
 import { SessionTable } from "../../src/proxy/SessionTable.ts";
 import { ManualClock } from "../support/ManualClock.ts";
-import { rpc, startProxy, upstreamsToml } from "../support/proxy.ts";
-import { type Handler, refusedPort, startUpstream } from "../support/upstream.ts";
+import { rpc, startFleet, startProxy, upstreamsToml } from "../support/proxy.ts";
+import { type Handler, refusedPort, startUpstream, type TestUpstream } from "../support/upstream.ts";
 
 const opened: (() => Promise<void>)[] = [];
 after(async () => {
@@ -63,20 +63,9 @@ async function call(url: string, body: string, session?: string, method = "POST"
 }
 
 async function twoServers() {
-  const a = await startUpstream(mcpServer("a"));
-  const b = await startUpstream(mcpServer("b"));
-  const proxy = await startProxy(
-    upstreamsToml([
-      { name: "a", url: a.url },
-      { name: "b", url: b.url },
-    ]),
-  );
-  opened.push(
-    () => a.close(),
-    () => b.close(),
-    () => proxy.close(),
-  );
-  return { a, b, proxy };
+  const { proxy, upstreams, close } = await startFleet({ a: mcpServer("a"), b: mcpServer("b") });
+  opened.push(close);
+  return { a: upstreams["a"] as TestUpstream, b: upstreams["b"] as TestUpstream, proxy };
 }
 
 describe("MCP sessions", () => {

@@ -6,6 +6,7 @@ import { Breakwater } from "../../src/Breakwater.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import { createLogger } from "../../src/logger.ts";
 import { ManualClock } from "./ManualClock.ts";
+import { type Handler, startUpstream, type TestUpstream } from "./upstream.ts";
 
 export interface TestProxy {
   readonly url: string;
@@ -63,4 +64,27 @@ export function upstreamsToml(upstreams: { name: string; url: string; extra?: st
 /** A JSON-RPC request body. */
 export function rpc(id: number | string | null, method = "tools/list"): string {
   return JSON.stringify({ jsonrpc: "2.0", id, method });
+}
+
+/**
+ * Named upstreams, each answering with its handler, and a proxy in front of them (in that order),
+ * configured by `toml` plus the `[[upstreams]]` list; `extra` adds lines to one upstream's table.
+ */
+export async function startFleet(
+  handlers: Record<string, Handler>,
+  toml = "",
+  extra: Record<string, string> = {},
+): Promise<{ proxy: TestProxy; upstreams: Record<string, TestUpstream>; close(): Promise<void> }> {
+  const upstreams: Record<string, TestUpstream> = {};
+  for (const [name, handler] of Object.entries(handlers)) upstreams[name] = await startUpstream(handler);
+  const list = Object.entries(upstreams).map(([name, u]) => ({ name, url: u.url, extra: extra[name] ?? "" }));
+  const proxy = await startProxy(`${toml}\n${upstreamsToml(list)}`);
+  return {
+    proxy,
+    upstreams,
+    async close() {
+      await proxy.close();
+      for (const u of Object.values(upstreams)) await u.close();
+    },
+  };
 }
