@@ -183,3 +183,58 @@ describe("a response that breaks off mid-body", () => {
     again.body.destroy();
   });
 });
+
+describe("slow calls", () => {
+  it("counts a response whose headers come later than slow_call_duration_ms as a failure", async () => {
+    let proxy: TestProxy | undefined;
+    const upstream = await startUpstream((_req, res) => {
+      proxy?.clock.advance(50); // the breaker's clock: the upstream took 50 ms to answer
+      res.writeHead(200).end("late");
+    });
+    proxy = await startProxy(
+      `[proxy.circuit_breaker]\nslow_call_duration_ms = 20\nfailure_threshold = 2\n${upstreamsToml([{ name: "slow", url: upstream.url }])}`,
+    );
+    opened.push(
+      () => upstream.close(),
+      () => (proxy as TestProxy).close(),
+    );
+    for (let i = 0; i < 2; i++) assert.equal(await request(proxy.url).then((r) => r.body.text()), "late");
+    assert.equal(breakerOf(proxy, "slow").state, "open");
+  });
+
+  it("judges an SSE stream at its headers: a long stream is not a slow call", async () => {
+    let proxy: TestProxy | undefined;
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write("data: first\n\n");
+      setTimeout(() => {
+        proxy?.clock.advance(60_000); // a minute of streaming
+        res.end("data: last\n\n");
+      }, 20);
+    });
+    proxy = await startProxy(
+      `[proxy.circuit_breaker]\nslow_call_duration_ms = 20\nfailure_threshold = 1\n${upstreamsToml([{ name: "sse", url: upstream.url }])}`,
+    );
+    opened.push(
+      () => upstream.close(),
+      () => (proxy as TestProxy).close(),
+    );
+    const body = await request(proxy.url).then((r) => r.body.text());
+    assert.equal(body, "data: first\n\ndata: last\n\n");
+    assert.deepEqual(
+      [breakerOf(proxy, "sse").state, breakerOf(proxy, "sse").metrics().failedRequests],
+      ["closed", 0],
+    );
+  });
+});
+
+describe("logs", () => {
+  it("count rejected requests instead of logging them one by one", async () => {
+    const { proxy, breaker } = await setup();
+    breaker.forceOpen();
+    const before = proxy.logs().length;
+    for (let i = 0; i < 20; i++) await post(proxy.url, rpc(i));
+    assert.equal(proxy.logs().length, before);
+    assert.equal(breaker.metrics().rejectedRequests, 20);
+  });
+});
