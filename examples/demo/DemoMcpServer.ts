@@ -12,8 +12,8 @@ export type DemoMode = "ok" | "fail" | "hang" | "down";
 export const demoModes: readonly DemoMode[] = ["ok", "fail", "hang", "down"];
 
 /**
- * A small but real MCP server on Streamable HTTP (the official SDK), with sessions, for the demo and
- * the end-to-end tests: tools `echo`, `add`, `slow` (progress notifications over SSE) and `whoami`.
+ * A small but real MCP server on Streamable HTTP (the official SDK) for the demo and the end-to-end
+ * tests: stateful sessions for clients that initialize, and stateless answers to sessionless calls: tools `echo`, `add`, `slow` (progress notifications over SSE) and `whoami`.
  * Its mode can be switched to make it fail, hang or go down on purpose.
  */
 export class DemoMcpServer {
@@ -107,11 +107,20 @@ export class DemoMcpServer {
       );
       return;
     }
-    if (req.method !== "POST" || !isInitializeRequest(body)) {
-      res.writeHead(400, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32000, message: "initialize first" } }),
-      );
+    if (req.method !== "POST") {
+      res.writeHead(405, { allow: "POST" }).end();
+      return;
+    }
+    if (!isInitializeRequest(body)) {
+      // sessionless use: a stateless transport and server for this one request (the SDK's stateless pattern)
+      const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true }); // no session ids: stateless;
+      const server = this.#mcpServer();
+      res.on("close", () => {
+        void transport.close();
+        void server.close();
+      });
+      await server.connect(transport);
+      await transport.handleRequest(req, res, body);
       return;
     }
     const transport = new StreamableHTTPServerTransport({

@@ -1,0 +1,84 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+/**
+ * Steady MCP traffic through the proxy, and what its callers experienced. A few SDK clients keep
+ * sessions and call `whoami`; when the proxy answers 404 for a session (its upstream's circuit is
+ * open) the client starts a new one, as the MCP transport spec requires. Sessionless calls, balanced
+ * one by one, keep every upstream busy so that a broken one is noticed.
+ */
+export class DemoTraffic {
+  readonly tally = { ok: 0, reinitialized: 0, errors: 0, sessionlessOk: 0, sessionlessErrors: 0 };
+  readonly #url: URL;
+  readonly #clients: (Client | undefined)[];
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #busy = false;
+
+  constructor(url: string, clients = 3, intervalMs = 300) {
+    this.#url = new URL(url);
+    this.#clients = new Array(clients).fill(undefined);
+    this.#intervalMs = intervalMs;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.#round(), this.#intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await Promise.all(this.#clients.map((c) => c?.close().catch(() => {})));
+  }
+
+  async #round(): Promise<void> {
+    if (this.#busy) return; // a hung upstream may hold a round up to the proxy's timeout
+    this.#busy = true;
+    const sessionful = this.#clients.map((_, i) => this.#call(i));
+    await Promise.all([...sessionful, ...this.#clients.map(() => this.#sessionless())]);
+    this.#busy = false;
+  }
+
+  async #sessionless(): Promise<void> {
+    try {
+      const res = await fetch(this.#url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2025-11-25",
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "whoami", arguments: {} },
+        }),
+      });
+      await res.arrayBuffer();
+      if (res.ok) this.tally.sessionlessOk++;
+      else this.tally.sessionlessErrors++;
+    } catch {
+      this.tally.sessionlessErrors++;
+    }
+  }
+
+  async #call(index: number): Promise<void> {
+    try {
+      let client = this.#clients[index];
+      if (client === undefined) {
+        client = new Client({ name: `demo-client-${index + 1}`, version: "1.0.0" });
+        await client.connect(new StreamableHTTPClientTransport(this.#url));
+        this.#clients[index] = client;
+      }
+      await client.callTool({ name: "whoami", arguments: {} });
+      this.tally.ok++;
+    } catch (error) {
+      const lost = /Session not found/.test(String(error));
+      if (lost) this.tally.reinitialized++;
+      else this.tally.errors++;
+      const client = this.#clients[index];
+      this.#clients[index] = undefined; // start a new session next time
+      await client?.close().catch(() => {});
+    }
+  }
+}

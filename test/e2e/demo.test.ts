@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+const demo = fileURLToPath(new URL("../../examples/demo/demo.ts", import.meta.url));
+
+describe("the demo (npm start)", () => {
+  it("serves MCP through Breakwater, opens a circuit when a server is broken on purpose, and stops cleanly on SIGINT", async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        demo,
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--control-listen",
+        "127.0.0.1:0",
+        "--upstream-port-base",
+        "0",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 200 && !output.includes("demo control"); i++) await sleep(50);
+      const url = (label: string) => new RegExp(`${label}\\s+(http://\\S+)`).exec(output)?.[1] as string;
+      const [mcp, health, control] = [
+        url("MCP endpoint"),
+        url("health"),
+        url("demo control")?.replace(/\/$/, ""),
+      ];
+      assert.ok(mcp && health && control, output);
+
+      const client = new Client({ name: "demo-test", version: "1.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(mcp)));
+      const echoed = await client.callTool({ name: "echo", arguments: { text: "hi" } });
+      assert.match((echoed.content as { text: string }[])[0]?.text ?? "", /^hi \(from (alpha|beta|gamma)\)$/);
+      await client.close();
+
+      assert.equal((await fetch(`${control}/upstreams/beta/fail`, { method: "POST" })).status, 200);
+      let state = "";
+      for (let i = 0; i < 100 && state !== "open"; i++) {
+        await sleep(100);
+        const report = (await (await fetch(health)).json()) as {
+          circuit_breakers: Record<string, { state: string }>;
+        };
+        state = report.circuit_breakers["beta"]?.state ?? "";
+      }
+      assert.equal(state, "open", "the demo traffic opened beta's circuit");
+      assert.match(output, /"upstream":"beta","from":"closed","to":"open"/);
+
+      child.kill("SIGINT");
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
