@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { AdminServer } from "./admin/AdminServer.ts";
+import { CircuitActivity } from "./admin/CircuitActivity.ts";
 import { ProxyMetrics } from "./admin/ProxyMetrics.ts";
 import type { Config } from "./config/Config.ts";
 import type { Clock } from "./index.ts";
@@ -31,6 +32,7 @@ export class Breakwater {
   readonly admin: AdminServer;
   readonly #logger: Logger;
   readonly #config: Config;
+  readonly #activity: CircuitActivity;
   #proxyAddress: AddressInfo | undefined;
   #adminAddress: AddressInfo | undefined;
 
@@ -38,9 +40,12 @@ export class Breakwater {
     this.#logger = logger;
     this.upstreams = config.upstreams.map((u) => new Upstream(u, config.requestTimeoutMs, clock));
     const metrics = new ProxyMetrics(this.upstreams);
+    const activity = new CircuitActivity(this.upstreams);
+    this.#activity = activity;
     for (const upstream of this.upstreams) {
       upstream.breaker.onStateChange((change) => {
         metrics.transition(upstream.name, change);
+        activity.transition(upstream.name, change, Date.now());
         const entry = { upstream: upstream.name, from: change.from, to: change.to, reason: change.reason };
         if (change.to === "open" || change.to === "forced_open") logger.warn(entry, "circuit opened");
         else logger.info(entry, "circuit state changed");
@@ -56,12 +61,16 @@ export class Breakwater {
         idleMs: sessionIdleMs,
         clock: clock ?? { now: () => performance.now() },
       }),
-      onExchange: (report) => metrics.exchange(report),
+      onExchange: (report) => {
+        metrics.exchange(report);
+        activity.exchange(report);
+      },
       onInternalError: (error) => logger.error({ err: error }, "request failed inside the proxy"),
     });
     this.admin = new AdminServer({
       upstreams: this.upstreams,
       metrics,
+      activity,
       token: config.adminToken,
       onControl: (upstream, action) => logger.info({ upstream, action }, "manual circuit control"),
     });
@@ -78,6 +87,7 @@ export class Breakwater {
       this.proxy.server.close();
       throw error;
     }
+    this.#activity.start();
     return { proxy: this.#proxyAddress, admin: this.#adminAddress };
   }
 
@@ -94,6 +104,7 @@ export class Breakwater {
    * closes the upstream pools.
    */
   async close(graceMs = 10_000): Promise<void> {
+    this.#activity.stop();
     const servers = [this.proxy.server, this.admin.server].filter((s) => s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const s of servers) s.closeIdleConnections();

@@ -1,12 +1,16 @@
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Upstream } from "../proxy/Upstream.ts";
 import { bearerTokenMatcher } from "./bearerToken.ts";
+import type { CircuitActivity } from "./CircuitActivity.ts";
 import { admits, circuitReport } from "./circuitReport.ts";
+import { dashboardState } from "./dashboardState.ts";
 import type { ProxyMetrics } from "./ProxyMetrics.ts";
 
 export interface AdminServerOptions {
   readonly upstreams: readonly Upstream[];
   readonly metrics: ProxyMetrics;
+  readonly activity: CircuitActivity;
   /** When set, circuit control (and `GET /circuits`) needs `Authorization: Bearer <token>`. */
   readonly token: string | undefined;
   /** Called after a manual circuit action (for the audit log). */
@@ -14,6 +18,18 @@ export interface AdminServerOptions {
 }
 
 export type CircuitAction = "open" | "disable" | "reset";
+
+/** The dashboard's files, served as they are: no build step, no CDN. */
+const assets = new Map(
+  [
+    ["/", "index.html", "text/html; charset=utf-8"],
+    ["/dashboard.css", "dashboard.css", "text/css; charset=utf-8"],
+    ["/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8"],
+  ].map(([path, file, type]) => [
+    path as string,
+    { body: readFileSync(new URL(`./dashboard/${file}`, import.meta.url)), type: type as string },
+  ]),
+);
 
 const actions: Record<CircuitAction, (upstream: Upstream) => void> = {
   open: (u) => u.breaker.forceOpen(),
@@ -23,7 +39,8 @@ const actions: Record<CircuitAction, (upstream: Upstream) => void> = {
 
 /**
  * The control plane (SPEC §2): `GET /health`, `/ready`, `/metrics` (always open), `GET /circuits` and
- * `POST /circuits/<name>/open|disable|reset` (behind the token when one is set).
+ * `POST /circuits/<name>/open|disable|reset` (behind the token when one is set), and the dashboard:
+ * `GET /` with its assets and the `/dashboard/state` it polls (open, like `/health`).
  */
 export class AdminServer {
   readonly server: Server;
@@ -48,6 +65,22 @@ export class AdminServer {
     const path = (req.url ?? "/").split("?")[0] as string;
     const method = req.method ?? "GET";
     const upstreams = this.#o.upstreams;
+
+    const asset = assets.get(path);
+    if (asset !== undefined && (method === "GET" || method === "HEAD")) {
+      res.writeHead(200, {
+        "content-type": asset.type,
+        "cache-control": "no-cache",
+        "content-security-policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        "x-content-type-options": "nosniff",
+      });
+      res.end(method === "HEAD" ? undefined : asset.body);
+      return;
+    }
+
+    if (path === "/dashboard/state") {
+      return json(res, 200, dashboardState(upstreams, this.#o.activity, this.#o.token !== undefined));
+    }
 
     if (path === "/health" || path === "/ready" || path === "/metrics") {
       if (method !== "GET" && method !== "HEAD")
@@ -86,7 +119,7 @@ export class AdminServer {
       });
     }
 
-    json(res, 404, { error: "not found", endpoints: ["/health", "/ready", "/metrics", "/circuits"] });
+    json(res, 404, { error: "not found", endpoints: ["/", "/health", "/ready", "/metrics", "/circuits"] });
   }
 }
 

@@ -10,6 +10,8 @@ export class Upstream {
   readonly pool: Pool;
   readonly breaker: CircuitBreaker;
   readonly isFailureStatus: (status: number) => boolean;
+  /** Requests sent to this upstream whose response has not ended yet (streams included). */
+  inFlight = 0;
 
   constructor(config: UpstreamConfig, requestTimeoutMs: number, clock?: Clock) {
     this.name = config.name;

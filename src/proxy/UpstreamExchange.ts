@@ -80,13 +80,14 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.#resolve = options.resolve;
     this.#mayRetryReset = options.mayRetryReset;
     this.#timer = setTimeout(() => this.#end("timeout", "failure", timedOut), options.timeoutMs);
+    this.#upstream.inFlight++;
   }
 
   /** The client went away: abort the upstream request (neutral if no answer had come yet). */
   clientGone(): void {
     if (this.#phase === "waiting") this.#end("client_gone", "neutral", clientGone);
     else if (this.#phase === "streaming") {
-      this.#phase = "done";
+      this.#done();
       this.#abort(clientGone);
     }
   }
@@ -129,14 +130,14 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.#phase !== "streaming") return;
-    this.#phase = "done";
+    this.#done();
     this.#res.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (this.#phase === "streaming") {
       // the status line has gone out: all that is left is to cut the client's response short
-      this.#phase = "done";
+      this.#done();
       this.#res.destroy(error);
       return;
     }
@@ -150,7 +151,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   /** Ends an exchange that got no response headers. `outcome` undefined: the permit stays open for a retry. */
   #end(result: ExchangeResult, outcome: Outcome | undefined, abort?: Error): void {
     if (this.#phase !== "waiting") return;
-    this.#phase = "done";
+    this.#done();
     clearTimeout(this.#timer);
     if (abort !== undefined) this.#abort(abort);
     if (outcome !== undefined) {
@@ -164,6 +165,12 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       });
     }
     this.#resolve(result);
+  }
+
+  /** The exchange is over, whichever way: it no longer counts as in flight. */
+  #done(): void {
+    this.#phase = "done";
+    this.#upstream.inFlight--;
   }
 
   #abort(reason: Error): void {

@@ -131,6 +131,25 @@ describe("the admin listener", () => {
     for (const secret of [token, "client-secret", "sid=abc"]) assert.ok(!all.includes(secret), secret);
   });
 
+  it("serves the dashboard and its state without the token, with a content security policy", async () => {
+    const page = await request(`${proxy.adminUrl}/`);
+    assert.equal(page.statusCode, 200);
+    assert.match(String(page.headers["content-type"]), /^text\/html/);
+    assert.match(String(page.headers["content-security-policy"]), /default-src 'self'/);
+    assert.match(await page.body.text(), /<title>Breakwater — circuits<\/title>/);
+    for (const asset of ["/dashboard.js", "/dashboard.css"]) assert.equal((await admin(asset)).status, 200);
+    const state = (await admin("/dashboard/state")).json() as {
+      control: string;
+      upstreams: { name: string; in_flight: number; history: unknown[]; transitions: unknown[] }[];
+    };
+    assert.equal(state.control, "token");
+    assert.deepEqual(
+      state.upstreams.map((u) => u.name),
+      ["a", "b"],
+    );
+    assert.equal(typeof state.upstreams[0]?.in_flight, "number");
+  });
+
   it("answers 404 for an unknown circuit or path and 405 for a wrong method", async () => {
     assert.equal((await admin("/circuits/nope/reset", { method: "POST", token })).status, 404);
     assert.equal((await admin("/circuits/a/explode", { method: "POST", token })).status, 404);

@@ -34,8 +34,10 @@ describe("server-sent events", () => {
     const res = await request(proxy.url, { headers: { accept: "text/event-stream" } });
     assert.equal(res.headers["content-type"], "text/event-stream");
     const events: string[] = [];
+    const inFlight: number[] = [];
     for await (const chunk of res.body) {
       events.push(String(chunk));
+      inFlight.push(proxy.breakwater.upstreams[0]?.inFlight ?? -1);
       await new Promise((resolve) => setTimeout(resolve, 250)); // longer than request_timeout_ms
       sendNext?.();
     }
@@ -45,5 +47,7 @@ describe("server-sent events", () => {
       'id: 3\ndata: {"n":3}\n\n',
     ]);
     assert.equal(proxy.breakwater.upstreams[0]?.breaker.metrics().failedRequests, 0);
+    assert.deepEqual(inFlight, [1, 1, 1], "a stream counts as in flight while it lasts");
+    assert.equal(proxy.breakwater.upstreams[0]?.inFlight, 0);
   });
 });

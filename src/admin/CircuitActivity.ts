@@ -1,0 +1,120 @@
+import type { StateChange } from "../index.ts";
+import type { Upstream } from "../proxy/Upstream.ts";
+import type { ExchangeReport } from "../proxy/UpstreamExchange.ts";
+
+/** Requests in one sample period of one upstream. */
+export interface ActivitySample {
+  /** Wall-clock end of the period, ms since the epoch. */
+  readonly at: number;
+  readonly requests: number;
+  readonly failures: number;
+  readonly rejected: number;
+  /** Seconds the sample covers (the period in progress covers less than `sampleMs`). */
+  readonly seconds: number;
+}
+
+/** A state change as the dashboard lists it, with wall-clock time. */
+export interface RecordedTransition {
+  readonly at: number;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+}
+
+interface Track {
+  readonly upstream: Upstream;
+  requests: number;
+  failures: number;
+  rejectedSeen: number;
+  readonly samples: ActivitySample[];
+  readonly transitions: RecordedTransition[];
+}
+
+/**
+ * What the dashboard charts: per upstream, requests, failures and rejections per sample period over the
+ * last minutes, and its recent state changes. Counting a request is two additions; a timer (unref'd,
+ * one for all upstreams) closes a sample every `sampleMs`. Memory is fixed: `keep` samples and
+ * `keepTransitions` changes per upstream.
+ */
+export class CircuitActivity {
+  readonly sampleMs: number;
+  readonly #tracks = new Map<string, Track>();
+  readonly #keep: number;
+  readonly #keepTransitions: number;
+  #timer: NodeJS.Timeout | undefined;
+  #periodStart = Date.now();
+
+  constructor(upstreams: readonly Upstream[], { sampleMs = 5_000, keep = 60, keepTransitions = 10 } = {}) {
+    this.sampleMs = sampleMs;
+    this.#keep = keep;
+    this.#keepTransitions = keepTransitions;
+    for (const upstream of upstreams) {
+      this.#tracks.set(upstream.name, {
+        upstream,
+        requests: 0,
+        failures: 0,
+        rejectedSeen: upstream.breaker.metrics().rejectedRequests,
+        samples: [],
+        transitions: [],
+      });
+    }
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => this.sample(Date.now()), this.sampleMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  exchange(report: ExchangeReport): void {
+    const track = this.#tracks.get(report.upstream.name);
+    if (track === undefined) return;
+    track.requests++;
+    if (report.outcome === "failure") track.failures++;
+  }
+
+  transition(upstream: string, change: StateChange, at: number): void {
+    const list = this.#tracks.get(upstream)?.transitions;
+    if (list === undefined) return;
+    list.push({ at, from: change.from, to: change.to, reason: change.reason });
+    if (list.length > this.#keepTransitions) list.shift();
+  }
+
+  /** Closes the current sample period of every upstream. */
+  sample(at: number): void {
+    for (const track of this.#tracks.values()) {
+      const rejected = track.upstream.breaker.metrics().rejectedRequests;
+      track.samples.push({
+        at,
+        requests: track.requests,
+        failures: track.failures,
+        rejected: rejected - track.rejectedSeen,
+        seconds: (at - this.#periodStart) / 1_000,
+      });
+      if (track.samples.length > this.#keep) track.samples.shift();
+      track.requests = 0;
+      track.failures = 0;
+      track.rejectedSeen = rejected;
+    }
+    this.#periodStart = at;
+  }
+
+  /** Closed samples, oldest first, then the period in progress (as of `now`), so the picture is live. */
+  samples(upstream: string, now: number): readonly ActivitySample[] {
+    const track = this.#tracks.get(upstream);
+    if (track === undefined) return [];
+    const rejected = track.upstream.breaker.metrics().rejectedRequests - track.rejectedSeen;
+    const seconds = (now - this.#periodStart) / 1_000;
+    return [
+      ...track.samples,
+      { at: now, requests: track.requests, failures: track.failures, rejected, seconds },
+    ];
+  }
+
+  transitions(upstream: string): readonly RecordedTransition[] {
+    return this.#tracks.get(upstream)?.transitions ?? [];
+  }
+}

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { request } from "undici";
+import { startFleet } from "../support/proxy.ts";
+import { echo, status } from "../support/upstream.ts";
+
+const executablePath = "/usr/bin/chromium";
+// CI installs Debian's chromium (.ci/run) and must run this; elsewhere a missing browser is a skip
+const missing = !existsSync(executablePath);
+if (missing && process.env["CI"])
+  throw new Error(`${executablePath} is missing: .ci/run must apt-get install chromium`);
+const skip = missing ? `no ${executablePath}: apt-get install chromium to run the dashboard test` : false;
+
+const token = "dashboard-t0ken";
+const artifacts = new URL("../../artifacts/", import.meta.url);
+
+describe("the dashboard, in a real browser", { skip }, () => {
+  let browser: Browser;
+  let fleet: Awaited<ReturnType<typeof startFleet>>;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  before(async () => {
+    fleet = await startFleet(
+      { alpha: echo("alpha"), beta: status(500) },
+      `[server]\nadmin_token = "${token}"\n[proxy.circuit_breaker]\nfailure_threshold = 2`,
+    );
+    browser = await chromium.launch({
+      executablePath,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
+    page.on("pageerror", (error) => consoleErrors.push(String(error)));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await fleet?.close();
+  });
+
+  it("loads without console errors and shows a card per upstream, read-only without the token", async () => {
+    await page.goto(`${fleet.proxy.adminUrl}/`);
+    await page.getByRole("heading", { name: "alpha", level: 2 }).waitFor();
+    await page.getByRole("heading", { name: "beta", level: 2 }).waitFor();
+    assert.equal(await page.locator(".card").count(), 2);
+    assert.match((await page.locator("#overall").textContent()) ?? "", /Healthy: all 2 circuits closed/);
+    assert.equal(await page.getByRole("button", { name: "Reset beta" }).isDisabled(), true);
+    assert.equal(await page.getByLabel("Admin token").isVisible(), true);
+    assert.deepEqual(consoleErrors, []);
+  });
+
+  it("flips a card to open within a second or two of the circuit opening, with the reason", async () => {
+    for (let i = 0; i < 4; i++) await request(fleet.proxy.url).then((r) => r.body.text());
+    const beta = page.locator('.card[data-state="open"]', { hasText: "beta" });
+    await beta.waitFor({ timeout: 10_000 });
+    assert.equal(await beta.locator(".state-text").textContent(), "Open");
+    assert.match(
+      (await beta.locator(".transitions li").first().textContent()) ?? "",
+      /Closed → Open \(consecutive failures\)/,
+    );
+    assert.match((await page.locator("#overall").textContent()) ?? "", /Degraded: 1 of 2/);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: new URL("dashboard.png", artifacts).pathname, fullPage: true });
+  });
+
+  it("refuses control with a wrong token, and resets the circuit with the right one", async () => {
+    await page.getByLabel("Admin token").fill("wrong");
+    await page.getByRole("button", { name: "Use token" }).click();
+    await page.getByRole("button", { name: "Reset beta" }).click();
+    await page.getByText("The admin token was rejected").waitFor();
+    assert.equal(fleet.proxy.breakwater.upstreams[1]?.breaker.state, "open");
+    // the browser logs the refused request itself; that one is expected, nothing else is
+    assert.deepEqual(consoleErrors.splice(0), [
+      "Failed to load resource: the server responded with a status of 401 (Unauthorized)",
+    ]);
+
+    await page.getByLabel("Admin token").fill(token);
+    await page.getByRole("button", { name: "Use token" }).click();
+    await page.getByRole("button", { name: "Reset beta" }).click();
+    await page.getByText("Reset beta: done.").waitFor();
+    await page.locator('.card[data-state="closed"]', { hasText: "beta" }).waitFor({ timeout: 10_000 });
+    assert.equal(fleet.proxy.breakwater.upstreams[1]?.breaker.state, "closed");
+    assert.deepEqual(consoleErrors, []);
+  });
+
+  it("can be driven by keyboard: the control buttons are reachable with Tab and work with Enter", async () => {
+    const button = page.getByRole("button", { name: "Force open alpha" });
+    await button.focus();
+    await page.keyboard.press("Enter");
+    await page.locator('.card[data-state="forced_open"]', { hasText: "alpha" }).waitFor({ timeout: 10_000 });
+    assert.equal(fleet.proxy.breakwater.upstreams[0]?.breaker.state, "forced_open");
+    assert.deepEqual(consoleErrors, []);
+  });
+});
