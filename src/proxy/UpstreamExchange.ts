@@ -117,8 +117,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.#report({ upstream, outcome, seconds, status, headers });
     const res = this.#res;
     res.writeHead(status, statusMessage || undefined, clientResponseHeaders(headers));
-    // send the headers now: an SSE stream may not send its first event for a long time
-    res.flushHeaders();
+    // An SSE stream may not send its first event for a long time: its headers go out now. Any other
+    // response keeps them back to leave with the first body bytes, in one write instead of two.
+    if (String(headers["content-type"]).startsWith("text/event-stream")) res.flushHeaders();
     this.#resolve("responded");
     res.on("drain", () => controller.resume());
   }

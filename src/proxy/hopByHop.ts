@@ -17,7 +17,8 @@ const hopByHop = new Set([
 
 /** Names listed in a `Connection` header (lowercased), which are hop-by-hop for this message too. */
 function namedByConnection(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // the usual values name nothing beyond the hop-by-hop list itself: no set to build
+  if (value === undefined || value === "keep-alive" || value === "close") return undefined;
   const names = (Array.isArray(value) ? value.join(",") : value).split(",");
   return new Set(names.map((name) => name.trim().toLowerCase()).filter((name) => name !== ""));
 }

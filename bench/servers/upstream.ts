@@ -1,0 +1,19 @@
+/** The benchmark's upstream: answers every request with a fixed JSON-RPC result of ~200 bytes. */
+import { createServer } from "node:http";
+
+const body = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  result: { content: [{ type: "text", text: "x".repeat(120) }], isError: false },
+});
+const server = createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(Number(process.argv[2] ?? 0), "127.0.0.1", () => {
+  process.stdout.write(`ready ${JSON.stringify(server.address())}\n`);
+});
