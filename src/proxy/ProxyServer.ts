@@ -20,6 +20,24 @@ export interface ProxyServerOptions {
   readonly onExchange?: (report: ExchangeReport) => void;
   /** Called with errors the proxy survived but should not have met (for logs). */
   readonly onInternalError?: (error: unknown) => void;
+  /** Time a client has to send its request headers (slowloris); default 10 s. */
+  readonly clientHeadersTimeoutMs?: number;
+  /** Time an idle keep-alive connection is kept; default 5 s. */
+  readonly clientKeepAliveTimeoutMs?: number;
+}
+
+/**
+ * A dot segment ("." or "..", raw or percent-encoded, between slashes that may be encoded too) would let
+ * a request climb out of the route or an upstream's base path; nginx normalises them away before
+ * matching, the proxy refuses them. Only the path is checked, not the query.
+ */
+const dotSegment = /(?:^|\/|%2f|%5c)(?:\.|%2e){1,2}(?:\/|%2f|%5c|$)/i;
+
+/** Status for an HTTP parse error of a client's request (as node:http's own default handler maps them). */
+function clientErrorStatus(code: string | undefined): string {
+  if (code === "HPE_HEADER_OVERFLOW") return "431 Request Header Fields Too Large";
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return "408 Request Timeout";
+  return "400 Bad Request";
 }
 
 const sessionHeader = "mcp-session-id";
@@ -48,9 +66,11 @@ export class ProxyServer {
     this.server = createServer(
       {
         // slow clients may not hold a socket forever (slowloris): headers in 10 s, the request in 5 min
-        headersTimeout: 10_000,
+        headersTimeout: options.clientHeadersTimeoutMs ?? 10_000,
         requestTimeout: 300_000,
-        keepAliveTimeout: 5_000,
+        keepAliveTimeout: options.clientKeepAliveTimeoutMs ?? 5_000,
+        // check those deadlines every second, not every 30 s (node's default)
+        connectionsCheckingInterval: 1_000,
       },
       (req, res) => {
         this.#handle(req, res).catch((error: unknown) => {
@@ -63,7 +83,9 @@ export class ProxyServer {
     // malformed requests get a 400 and a closed connection instead of an exception
     this.server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
       if (socket.writable && error.code !== "ECONNRESET") {
-        socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+        socket.end(
+          `HTTP/1.1 ${clientErrorStatus(error.code)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+        );
       } else socket.destroy();
     });
   }
@@ -73,6 +95,10 @@ export class ProxyServer {
     // only origin-form targets: an absolute URL would make this an open proxy
     if (target[0] !== "/")
       return sendClientError(res, 400, "request target must be a path (this is not an open proxy)");
+    const queryAt = target.indexOf("?");
+    if (dotSegment.test(queryAt < 0 ? target : target.slice(0, queryAt))) {
+      return sendClientError(res, 400, "request path must not contain . or .. segments");
+    }
     const remainder = routeRemainder(this.#o.route, target);
     if (remainder === undefined)
       return sendClientError(res, 404, `not found: this proxy serves ${this.#o.route}`);
@@ -143,6 +169,8 @@ export class ProxyServer {
         { status: 502, reason: "connect_failed", upstream: upstream.name },
         jsonRpcShape(method, body),
       );
+    } else if (result === "bad_request") {
+      sendClientError(res, 400, "the request cannot be forwarded as it is");
     } else if (result === "timeout") {
       sendUpstreamFailure(
         res,

@@ -14,6 +14,8 @@ export type ExchangeResult =
   | "reset"
   /** Another error before response headers. */
   | "failed"
+  /** undici refused to send the request as the client made it: the client's fault, not the upstream's. */
+  | "bad_request"
   /** No response headers within the request timeout; the upstream request was aborted. */
   | "timeout"
   /** The client went away first; the upstream request was aborted. */
@@ -144,7 +146,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     }
     if (this.#phase !== "waiting") return;
     const code = errorCode(error);
-    if (connectFailures.has(code)) this.#end("connect_failed", "failure");
+    if (code === "UND_ERR_INVALID_ARG") this.#end("bad_request", "neutral");
+    else if (connectFailures.has(code)) this.#end("connect_failed", "failure");
     else if (resets.has(code) && this.#mayRetryReset) this.#end("reset", undefined);
     else this.#end("failed", "failure");
   }

@@ -34,8 +34,8 @@ export interface ClientInfo {
 
 /**
  * The headers to send upstream, as undici's flat `[name, value, …]` list: the client's headers without
- * hop-by-hop ones, without Host (the upstream's own is sent) and Content-Length (the buffered body sets
- * it), and with X-Forwarded-For/-Proto/-Host set.
+ * hop-by-hop ones, without Host (the upstream's own is sent), Content-Length (the buffered body sets
+ * it) and Expect (already answered), and with X-Forwarded-For/-Proto/-Host set.
  */
 export function upstreamRequestHeaders(
   rawHeaders: readonly string[],
@@ -50,6 +50,8 @@ export function upstreamRequestHeaders(
     const lower = name.toLowerCase();
     if (hopByHop.has(lower) || named?.has(lower)) continue;
     switch (lower) {
+      // the proxy has read the whole body already, so an expectation is met here (RFC 9110 §10.1.1)
+      case "expect":
       case "host":
       case "content-length":
       case "x-forwarded-proto":

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { connect } from "node:net";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import { startProxy, type TestProxy, upstreamsToml } from "../support/proxy.ts";
+import { rawRequest } from "../support/rawHttp.ts";
 import { echo, startUpstream, type TestUpstream } from "../support/upstream.ts";
 
 describe("forwarding", () => {
@@ -74,6 +74,17 @@ describe("forwarding", () => {
     }
   });
 
+  it("answers a client's Expect: 100-continue itself and forwards the body without it", async () => {
+    const reply = await rawRequest(
+      proxy.url,
+      "POST /mcp HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    );
+    assert.match(reply, /^HTTP\/1.1 100 Continue\r\n\r\nHTTP\/1.1 200 /);
+    const seen = upstream.seen.at(-1);
+    assert.deepEqual([seen?.body, seen?.headers["expect"]], ["hello", undefined]);
+    assert.equal(proxy.breakwater.upstreams[0]?.breaker.metrics().failedRequests, 0);
+  });
+
   it("answers 404 outside the route, without reaching the upstream", async () => {
     const before = upstream.seen.length;
     const res = await request(`${proxy.url}/other`);
@@ -120,18 +131,3 @@ describe("forwarding", () => {
     await still.body.text();
   });
 });
-
-/** Sends raw bytes and returns everything the proxy answers until it closes the connection. */
-function rawRequest(url: string, bytes: string): Promise<string> {
-  const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), "127.0.0.1", () => socket.write(bytes));
-    socket.setTimeout(10_000, () => socket.destroy());
-    let reply = "";
-    socket.setEncoding("utf8").on("data", (chunk: string) => {
-      reply += chunk;
-    });
-    socket.on("close", () => resolve(reply));
-    socket.on("error", reject);
-  });
-}
