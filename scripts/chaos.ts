@@ -10,7 +10,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -19,6 +18,7 @@ import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { median, table } from "../bench/harness.ts";
 import { type ChaosMode, ChaosUpstream } from "./ChaosUpstream.ts";
+import { freePort } from "./freePort.ts";
 
 const { values } = parseArgs({
   options: {
@@ -44,14 +44,6 @@ interface Proxy {
   pid: number;
   transitions: Transition[];
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Breakwater as its command runs, from a config with the chaos run's short timings. */
