@@ -33,8 +33,6 @@ export class Breakwater {
   readonly #logger: Logger;
   readonly #config: Config;
   readonly #activity: CircuitActivity;
-  #proxyAddress: AddressInfo | undefined;
-  #adminAddress: AddressInfo | undefined;
 
   constructor({ config, logger, clock }: BreakwaterOptions) {
     this.#logger = logger;
@@ -80,23 +78,16 @@ export class Breakwater {
   /** Starts both listeners. Rejects (with the listen error) if either cannot listen. */
   async start(): Promise<{ proxy: AddressInfo; admin: AddressInfo }> {
     const { listen, adminListen } = this.#config;
-    this.#proxyAddress = await listenOn(this.proxy.server, listen.port, listen.host);
+    const proxy = await listenOn(this.proxy.server, listen.port, listen.host);
+    let admin: AddressInfo;
     try {
-      this.#adminAddress = await listenOn(this.admin.server, adminListen.port, adminListen.host);
+      admin = await listenOn(this.admin.server, adminListen.port, adminListen.host);
     } catch (error) {
       this.proxy.server.close();
       throw error;
     }
     this.#activity.start();
-    return { proxy: this.#proxyAddress, admin: this.#adminAddress };
-  }
-
-  get proxyAddress(): AddressInfo | undefined {
-    return this.#proxyAddress;
-  }
-
-  get adminAddress(): AddressInfo | undefined {
-    return this.#adminAddress;
+    return { proxy, admin };
   }
 
   /**

@@ -8,10 +8,11 @@
  */
 export type { Acquisition, Outcome, Permit, Rejection } from "./breaker/Acquisition.ts";
 export { BreakwaterError } from "./breaker/BreakwaterError.ts";
-export { CircuitBreaker, type ExecuteOptions } from "./breaker/CircuitBreaker.ts";
+export { CircuitBreaker } from "./breaker/CircuitBreaker.ts";
 export type { CircuitBreakerOptions, Verdict } from "./breaker/CircuitBreakerOptions.ts";
 export type { CircuitMetrics } from "./breaker/CircuitMetrics.ts";
 export { CircuitOpenError, isCircuitOpenError } from "./breaker/CircuitOpenError.ts";
 export type { CircuitState, StateChange, TransitionReason } from "./breaker/CircuitState.ts";
 export type { Clock } from "./breaker/Clock.ts";
+export type { ExecuteOptions } from "./breaker/ExecuteOptions.ts";
 export { ErrorCode } from "./breaker/errorCodes.ts";

@@ -48,11 +48,6 @@ export class DemoMcpServer {
     return this.#mode;
   }
 
-  /** Sessions this server holds now. */
-  get sessionCount(): number {
-    return this.#sessions.size;
-  }
-
   async start(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once("error", reject);

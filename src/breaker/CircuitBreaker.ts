@@ -5,20 +5,11 @@ import type { CircuitMetrics } from "./CircuitMetrics.ts";
 import { CircuitOpenError } from "./CircuitOpenError.ts";
 import type { CircuitState, StateChange, TransitionReason } from "./CircuitState.ts";
 import type { Clock } from "./Clock.ts";
+import type { ExecuteOptions } from "./ExecuteOptions.ts";
 import { neverAbortedSignal } from "./neverAbortedSignal.ts";
 import { ProbeSlots } from "./ProbeSlots.ts";
 import { type ResolvedOptions, resolveOptions } from "./resolveOptions.ts";
 import { SlidingWindow } from "./SlidingWindow.ts";
-
-/** Options of one {@link CircuitBreaker.execute} call. */
-export interface ExecuteOptions {
-  /** The caller's cancellation; handed to the wrapped function. A call abandoned through it is neutral. */
-  signal?: AbortSignal;
-  /** Overrides the breaker's `isFailure` for this call. */
-  isFailure?: (error: unknown) => Verdict;
-  /** Overrides the breaker's `isResultFailure` for this call. */
-  isResultFailure?: (value: unknown) => Verdict;
-}
 
 /** Only the open variants carry their timing, only half-open its probes: the state cannot lie. */
 type Inner =

@@ -28,10 +28,6 @@ export class Upstream {
     });
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
-  }
-
   destroy(): Promise<void> {
     return this.pool.destroy();
   }

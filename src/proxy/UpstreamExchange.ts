@@ -27,7 +27,6 @@ export interface ExchangeReport {
   readonly outcome: Outcome;
   /** Seconds from dispatch to response headers; undefined when none came. */
   readonly seconds: number | undefined;
-  readonly status: number | undefined;
   readonly headers: IncomingHttpHeaders | undefined;
 }
 
@@ -116,7 +115,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
         : "neutral";
     this.#permit[outcome]();
     const seconds = (performance.now() - this.#startedAt) / 1_000;
-    this.#report({ upstream, outcome, seconds, status, headers });
+    this.#report({ upstream, outcome, seconds, headers });
     const res = this.#res;
     res.writeHead(status, statusMessage || undefined, clientResponseHeaders(headers));
     // An SSE stream may not send its first event for a long time: its headers go out now. Any other
@@ -164,7 +163,6 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
         upstream: this.#upstream,
         outcome,
         seconds: undefined,
-        status: undefined,
         headers: undefined,
       });
     }

@@ -15,7 +15,6 @@ const report = (u: Upstream, outcome: ExchangeReport["outcome"]): ExchangeReport
   upstream: u,
   outcome,
   seconds: 0.01,
-  status: 200,
   headers: {},
 });
 
