@@ -49,6 +49,9 @@ interface Incoming {
   /** The request target with the route cut off. */
   readonly remainder: string;
   readonly body: Buffer | undefined;
+  /** The request's `Mcp-Session-Id`, and the upstream the session is bound to (as looked up once). */
+  readonly sessionId: string | undefined;
+  readonly bound: Upstream | undefined;
 }
 
 /**
@@ -115,10 +118,11 @@ export class ProxyServer {
       return;
     }
 
-    const sessionId = req.headers[sessionHeader];
-    const bound = typeof sessionId === "string" ? this.#o.sessions.lookup(sessionId) : undefined;
+    const header = req.headers[sessionHeader];
+    const sessionId = typeof header === "string" ? header : undefined;
+    const bound = sessionId === undefined ? undefined : this.#o.sessions.lookup(sessionId);
     const method = req.method ?? "GET";
-    const incoming: Incoming = { req, res, remainder, body };
+    const incoming: Incoming = { req, res, remainder, body, sessionId, bound };
     const forward = (upstream: Upstream, permit: Permit) => this.#forward(incoming, upstream, permit);
 
     let upstream: Upstream;
@@ -162,7 +166,7 @@ export class ProxyServer {
     }
 
     if (result === "responded") {
-      if (method === "DELETE" && typeof sessionId === "string") this.#o.sessions.end(sessionId);
+      if (method === "DELETE" && sessionId !== undefined) this.#o.sessions.end(sessionId);
     } else if (result === "connect_failed" || result === "failed" || result === "reset") {
       sendUpstreamFailure(
         res,
@@ -187,11 +191,12 @@ export class ProxyServer {
   }
 
   #exchange(
-    { req, res, remainder, body }: Incoming,
+    incoming: Incoming,
     upstream: Upstream,
     permit: Permit,
     mayRetryReset: boolean,
   ): Promise<ExchangeResult> {
+    const { req, res, remainder, body } = incoming;
     return new Promise((resolve) => {
       if (res.destroyed) {
         permit.neutral();
@@ -205,27 +210,22 @@ export class ProxyServer {
         timeoutMs: this.#o.requestTimeoutMs,
         mayRetryReset,
         report: (report) => {
-          this.#bindSession(report);
+          this.#bindSession(incoming, report);
           this.#report(report);
         },
-        resolve: (result) => {
-          res.off("close", onClose);
-          if (result === "responded") res.once("close", onClose);
-          resolve(result);
-        },
+        resolve,
       });
-      const onClose = () => {
+      // a client gone before its response finished aborts the exchange (a no-op once it is over)
+      res.once("close", () => {
         if (!res.writableFinished) exchange.clientGone();
-      };
-      res.once("close", onClose);
-      const host = req.headers.host;
+      });
       upstream.pool.dispatch(
         {
           path: targetPath(upstream.basePath, remainder),
           method: req.method ?? "GET",
           headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
             address: req.socket.remoteAddress,
-            host,
+            host: req.headers.host,
             proto: "http",
           }),
           body: body ?? null,
@@ -235,11 +235,14 @@ export class ProxyServer {
     });
   }
 
-  /** A response that names a session binds it to the upstream that answered (if not bound there yet). */
-  #bindSession(report: ExchangeReport): void {
+  /**
+   * A response that names a session binds it to the upstream that answered, unless the request's own
+   * lookup already found it bound there (that lookup also marked it used).
+   */
+  #bindSession(incoming: Incoming, report: ExchangeReport): void {
     const session = report.headers?.[sessionHeader];
-    if (typeof session === "string" && this.#o.sessions.lookup(session) !== report.upstream) {
-      this.#o.sessions.bind(session, report.upstream);
-    }
+    if (typeof session !== "string") return;
+    if (session === incoming.sessionId && incoming.bound === report.upstream) return;
+    this.#o.sessions.bind(session, report.upstream);
   }
 }
