@@ -12,7 +12,7 @@ export { CircuitBreaker } from "./breaker/CircuitBreaker.ts";
 export type { CircuitBreakerOptions, Verdict } from "./breaker/CircuitBreakerOptions.ts";
 export type { CircuitMetrics } from "./breaker/CircuitMetrics.ts";
 export { CircuitOpenError, isCircuitOpenError } from "./breaker/CircuitOpenError.ts";
-export type { CircuitState, StateChange, TransitionReason } from "./breaker/CircuitState.ts";
+export type { ChangeOptions, CircuitState, StateChange, TransitionReason } from "./breaker/CircuitState.ts";
 export type { Clock } from "./breaker/Clock.ts";
 export type { ExecuteOptions } from "./breaker/ExecuteOptions.ts";
 export { ErrorCode } from "./breaker/errorCodes.ts";

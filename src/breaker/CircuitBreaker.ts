@@ -1,15 +1,16 @@
 import type { Acquisition, Outcome, Rejection } from "./Acquisition.ts";
 import { CallPermit, type SettleCall } from "./CallPermit.ts";
+import { ChangeNotifier, type StateChangeListener } from "./ChangeNotifier.ts";
 import type { CircuitBreakerOptions, Verdict } from "./CircuitBreakerOptions.ts";
 import type { CircuitMetrics } from "./CircuitMetrics.ts";
 import { CircuitOpenError } from "./CircuitOpenError.ts";
-import type { CircuitState, StateChange, TransitionReason } from "./CircuitState.ts";
-import type { Clock } from "./Clock.ts";
+import type { ChangeOptions, CircuitState, StateChange, TransitionReason } from "./CircuitState.ts";
 import type { ExecuteOptions } from "./ExecuteOptions.ts";
 import { neverAbortedSignal } from "./neverAbortedSignal.ts";
 import { ProbeSlots } from "./ProbeSlots.ts";
 import { type ResolvedOptions, resolveOptions } from "./resolveOptions.ts";
 import { SlidingWindow } from "./SlidingWindow.ts";
+import { SteadyClock } from "./SteadyClock.ts";
 
 /** Only the open variants carry their timing, only half-open its probes: the state cannot lie. */
 type Inner =
@@ -39,7 +40,7 @@ const disabled: Inner = { kind: "disabled" };
 export class CircuitBreaker {
   readonly name: string;
   readonly #options: ResolvedOptions;
-  readonly #clock: Clock;
+  readonly #clock: SteadyClock;
   readonly #window: SlidingWindow;
   readonly #settle: SettleCall;
   /** Whether admission must read the clock even while closed: only to judge slow calls. */
@@ -50,12 +51,12 @@ export class CircuitBreaker {
   #consecutiveFailures = 0;
   #rejected = 0;
   #transitions = 0;
-  #listeners: ((change: StateChange) => void)[] = [];
+  readonly #notifier = new ChangeNotifier();
 
   constructor(options?: CircuitBreakerOptions) {
     this.#options = resolveOptions(options);
     this.name = this.#options.name;
-    this.#clock = this.#options.clock;
+    this.#clock = new SteadyClock(this.#options.clock);
     this.#window = new SlidingWindow(this.#options.windowDuration, this.#clock.now());
     this.#timesCalls = this.#options.slowCallDuration !== Infinity;
     this.#settle = (permit, outcome) => this.#record(permit, outcome);
@@ -63,7 +64,8 @@ export class CircuitBreaker {
 
   /** The current state; `half_open` as soon as the open time has passed. */
   get state(): CircuitState {
-    return this.#state.kind === "open" ? this.#current(this.#clock.now()).kind : this.#state.kind;
+    if (this.#state.kind === "open") this.#current(this.#clock.now());
+    return this.#state.kind;
   }
 
   /**
@@ -88,7 +90,9 @@ export class CircuitBreaker {
         const now = this.#clock.now();
         const left = state.openedAt + state.openFor - now;
         if (left > 0) return this.#reject("open", left);
-        return this.#acquireProbe(this.#halfOpen(state), now);
+        const halfOpen = this.#halfOpen(state);
+        // a listener told of the change may have changed the state again: answer from the state as it is
+        return this.#state === halfOpen ? this.#acquireProbe(halfOpen, now) : this.tryAcquire();
       }
       case "half_open":
         return this.#acquireProbe(state, this.#clock.now());
@@ -116,22 +120,21 @@ export class CircuitBreaker {
     try {
       result = fn(signal ?? neverAbortedSignal);
     } catch (error) {
-      if (signal?.aborted) this.#record(permit, "neutral");
-      else this.#judge(permit, isFailure, error, "failure");
+      this.#settleError(permit, error, signal, isFailure);
       return Promise.reject(error);
     }
     if (!isPromiseLike(result)) {
-      this.#judge(permit, isResultFailure, result, "success");
-      return Promise.resolve(result);
+      const judged = this.#judge(permit, isResultFailure, result, "success");
+      return judged === undefined ? Promise.resolve(result) : Promise.reject(judged.error);
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.#judge(permit, isResultFailure, value, "success");
+        const judged = this.#judge(permit, isResultFailure, value, "success");
+        if (judged !== undefined) throw judged.error;
         return value;
       },
       (error: unknown) => {
-        if (signal?.aborted) this.#record(permit, "neutral");
-        else this.#judge(permit, isFailure, error, "failure");
+        this.#settleError(permit, error, signal, isFailure);
         throw error;
       },
     );
@@ -140,7 +143,8 @@ export class CircuitBreaker {
   /** A snapshot of state and counters; see {@link CircuitMetrics}. */
   metrics(): CircuitMetrics {
     const now = this.#clock.now();
-    const state = this.#current(now);
+    this.#current(now);
+    const state = this.#state;
     this.#window.advance(now);
     const calls = this.#window.calls;
     const failures = this.#window.failures;
@@ -157,37 +161,82 @@ export class CircuitBreaker {
   }
 
   /**
-   * Calls `listener` on every state change, after the change has taken effect. A listener that throws
-   * does not disturb the breaker: its error is reported asynchronously, as an EventTarget does.
+   * Calls `listener` on every state change, after the change has taken effect, in the order the
+   * changes happened — also when a listener changes the state again (that change is told once every
+   * listener has heard of the one before). A listener that throws does not disturb the breaker: its
+   * error is reported asynchronously, as an EventTarget does.
    *
    * @returns a function that removes the listener.
    */
-  onStateChange(listener: (change: StateChange) => void): () => void {
-    this.#listeners = [...this.#listeners, listener];
-    return () => {
-      this.#listeners = this.#listeners.filter((l) => l !== listener);
-    };
+  onStateChange(listener: StateChangeListener): () => void {
+    return this.#notifier.add(listener);
   }
 
   /** Rejects every call until `reset()` or `disable()`. */
-  forceOpen(): void {
+  forceOpen(options?: ChangeOptions): void {
     const now = this.#clock.now();
-    if (this.#current(now).kind !== "forced_open") this.#transition(forcedOpen, "forced_open", now);
+    this.#current(now);
+    if (this.#state.kind !== "forced_open") this.#transition(forcedOpen, "forced_open", now, options);
   }
 
   /** Admits every call and keeps counting, but never changes state, until `reset()` or `forceOpen()`. */
-  disable(): void {
+  disable(options?: ChangeOptions): void {
     const now = this.#clock.now();
-    if (this.#current(now).kind !== "disabled") this.#transition(disabled, "disabled", now);
+    this.#current(now);
+    if (this.#state.kind !== "disabled") this.#transition(disabled, "disabled", now, options);
   }
 
   /** Back to closed with the window and failure counters cleared (the cumulative counters stay). */
-  reset(): void {
+  reset(options?: ChangeOptions): void {
     const now = this.#clock.now();
     this.#window.clear();
     this.#consecutiveFailures = 0;
-    if (this.#current(now).kind !== "closed") this.#transition(closed, "reset", now);
+    this.#current(now);
+    if (this.#state.kind !== "closed") this.#transition(closed, "reset", now, options);
     else this.#generation++; // calls admitted before the reset must not trip the cleared circuit
+  }
+
+  /**
+   * Opens the circuit for `durationMs` on another's word (reason `fleet` unless given): e.g. another
+   * replica found the upstream dead. A circuit already open stays open until the later of its own end
+   * and this one, without a new change. The manual modes are left alone.
+   *
+   * @returns whether the state changed.
+   * @throws {RangeError} when `durationMs` is not a finite number > 0.
+   */
+  openFor(durationMs: number, options?: ChangeOptions & { reason?: TransitionReason }): boolean {
+    if (!(Number.isFinite(durationMs) && durationMs > 0)) {
+      throw new RangeError(`breakwater: openFor needs a finite duration > 0 ms, got ${durationMs}`);
+    }
+    const now = this.#clock.now();
+    this.#current(now);
+    const state = this.#state;
+    if (state.kind === "forced_open" || state.kind === "disabled") return false;
+    if (state.kind === "open") {
+      if (now + durationMs > state.openedAt + state.openFor) {
+        this.#state = { kind: "open", openedAt: now, openFor: durationMs };
+      }
+      return false;
+    }
+    this.#open(now, durationMs, options?.reason ?? "fleet", options);
+    return true;
+  }
+
+  /**
+   * Closes an open or half-open circuit on another's word (reason `fleet`), with the window cleared as
+   * when its own probes succeed: e.g. another replica's probes found the upstream well again. A closed
+   * circuit and the manual modes are left alone.
+   *
+   * @returns whether the state changed.
+   */
+  close(options?: ChangeOptions): boolean {
+    const now = this.#clock.now();
+    this.#current(now);
+    const kind = this.#state.kind;
+    if (kind !== "open" && kind !== "half_open") return false;
+    this.#window.clear();
+    this.#transition(closed, "fleet", now, options);
+    return true;
   }
 
   /** The state as of `now`: an open circuit whose time is up becomes half-open here, lazily. */
@@ -209,9 +258,16 @@ export class CircuitBreaker {
   }
 
   #acquireProbe(state: Extract<Inner, { kind: "half_open" }>, now: number): Acquisition {
-    const slot = state.probes.take(now);
-    if (slot < 0) return this.#reject("half_open", state.probes.nextFreeIn(now));
-    return new CallPermit(this.#settle, this.#generation, now, slot, state.probes.ownerOf(slot));
+    const probes = state.probes;
+    const slot = probes.take(now);
+    if (slot < 0) return this.#reject("half_open", probes.nextFreeIn(now));
+    const gate = this.#options.probeGate;
+    if (gate !== undefined && !gate()) {
+      probes.release(slot, probes.ownerOf(slot));
+      // the gate will be asked again: the hint only keeps a caller from asking in a tight loop
+      return this.#reject("half_open", Math.min(1_000, this.#options.openDuration));
+    }
+    return new CallPermit(this.#settle, this.#generation, now, slot, probes.ownerOf(slot));
   }
 
   #reject(state: CircuitState, waitMs: number): Rejection {
@@ -219,24 +275,40 @@ export class CircuitBreaker {
     return { admitted: false, state, retryAfterMs: wholeMs(waitMs) };
   }
 
-  /** Settles `permit` as `verdictOf` judges `subject`; a verdict function that throws counts as a failure. */
+  /** Settles the permit of a call that threw: neutral when its caller had given up on it. */
+  #settleError(
+    permit: CallPermit,
+    error: unknown,
+    signal: AbortSignal | undefined,
+    isFailure: ((error: unknown) => Verdict) | undefined,
+  ): void {
+    if (signal?.aborted) this.#record(permit, "neutral");
+    else this.#judge(permit, isFailure, error, "failure");
+  }
+
+  /**
+   * Settles `permit` as `verdictOf` judges `subject`. A verdict function that throws counts the call
+   * as a failure; its error is returned, never thrown, so that `execute` always answers a promise.
+   */
   #judge(
     permit: CallPermit,
     verdictOf: ((subject: unknown) => Verdict) | undefined,
     subject: unknown,
     fallback: Outcome,
-  ): void {
+  ): { error: unknown } | undefined {
     if (verdictOf === undefined) {
       this.#record(permit, fallback);
-      return;
+      return undefined;
     }
-    let outcome: Outcome = "failure";
+    let verdict: Verdict;
     try {
-      const verdict = verdictOf(subject);
-      outcome = verdict === "neutral" ? "neutral" : verdict ? "failure" : "success";
-    } finally {
-      this.#record(permit, outcome);
+      verdict = verdictOf(subject);
+    } catch (error) {
+      this.#record(permit, "failure");
+      return { error };
     }
+    this.#record(permit, verdict === "neutral" ? "neutral" : verdict ? "failure" : "success");
+    return undefined;
   }
 
   #record(permit: CallPermit, outcome: Outcome): void {
@@ -246,11 +318,12 @@ export class CircuitBreaker {
     if (current && state.kind === "half_open" && permit.slot >= 0) {
       state.probes.release(permit.slot, permit.probeId);
     }
-    if (outcome === "neutral") return;
+    // Admitted before the last state change: a late outcome is evidence about a state that is gone,
+    // so it stays out of the window too, where it could tip a fresh circuit's failure rate.
+    if (outcome === "neutral" || !current) return;
     const now = this.#clock.now();
     const failed = outcome === "failure" || now - permit.startedAt > this.#options.slowCallDuration;
     this.#window.record(now, failed);
-    if (!current) return; // admitted before the last state change: counted, but it cannot move the state
 
     switch (state.kind) {
       case "closed":
@@ -292,28 +365,23 @@ export class CircuitBreaker {
     );
   }
 
-  #open(now: number, openFor: number, reason: TransitionReason): void {
-    this.#transition({ kind: "open", openedAt: now, openFor }, reason, now);
+  #open(now: number, openFor: number, reason: TransitionReason, options?: ChangeOptions): void {
+    this.#transition({ kind: "open", openedAt: now, openFor }, reason, now, options);
   }
 
-  #transition(next: Inner, reason: TransitionReason, at: number): void {
+  #transition(next: Inner, reason: TransitionReason, at: number, options?: ChangeOptions): void {
     const from = this.#state.kind;
     this.#state = next;
     this.#generation++;
     this.#transitions++;
     if (next.kind === "closed") this.#consecutiveFailures = 0;
-    const listeners = this.#listeners;
-    if (listeners.length === 0) return;
-    const change: StateChange = { from, to: next.kind, reason, at };
-    for (const listener of listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    if (!this.#notifier.listened) return;
+    const origin = options?.origin;
+    const change: StateChange =
+      origin === undefined
+        ? { from, to: next.kind, reason, at }
+        : { from, to: next.kind, reason, at, origin };
+    this.#notifier.notify(change);
   }
 }
 

@@ -29,6 +29,12 @@ export interface CircuitBreakerOptions {
   isFailure?: (error: unknown) => Verdict;
   /** Judges a returned value in `execute`. Default: every value is a success. */
   isResultFailure?: (value: unknown) => Verdict;
-  /** Time source. Default: a monotonic clock. */
+  /**
+   * Consulted before each half-open probe is admitted: `false` rejects the call as if every probe slot
+   * were taken. A fleet supplies one that is `true` only while this replica holds the fleet-wide probe
+   * lease, so that N replicas do not send N probes to a recovering upstream. Default: always `true`.
+   */
+  probeGate?: () => boolean;
+  /** Time source. Default: a monotonic clock. A reading that steps back counts as no time passing. */
   clock?: Clock;
 }

@@ -14,7 +14,9 @@ export type TransitionReason =
   | "probes_succeeded"
   | "forced_open"
   | "disabled"
-  | "reset";
+  | "reset"
+  /** Opened or closed on another's word through `openFor`/`close`, e.g. another replica of a fleet. */
+  | "fleet";
 
 /** One state change, as handed to {@link CircuitBreaker.onStateChange} listeners. */
 export interface StateChange {
@@ -23,4 +25,16 @@ export interface StateChange {
   readonly reason: TransitionReason;
   /** Clock reading at which the change took effect (for a lazy open → half-open: when the time ran out). */
   readonly at: number;
+  /**
+   * Who caused the change when it was not this breaker's own judgement nor a plain local call: the
+   * `origin` given to `openFor`, `close`, `forceOpen`, `disable` or `reset`. A fleet relays only the
+   * changes without an origin of another replica, so that replicas do not echo each other.
+   */
+  readonly origin?: string;
+}
+
+/** Options of the calls that change state on someone's word (manual control, a fleet). */
+export interface ChangeOptions {
+  /** Recorded as the change's `origin`. */
+  readonly origin?: string;
 }

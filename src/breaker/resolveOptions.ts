@@ -18,6 +18,7 @@ export interface ResolvedOptions {
   readonly slowCallDuration: number;
   readonly isFailure: ((error: unknown) => Verdict) | undefined;
   readonly isResultFailure: ((value: unknown) => Verdict) | undefined;
+  readonly probeGate: (() => boolean) | undefined;
   readonly clock: Clock;
 }
 
@@ -34,6 +35,7 @@ const known = new Set<string>([
   "slowCallDuration",
   "isFailure",
   "isResultFailure",
+  "probeGate",
   "clock",
 ]);
 
@@ -72,6 +74,7 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
     slowCallDuration,
     isFailure: callback(options, "isFailure"),
     isResultFailure: callback(options, "isResultFailure"),
+    probeGate: callback(options, "probeGate"),
     clock: clock(options.clock),
   };
   if (resolved.maxOpenDuration < openDuration) {
@@ -123,7 +126,7 @@ function string(options: CircuitBreakerOptions, key: Key, fallback: string): str
   return value;
 }
 
-function callback<K extends "isFailure" | "isResultFailure">(
+function callback<K extends "isFailure" | "isResultFailure" | "probeGate">(
   options: CircuitBreakerOptions,
   key: K,
 ): CircuitBreakerOptions[K] {

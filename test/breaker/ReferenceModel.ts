@@ -30,13 +30,26 @@ export type ModelAcquisition =
   | { admitted: true; call: ModelCall }
   | { admitted: false; state: CircuitState; retryAfterMs: number };
 
+/** What a listener does when told of a change to `on`: calls back into the breaker (or not). */
+export interface Reaction {
+  on: CircuitState;
+  action: "forceOpen" | "disable" | "reset" | "none";
+}
+
 /**
  * SPEC §1 written as plainly as possible, to check the real breaker against: every call outcome is
  * kept in a list with its time bucket, the window is a filter over that list, probes are a list of
  * holders. Slow, and obviously right.
+ *
+ * Time is what the caller passes in, except that it never goes back: a step back counts as no time
+ * passing (`#steady`). A listener's reaction to a change runs as soon as the change has happened,
+ * and the changes are listed in the order they happened.
  */
 export class ReferenceModel {
   readonly changes: StateChange[] = [];
+  reaction: Reaction = { on: "closed", action: "none" };
+  #last = -Infinity;
+  #skew = 0;
   #state: CircuitState = "closed";
   #openedAt = 0;
   #openFor = 0;
@@ -51,6 +64,17 @@ export class ReferenceModel {
 
   constructor(options: ModelOptions) {
     this.#o = options;
+  }
+
+  /** `now` as the breaker sees it: readings that step back are moved forward to the last one. */
+  steady(now: number): number {
+    const reading = now + this.#skew;
+    if (reading >= this.#last) {
+      this.#last = reading;
+      return reading;
+    }
+    this.#skew += this.#last - reading;
+    return this.#last;
   }
 
   state(now: number): CircuitState {
@@ -81,9 +105,9 @@ export class ReferenceModel {
     if (call.settled) return;
     call.settled = true;
     if (outcome === "neutral") return;
+    if (call.generation !== this.#generation) return; // late: evidence about a state that is gone
     const failed = outcome === "failure" || now - call.startedAt > this.#o.slowCallDuration;
     this.#outcomes.push({ bucket: this.#bucket(now), failed });
-    if (call.generation !== this.#generation) return;
     if (this.#state === "closed") {
       this.#consecutive = failed ? this.#consecutive + 1 : 0;
       if (!failed) return;
@@ -124,6 +148,23 @@ export class ReferenceModel {
     this.#consecutive = 0;
     if (this.state(now) !== "closed") this.#change("closed", "reset", now);
     else this.#generation++;
+  }
+
+  openFor(now: number, ms: number): void {
+    const state = this.state(now);
+    if (state === "forced_open" || state === "disabled") return;
+    if (state !== "open") this.#open(now, ms, "fleet");
+    else if (now + ms > this.#openedAt + this.#openFor) {
+      this.#openedAt = now;
+      this.#openFor = ms;
+    }
+  }
+
+  close(now: number): void {
+    const state = this.state(now);
+    if (state !== "open" && state !== "half_open") return;
+    this.#outcomes = [];
+    this.#change("closed", "fleet", now);
   }
 
   metrics(now: number): CircuitMetrics {
@@ -171,5 +212,6 @@ export class ReferenceModel {
       this.#consecutive = 0;
       this.#openFor = 0;
     }
+    if (to === this.reaction.on && this.reaction.action !== "none") this[this.reaction.action](this.#last);
   }
 }

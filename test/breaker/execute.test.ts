@@ -118,6 +118,38 @@ describe("execute", () => {
     assert.equal(b.state, "open");
   });
 
+  it("always answers a promise, even when a synchronous call's verdict function throws", async () => {
+    const own = new Error("the caller's own error");
+    const b = breaker({
+      failureThreshold: 1,
+      isFailure: () => {
+        throw new Error("verdict bug");
+      },
+    });
+    let answer: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => {
+      answer = b.execute(() => {
+        throw own;
+      });
+    });
+    await assert.rejects(answer as Promise<unknown>, own, "the caller's error is not lost");
+    assert.equal(b.state, "open", "a verdict that throws counts as a failure");
+  });
+
+  it("rejects, never throws, when a synchronous value's verdict function throws", async () => {
+    const bug = new Error("verdict bug");
+    const b = breaker({
+      isResultFailure: () => {
+        throw bug;
+      },
+    });
+    let answer: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => {
+      answer = b.execute(() => 1);
+    });
+    await assert.rejects(answer as Promise<unknown>, bug);
+  });
+
   it("passes the caller's signal to the function", async () => {
     const b = breaker();
     const controller = new AbortController();

@@ -210,7 +210,7 @@ describe("late outcomes", () => {
     assert.equal(breaker.state, "half_open");
     early.success();
     assert.equal(breaker.state, "half_open");
-    assert.equal(breaker.metrics().totalRequests, 2, "the late success is still counted");
+    assert.equal(breaker.metrics().totalRequests, 1, "the late success stays out of the window");
   });
 
   it("does not let a failure admitted before the circuit closed re-open it", () => {
@@ -222,8 +222,58 @@ describe("late outcomes", () => {
     assert.equal(breaker.state, "closed");
     early.failure();
     assert.equal(breaker.state, "closed");
-    assert.equal(breaker.metrics().failedRequests, 1);
+    assert.equal(breaker.metrics().failedRequests, 0);
     assert.equal(breaker.metrics().consecutiveFailures, 0);
+  });
+
+  it("does not let late failures tip a freshly closed circuit's failure rate", () => {
+    // 14 calls in flight; 5 fail and open the circuit; probes close it; the other 9 then fail late
+    const { clock, breaker, changes } = breakerWith({
+      failureThreshold: 5,
+      failureRateThreshold: 0.5,
+      minimumRequests: 10,
+      openDuration: 1_000,
+      successThreshold: 3,
+    });
+    const inFlight = Array.from({ length: 14 }, () => admit(breaker));
+    for (const permit of inFlight.slice(0, 5)) permit.failure();
+    assert.equal(breaker.state, "open");
+    clock.advance(1_000);
+    settle(breaker, 3, "success");
+    assert.equal(breaker.state, "closed");
+    for (const permit of inFlight.slice(5)) permit.failure();
+    settle(breaker, 6, "success");
+    settle(breaker, 1, "failure");
+    assert.equal(breaker.state, "closed", "one new failure in ten calls is no failure rate of 50%");
+    assert.deepEqual(
+      changes.map((c) => c.to),
+      ["open", "half_open", "closed"],
+    );
+    assert.deepEqual([breaker.metrics().totalRequests, breaker.metrics().failedRequests], [7, 1]);
+  });
+});
+
+describe("a clock that steps back", () => {
+  it("neither lengthens the open time nor the wait it announces", () => {
+    const { clock, breaker } = breakerWith({ failureThreshold: 1, openDuration: 30_000 });
+    settle(breaker, 1, "failure");
+    clock.advance(-3_600_000); // set back by an hour
+    const rejection = breaker.tryAcquire();
+    assert.equal(rejection.admitted, false);
+    assert.equal(rejection.admitted === false && rejection.retryAfterMs, 30_000);
+    clock.advance(30_000);
+    assert.equal(breaker.state, "half_open", "30 s after the failure, whatever the step");
+  });
+
+  it("does not lengthen a probe slot's expiry", () => {
+    const { clock, breaker } = breakerWith({ failureThreshold: 1, openDuration: 1_000 });
+    settle(breaker, 1, "failure");
+    clock.advance(1_000);
+    admit(breaker); // a probe that hangs
+    clock.advance(-3_600_000);
+    breaker.metrics(); // the breaker reads the clock while it is set back
+    clock.advance(1_000);
+    assert.equal(breaker.tryAcquire().admitted, true, "the hung probe's slot expired 1 s after it was taken");
   });
 });
 
@@ -310,5 +360,117 @@ describe("onStateChange", () => {
     off();
     breaker.reset();
     assert.deepEqual(seen, ["forced_open"]);
+  });
+
+  it("answers a call from the state a listener left, not from the one it was told of", () => {
+    const { clock, breaker } = breakerWith({ failureThreshold: 1, openDuration: 1_000 });
+    breaker.onStateChange((change) => {
+      if (change.to === "half_open") breaker.forceOpen();
+    });
+    settle(breaker, 1, "failure");
+    clock.advance(1_000);
+    const acquisition = breaker.tryAcquire();
+    assert.equal(acquisition.admitted, false, "no probe permit from a half-open state that is gone");
+    assert.equal(acquisition.admitted === false && acquisition.state, "forced_open");
+  });
+
+  it("tells every listener of the changes in the order they happened, also those a listener makes", () => {
+    const { breaker } = breakerWith({ failureThreshold: 1 });
+    const first: string[] = [];
+    const second: string[] = [];
+    breaker.onStateChange((change) => {
+      first.push(change.to);
+      if (change.to === "open") breaker.disable();
+    });
+    breaker.onStateChange((change) => second.push(change.to));
+    settle(breaker, 1, "failure");
+    assert.deepEqual(first, ["open", "disabled"]);
+    assert.deepEqual(second, ["open", "disabled"]);
+  });
+});
+
+describe("changes on another's word (a fleet)", () => {
+  it("openFor opens for the given time with reason fleet and the origin given", () => {
+    const { clock, breaker, changes } = breakerWith({ openDuration: 30_000 });
+    assert.equal(breaker.openFor(5_000, { origin: "replica-b" }), true);
+    assert.deepEqual(changes, [
+      { from: "closed", to: "open", reason: "fleet", at: 1_000, origin: "replica-b" },
+    ]);
+    assert.equal(breaker.metrics().retryAfterMs, 5_000);
+    clock.advance(5_000);
+    assert.equal(breaker.state, "half_open");
+  });
+
+  it("openFor keeps an open circuit open until the later end, without a new change", () => {
+    const { breaker, changes } = breakerWith({ failureThreshold: 1, openDuration: 10_000 });
+    settle(breaker, 1, "failure");
+    assert.equal(breaker.openFor(2_000), false);
+    assert.equal(breaker.metrics().retryAfterMs, 10_000);
+    assert.equal(breaker.openFor(20_000), false);
+    assert.equal(breaker.metrics().retryAfterMs, 20_000);
+    assert.equal(changes.length, 1);
+  });
+
+  it("openFor and close leave the manual modes alone", () => {
+    const { breaker } = breakerWith();
+    breaker.disable();
+    assert.equal(breaker.openFor(1_000), false);
+    breaker.forceOpen();
+    assert.equal(breaker.close(), false);
+    assert.equal(breaker.state, "forced_open");
+  });
+
+  it("close closes an open circuit with its window cleared", () => {
+    const { breaker, changes } = breakerWith({ failureThreshold: 2 });
+    settle(breaker, 2, "failure");
+    assert.equal(breaker.close({ origin: "replica-c" }), true);
+    assert.equal(breaker.state, "closed");
+    assert.equal(breaker.metrics().totalRequests, 0);
+    assert.deepEqual(changes.at(-1), {
+      from: "open",
+      to: "closed",
+      reason: "fleet",
+      at: 1_000,
+      origin: "replica-c",
+    });
+  });
+
+  it("manual control records the origin it is given, and none when given none", () => {
+    const { breaker, changes } = breakerWith();
+    breaker.forceOpen({ origin: "replica-b" });
+    breaker.reset();
+    assert.deepEqual(
+      changes.map((c) => c.origin),
+      ["replica-b", undefined],
+    );
+    assert.equal("origin" in (changes[1] as object), false);
+  });
+
+  it("admits a half-open probe only when the probe gate lets it through", () => {
+    let gateOpen = false;
+    const { clock, breaker } = breakerWith({
+      failureThreshold: 1,
+      openDuration: 5_000,
+      probeGate: () => gateOpen,
+    });
+    settle(breaker, 1, "failure");
+    clock.advance(5_000);
+    const refused = breaker.tryAcquire();
+    assert.equal(refused.admitted, false);
+    assert.equal(refused.admitted === false && refused.retryAfterMs, 1_000);
+    gateOpen = true;
+    admit(breaker).success();
+    const { totalRequests, rejectedRequests } = breaker.metrics();
+    assert.deepEqual(
+      [totalRequests, rejectedRequests],
+      [2, 1],
+      "the opening failure and the probe are calls; the refused call is a rejection and took no slot",
+    );
+  });
+
+  it("refuses a duration that is not a finite number above 0", () => {
+    const { breaker } = breakerWith();
+    assert.throws(() => breaker.openFor(0), RangeError);
+    assert.throws(() => breaker.openFor(Number.NaN), RangeError);
   });
 });
