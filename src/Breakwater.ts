@@ -6,9 +6,13 @@ import { ProxyMetrics } from "./admin/ProxyMetrics.ts";
 import type { Config } from "./config/Config.ts";
 import type { Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
+import { BodyBudget } from "./proxy/BodyBudget.ts";
+import { CircuitRegistry } from "./proxy/CircuitRegistry.ts";
+import { type ExchangeJudge, StatusJudge } from "./proxy/ExchangeJudge.ts";
+import { HttpUpstream } from "./proxy/HttpUpstream.ts";
 import { ProxyServer } from "./proxy/ProxyServer.ts";
 import { SessionTable } from "./proxy/SessionTable.ts";
-import { Upstream } from "./proxy/Upstream.ts";
+import type { Upstream } from "./proxy/Upstream.ts";
 import { UpstreamBalancer } from "./proxy/UpstreamBalancer.ts";
 
 /** Session bindings kept at most, and how long an unused one is kept (README: MCP sessions). */
@@ -23,10 +27,11 @@ export interface BreakwaterOptions {
 }
 
 /**
- * The whole proxy: its upstreams and their breakers, the data plane, the admin listener, metrics and
+ * The whole proxy: its upstreams and their circuits, the data plane, the admin listener, metrics and
  * the audit log of every state change.
  */
 export class Breakwater {
+  readonly circuits = new CircuitRegistry();
   readonly upstreams: readonly Upstream[];
   readonly proxy: ProxyServer;
   readonly admin: AdminServer;
@@ -36,22 +41,30 @@ export class Breakwater {
 
   constructor({ config, logger, clock }: BreakwaterOptions) {
     this.#logger = logger;
-    this.upstreams = config.upstreams.map((u) => new Upstream(u, config.requestTimeoutMs, clock));
-    const metrics = new ProxyMetrics(this.upstreams);
-    const activity = new CircuitActivity(this.upstreams);
-    this.#activity = activity;
-    for (const upstream of this.upstreams) {
-      upstream.breaker.onStateChange((change) => {
-        metrics.transition(upstream.name, change);
-        activity.transition(upstream.name, change, Date.now());
-        const entry = { upstream: upstream.name, from: change.from, to: change.to, reason: change.reason };
-        if (change.to === "open" || change.to === "forced_open") logger.warn(entry, "circuit opened");
+    this.#config = config;
+    const circuits = this.circuits;
+    // the audit trail: every state change of every circuit, once (SPEC §2, Logs)
+    circuits.onCreated(({ upstream, breaker }) => {
+      breaker.onStateChange(({ from, to, reason, origin }) => {
+        const entry = { upstream, from, to, reason, ...(origin === undefined ? {} : { origin }) };
+        if (to === "open" || to === "forced_open") logger.warn(entry, "circuit opened");
         else logger.info(entry, "circuit state changed");
       });
-    }
+    });
+    const metrics = new ProxyMetrics(circuits);
+    const activity = new CircuitActivity(circuits);
+    this.#activity = activity;
+    const judges = new Map<Upstream, ExchangeJudge>();
+    this.upstreams = config.upstreams.map((u) => {
+      const options = clock === undefined ? u.breaker : { ...u.breaker, clock };
+      const upstream = new HttpUpstream(u, circuits.create(u.name, options).breaker, config.requestTimeoutMs);
+      judges.set(upstream, new StatusJudge(u.isFailureStatus));
+      return upstream;
+    });
     this.proxy = new ProxyServer({
       route: config.route,
       maxBodyBytes: config.maxBodyBytes,
+      bodyBudget: new BodyBudget(config.maxBufferedBytes),
       requestTimeoutMs: config.requestTimeoutMs,
       balancer: new UpstreamBalancer(this.upstreams, config.loadBalancing),
       sessions: new SessionTable<Upstream>({
@@ -59,20 +72,30 @@ export class Breakwater {
         idleMs: sessionIdleMs,
         clock: clock ?? { now: () => performance.now() },
       }),
-      onExchange: (report) => {
-        metrics.exchange(report);
-        activity.exchange(report);
+      judgeFor: (upstream) => judges.get(upstream) as ExchangeJudge,
+      observer: {
+        head: (report) => metrics.head(report),
+        settled: (report) => {
+          metrics.settled(report);
+          activity.settled(report);
+          if (report.problem !== undefined) {
+            logger.warn(
+              { upstream: report.upstream.name, problem: report.problem },
+              "broken upstream response",
+            );
+          }
+        },
       },
       onInternalError: (error) => logger.error({ err: error }, "request failed inside the proxy"),
     });
     this.admin = new AdminServer({
       upstreams: this.upstreams,
+      circuits,
       metrics,
       activity,
       token: config.adminToken,
       onControl: (upstream, action) => logger.info({ upstream, action }, "manual circuit control"),
     });
-    this.#config = config;
   }
 
   /** Starts both listeners. Rejects (with the listen error) if either cannot listen. */
@@ -91,14 +114,16 @@ export class Breakwater {
   }
 
   /**
-   * Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts what is left and
-   * closes the upstream pools.
+   * Stops accepting, lets in-flight requests finish for up to `graceMs` (their responses say
+   * `Connection: close`, and each connection closes as its response ends), then cuts what is left and
+   * closes the upstreams.
    */
   async close(graceMs = 10_000): Promise<void> {
     this.#activity.stop();
     const servers = [this.proxy.server, this.admin.server].filter((s) => s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    for (const s of servers) s.closeIdleConnections();
+    this.proxy.drain();
+    this.admin.server.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<"expired">((resolve) => {
       timer = setTimeout(() => resolve("expired"), graceMs);
@@ -109,6 +134,6 @@ export class Breakwater {
       await closed;
     }
     clearTimeout(timer);
-    await Promise.all(this.upstreams.map((u) => u.destroy()));
+    await Promise.all(this.upstreams.map((u) => u.close()));
   }
 }

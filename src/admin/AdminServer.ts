@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { CircuitBreaker } from "../index.ts";
+import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { Upstream } from "../proxy/Upstream.ts";
 import { bearerTokenMatcher } from "./bearerToken.ts";
 import type { CircuitActivity } from "./CircuitActivity.ts";
@@ -9,6 +11,8 @@ import type { ProxyMetrics } from "./ProxyMetrics.ts";
 
 export interface AdminServerOptions {
   readonly upstreams: readonly Upstream[];
+  /** Where circuit control finds a circuit by name. */
+  readonly circuits: CircuitRegistry;
   readonly metrics: ProxyMetrics;
   readonly activity: CircuitActivity;
   /** When set, circuit control (and `GET /circuits`) needs `Authorization: Bearer <token>`. */
@@ -31,10 +35,10 @@ const assets = new Map(
   ]),
 );
 
-const actions: Record<CircuitAction, (upstream: Upstream) => void> = {
-  open: (u) => u.breaker.forceOpen(),
-  disable: (u) => u.breaker.disable(),
-  reset: (u) => u.breaker.reset(),
+const actions: Record<CircuitAction, (breaker: CircuitBreaker) => void> = {
+  open: (b) => b.forceOpen(),
+  disable: (b) => b.disable(),
+  reset: (b) => b.reset(),
 };
 
 /**
@@ -87,7 +91,7 @@ export class AdminServer {
         return json(res, 405, { error: "use GET" }, { allow: "GET, HEAD" });
       if (path === "/health") return json(res, 200, circuitReport(upstreams));
       if (path === "/ready") {
-        const ready = upstreams.some((u) => admits(u.breaker.state));
+        const ready = upstreams.some((u) => admits(u.circuit.state));
         return json(res, ready ? 200 : 503, { ready });
       }
       const text = await this.#o.metrics.registry.metrics();
@@ -108,14 +112,15 @@ export class AdminServer {
       if (method !== "POST") return json(res, 405, { error: "use POST" }, { allow: "POST" });
       const name = safeDecode(match[1] as string);
       const upstream = upstreams.find((u) => u.name === name);
-      if (upstream === undefined)
+      const circuit = this.#o.circuits.get(name);
+      if (upstream === undefined || circuit === undefined)
         return json(res, 404, { error: `no upstream named ${JSON.stringify(name)}` });
       const action = match[2] as CircuitAction;
-      actions[action](upstream);
-      this.#o.onControl?.(upstream.name, action);
+      actions[action](circuit.breaker);
+      this.#o.onControl?.(name, action);
       return json(res, 200, {
-        upstream: upstream.name,
-        ...circuitReport([upstream]).circuit_breakers[upstream.name],
+        upstream: name,
+        ...circuitReport([upstream]).circuit_breakers[name],
       });
     }
 

@@ -1,6 +1,6 @@
-import type { StateChange } from "../index.ts";
-import type { Upstream } from "../proxy/Upstream.ts";
-import type { ExchangeReport } from "../proxy/UpstreamExchange.ts";
+import type { CircuitBreaker, StateChange } from "../index.ts";
+import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
+import type { SettledReport } from "../proxy/Settlement.ts";
 
 /** Requests in one sample period of one upstream. */
 export interface ActivitySample {
@@ -22,7 +22,7 @@ export interface RecordedTransition {
 }
 
 interface Track {
-  readonly upstream: Upstream;
+  readonly breaker: CircuitBreaker;
   requests: number;
   failures: number;
   rejectedSeen: number;
@@ -44,20 +44,22 @@ export class CircuitActivity {
   #timer: NodeJS.Timeout | undefined;
   #periodStart = Date.now();
 
-  constructor(upstreams: readonly Upstream[], { sampleMs = 5_000, keep = 60, keepTransitions = 10 } = {}) {
+  constructor(circuits: CircuitRegistry, { sampleMs = 5_000, keep = 60, keepTransitions = 10 } = {}) {
     this.sampleMs = sampleMs;
     this.#keep = keep;
     this.#keepTransitions = keepTransitions;
-    for (const upstream of upstreams) {
-      this.#tracks.set(upstream.name, {
-        upstream,
+    circuits.onCreated(({ upstream, tool, breaker }) => {
+      if (tool !== undefined) return;
+      this.#tracks.set(upstream, {
+        breaker,
         requests: 0,
         failures: 0,
-        rejectedSeen: upstream.breaker.metrics().rejectedRequests,
+        rejectedSeen: breaker.metrics().rejectedRequests,
         samples: [],
         transitions: [],
       });
-    }
+      breaker.onStateChange((change) => this.#transition(upstream, change, Date.now()));
+    });
   }
 
   start(): void {
@@ -69,14 +71,14 @@ export class CircuitActivity {
     this.#timer = undefined;
   }
 
-  exchange(report: ExchangeReport): void {
+  settled(report: SettledReport): void {
     const track = this.#tracks.get(report.upstream.name);
     if (track === undefined) return;
     track.requests++;
     if (report.outcome === "failure") track.failures++;
   }
 
-  transition(upstream: string, change: StateChange, at: number): void {
+  #transition(upstream: string, change: StateChange, at: number): void {
     const list = this.#tracks.get(upstream)?.transitions;
     if (list === undefined) return;
     list.push({ at, from: change.from, to: change.to, reason: change.reason });
@@ -86,7 +88,7 @@ export class CircuitActivity {
   /** Closes the current sample period of every upstream. */
   sample(at: number): void {
     for (const track of this.#tracks.values()) {
-      const rejected = track.upstream.breaker.metrics().rejectedRequests;
+      const rejected = track.breaker.metrics().rejectedRequests;
       track.samples.push({
         at,
         requests: track.requests,
@@ -106,7 +108,7 @@ export class CircuitActivity {
   samples(upstream: string, now: number): readonly ActivitySample[] {
     const track = this.#tracks.get(upstream);
     if (track === undefined) return [];
-    const rejected = track.upstream.breaker.metrics().rejectedRequests - track.rejectedSeen;
+    const rejected = track.breaker.metrics().rejectedRequests - track.rejectedSeen;
     const seconds = (now - this.#periodStart) / 1_000;
     return [
       ...track.samples,

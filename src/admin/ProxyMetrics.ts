@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { CircuitState, StateChange } from "../index.ts";
-import type { Upstream } from "../proxy/Upstream.ts";
-import type { ExchangeReport } from "../proxy/UpstreamExchange.ts";
+import type { CircuitState, Outcome } from "../index.ts";
+import type { Circuit, CircuitRegistry } from "../proxy/CircuitRegistry.ts";
+import type { ExchangeObserver, HeadReport, SettledReport } from "../proxy/Settlement.ts";
 
 const states: readonly CircuitState[] = ["closed", "open", "half_open", "forced_open", "disabled"];
 
@@ -9,30 +9,31 @@ const states: readonly CircuitState[] = ["closed", "open", "half_open", "forced_
  * The Prometheus metrics of SPEC §2 (plus the process's own, prefixed `breakwater_`). Per-request work
  * is one counter increment and one histogram observation on pre-bound label children; circuit state
  * and rejections are read from the breakers when scraped, so a rejection costs the proxy nothing here.
+ * Circuits are watched as the registry makes them.
  */
-export class ProxyMetrics {
+export class ProxyMetrics implements ExchangeObserver {
   readonly registry = new Registry();
-  readonly #transitions: Counter<"upstream" | "from" | "to">;
-  readonly #outcomes = new Map<string, Record<"success" | "failure" | "neutral", Counter.Internal>>();
+  readonly #outcomes = new Map<string, Record<Outcome, Counter.Internal>>();
   readonly #durations = new Map<string, Histogram.Internal<"upstream">>();
 
-  constructor(upstreams: readonly Upstream[]) {
+  constructor(circuits: CircuitRegistry) {
     collectDefaultMetrics({ register: this.registry, prefix: "breakwater_" });
+    const upstreamCircuits = (): Circuit[] => [...circuits.all()].filter((c) => c.tool === undefined);
+    const rejectedSeen = new Map<string, number>();
     const requests = new Counter({
       name: "breakwater_upstream_requests_total",
       help: "Requests per upstream by outcome: success, failure, neutral, or rejected by its circuit.",
       labelNames: ["upstream", "outcome"] as const,
       registers: [this.registry],
       collect() {
-        for (const upstream of upstreams) {
-          const counted = rejectedSeen.get(upstream.name) ?? 0;
-          const now = upstream.breaker.metrics().rejectedRequests;
-          if (now > counted) this.inc({ upstream: upstream.name, outcome: "rejected" }, now - counted);
-          rejectedSeen.set(upstream.name, now);
+        for (const { upstream, breaker } of upstreamCircuits()) {
+          const counted = rejectedSeen.get(upstream) ?? 0;
+          const now = breaker.metrics().rejectedRequests;
+          if (now > counted) this.inc({ upstream, outcome: "rejected" }, now - counted);
+          rejectedSeen.set(upstream, now);
         }
       },
     });
-    const rejectedSeen = new Map<string, number>();
     const duration = new Histogram({
       name: "breakwater_upstream_request_duration_seconds",
       help: "Time from sending a request upstream to its response headers.",
@@ -46,38 +47,36 @@ export class ProxyMetrics {
       labelNames: ["upstream", "state"] as const,
       registers: [this.registry],
       collect() {
-        for (const upstream of upstreams) {
-          const current = upstream.breaker.state;
-          for (const state of states) this.set({ upstream: upstream.name, state }, state === current ? 1 : 0);
+        for (const { upstream, breaker } of upstreamCircuits()) {
+          const current = breaker.state;
+          for (const state of states) this.set({ upstream, state }, state === current ? 1 : 0);
         }
       },
     });
-    this.#transitions = new Counter({
+    const transitions = new Counter({
       name: "breakwater_circuit_transitions_total",
       help: "Circuit state changes per upstream.",
       labelNames: ["upstream", "from", "to"] as const,
       registers: [this.registry],
     });
-    for (const upstream of upstreams) {
-      const name = upstream.name;
-      this.#outcomes.set(name, {
-        success: requests.labels({ upstream: name, outcome: "success" }),
-        failure: requests.labels({ upstream: name, outcome: "failure" }),
-        neutral: requests.labels({ upstream: name, outcome: "neutral" }),
+    circuits.onCreated(({ upstream, tool, breaker }) => {
+      if (tool !== undefined) return;
+      this.#outcomes.set(upstream, {
+        success: requests.labels({ upstream, outcome: "success" }),
+        failure: requests.labels({ upstream, outcome: "failure" }),
+        neutral: requests.labels({ upstream, outcome: "neutral" }),
       });
-      this.#durations.set(name, duration.labels({ upstream: name }));
-      requests.labels({ upstream: name, outcome: "rejected" }).inc(0);
-    }
+      this.#durations.set(upstream, duration.labels({ upstream }));
+      requests.labels({ upstream, outcome: "rejected" }).inc(0);
+      breaker.onStateChange(({ from, to }) => transitions.inc({ upstream, from, to }));
+    });
   }
 
-  /** Counts one settled exchange. */
-  exchange(report: ExchangeReport): void {
+  head(report: HeadReport): void {
+    this.#durations.get(report.upstream.name)?.observe(report.seconds);
+  }
+
+  settled(report: SettledReport): void {
     this.#outcomes.get(report.upstream.name)?.[report.outcome].inc();
-    if (report.seconds !== undefined) this.#durations.get(report.upstream.name)?.observe(report.seconds);
-  }
-
-  /** Counts one state change of `upstream`'s circuit. */
-  transition(upstream: string, change: StateChange): void {
-    this.#transitions.inc({ upstream, from: change.from, to: change.to });
   }
 }

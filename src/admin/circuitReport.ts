@@ -28,7 +28,7 @@ export function circuitReport(upstreams: readonly Upstream[]): {
   let closed = 0;
   let admitting = 0;
   for (const upstream of upstreams) {
-    const m = upstream.breaker.metrics();
+    const m = upstream.circuit.metrics();
     if (m.state === "closed") closed++;
     if (admits(m.state)) admitting++;
     circuits[upstream.name] = {

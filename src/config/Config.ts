@@ -17,6 +17,8 @@ export interface Config {
   readonly adminListen: ListenAddress;
   readonly adminToken: string | undefined;
   readonly maxBodyBytes: number;
+  /** Request bodies held in memory at once, all clients together; beyond it, 503. */
+  readonly maxBufferedBytes: number;
   readonly requestTimeoutMs: number;
   readonly loadBalancing: "round_robin" | "failover";
   readonly upstreams: readonly UpstreamConfig[];

@@ -60,6 +60,7 @@ export function loadConfig(
     adminListen,
     adminToken,
     maxBodyBytes: effective.server.max_body_bytes,
+    maxBufferedBytes: effective.server.max_buffered_bytes,
     requestTimeoutMs: effective.proxy.request_timeout_ms,
     loadBalancing: effective.proxy.load_balancing,
     upstreams: effective.upstreams.map(toUpstream),

@@ -39,6 +39,7 @@ export const configSchema = z.strictObject({
         .default("/"),
       admin_listen: listen.default("127.0.0.1:9901"),
       max_body_bytes: z.int().min(1).default(4_194_304),
+      max_buffered_bytes: z.int().min(1).default(268_435_456),
       admin_token: z.string().min(1).optional(),
     })
     .prefault({}),

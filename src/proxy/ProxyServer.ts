@@ -1,23 +1,30 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Permit } from "../index.ts";
-import { upstreamRequestHeaders } from "./hopByHop.ts";
+import type { Socket } from "node:net";
+import type { Permit, Rejection } from "../index.ts";
+import type { BodyBudget } from "./BodyBudget.ts";
+import type { ExchangeJudge } from "./ExchangeJudge.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
 import { sendClientError, sendUpstreamFailure } from "./proxyAnswers.ts";
-import { BodyTooLargeError, readBody } from "./readBody.ts";
+import { BodyBudgetExceededError, BodyTooLargeError, readBody } from "./RequestBody.ts";
+import { unsafeTarget } from "./requestTarget.ts";
 import type { SessionTable } from "./SessionTable.ts";
-import { routeRemainder, targetPath } from "./targetPath.ts";
-import type { Upstream } from "./Upstream.ts";
+import { type ExchangeObserver, Settlement } from "./Settlement.ts";
+import { routeRemainder } from "./targetPath.ts";
+import type { Upstream, UpstreamRequest } from "./Upstream.ts";
 import type { UpstreamBalancer } from "./UpstreamBalancer.ts";
-import { type ExchangeReport, type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
+import { type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
 
 export interface ProxyServerOptions {
   readonly route: string;
   readonly maxBodyBytes: number;
+  readonly bodyBudget: BodyBudget;
   readonly requestTimeoutMs: number;
   readonly balancer: UpstreamBalancer;
   readonly sessions: SessionTable<Upstream>;
-  /** Called once per settled exchange with an upstream (for metrics). */
-  readonly onExchange?: (report: ExchangeReport) => void;
+  /** How an exchange with `upstream` is judged for its circuit. */
+  readonly judgeFor: (upstream: Upstream, request: UpstreamRequest) => ExchangeJudge;
+  /** Told of every exchange with an upstream: at its head, and at its outcome. */
+  readonly observer: ExchangeObserver;
   /** Called with errors the proxy survived but should not have met (for logs). */
   readonly onInternalError?: (error: unknown) => void;
   /** Time a client has to send its request headers (slowloris); default 10 s. */
@@ -25,13 +32,6 @@ export interface ProxyServerOptions {
   /** Time an idle keep-alive connection is kept; default 5 s. */
   readonly clientKeepAliveTimeoutMs?: number;
 }
-
-/**
- * A dot segment ("." or "..", raw or percent-encoded, between slashes that may be encoded too) would let
- * a request climb out of the route or an upstream's base path; nginx normalises them away before
- * matching, the proxy refuses them. Only the path is checked, not the query.
- */
-const dotSegment = /(?:^|\/|%2f|%5c)(?:\.|%2e){1,2}(?:\/|%2f|%5c|$)/i;
 
 /** Status for an HTTP parse error of a client's request (as node:http's own default handler maps them). */
 function clientErrorStatus(code: string | undefined): string {
@@ -41,31 +41,38 @@ function clientErrorStatus(code: string | undefined): string {
 }
 
 const sessionHeader = "mcp-session-id";
+/** Methods that the upstream cannot have acted on in a way that makes sending them again harmful. */
+const idempotent = new Set(["GET", "HEAD", "OPTIONS"]);
+/** The rejection of an upstream that was tried already and took no byte (for the failover). */
+const triedAlready: Rejection = { admitted: false, state: "open", retryAfterMs: Infinity };
 
 /** A client request, read and routed, on its way to an upstream. */
 interface Incoming {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  /** The request target with the route cut off. */
-  readonly remainder: string;
-  readonly body: Buffer | undefined;
-  /** The request's `Mcp-Session-Id`, and the upstream the session is bound to (as looked up once). */
-  readonly sessionId: string | undefined;
+  readonly request: UpstreamRequest;
+  /** `performance.now()` reading by which an upstream must have answered: one budget for all attempts. */
+  readonly deadline: number;
+  /** The upstream the request's session was bound to, as looked up once. */
   readonly bound: Upstream | undefined;
+  /** The attempt in progress, which a client that goes away aborts. */
+  current: UpstreamExchange | undefined;
 }
 
 /**
- * The data plane: serves `route`, forwards each request to an upstream whose circuit admits it, and
- * answers on the upstream's behalf when none does (SPEC §2).
+ * The data plane: serves `route`, forwards each request to an upstream that admits it, resends it only
+ * when the upstream cannot have acted on it, and answers on the upstream's behalf when none admits it
+ * (SPEC §2).
  */
 export class ProxyServer {
   readonly server: Server;
   readonly #o: ProxyServerOptions;
-  readonly #report: (report: ExchangeReport) => void;
+  #draining = false;
+  readonly #isDraining = () => this.#draining;
+  #drainTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ProxyServerOptions) {
     this.#o = options;
-    this.#report = options.onExchange ?? (() => {});
     this.server = createServer(
       {
         // slow clients may not hold a socket forever (slowloris): headers in 10 s, the request in 5 min
@@ -83,166 +90,224 @@ export class ProxyServer {
         });
       },
     );
-    // malformed requests get a 400 and a closed connection instead of an exception
-    this.server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-      if (socket.writable && error.code !== "ECONNRESET") {
-        socket.end(
-          `HTTP/1.1 ${clientErrorStatus(error.code)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-        );
-      } else socket.destroy();
-    });
+    this.server.on("clientError", answerClientError);
+    this.server.on("close", () => clearInterval(this.#drainTimer));
+  }
+
+  /**
+   * Shutting down: every response from now on says `Connection: close`, idle connections are closed
+   * now, and each busy one as soon as its response has ended, so that nothing waits for a keep-alive
+   * timer. Call before `server.close()`.
+   */
+  drain(): void {
+    this.#draining = true;
+    this.server.closeIdleConnections();
+    // a connection becomes idle when its response ends; node tells of no such moment, so look often
+    this.#drainTimer ??= setInterval(() => this.server.closeIdleConnections(), 50).unref();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.#draining) res.shouldKeepAlive = false;
     const target = req.url ?? "";
-    // only origin-form targets: an absolute URL would make this an open proxy
-    if (target[0] !== "/")
-      return sendClientError(res, 400, "request target must be a path (this is not an open proxy)");
-    const queryAt = target.indexOf("?");
-    if (dotSegment.test(queryAt < 0 ? target : target.slice(0, queryAt))) {
-      return sendClientError(res, 400, "request path must not contain . or .. segments");
-    }
+    const unsafe = unsafeTarget(target);
+    if (unsafe !== undefined) return sendClientError(res, 400, unsafe);
     const remainder = routeRemainder(this.#o.route, target);
     if (remainder === undefined)
       return sendClientError(res, 404, `not found: this proxy serves ${this.#o.route}`);
+    const coding = req.headers["transfer-encoding"];
+    if (coding !== undefined && coding.trim().toLowerCase() !== "chunked") {
+      // RFC 9112 §6.3: without chunked last, the body's length is unknown (400); node de-chunks, but
+      // would pass `gzip, chunked` on still compressed: a coding the proxy does not undo is a 501 (§6.1)
+      const chunkedLast = /(?:^|,)\s*chunked\s*$/i.test(coding);
+      return sendClientError(res, chunkedLast ? 501 : 400, `transfer coding not supported: ${coding}`, true);
+    }
     const declared = req.headers["content-length"];
     if (declared !== undefined && Number(declared) > this.#o.maxBodyBytes) {
       return sendClientError(res, 413, `request body larger than ${this.#o.maxBodyBytes} bytes`, true);
     }
+    const budget = this.#o.bodyBudget;
     let body: Buffer | undefined;
     try {
-      body = await readBody(req, this.#o.maxBodyBytes);
+      body = await readBody(req, this.#o.maxBodyBytes, budget);
     } catch (error) {
       if (error instanceof BodyTooLargeError) sendClientError(res, 413, error.message, true);
-      else res.destroy(); // the client went away while sending
+      else if (error instanceof BodyBudgetExceededError) {
+        res.setHeader("retry-after", "1");
+        sendClientError(res, 503, error.message, true);
+      } else res.destroy(); // the client went away while sending
       return;
     }
+    try {
+      await this.#route(req, res, remainder, body);
+    } finally {
+      if (body !== undefined) budget.give(body.length);
+    }
+  }
 
+  async #route(req: IncomingMessage, res: ServerResponse, target: string, body: Buffer | undefined) {
+    const method = req.method ?? "GET";
     const header = req.headers[sessionHeader];
     const sessionId = typeof header === "string" ? header : undefined;
     const bound = sessionId === undefined ? undefined : this.#o.sessions.lookup(sessionId);
-    const method = req.method ?? "GET";
-    const incoming: Incoming = { req, res, remainder, body, sessionId, bound };
-    const forward = (upstream: Upstream, permit: Permit) => this.#forward(incoming, upstream, permit);
+    const incoming: Incoming = {
+      req,
+      res,
+      request: {
+        method,
+        target,
+        rawHeaders: req.rawHeaders,
+        connection: req.headers.connection,
+        host: req.headers.host,
+        clientAddress: req.socket.remoteAddress,
+        proto: "http",
+        body,
+      },
+      deadline: performance.now() + this.#o.requestTimeoutMs,
+      bound,
+      current: undefined,
+    };
+    // a client gone before its response finished aborts the attempt in progress (a no-op once over)
+    res.once("close", () => {
+      if (!res.writableFinished) incoming.current?.clientGone();
+    });
 
-    let upstream: Upstream;
-    let result: ExchangeResult;
     if (bound !== undefined) {
       // the session lives only on its upstream: no other upstream may take it
-      upstream = bound;
-      const acquisition = bound.breaker.tryAcquire();
+      const acquisition = bound.circuit.tryAcquire();
       if (!acquisition.admitted) {
-        const answer = {
-          status: 404,
-          reason: "circuit_open",
-          upstream: bound.name,
-          retryAfterMs: acquisition.retryAfterMs,
-        } as const;
-        return sendUpstreamFailure(res, answer, jsonRpcShape(method, body));
+        const answer = { status: 404, reason: "circuit_open", upstream: bound.name } as const;
+        return sendUpstreamFailure(
+          res,
+          { ...answer, retryAfterMs: acquisition.retryAfterMs },
+          jsonRpcShape(method, body),
+        );
       }
-      result = await forward(bound, acquisition);
-    } else {
-      const first = this.#o.balancer.choose();
-      if (first === undefined) return sendClientError(res, 503, "no upstreams");
-      if (first.permit === undefined) {
-        const answer = {
-          status: 503,
-          reason: "circuit_open",
-          upstream: first.upstream.name,
-          retryAfterMs: first.retryAfterMs,
-        } as const;
-        return sendUpstreamFailure(res, answer, jsonRpcShape(method, body));
-      }
-      upstream = first.upstream;
-      result = await forward(first.upstream, first.permit);
-      if (result === "connect_failed") {
-        // nothing was sent: another admitted upstream may take the request, once
-        const second = this.#o.balancer.choose(first.upstream);
-        if (second?.permit !== undefined) {
-          upstream = second.upstream;
-          result = await forward(second.upstream, second.permit);
-        }
-      }
+      return this.#forward(incoming, bound, acquisition, false);
     }
-
-    if (result === "responded") {
-      if (method === "DELETE" && sessionId !== undefined) this.#o.sessions.end(sessionId);
-    } else if (result === "connect_failed" || result === "failed" || result === "reset") {
-      sendUpstreamFailure(
+    const choice = this.#o.balancer.choose();
+    if (choice.permit === undefined) {
+      const answer = { status: 503, reason: "circuit_open", upstream: choice.upstream.name } as const;
+      return sendUpstreamFailure(
         res,
-        { status: 502, reason: "connect_failed", upstream: upstream.name },
-        jsonRpcShape(method, body),
-      );
-    } else if (result === "bad_request") {
-      sendClientError(res, 400, "the request cannot be forwarded as it is");
-    } else if (result === "timeout") {
-      sendUpstreamFailure(
-        res,
-        { status: 504, reason: "timeout", upstream: upstream.name },
+        { ...answer, retryAfterMs: choice.retryAfterMs },
         jsonRpcShape(method, body),
       );
     }
-  }
-
-  /** Sends the request to `upstream`; a reset before any response byte is tried once more. */
-  async #forward(incoming: Incoming, upstream: Upstream, permit: Permit): Promise<ExchangeResult> {
-    const result = await this.#exchange(incoming, upstream, permit, true);
-    return result === "reset" ? this.#exchange(incoming, upstream, permit, false) : result;
-  }
-
-  #exchange(
-    incoming: Incoming,
-    upstream: Upstream,
-    permit: Permit,
-    mayRetryReset: boolean,
-  ): Promise<ExchangeResult> {
-    const { req, res, remainder, body } = incoming;
-    return new Promise((resolve) => {
-      if (res.destroyed) {
-        permit.neutral();
-        resolve("client_gone");
-        return;
-      }
-      const exchange = new UpstreamExchange({
-        res,
-        upstream,
-        permit,
-        timeoutMs: this.#o.requestTimeoutMs,
-        mayRetryReset,
-        report: (report) => {
-          this.#bindSession(incoming, report);
-          this.#report(report);
-        },
-        resolve,
-      });
-      // a client gone before its response finished aborts the exchange (a no-op once it is over)
-      res.once("close", () => {
-        if (!res.writableFinished) exchange.clientGone();
-      });
-      upstream.pool.dispatch(
-        {
-          path: targetPath(upstream.basePath, remainder),
-          method: req.method ?? "GET",
-          headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
-            address: req.socket.remoteAddress,
-            host: req.headers.host,
-            proto: "http",
-          }),
-          body: body ?? null,
-        },
-        exchange,
-      );
-    });
+    return this.#forward(incoming, choice.upstream, choice.permit, true);
   }
 
   /**
-   * A response that names a session binds it to the upstream that answered, unless the request's own
-   * lookup already found it bound there (that lookup also marked it used).
+   * Sends the request, and again where SPEC §2 allows it: once more to the same upstream when it cannot
+   * have acted on it (the stale keep-alive race; a connection lost under an idempotent request),
+   * without counting against it; once to another upstream when nothing was sent (counted).
    */
-  #bindSession(incoming: Incoming, report: ExchangeReport): void {
-    const session = report.headers?.[sessionHeader];
-    if (typeof session !== "string") return;
-    if (session === incoming.sessionId && incoming.bound === report.upstream) return;
-    this.#o.sessions.bind(session, report.upstream);
+  async #forward(
+    incoming: Incoming,
+    upstream: Upstream,
+    permit: Permit,
+    mayFailOver: boolean,
+  ): Promise<void> {
+    const { res, request } = incoming;
+    let settlement = new Settlement(upstream, permit, this.#o.observer);
+    let resent = false;
+    let failedOver = !mayFailOver;
+    for (;;) {
+      const result = await this.#attempt(incoming, settlement);
+      if (result.kind !== "failed") return this.#answer(incoming, settlement, result);
+      const { failure } = result;
+      if (failure.badRequest) {
+        settlement.settle("neutral");
+        return sendClientError(res, 400, "the request cannot be forwarded as it is");
+      }
+      if (
+        !resent &&
+        (failure.staleConnection || (failure.connectionLost && idempotent.has(request.method)))
+      ) {
+        resent = true;
+        continue;
+      }
+      settlement.settle("failure");
+      if (failure.nothingSent && !failedOver) {
+        failedOver = true;
+        const tried = settlement.upstream;
+        const next = this.#o.balancer.choose((u) => (u === tried ? triedAlready : u.circuit.tryAcquire()));
+        if (next.permit !== undefined) {
+          settlement = new Settlement(next.upstream, next.permit, this.#o.observer);
+          resent = false;
+          continue;
+        }
+      }
+      return this.#answer(incoming, settlement, { kind: "bad_response" });
+    }
   }
+
+  #attempt(incoming: Incoming, settlement: Settlement): Promise<ExchangeResult> {
+    return new Promise((resolve) => {
+      if (incoming.res.destroyed) {
+        settlement.settle("neutral");
+        resolve({ kind: "client_gone" });
+        return;
+      }
+      const exchange = new UpstreamExchange({
+        res: incoming.res,
+        settlement,
+        judge: this.#o.judgeFor(settlement.upstream, incoming.request),
+        deadline: incoming.deadline,
+        draining: this.#isDraining,
+        resolve,
+      });
+      incoming.current = exchange;
+      settlement.upstream.dispatch(incoming.request, exchange);
+    });
+  }
+
+  /** Keeps the session table in step with a response; or answers for an upstream that gave none. */
+  #answer(incoming: Incoming, settlement: Settlement, result: ExchangeResult): void {
+    if (result.kind === "responded") this.#keepSession(incoming, settlement);
+    if (result.kind === "responded" || result.kind === "client_gone") return;
+    const { res, request } = incoming;
+    const upstream = settlement.upstream.name;
+    sendUpstreamFailure(
+      res,
+      result.kind === "timeout"
+        ? { status: 504, reason: "timeout", upstream }
+        : { status: 502, reason: "connect_failed", upstream },
+      jsonRpcShape(request.method, request.body),
+    );
+  }
+
+  /** A response naming a session binds it to its upstream; a DELETE that succeeded ends it. */
+  #keepSession(incoming: Incoming, settlement: Settlement): void {
+    const head = settlement.head;
+    if (head === undefined) return;
+    const requested = incoming.req.headers[sessionHeader];
+    if (incoming.request.method === "DELETE") {
+      // only a DELETE that succeeded ends the session: a server may refuse to end it (405)
+      if (typeof requested === "string" && head.status >= 200 && head.status < 300) {
+        this.#o.sessions.end(requested);
+      }
+      return;
+    }
+    // no new binding when the request's own lookup found the session bound here (and marked it used)
+    const named = head.headers[sessionHeader];
+    if (typeof named === "string" && !(named === requested && incoming.bound === settlement.upstream)) {
+      this.#o.sessions.bind(named, settlement.upstream);
+    }
+  }
+}
+
+/**
+ * A request node:http could not parse gets a 400 (431, 408) and a closed connection instead of an
+ * exception — but only when that answer cannot be mistaken for another's. While a response is in
+ * flight on the connection, the client reads whatever comes next as that response: the 400 is right
+ * only when it is about that very request (its own body broke off) and nothing of its response has
+ * been written; otherwise (junk pipelined after a slow request, a bad request during a live SSE
+ * stream) the connection is closed without a word.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  const mayAnswer = !inFlight || (!inFlight.headersSent && !inFlight.req.complete);
+  if (socket.writable && error.code !== "ECONNRESET" && mayAnswer) {
+    socket.end(`HTTP/1.1 ${clientErrorStatus(error.code)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  } else socket.destroy();
 }

@@ -1,34 +1,81 @@
-import { Pool } from "undici";
-import type { UpstreamConfig } from "../config/Config.ts";
-import { CircuitBreaker, type Clock } from "../index.ts";
+import type { IncomingHttpHeaders } from "node:http";
+import type { CircuitBreaker } from "../index.ts";
 
-/** One upstream: where it is, its connection pool, and its circuit breaker. */
-export class Upstream {
+/**
+ * One upstream as the proxy sees it, whatever carries its requests: a name, its circuit, the
+ * requests in flight, and a way to send one request. `HttpUpstream` sends over HTTP; a stdio MCP
+ * server will implement the same interface.
+ */
+export interface Upstream {
   readonly name: string;
-  /** The upstream URL's path, onto which request paths are joined. */
-  readonly basePath: string;
-  readonly pool: Pool;
-  readonly breaker: CircuitBreaker;
-  readonly isFailureStatus: (status: number) => boolean;
-  /** Requests sent to this upstream whose response has not ended yet (streams included). */
-  inFlight = 0;
+  /** The upstream's own circuit. */
+  readonly circuit: CircuitBreaker;
+  /** Requests sent whose response has not ended yet (streams included). */
+  readonly inFlight: number;
+  /**
+   * Sends `request`; everything that comes back, or goes wrong, is told to `sink`, which first gets
+   * the controls to pause, resume or abort the exchange (see {@link ResponseSink}).
+   */
+  dispatch(request: UpstreamRequest, sink: ResponseSink): void;
+  /** Drops the connections (or processes) of this upstream; requests still in flight fail. */
+  close(): Promise<void>;
+}
 
-  constructor(config: UpstreamConfig, requestTimeoutMs: number, clock?: Clock) {
-    this.name = config.name;
-    this.basePath = config.url.pathname;
-    this.isFailureStatus = config.isFailureStatus;
-    this.breaker = new CircuitBreaker(clock === undefined ? config.breaker : { ...config.breaker, clock });
-    this.pool = new Pool(config.url.origin, {
-      // the proxy's own timer bounds the time to response headers (connect included); once headers
-      // have come, a body such as an SSE stream may take as long as it likes
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connectTimeout: Math.min(requestTimeoutMs, 10_000),
-      keepAliveTimeout: 4_000,
-    });
-  }
+/** A client's request on its way to an upstream. */
+export interface UpstreamRequest {
+  readonly method: string;
+  /** The request target with the route cut off: path (possibly empty) and query. */
+  readonly target: string;
+  /** The client's headers as received, `[name, value, …]`. */
+  readonly rawHeaders: readonly string[];
+  /** The client's `Connection` header, which may name more hop-by-hop headers. */
+  readonly connection: string | string[] | undefined;
+  /** The client's `Host`, sent on as `X-Forwarded-Host`. */
+  readonly host: string | undefined;
+  /** The client's address, appended to `X-Forwarded-For`. */
+  readonly clientAddress: string | undefined;
+  /** "http" or "https", as the client reached the proxy. */
+  readonly proto: string;
+  /** The whole request body, held in memory; undefined when there is none. */
+  readonly body: Buffer | undefined;
+}
 
-  destroy(): Promise<void> {
-    return this.pool.destroy();
-  }
+/** What the transport can be asked to do with an exchange in progress. */
+export interface TransportControls {
+  pause(): void;
+  resume(): void;
+  /** Ends the exchange; the sink hears nothing more of it. */
+  abort(reason: Error): void;
+}
+
+/**
+ * Where an upstream's answer goes. Calls come in this order: `start` once, then either `error`, or
+ * `head` followed by any number of `data` and one `end` or `error`. Interim 1xx responses are not the
+ * answer and never reach a sink.
+ */
+export interface ResponseSink {
+  start(controls: TransportControls): void;
+  head(status: number, headers: IncomingHttpHeaders, statusMessage: string): void;
+  data(chunk: Buffer): void;
+  end(): void;
+  error(failure: TransportFailure): void;
+}
+
+/**
+ * What went wrong, as facts the proxy's retry rule (SPEC §2) can act on, whatever the transport: it
+ * never sends a request twice that the upstream may have acted on.
+ */
+export interface TransportFailure {
+  readonly error: Error;
+  /** No byte of the request reached the upstream (connection refused, no route): safe to send elsewhere. */
+  readonly nothingSent: boolean;
+  /** The connection broke before any byte of a response (interim ones included) came back. */
+  readonly connectionLost: boolean;
+  /**
+   * A kept-alive connection that the upstream had already closed, found out before the request had
+   * left whole: the stale keep-alive race, not the upstream's fault, and safe to resend.
+   */
+  readonly staleConnection: boolean;
+  /** The transport cannot send the request as the client made it: the client's fault. */
+  readonly badRequest: boolean;
 }

@@ -1,189 +1,165 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
-import type { Dispatcher } from "undici";
-import type { Outcome, Permit } from "../index.ts";
+import { type ExchangeJudge, isEventStream, type Judgement } from "./ExchangeJudge.ts";
 import { clientResponseHeaders } from "./hopByHop.ts";
-import type { Upstream } from "./Upstream.ts";
+import type { Settlement } from "./Settlement.ts";
+import type { ResponseSink, TransportControls, TransportFailure } from "./Upstream.ts";
 
-/** How one exchange with an upstream ended, as far as the proxy's next step is concerned. */
+/** How one exchange ended, as far as the proxy's next step is concerned. */
 export type ExchangeResult =
-  /** The upstream's response headers reached the client; its body streams on (or has ended). */
-  | "responded"
-  /** Nothing was sent: the connection could not be made. Safe to try another upstream. */
-  | "connect_failed"
-  /** The connection was reset before any response byte (a stale keep-alive socket): try once more. */
-  | "reset"
-  /** Another error before response headers. */
-  | "failed"
-  /** undici refused to send the request as the client made it: the client's fault, not the upstream's. */
-  | "bad_request"
-  /** No response headers within the request timeout; the upstream request was aborted. */
-  | "timeout"
-  /** The client went away first; the upstream request was aborted. */
-  | "client_gone";
+  /** The upstream's response reached the client; its body streams on (or has ended). Settled or judged. */
+  | { readonly kind: "responded" }
+  /** No response came back: the permit is not settled yet, for the retry rule to decide. */
+  | { readonly kind: "failed"; readonly failure: TransportFailure }
+  /** The upstream's response cannot be passed on, and nothing of it reached the client. A failure. */
+  | { readonly kind: "bad_response" }
+  /** No response head within the request's deadline; the upstream request was aborted. A failure. */
+  | { readonly kind: "timeout" }
+  /** The client went away first; the upstream request was aborted. Neutral. */
+  | { readonly kind: "client_gone" };
 
-/** What the proxy learns from an exchange: its outcome for the breaker and the time to headers. */
-export interface ExchangeReport {
-  readonly upstream: Upstream;
-  readonly outcome: Outcome;
-  /** Seconds from dispatch to response headers; undefined when none came. */
-  readonly seconds: number | undefined;
-  readonly headers: IncomingHttpHeaders | undefined;
-}
-
-/** Errors that mean the request never left: nothing was sent, so another upstream may take it. */
-const connectFailures = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EADDRNOTAVAIL",
-  "UND_ERR_CONNECT_TIMEOUT",
-]);
-const resets = new Set(["ECONNRESET", "UND_ERR_SOCKET", "EPIPE"]);
+const responded: ExchangeResult = { kind: "responded" };
+const badResponse: ExchangeResult = { kind: "bad_response" };
+const timedOut: ExchangeResult = { kind: "timeout" };
+const clientGone: ExchangeResult = { kind: "client_gone" };
 
 class ExchangeAbort extends Error {}
-const timedOut = new ExchangeAbort("breakwater: no response headers within the request timeout");
-const clientGone = new ExchangeAbort("breakwater: the client went away");
+const deadlinePassed = new ExchangeAbort("breakwater: no response headers within the request timeout");
+const clientLeft = new ExchangeAbort("breakwater: the client went away");
+const unusable = new ExchangeAbort("breakwater: the upstream's response cannot be passed on");
 
-/**
- * One request to one upstream, as an undici dispatch handler: the response is written to the client
- * as it arrives (backpressure pauses the upstream), and the permit is settled exactly once — at
- * response headers, or by whatever ended the exchange before them.
- */
-export class UpstreamExchange implements Dispatcher.DispatchHandler {
-  readonly #res: ServerResponse;
-  readonly #upstream: Upstream;
-  readonly #permit: Permit;
-  readonly #report: (report: ExchangeReport) => void;
-  readonly #resolve: (result: ExchangeResult) => void;
-  readonly #startedAt = performance.now();
-  readonly #mayRetryReset: boolean;
-  #controller: Dispatcher.DispatchController | undefined;
-  /** An abort asked for before undici handed over its controller. */
-  #pendingAbort: Error | undefined;
-  #phase: "waiting" | "streaming" | "done" = "waiting";
-  #timer: NodeJS.Timeout | undefined;
+/** A reason phrase may hold tabs, spaces, visible ASCII and obs-text (RFC 9112 §4), nothing else. */
+const badReason = /[^\t\x20-\x7e\x80-\xff]/;
 
-  constructor(options: {
-    res: ServerResponse;
-    upstream: Upstream;
-    permit: Permit;
-    timeoutMs: number;
-    mayRetryReset: boolean;
-    report: (report: ExchangeReport) => void;
-    resolve: (result: ExchangeResult) => void;
-  }) {
-    this.#res = options.res;
-    this.#upstream = options.upstream;
-    this.#permit = options.permit;
-    this.#report = options.report;
-    this.#resolve = options.resolve;
-    this.#mayRetryReset = options.mayRetryReset;
-    this.#timer = setTimeout(() => this.#end("timeout", "failure", timedOut), options.timeoutMs);
-    this.#upstream.inFlight++;
-  }
-
-  /** The client went away: abort the upstream request (neutral if no answer had come yet). */
-  clientGone(): void {
-    if (this.#phase === "waiting") this.#end("client_gone", "neutral", clientGone);
-    else if (this.#phase === "streaming") {
-      this.#done();
-      this.#abort(clientGone);
-    }
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#pendingAbort !== undefined) controller.abort(this.#pendingAbort);
-  }
-
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    status: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
-    if (this.#phase !== "waiting") return;
-    this.#phase = "streaming";
-    clearTimeout(this.#timer);
-    const upstream = this.#upstream;
-    const outcome: Outcome = upstream.isFailureStatus(status)
-      ? "failure"
-      : status < 300 && status >= 200
-        ? "success"
-        : "neutral";
-    this.#permit[outcome]();
-    const seconds = (performance.now() - this.#startedAt) / 1_000;
-    this.#report({ upstream, outcome, seconds, headers });
-    const res = this.#res;
-    res.writeHead(status, statusMessage || undefined, clientResponseHeaders(headers));
-    // An SSE stream may not send its first event for a long time: its headers go out now. Any other
-    // response keeps them back to leave with the first body bytes, in one write instead of two.
-    if (String(headers["content-type"]).startsWith("text/event-stream")) res.flushHeaders();
-    this.#resolve("responded");
-    res.on("drain", () => controller.resume());
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#phase !== "streaming") return;
-    if (!this.#res.write(chunk)) controller.pause();
-  }
-
-  onResponseEnd(): void {
-    if (this.#phase !== "streaming") return;
-    this.#done();
-    this.#res.end();
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.#phase === "streaming") {
-      // the status line has gone out: all that is left is to cut the client's response short
-      this.#done();
-      this.#res.destroy(error);
-      return;
-    }
-    if (this.#phase !== "waiting") return;
-    const code = errorCode(error);
-    if (code === "UND_ERR_INVALID_ARG") this.#end("bad_request", "neutral");
-    else if (connectFailures.has(code)) this.#end("connect_failed", "failure");
-    else if (resets.has(code) && this.#mayRetryReset) this.#end("reset", undefined);
-    else this.#end("failed", "failure");
-  }
-
-  /** Ends an exchange that got no response headers. `outcome` undefined: the permit stays open for a retry. */
-  #end(result: ExchangeResult, outcome: Outcome | undefined, abort?: Error): void {
-    if (this.#phase !== "waiting") return;
-    this.#done();
-    clearTimeout(this.#timer);
-    if (abort !== undefined) this.#abort(abort);
-    if (outcome !== undefined) {
-      this.#permit[outcome]();
-      this.#report({
-        upstream: this.#upstream,
-        outcome,
-        seconds: undefined,
-        headers: undefined,
-      });
-    }
-    this.#resolve(result);
-  }
-
-  /** The exchange is over, whichever way: it no longer counts as in flight. */
-  #done(): void {
-    this.#phase = "done";
-    this.#upstream.inFlight--;
-  }
-
-  #abort(reason: Error): void {
-    if (this.#controller === undefined) this.#pendingAbort = reason;
-    else if (!this.#controller.aborted) this.#controller.abort(reason);
-  }
+export interface ExchangeOptions {
+  readonly res: ServerResponse;
+  readonly settlement: Settlement;
+  readonly judge: ExchangeJudge;
+  /** `performance.now()` reading by which the response head must have come (the request's budget). */
+  readonly deadline: number;
+  /** Whether the proxy is shutting down: responses then close their connection. */
+  readonly draining: () => boolean;
+  readonly resolve: (result: ExchangeResult) => void;
 }
 
-function errorCode(error: Error): string {
-  const own = (error as { code?: unknown }).code;
-  if (typeof own === "string" && (connectFailures.has(own) || resets.has(own))) return own;
-  const cause = (error as { cause?: { code?: unknown } }).cause?.code;
-  return typeof cause === "string" ? cause : typeof own === "string" ? own : "";
+/**
+ * One attempt of a request at one upstream, as the sink of its transport: the response is written to
+ * the client as it arrives (backpressure pauses the upstream), the judge is fed until it answers, and
+ * the settlement settles the permit once. The head is held back until the first body byte (or the
+ * end), so that a response that breaks before it reaches the client can still be answered with a 502;
+ * an event stream's head goes out at once, since its first event may take long.
+ */
+export class UpstreamExchange implements ResponseSink {
+  readonly #o: ExchangeOptions;
+  #controls: TransportControls | undefined;
+  #phase: "waiting" | "held" | "streaming" | "done" = "waiting";
+  #pending = true;
+  #status = 0;
+  #statusMessage = "";
+  #headers: IncomingHttpHeaders = {};
+
+  constructor(options: ExchangeOptions) {
+    this.#o = options;
+  }
+
+  start(controls: TransportControls): void {
+    this.#controls = controls;
+    this.#o.settlement.startTimer(this.#o.deadline, () => this.#timeout());
+  }
+
+  head(status: number, headers: IncomingHttpHeaders, statusMessage: string): void {
+    if (this.#phase !== "waiting") return;
+    const { settlement, judge } = this.#o;
+    settlement.stopTimer();
+    if (status < 200 || status > 599 || badReason.test(statusMessage)) {
+      this.#unusable(`invalid status line: ${status} ${JSON.stringify(statusMessage)}`);
+      return;
+    }
+    settlement.headArrived(status, headers);
+    this.#judged(judge.head(status, headers));
+    this.#phase = "held";
+    this.#status = status;
+    this.#statusMessage = statusMessage;
+    this.#headers = headers;
+    if (isEventStream(headers)) this.#commit();
+  }
+
+  data(chunk: Buffer): void {
+    if (this.#phase === "held" && !this.#commit()) return;
+    if (this.#phase !== "streaming") return;
+    if (this.#pending) this.#judged(this.#o.judge.data(chunk));
+    if (!this.#o.res.write(chunk)) this.#controls?.pause();
+  }
+
+  end(): void {
+    if (this.#phase === "held" && !this.#commit()) return;
+    if (this.#phase !== "streaming") return;
+    this.#phase = "done";
+    if (this.#pending) this.#judged(this.#o.judge.end());
+    this.#o.res.end();
+  }
+
+  error(failure: TransportFailure): void {
+    const phase = this.#phase;
+    if (phase === "done") return;
+    this.#phase = "done";
+    if (phase === "waiting") {
+      this.#o.settlement.stopTimer();
+      this.#o.resolve({ kind: "failed", failure });
+      return;
+    }
+    // the response broke off after its head: a failure unless already judged (SPEC §2)
+    this.#o.settlement.settle("failure", `response cut short: ${failure.error.message}`);
+    if (phase === "held") this.#o.resolve(badResponse);
+    else this.#o.res.destroy(failure.error); // the client's response is cut short too
+  }
+
+  /** The client went away: abort the upstream request; neutral unless already judged. */
+  clientGone(): void {
+    const phase = this.#phase;
+    if (phase === "done") return;
+    this.#phase = "done";
+    this.#controls?.abort(clientLeft);
+    this.#o.settlement.settle("neutral");
+    if (phase !== "streaming") this.#o.resolve(clientGone);
+  }
+
+  #timeout(): void {
+    if (this.#phase !== "waiting") return;
+    this.#phase = "done";
+    this.#controls?.abort(deadlinePassed);
+    this.#o.settlement.settle("failure");
+    this.#o.resolve(timedOut);
+  }
+
+  #judged(judgement: Judgement): void {
+    if (judgement === "pending") return;
+    this.#pending = false;
+    this.#o.settlement.settle(judgement);
+  }
+
+  /** Writes the held head to the client; false (and a 502 to come) when it cannot be written. */
+  #commit(): boolean {
+    const res = this.#o.res;
+    try {
+      if (this.#o.draining()) res.shouldKeepAlive = false;
+      res.writeHead(this.#status, this.#statusMessage || undefined, clientResponseHeaders(this.#headers));
+    } catch (error) {
+      res.statusMessage = ""; // writeHead keeps a bad reason phrase even when it throws
+      this.#unusable(`response head cannot be passed on: ${(error as Error).message}`);
+      return false;
+    }
+    if (isEventStream(this.#headers)) res.flushHeaders();
+    this.#phase = "streaming";
+    const controls = this.#controls;
+    if (controls !== undefined) res.on("drain", () => controls.resume());
+    this.#o.resolve(responded);
+    return true;
+  }
+
+  #unusable(problem: string): void {
+    this.#phase = "done";
+    this.#controls?.abort(unusable);
+    this.#o.settlement.settle("failure", problem);
+    this.#o.resolve(badResponse);
+  }
 }

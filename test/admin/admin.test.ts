@@ -90,7 +90,7 @@ describe("the admin listener", () => {
   it("keeps circuit control behind the token: 401 without it or with a wrong one", async () => {
     assert.equal((await admin("/circuits")).status, 401);
     assert.equal((await admin("/circuits/a/open", { method: "POST", token: "wrong" })).status, 401);
-    assert.equal(proxy.breakwater.upstreams[0]?.breaker.state, "closed");
+    assert.equal(proxy.breakwater.upstreams[0]?.circuit.state, "closed");
     assert.equal((await admin("/circuits", { token })).status, 200);
   });
 
@@ -105,7 +105,7 @@ describe("the admin listener", () => {
     assert.deepEqual([disabled.status, disabled.json()["state"]], [200, "disabled"]);
     for (let i = 0; i < 3; i++) (await request(proxy.url)).body.resume();
     assert.equal(
-      proxy.breakwater.upstreams[1]?.breaker.state,
+      proxy.breakwater.upstreams[1]?.circuit.state,
       "disabled",
       "failures do not open a disabled circuit",
     );

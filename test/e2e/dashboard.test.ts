@@ -81,7 +81,7 @@ describe("the dashboard, in a real browser", { skip }, () => {
     await page.getByRole("button", { name: "Use token" }).click();
     await page.getByRole("button", { name: "Reset beta" }).click();
     await page.getByText("The admin token was rejected").waitFor();
-    assert.equal(fleet.proxy.breakwater.upstreams[1]?.breaker.state, "open");
+    assert.equal(fleet.proxy.breakwater.upstreams[1]?.circuit.state, "open");
     // the browser logs the refused request itself; that one is expected, nothing else is
     assert.deepEqual(consoleErrors.splice(0), [
       "Failed to load resource: the server responded with a status of 401 (Unauthorized)",
@@ -92,7 +92,7 @@ describe("the dashboard, in a real browser", { skip }, () => {
     await page.getByRole("button", { name: "Reset beta" }).click();
     await page.getByText("Reset beta: done.").waitFor();
     await page.locator('.card[data-state="closed"]', { hasText: "beta" }).waitFor({ timeout: 10_000 });
-    assert.equal(fleet.proxy.breakwater.upstreams[1]?.breaker.state, "closed");
+    assert.equal(fleet.proxy.breakwater.upstreams[1]?.circuit.state, "closed");
     assert.deepEqual(consoleErrors, []);
   });
 
@@ -101,7 +101,7 @@ describe("the dashboard, in a real browser", { skip }, () => {
     await button.focus();
     await page.keyboard.press("Enter");
     await page.locator('.card[data-state="forced_open"]', { hasText: "alpha" }).waitFor({ timeout: 10_000 });
-    assert.equal(fleet.proxy.breakwater.upstreams[0]?.breaker.state, "forced_open");
+    assert.equal(fleet.proxy.breakwater.upstreams[0]?.circuit.state, "forced_open");
     assert.deepEqual(consoleErrors, []);
   });
 });

@@ -78,7 +78,7 @@ describe("MCP end to end, with the official TypeScript SDK", () => {
     // new clients meanwhile: a connect failure on the dead upstream is retried on the healthy one
     for (let i = 0; i < 3; i++) assert.equal(await whoami(await connect(proxy)), other);
     const dead = proxy.breakwater.upstreams.find((u) => u.name === home);
-    assert.equal(dead?.breaker.state, "open");
+    assert.equal(dead?.circuit.state, "open");
 
     await assert.rejects(
       whoami(client),

@@ -62,7 +62,7 @@ describe("choosing an upstream", () => {
     const seen = (await res.body.json()) as { body: string };
     assert.equal(seen.body, rpc(1), "the body reached the second upstream whole");
     const dead = proxy.breakwater.upstreams[0];
-    assert.equal(dead?.breaker.metrics().failedRequests, 1);
+    assert.equal(dead?.circuit.metrics().failedRequests, 1);
   });
 
   it("keeps the client error rate at zero while one of two upstreams is down", async () => {
@@ -70,7 +70,7 @@ describe("choosing an upstream", () => {
     const statuses = new Set<number>();
     for (let i = 0; i < 30; i++) statuses.add((await get(proxy.url)).status);
     assert.deepEqual([...statuses], [200]);
-    assert.equal(proxy.breakwater.upstreams[0]?.breaker.state, "open");
+    assert.equal(proxy.breakwater.upstreams[0]?.circuit.state, "open");
   });
 
   it("answers 503 naming the upstream that will admit soonest when none admits", async () => {
@@ -79,7 +79,7 @@ describe("choosing an upstream", () => {
       b: "[upstreams.circuit_breaker]\ntimeout_duration_secs = 5",
     });
     opened.push(close);
-    for (const u of proxy.breakwater.upstreams) u.breaker.forceOpen();
+    for (const u of proxy.breakwater.upstreams) u.circuit.forceOpen();
     const res = await request(proxy.url);
     assert.equal(res.statusCode, 503);
     assert.deepEqual(await res.body.json(), {

@@ -82,7 +82,7 @@ describe("forwarding", () => {
     assert.match(reply, /^HTTP\/1.1 100 Continue\r\n\r\nHTTP\/1.1 200 /);
     const seen = upstream.seen.at(-1);
     assert.deepEqual([seen?.body, seen?.headers["expect"]], ["hello", undefined]);
-    assert.equal(proxy.breakwater.upstreams[0]?.breaker.metrics().failedRequests, 0);
+    assert.equal(proxy.breakwater.upstreams[0]?.circuit.metrics().failedRequests, 0);
   });
 
   it("answers 404 outside the route, without reaching the upstream", async () => {

@@ -3,9 +3,12 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { loadConfig } from "../../src/config/loadConfig.ts";
+import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
+import { CircuitRegistry } from "../../src/proxy/CircuitRegistry.ts";
+import { StatusJudge } from "../../src/proxy/ExchangeJudge.ts";
+import { HttpUpstream } from "../../src/proxy/HttpUpstream.ts";
 import { ProxyServer } from "../../src/proxy/ProxyServer.ts";
 import { SessionTable } from "../../src/proxy/SessionTable.ts";
-import { Upstream } from "../../src/proxy/Upstream.ts";
 import { UpstreamBalancer } from "../../src/proxy/UpstreamBalancer.ts";
 import { ManualClock } from "../support/ManualClock.ts";
 import { startProxy, type TestProxy, upstreamsToml } from "../support/proxy.ts";
@@ -99,7 +102,7 @@ describe("hostile input", () => {
   });
 
   it("answers invalid UTF-8 or truncated JSON-RPC bodies in the plain shape when it must answer itself", async () => {
-    proxy.breakwater.upstreams[0]?.breaker.forceOpen();
+    proxy.breakwater.upstreams[0]?.circuit.forceOpen();
     try {
       for (const body of [
         Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
@@ -114,7 +117,7 @@ describe("hostile input", () => {
         ]);
       }
     } finally {
-      proxy.breakwater.upstreams[0]?.breaker.reset();
+      proxy.breakwater.upstreams[0]?.circuit.reset();
     }
   });
 });
@@ -127,10 +130,17 @@ describe("slow and idle clients", () => {
   before(async () => {
     upstream = await startUpstream(echo("u"));
     const { config } = loadConfig({ upstreams: [upstream.url] });
-    const upstreams = config.upstreams.map((u) => new Upstream(u, 1_000));
+    const circuits = new CircuitRegistry();
+    const upstreams = config.upstreams.map(
+      (u) => new HttpUpstream(u, circuits.create(u.name, u.breaker).breaker, 1_000),
+    );
+    const judge = new StatusJudge((status) => status >= 500);
     server = new ProxyServer({
       route: "/",
       maxBodyBytes: 1_024,
+      bodyBudget: new BodyBudget(1 << 20),
+      judgeFor: () => judge,
+      observer: { head() {}, settled() {} },
       requestTimeoutMs: 1_000,
       balancer: new UpstreamBalancer(upstreams, "round_robin"),
       sessions: new SessionTable({ maxSessions: 10, idleMs: 1_000, clock: new ManualClock() }),

@@ -26,7 +26,7 @@ async function setup(extraToml = "", handler = status(500)) {
 function breakerOf(proxy: TestProxy, name: string) {
   const upstream = proxy.breakwater.upstreams.find((u) => u.name === name);
   assert.ok(upstream);
-  return upstream.breaker;
+  return upstream.circuit;
 }
 
 async function post(url: string, body: string, headers: Record<string, string> = {}) {

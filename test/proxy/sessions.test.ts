@@ -87,7 +87,7 @@ describe("MCP sessions", () => {
   it("answers 404 with a JSON-RPC error carrying the id when the session's upstream is open", async () => {
     const { proxy } = await twoServers();
     const init = await call(proxy.url, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize" }));
-    proxy.breakwater.upstreams.find((u) => u.name === init.upstream)?.breaker.forceOpen();
+    proxy.breakwater.upstreams.find((u) => u.name === init.upstream)?.circuit.forceOpen();
     const reply = await call(proxy.url, rpc(42), init.session);
     assert.equal(reply.status, 404);
     const body = JSON.parse(reply.text) as {
@@ -119,7 +119,7 @@ describe("MCP sessions", () => {
     await a.close();
     const reply = await call(proxy.url, rpc(5), init.session);
     assert.equal(reply.status, 502);
-    assert.equal(proxy.breakwater.upstreams[0]?.breaker.metrics().failedRequests, 1);
+    assert.equal(proxy.breakwater.upstreams[0]?.circuit.metrics().failedRequests, 1);
   });
 
   it("ends the binding with DELETE, after which the session id is balanced like any request", async () => {

@@ -46,7 +46,7 @@ describe("server-sent events", () => {
       'id: 2\ndata: {"n":2}\n\n',
       'id: 3\ndata: {"n":3}\n\n',
     ]);
-    assert.equal(proxy.breakwater.upstreams[0]?.breaker.metrics().failedRequests, 0);
+    assert.equal(proxy.breakwater.upstreams[0]?.circuit.metrics().failedRequests, 0);
     assert.deepEqual(inFlight, [1, 1, 1], "a stream counts as in flight while it lasts");
     assert.equal(proxy.breakwater.upstreams[0]?.inFlight, 0);
   });

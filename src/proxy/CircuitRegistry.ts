@@ -1,0 +1,61 @@
+import { CircuitBreaker, type CircuitBreakerOptions } from "../index.ts";
+
+/** One circuit of the proxy: an upstream's own, or (later) one of its tools'. */
+export interface Circuit {
+  readonly upstream: string;
+  /** The tool whose calls it guards; undefined for the upstream's own circuit. */
+  readonly tool: string | undefined;
+  readonly breaker: CircuitBreaker;
+}
+
+export type CircuitListener = (circuit: Circuit) => void;
+
+/**
+ * Every circuit of the proxy, keyed by upstream (and tool). Whatever watches circuits — metrics, the
+ * audit log, the dashboard's history, a fleet — subscribes to `onCreated` once instead of being wired
+ * to each breaker by hand, so circuits made later (a tool seen for the first time) are watched too.
+ */
+export class CircuitRegistry {
+  readonly #circuits = new Map<string, Circuit>();
+  #listeners: readonly CircuitListener[] = [];
+
+  /**
+   * Calls `listener` for every circuit made from now on, and at once for those made already.
+   *
+   * @returns a function that removes the listener.
+   */
+  onCreated(listener: CircuitListener): () => void {
+    this.#listeners = [...this.#listeners, listener];
+    for (const circuit of this.#circuits.values()) listener(circuit);
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /**
+   * Makes the circuit of `upstream` (or of its `tool`) with `options`.
+   *
+   * @throws {Error} when that circuit exists already.
+   */
+  create(upstream: string, options: CircuitBreakerOptions, tool?: string): Circuit {
+    const key = keyOf(upstream, tool);
+    if (this.#circuits.has(key)) throw new Error(`circuit ${key} exists already`);
+    const circuit: Circuit = { upstream, tool, breaker: new CircuitBreaker(options) };
+    this.#circuits.set(key, circuit);
+    for (const listener of this.#listeners) listener(circuit);
+    return circuit;
+  }
+
+  get(upstream: string, tool?: string): Circuit | undefined {
+    return this.#circuits.get(keyOf(upstream, tool));
+  }
+
+  all(): IterableIterator<Circuit> {
+    return this.#circuits.values();
+  }
+}
+
+/** Upstream names are unique and a tool's key has a separator no upstream key has (NUL). */
+function keyOf(upstream: string, tool: string | undefined): string {
+  return tool === undefined ? upstream : `${upstream}\u0000${tool}`;
+}

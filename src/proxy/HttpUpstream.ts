@@ -1,0 +1,190 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { type Dispatcher, Pool } from "undici";
+import type { UpstreamConfig } from "../config/Config.ts";
+import type { CircuitBreaker } from "../index.ts";
+import { upstreamRequestHeaders } from "./hopByHop.ts";
+import { targetPath } from "./targetPath.ts";
+import type {
+  ResponseSink,
+  TransportControls,
+  TransportFailure,
+  Upstream,
+  UpstreamRequest,
+} from "./Upstream.ts";
+
+/** Codes that mean the connection could not be made: nothing of the request left. */
+const connectFailures = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+/** Codes of a connection that broke: reset by the peer, or closed under a request. */
+const connectionBreaks = new Set(["ECONNRESET", "UND_ERR_SOCKET", "EPIPE"]);
+
+/**
+ * An upstream reached over HTTP(S): an undici Pool to its origin, its URL's path as the base onto
+ * which request paths are joined, and the hop-by-hop header rules of RFC 9110 §7.6.1.
+ */
+export class HttpUpstream implements Upstream {
+  readonly name: string;
+  readonly circuit: CircuitBreaker;
+  readonly #basePath: string;
+  readonly #pool: Pool;
+  readonly #finished = () => {
+    this.#inFlight--;
+  };
+  #inFlight = 0;
+
+  constructor(config: UpstreamConfig, circuit: CircuitBreaker, requestTimeoutMs: number) {
+    this.name = config.name;
+    this.circuit = circuit;
+    this.#basePath = config.url.pathname;
+    this.#pool = new Pool(config.url.origin, {
+      // the proxy's own deadline bounds the time to response headers (connect included); once headers
+      // have come, a body such as an SSE stream may take as long as it likes
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connectTimeout: Math.min(requestTimeoutMs, 10_000),
+      // The stale keep-alive race is avoided here, not by resending: an idle connection is dropped
+      // 2 s before the upstream's own `Keep-Alive: timeout=` hint says it will drop it (undici's
+      // threshold), and after 4 s when there is no hint (node's own servers drop theirs after 5 s).
+      keepAliveTimeout: 4_000,
+      keepAliveTimeoutThreshold: 2_000,
+    });
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  dispatch(request: UpstreamRequest, sink: ResponseSink): void {
+    this.#inFlight++;
+    const exchange = new HttpExchange(sink, this.#finished);
+    sink.start(exchange);
+    if (exchange.aborted) return;
+    this.#pool.dispatch(
+      {
+        path: targetPath(this.#basePath, request.target),
+        method: request.method,
+        headers: upstreamRequestHeaders(request.rawHeaders, request.connection, {
+          address: request.clientAddress,
+          host: request.host,
+          proto: request.proto,
+        }),
+        body: request.body ?? null,
+      },
+      exchange,
+    );
+  }
+
+  close(): Promise<void> {
+    return this.#pool.destroy();
+  }
+}
+
+/**
+ * One request on undici's dispatch API, told to a sink: interim 1xx responses are kept from it, and
+ * errors become the facts of {@link TransportFailure}.
+ */
+class HttpExchange implements Dispatcher.DispatchHandler, TransportControls {
+  readonly #sink: ResponseSink;
+  readonly #finished: () => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  /** An abort asked for before undici handed over its controller. */
+  #pendingAbort: Error | undefined;
+  /** undici has handed the whole request to a socket (it writes a buffered body in one go). */
+  #sent = false;
+  /** Some response byte has come back: an interim 1xx, or the head. */
+  #answered = false;
+  #over = false;
+
+  constructor(sink: ResponseSink, finished: () => void) {
+    this.#sink = sink;
+    this.#finished = finished;
+  }
+
+  get aborted(): boolean {
+    return this.#over;
+  }
+
+  pause(): void {
+    this.#controller?.pause();
+  }
+
+  resume(): void {
+    this.#controller?.resume();
+  }
+
+  abort(reason: Error): void {
+    if (this.#controller === undefined) this.#pendingAbort ??= reason;
+    else if (!this.#controller.aborted) this.#controller.abort(reason);
+    this.#finish();
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#pendingAbort !== undefined) controller.abort(this.#pendingAbort);
+  }
+
+  onRequestSent(): void {
+    this.#sent = true;
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    status: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    if (this.#over) return;
+    // 100, 102, 103 are not the answer (SPEC §2): they change no outcome and stop no timer
+    if (status >= 100 && status < 200) {
+      this.#answered = true;
+      return;
+    }
+    this.#answered = true;
+    this.#sink.head(status, headers, statusMessage ?? "");
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.#over) this.#sink.data(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.#over) return;
+    this.#finish();
+    this.#sink.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#over) return;
+    this.#finish();
+    const code = errorCode(error);
+    const nothingSent = !this.#sent;
+    const broke = connectionBreaks.has(code);
+    this.#sink.error({
+      error,
+      nothingSent,
+      connectionLost: !this.#answered && (broke || nothingSent),
+      staleConnection: nothingSent && broke,
+      badRequest: code === "UND_ERR_INVALID_ARG",
+    } satisfies TransportFailure);
+  }
+
+  #finish(): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.#finished();
+  }
+}
+
+function errorCode(error: Error): string {
+  const own = (error as { code?: unknown }).code;
+  if (typeof own === "string" && (connectFailures.has(own) || connectionBreaks.has(own))) return own;
+  const cause = (error as { cause?: { code?: unknown } }).cause?.code;
+  return typeof cause === "string" ? cause : typeof own === "string" ? own : "";
+}
