@@ -119,26 +119,37 @@ describe("breakwater (CLI)", () => {
     );
     try {
       const lines: Record<string, unknown>[] = [];
-      const listening = new Promise<string>((resolve) => {
-        let buffer = "";
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-          buffer += chunk;
-          for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-            const line = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>;
-            buffer = buffer.slice(nl + 1);
-            lines.push(line);
-            if (line["msg"] === "breakwater listening") resolve(line["proxy"] as string);
-          }
+      const waiters: { msg: string; resolve: (line: Record<string, unknown>) => void }[] = [];
+      const logged = (msg: string) =>
+        new Promise<Record<string, unknown>>((resolve) => {
+          const line = lines.find((l) => l["msg"] === msg);
+          if (line) resolve(line);
+          else waiters.push({ msg, resolve });
         });
+      let buffer = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        buffer += chunk;
+        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+          const line = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>;
+          buffer = buffer.slice(nl + 1);
+          lines.push(line);
+          for (const w of waiters.filter((w) => w.msg === line["msg"])) w.resolve(line);
+        }
       });
       const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-      const proxyUrl = await listening;
-      const inFlight = request(proxyUrl).then(async (res) => [res.statusCode, await res.body.text()]);
+      const proxyUrl = (await logged("breakwater listening"))["proxy"] as string;
+      const inFlight = request(proxyUrl).then(async (res) => [
+        res.statusCode,
+        res.headers["connection"],
+        await res.body.text(),
+      ]);
       while (release === undefined) await new Promise((r) => setTimeout(r, 10));
       child.kill("SIGTERM");
-      await new Promise((r) => setTimeout(r, 100));
+      // the signal was handled: the proxy says it is draining, and accepts no new connection
+      await logged("shutting down: no new connections, letting in-flight requests finish");
+      await assert.rejects(request(proxyUrl, { reset: true }), { code: "ECONNREFUSED" });
       release();
-      assert.deepEqual(await inFlight, [200, "finished"]);
+      assert.deepEqual(await inFlight, [200, "close", "finished"]);
       assert.equal(await exited, 0);
       assert.deepEqual(lines.map((l) => l["msg"]).slice(-2), [
         "shutting down: no new connections, letting in-flight requests finish",

@@ -3,14 +3,9 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { loadConfig } from "../../src/config/loadConfig.ts";
-import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
 import { CircuitRegistry } from "../../src/proxy/CircuitRegistry.ts";
-import { StatusJudge } from "../../src/proxy/ExchangeJudge.ts";
 import { HttpUpstream } from "../../src/proxy/HttpUpstream.ts";
-import { ProxyServer } from "../../src/proxy/ProxyServer.ts";
-import { SessionTable } from "../../src/proxy/SessionTable.ts";
-import { UpstreamBalancer } from "../../src/proxy/UpstreamBalancer.ts";
-import { ManualClock } from "../support/ManualClock.ts";
+import { type BareProxy, startBareProxy } from "../support/bareProxy.ts";
 import { startProxy, type TestProxy, upstreamsToml } from "../support/proxy.ts";
 import { rawRequest, statusOf } from "../support/rawHttp.ts";
 import { echo, startUpstream, type TestUpstream } from "../support/upstream.ts";
@@ -64,6 +59,25 @@ const malformed: [string, string, number][] = [
     "GET /mcp/..%2fadmin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     400,
   ],
+  ...[
+    "/mcp/..\\admin",
+    "/mcp/.\\..\\admin",
+    "/mcp/..%5cadmin",
+    "/mcp/..;/admin",
+    "/mcp/%2e%2e;/admin",
+    "/mcp/..%3b/admin",
+    "/mcp/..;jsessionid=x/admin",
+    "/mcp/.%00./admin",
+  ].map((path): [string, string, number] => [
+    `a way out of the route: ${path}`,
+    `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    400,
+  ]),
+  [
+    "a transfer coding the proxy does not undo (gzip, chunked)",
+    "POST /mcp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    501,
+  ],
   ["a path outside the route", "GET /admin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404],
 ];
 
@@ -92,6 +106,46 @@ describe("hostile input", () => {
       await still.body.text();
     });
   }
+
+  it("never writes its 400 where it would be read as the answer to a request in flight", async () => {
+    upstream.behave((_req, res) => setTimeout(() => res.writeHead(200).end("slow"), 100));
+    try {
+      const reply = await rawRequest(
+        proxy.url,
+        "GET /mcp/slow HTTP/1.1\r\nHost: x\r\n\r\nJUNK JUNK JUNK\r\n\r\n",
+        3_000,
+      );
+      assert.doesNotMatch(reply, /^HTTP\/1\.1 400/, "the junk's 400 is not read as /slow's answer");
+    } finally {
+      upstream.behave(echo("u"));
+    }
+  });
+
+  it("closes a connection with a live event stream on an oversized request, without writing into the stream", async () => {
+    upstream.behave((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write("data: first\n\n");
+    });
+    try {
+      const { connect } = await import("node:net");
+      const socket = connect(Number(new URL(proxy.url).port), "127.0.0.1");
+      let reply = "";
+      socket.setEncoding("latin1").on("data", (chunk: string) => {
+        reply += chunk;
+        if (chunk.includes("data: first")) {
+          socket.write(
+            `GET /mcp HTTP/1.1\r\nHost: x\r\n${"X-Flood: yyyyyyyyyyyyyyyyyyyy\r\n".repeat(1_000)}\r\n`,
+          );
+        }
+      });
+      socket.write("GET /mcp/events HTTP/1.1\r\nHost: x\r\n\r\n");
+      await new Promise((resolve) => socket.on("close", resolve));
+      assert.match(reply, /data: first/);
+      assert.doesNotMatch(reply, /HTTP\/1\.1 431/, "no status line inside the event stream");
+    } finally {
+      upstream.behave(echo("u"));
+    }
+  });
 
   it("keeps . inside names (.well-known, a..b) and dot segments inside the query", async () => {
     for (const path of ["/mcp/.well-known/x", "/mcp/a..b", "/mcp/x?next=/../"]) {
@@ -124,7 +178,7 @@ describe("hostile input", () => {
 
 describe("slow and idle clients", () => {
   let upstream: TestUpstream;
-  let server: ProxyServer;
+  let proxy: BareProxy;
   let url: string;
 
   before(async () => {
@@ -134,25 +188,11 @@ describe("slow and idle clients", () => {
     const upstreams = config.upstreams.map(
       (u) => new HttpUpstream(u, circuits.create(u.name, u.breaker).breaker, 1_000),
     );
-    const judge = new StatusJudge((status) => status >= 500);
-    server = new ProxyServer({
-      route: "/",
-      maxBodyBytes: 1_024,
-      bodyBudget: new BodyBudget(1 << 20),
-      judgeFor: () => judge,
-      observer: { head() {}, settled() {} },
-      requestTimeoutMs: 1_000,
-      balancer: new UpstreamBalancer(upstreams, "round_robin"),
-      sessions: new SessionTable({ maxSessions: 10, idleMs: 1_000, clock: new ManualClock() }),
-      clientHeadersTimeoutMs: 300,
-      clientKeepAliveTimeoutMs: 300,
-    });
-    await new Promise<void>((resolve) => server.server.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(server.server.address() as { port: number }).port}`;
+    proxy = await startBareProxy(upstreams, { clientHeadersTimeoutMs: 300, clientKeepAliveTimeoutMs: 300 });
+    url = proxy.url;
   });
   after(async () => {
-    server.server.closeAllConnections();
-    await new Promise((resolve) => server.server.close(resolve));
+    await proxy.close();
     await upstream.close();
   });
 

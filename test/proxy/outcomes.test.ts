@@ -178,6 +178,12 @@ describe("a response that breaks off mid-body", () => {
     const res = await request(proxy.url);
     assert.equal(res.statusCode, 200);
     await assert.rejects(res.body.text());
+    const breaker = breakerOf(proxy, "u");
+    assert.deepEqual(
+      [breaker.metrics().failedRequests, breaker.metrics().totalRequests],
+      [1, 1],
+      "a body cut short is a failure (SPEC §2), not the success its 200 promised",
+    );
     const again = await request(proxy.url);
     assert.equal(again.statusCode, 200);
     again.body.destroy();

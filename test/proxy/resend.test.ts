@@ -100,6 +100,22 @@ describe("the proxy never sends twice what the upstream may have acted on", () =
   });
 });
 
+describe("request_timeout_ms", () => {
+  it("is one budget for the client's request, resends included", async () => {
+    // the first attempt breaks after 300 ms, the resend answers 300 ms later: 600 ms in all, over
+    // the 400 ms budget (a budget per attempt would have let the resend answer 200)
+    let attempt = 0;
+    const upstream = await startRawUpstream((socket) => {
+      const first = attempt++ === 0;
+      setTimeout(() => (first ? socket.resetAndDestroy() : socket.write(ok("late"))), 300);
+    });
+    const proxy = await behind(upstream, "[proxy]\nrequest_timeout_ms = 400");
+    const reply = await send(proxy.url, "GET");
+    assert.equal(reply.status, 504);
+    assert.equal(upstream.requests.length, 2, "the resend was sent, and aborted at the deadline");
+  });
+});
+
 describe("interim 1xx responses are not the answer", () => {
   for (const interim of ["103 Early Hints\r\nLink: </style.css>; rel=preload", "102 Processing"]) {
     const name = interim.split("\r\n")[0];

@@ -11,14 +11,23 @@ after(async () => {
   for (const close of opened.reverse()) await close();
 });
 
-/** A tiny MCP-like server: `initialize` creates a session; other calls need a session it knows. */
-function mcpServer(name: string): Handler {
+/**
+ * A tiny MCP-like server: `initialize` creates a session; other calls need a session it knows. Every
+ * answer says which server gave it (`x-upstream`). `refuseDelete`: DELETE is answered 405, as a server
+ * that does not let clients end sessions does.
+ */
+function mcpServer(name: string, { refuseDelete = false } = {}): Handler {
   const sessions = new Set<string>();
   let next = 0;
   return (req, res, body) => {
     const message = body ? (JSON.parse(body) as { id?: unknown; method?: string }) : {};
     const session = req.headers["mcp-session-id"];
+    res.setHeader("x-upstream", name);
     if (req.method === "DELETE" && typeof session === "string") {
+      if (refuseDelete) {
+        res.writeHead(405, { allow: "GET, POST" }).end();
+        return;
+      }
       sessions.delete(session);
       res.writeHead(200).end();
       return;
@@ -138,7 +147,34 @@ describe("MCP sessions", () => {
       "the upstreams no longer know the session",
     );
     assert.equal(a.seen.length + b.seen.length, before + 2);
-    assert.deepEqual(new Set(replies.map((r) => r.upstream)).size, 1);
+    assert.deepEqual(
+      new Set(replies.map((r) => r.upstream)),
+      new Set(["a", "b"]),
+      "balanced again: round robin sent the two requests to both upstreams",
+    );
+  });
+
+  it("keeps the binding when the upstream refuses to end the session (405)", async () => {
+    const { proxy, close } = await startFleet({
+      a: mcpServer("a", { refuseDelete: true }),
+      b: mcpServer("b", { refuseDelete: true }),
+    });
+    opened.push(close);
+    const init = await call(proxy.url, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize" }));
+    const refused = await call(proxy.url, "", init.session, "DELETE");
+    assert.equal(refused.status, 405);
+    const replies = [
+      await call(proxy.url, rpc(1), init.session),
+      await call(proxy.url, rpc(2), init.session),
+    ];
+    assert.deepEqual(
+      replies.map((r) => [r.status, r.upstream]),
+      [
+        [200, init.upstream],
+        [200, init.upstream],
+      ],
+      "the session lives on, on its upstream",
+    );
   });
 
   it("balances a request whose session id was never bound", async () => {

@@ -1,0 +1,50 @@
+import type { AddressInfo } from "node:net";
+import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
+import { StatusJudge } from "../../src/proxy/ExchangeJudge.ts";
+import { ProxyServer, type ProxyServerOptions } from "../../src/proxy/ProxyServer.ts";
+import { SessionTable } from "../../src/proxy/SessionTable.ts";
+import type { SettledReport } from "../../src/proxy/Settlement.ts";
+import type { Upstream } from "../../src/proxy/Upstream.ts";
+import { UpstreamBalancer } from "../../src/proxy/UpstreamBalancer.ts";
+import { ManualClock } from "./ManualClock.ts";
+
+export interface BareProxy {
+  readonly url: string;
+  readonly server: ProxyServer;
+  /** Every outcome reported, in order. */
+  readonly settled: SettledReport[];
+  close(): Promise<void>;
+}
+
+/**
+ * A ProxyServer alone (no admin, no config file) in front of the given upstreams, on a port of the
+ * system's choosing; 5xx are failures.
+ */
+export async function startBareProxy(
+  upstreams: readonly Upstream[],
+  options: Partial<ProxyServerOptions> = {},
+): Promise<BareProxy> {
+  const judge = new StatusJudge((status) => status >= 500);
+  const settled: SettledReport[] = [];
+  const server = new ProxyServer({
+    route: "/",
+    maxBodyBytes: 1 << 20,
+    bodyBudget: new BodyBudget(1 << 24),
+    requestTimeoutMs: 5_000,
+    balancer: new UpstreamBalancer(upstreams, "round_robin"),
+    sessions: new SessionTable({ maxSessions: 10, idleMs: 60_000, clock: new ManualClock() }),
+    judgeFor: () => judge,
+    observer: { head() {}, settled: (report) => settled.push(report) },
+    ...options,
+  });
+  await new Promise<void>((resolve) => server.server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`,
+    server,
+    settled,
+    async close() {
+      server.server.closeAllConnections();
+      await new Promise((resolve) => server.server.close(resolve));
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { CircuitBreaker } from "../../src/index.ts";
+import type { ResponseSink, TransportFailure, Upstream, UpstreamRequest } from "../../src/proxy/Upstream.ts";
+import { ManualClock } from "./ManualClock.ts";
+
+/** What a fake upstream does with one request: anything a transport may tell a sink. */
+export type Behaviour = (sink: ResponseSink) => void;
+
+/** Answers 200 with `body`. */
+export const answers =
+  (body: string): Behaviour =>
+  (sink) => {
+    sink.head(200, { "content-type": "application/json", "content-length": String(body.length) }, "OK");
+    sink.data(Buffer.from(body));
+    sink.end();
+  };
+
+/** Fails before any response, with the facts given. */
+export const fails =
+  (facts: Partial<Omit<TransportFailure, "error">>): Behaviour =>
+  (sink) =>
+    sink.error({
+      error: new Error("fake transport failure"),
+      nothingSent: false,
+      connectionLost: false,
+      staleConnection: false,
+      badRequest: false,
+      ...facts,
+    });
+
+/**
+ * An upstream without a network: each request gets the next behaviour of its script (then 200 "ok"),
+ * and is recorded. It shows what the proxy does with the facts a transport reports, whatever the
+ * transport.
+ */
+export class FakeUpstream implements Upstream {
+  readonly name: string;
+  readonly circuit: CircuitBreaker;
+  readonly inFlight = 0;
+  readonly dispatched: UpstreamRequest[] = [];
+  readonly #script: Behaviour[];
+
+  constructor(name: string, script: Behaviour[] = []) {
+    this.name = name;
+    this.circuit = new CircuitBreaker({ name, clock: new ManualClock(), failureThreshold: 100 });
+    this.#script = [...script];
+  }
+
+  dispatch(request: UpstreamRequest, sink: ResponseSink): void {
+    this.dispatched.push(request);
+    sink.start({ pause() {}, resume() {}, abort() {} });
+    (this.#script.shift() ?? answers(`"${this.name}"`))(sink);
+  }
+
+  async close(): Promise<void> {}
+}
