@@ -2,6 +2,9 @@
  * Breakwater's breaker against opossum and cockatiel, interleaved in one run on the same Node:
  * the success path, the failing path while closed, rejection while open, heap bytes and timers per
  * breaker. Run with `npm run bench` (needs --expose-gc, which the script passes).
+ *
+ * `BENCH_BASELINE=/path/to/another/checkout` adds that checkout's breaker as "baseline …" columns, to
+ * measure a change against the code before it side by side in one run.
  */
 import { ConsecutiveBreaker, circuitBreaker, handleAll, SamplingBreaker } from "cockatiel";
 import Opossum from "opossum";
@@ -9,6 +12,9 @@ import { CircuitBreaker, type Permit } from "../src/index.ts";
 import { type Case, measure, table, timerCounter } from "./harness.ts";
 
 const SAMPLE_MS = Number(process.env["BENCH_SAMPLE_MS"] ?? 100);
+const BASELINE = process.env["BENCH_BASELINE"];
+const Baseline: typeof CircuitBreaker | undefined =
+  BASELINE === undefined ? undefined : (await import(`${BASELINE}/src/index.ts`)).CircuitBreaker;
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 9);
 const never = Number.MAX_SAFE_INTEGER;
 const hour = 3_600_000;
@@ -39,28 +45,35 @@ const subjects: Subject[] = [
     open: () => fails,
     make: () => ({ dispose() {} }),
   },
-  {
-    name: "breakwater execute",
-    closed: (action) => {
-      const b = new CircuitBreaker({ failureThreshold: Infinity, minimumRequests: Infinity });
-      return () => b.execute(action);
-    },
-    open: () => {
-      const b = new CircuitBreaker({ failureThreshold: 1, openDuration: hour });
-      (b.tryAcquire() as Permit).failure();
-      return () => b.execute(ok);
-    },
-    make: () => {
-      const b = new CircuitBreaker();
-      return { dispose: () => b.reset() };
-    },
-  },
-  {
-    name: "breakwater tryAcquire",
-    closed: () => undefined, // measured synchronously below: a permit has no promise of its own
-    open: () => fails,
-    make: () => ({ dispose() {} }),
-  },
+  ...[
+    ["breakwater execute", CircuitBreaker] as const,
+    ...(Baseline === undefined ? [] : [["baseline execute", Baseline] as const]),
+  ].map(
+    ([name, Breaker]): Subject => ({
+      name,
+      closed: (action) => {
+        const b = new Breaker({ failureThreshold: Infinity, minimumRequests: Infinity });
+        return () => b.execute(action);
+      },
+      open: () => {
+        const b = new Breaker({ failureThreshold: 1, openDuration: hour });
+        (b.tryAcquire() as Permit).failure();
+        return () => b.execute(ok);
+      },
+      make: () => {
+        const b = new Breaker();
+        return { dispose: () => b.reset() };
+      },
+    }),
+  ),
+  ...["breakwater tryAcquire", ...(Baseline === undefined ? [] : ["baseline tryAcquire"])].map(
+    (name): Subject => ({
+      name,
+      closed: () => undefined, // measured synchronously below: a permit has no promise of its own
+      open: () => fails,
+      make: () => ({ dispose() {} }),
+    }),
+  ),
   ...[
     ["opossum (defaults)", {}],
     ["opossum (lean)", lean],
@@ -131,35 +144,41 @@ async function speed(): Promise<Map<string, Map<string, number>>> {
     const failing = s.closed(fails);
     if (success) cases.push({ name: `success|${s.name}`, run: loop(success) });
     if (failing) cases.push({ name: `failure|${s.name}`, run: loop(failing) });
-    if (s.name !== "bare call" && s.name !== "breakwater tryAcquire") {
+    if (s.name !== "bare call" && !s.name.endsWith("tryAcquire")) {
       cases.push({ name: `rejection|${s.name}`, run: loop(await s.open()) });
     }
   }
-  const permits = new CircuitBreaker({ failureThreshold: Infinity, minimumRequests: Infinity });
-  cases.push({
-    name: "success|breakwater tryAcquire",
-    run: (n) => {
-      for (let i = 0; i < n; i++) (permits.tryAcquire() as Permit).success();
-    },
-  });
-  cases.push({
-    name: "failure|breakwater tryAcquire",
-    run: (n) => {
-      for (let i = 0; i < n; i++) (permits.tryAcquire() as Permit).failure();
-    },
-  });
-  const open = new CircuitBreaker({ failureThreshold: 1, openDuration: hour });
-  (open.tryAcquire() as Permit).failure();
   let sink = 0;
-  cases.push({
-    name: "rejection|breakwater tryAcquire",
-    run: (n) => {
-      for (let i = 0; i < n; i++) {
-        const a = open.tryAcquire();
-        if (!a.admitted) sink += a.retryAfterMs;
-      }
-    },
-  });
+  const permitBreakers = [
+    ["breakwater tryAcquire", CircuitBreaker] as const,
+    ...(Baseline === undefined ? [] : [["baseline tryAcquire", Baseline] as const]),
+  ];
+  for (const [name, Breaker] of permitBreakers) {
+    const permits = new Breaker({ failureThreshold: Infinity, minimumRequests: Infinity });
+    cases.push({
+      name: `success|${name}`,
+      run: (n) => {
+        for (let i = 0; i < n; i++) (permits.tryAcquire() as Permit).success();
+      },
+    });
+    cases.push({
+      name: `failure|${name}`,
+      run: (n) => {
+        for (let i = 0; i < n; i++) (permits.tryAcquire() as Permit).failure();
+      },
+    });
+    const open = new Breaker({ failureThreshold: 1, openDuration: hour });
+    (open.tryAcquire() as Permit).failure();
+    cases.push({
+      name: `rejection|${name}`,
+      run: (n) => {
+        for (let i = 0; i < n; i++) {
+          const a = open.tryAcquire();
+          if (!a.admitted) sink += a.retryAfterMs;
+        }
+      },
+    });
+  }
   cases.push({
     name: "clock|performance.now()",
     run: (n) => {
@@ -204,6 +223,8 @@ const byPath = await speed();
 const names = subjects.map((s) => s.name);
 const memory = new Map(subjects.filter((s) => s.name !== "bare call").map((s) => [s.name, footprint(s)]));
 memory.set("breakwater tryAcquire", memory.get("breakwater execute") ?? { bytes: NaN, timers: NaN });
+if (Baseline)
+  memory.set("baseline tryAcquire", memory.get("baseline execute") ?? { bytes: NaN, timers: NaN });
 
 const get = (path: string, name: string) => byPath.get(path)?.get(name) ?? NaN;
 console.log(
@@ -256,6 +277,15 @@ console.log(
         get("success", "breakwater execute") - get("success", "bare call"),
         "",
       ],
+      ...(Baseline === undefined
+        ? []
+        : ["success", "failure", "rejection"].flatMap((path) =>
+            ["execute", "tryAcquire"].map((way) => [
+              `${path}: breakwater ${way} ÷ baseline ${way}`,
+              ratio(path, `breakwater ${way}`, `baseline ${way}`),
+              "≤ 1.03",
+            ]),
+          )),
     ],
   )}`,
 );

@@ -2,6 +2,9 @@ import type { StateChange } from "./CircuitState.ts";
 
 export type StateChangeListener = (change: StateChange) => void;
 
+/** Shared by every notifier that nobody listens to yet: a breaker costs as little memory as it can. */
+const nobody: readonly StateChangeListener[] = Object.freeze([]);
+
 /**
  * Tells listeners of state changes, in the order the changes happened, even when a listener changes
  * the state again (a change made during a notification waits until every listener has heard of the
@@ -9,8 +12,9 @@ export type StateChangeListener = (change: StateChange) => void;
  * is reported asynchronously, as an EventTarget does.
  */
 export class ChangeNotifier {
-  #listeners: readonly StateChangeListener[] = [];
-  readonly #queue: StateChange[] = [];
+  #listeners: readonly StateChangeListener[] = nobody;
+  /** Changes made while listeners were being told of an earlier one; made when first needed. */
+  #queue: StateChange[] | undefined;
   #notifying = false;
 
   /** Whether anyone listens: a change nobody hears needs no object. */
@@ -27,12 +31,13 @@ export class ChangeNotifier {
 
   notify(change: StateChange): void {
     if (this.#notifying) {
+      this.#queue ??= [];
       this.#queue.push(change);
       return;
     }
     this.#notifying = true;
     try {
-      for (let next: StateChange | undefined = change; next !== undefined; next = this.#queue.shift()) {
+      for (let next: StateChange | undefined = change; next !== undefined; next = this.#queue?.shift()) {
         for (const listener of this.#listeners) {
           try {
             listener(next);

@@ -5,12 +5,12 @@ import type { CircuitBreakerOptions, Verdict } from "./CircuitBreakerOptions.ts"
 import type { CircuitMetrics } from "./CircuitMetrics.ts";
 import { CircuitOpenError } from "./CircuitOpenError.ts";
 import type { ChangeOptions, CircuitState, StateChange, TransitionReason } from "./CircuitState.ts";
+import type { Clock } from "./Clock.ts";
 import type { ExecuteOptions } from "./ExecuteOptions.ts";
 import { neverAbortedSignal } from "./neverAbortedSignal.ts";
 import { ProbeSlots } from "./ProbeSlots.ts";
 import { type ResolvedOptions, resolveOptions } from "./resolveOptions.ts";
 import { SlidingWindow } from "./SlidingWindow.ts";
-import { SteadyClock } from "./SteadyClock.ts";
 
 /** Only the open variants carry their timing, only half-open its probes: the state cannot lie. */
 type Inner =
@@ -40,7 +40,7 @@ const disabled: Inner = { kind: "disabled" };
 export class CircuitBreaker {
   readonly name: string;
   readonly #options: ResolvedOptions;
-  readonly #clock: SteadyClock;
+  readonly #clock: Clock;
   readonly #window: SlidingWindow;
   readonly #settle: SettleCall;
   /** Whether admission must read the clock even while closed: only to judge slow calls. */
@@ -56,7 +56,7 @@ export class CircuitBreaker {
   constructor(options?: CircuitBreakerOptions) {
     this.#options = resolveOptions(options);
     this.name = this.#options.name;
-    this.#clock = new SteadyClock(this.#options.clock);
+    this.#clock = this.#options.clock;
     this.#window = new SlidingWindow(this.#options.windowDuration, this.#clock.now());
     this.#timesCalls = this.#options.slowCallDuration !== Infinity;
     this.#settle = (permit, outcome) => this.#record(permit, outcome);
@@ -89,7 +89,7 @@ export class CircuitBreaker {
       case "open": {
         const now = this.#clock.now();
         const left = state.openedAt + state.openFor - now;
-        if (left > 0) return this.#reject("open", left);
+        if (left > 0) return this.#reject("open", left > state.openFor ? this.#reanchor(state, now) : left);
         const halfOpen = this.#halfOpen(state);
         // a listener told of the change may have changed the state again: answer from the state as it is
         return this.#state === halfOpen ? this.#acquireProbe(halfOpen, now) : this.tryAcquire();
@@ -242,8 +242,22 @@ export class CircuitBreaker {
   /** The state as of `now`: an open circuit whose time is up becomes half-open here, lazily. */
   #current(now: number): Inner {
     const state = this.#state;
-    if (state.kind === "open" && now >= state.openedAt + state.openFor) return this.#halfOpen(state);
-    return state;
+    if (state.kind !== "open") return state;
+    if (now >= state.openedAt + state.openFor) return this.#halfOpen(state);
+    if (now < state.openedAt) this.#reanchor(state, now);
+    return this.#state;
+  }
+
+  /**
+   * The clock stepped back behind the opening (set back by hand, a wall clock corrected): the open
+   * time starts again from `now` rather than lasting as long as the step. So a step back lengthens a
+   * wait by at most the wait itself, never by the step (an hour's step no longer means an hour open).
+   *
+   * @returns the time left, the whole open time.
+   */
+  #reanchor(state: Extract<Inner, { kind: "open" }>, now: number): number {
+    this.#state = { kind: "open", openedAt: now, openFor: state.openFor };
+    return state.openFor;
   }
 
   #halfOpen(open: Extract<Inner, { kind: "open" }>): Extract<Inner, { kind: "half_open" }> {

@@ -35,6 +35,6 @@ export interface CircuitBreakerOptions {
    * lease, so that N replicas do not send N probes to a recovering upstream. Default: always `true`.
    */
   probeGate?: () => boolean;
-  /** Time source. Default: a monotonic clock. A reading that steps back counts as no time passing. */
+  /** Time source. Default: a monotonic clock. A step back never lengthens the open time by the step. */
   clock?: Clock;
 }

@@ -16,10 +16,15 @@ export class ProbeSlots {
     this.#owner = new Array<number>(size).fill(0);
   }
 
-  /** Takes a free (or expired) slot at `now`; its index, or -1 when every slot is busy. */
+  /**
+   * Takes a free (or expired) slot at `now`; its index, or -1 when every slot is busy. A slot taken
+   * "after" `now` (the clock stepped back since) counts as expired: a step back may free a hung
+   * probe's slot early, never keep it for as long as the step.
+   */
   take(now: number): number {
     for (let slot = 0; slot < this.#owner.length; slot++) {
-      if (this.#owner[slot] === 0 || now - (this.#takenAt[slot] as number) >= this.#expiry) {
+      const age = now - (this.#takenAt[slot] as number);
+      if (this.#owner[slot] === 0 || age >= this.#expiry || age < 0) {
         this.#owner[slot] = this.#nextId++;
         this.#takenAt[slot] = now;
         return slot;

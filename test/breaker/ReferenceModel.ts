@@ -41,15 +41,17 @@ export interface Reaction {
  * kept in a list with its time bucket, the window is a filter over that list, probes are a list of
  * holders. Slow, and obviously right.
  *
- * Time is what the caller passes in, except that it never goes back: a step back counts as no time
- * passing (`#steady`). A listener's reaction to a change runs as soon as the change has happened,
- * and the changes are listed in the order they happened.
+ * A clock that steps back behind an opening starts the open time again from the reading that finds
+ * it so; a probe taken "after" the current reading holds no slot. A listener's reaction to a change
+ * runs as soon as the change has happened, and the changes are listed in the order they happened.
  */
 export class ReferenceModel {
   readonly changes: StateChange[] = [];
   reaction: Reaction = { on: "closed", action: "none" };
-  #last = -Infinity;
-  #skew = 0;
+  /** The reading of the operation in progress, for a listener's reaction to it. */
+  #now = 0;
+  /** The latest reading the window has moved to: a window never moves back when the clock does. */
+  #windowAt: number;
   #state: CircuitState = "closed";
   #openedAt = 0;
   #openFor = 0;
@@ -62,22 +64,14 @@ export class ReferenceModel {
   #probeSuccesses = 0;
   readonly #o: ModelOptions;
 
-  constructor(options: ModelOptions) {
+  constructor(options: ModelOptions, start: number) {
     this.#o = options;
-  }
-
-  /** `now` as the breaker sees it: readings that step back are moved forward to the last one. */
-  steady(now: number): number {
-    const reading = now + this.#skew;
-    if (reading >= this.#last) {
-      this.#last = reading;
-      return reading;
-    }
-    this.#skew += this.#last - reading;
-    return this.#last;
+    this.#windowAt = start;
   }
 
   state(now: number): CircuitState {
+    this.#now = now;
+    if (this.#state === "open" && now < this.#openedAt) this.#openedAt = now;
     if (this.#state === "open" && now >= this.#openedAt + this.#openFor) {
       this.#probes = [];
       this.#probeSuccesses = 0;
@@ -96,22 +90,26 @@ export class ReferenceModel {
     if (state === "closed" || state === "disabled") return admit(false);
     if (state === "forced_open") return this.#reject(state, this.#o.openDuration);
     if (state === "open") return this.#reject(state, this.#openedAt + this.#openFor - now);
-    const holding = this.#probes.filter((p) => !p.call.settled && now - p.takenAt < this.#o.openDuration);
+    const holding = this.#probes.filter(
+      (p) => !p.call.settled && now - p.takenAt < this.#o.openDuration && now >= p.takenAt,
+    );
     if (holding.length < this.#o.halfOpenMaxConcurrent) return admit(true);
     return this.#reject(state, Math.min(...holding.map((p) => p.takenAt)) + this.#o.openDuration - now);
   }
 
   settle(call: ModelCall, outcome: Outcome, now: number): void {
+    this.#now = now;
     if (call.settled) return;
     call.settled = true;
     if (outcome === "neutral") return;
     if (call.generation !== this.#generation) return; // late: evidence about a state that is gone
     const failed = outcome === "failure" || now - call.startedAt > this.#o.slowCallDuration;
-    this.#outcomes.push({ bucket: this.#bucket(now), failed });
+    this.#windowAt = Math.max(this.#windowAt, now);
+    this.#outcomes.push({ bucket: this.#bucket(this.#windowAt), failed });
     if (this.#state === "closed") {
       this.#consecutive = failed ? this.#consecutive + 1 : 0;
       if (!failed) return;
-      const { calls, failures } = this.#window(now);
+      const { calls, failures } = this.#window();
       if (this.#consecutive >= this.#o.failureThreshold)
         this.#open(now, this.#o.openDuration, "consecutive_failures");
       else if (calls >= this.#o.minimumRequests && failures / calls >= this.#o.failureRateThreshold) {
@@ -169,7 +167,8 @@ export class ReferenceModel {
 
   metrics(now: number): CircuitMetrics {
     const state = this.state(now);
-    const { calls, failures } = this.#window(now);
+    this.#windowAt = Math.max(this.#windowAt, now);
+    const { calls, failures } = this.#window();
     return {
       state,
       totalRequests: calls,
@@ -186,9 +185,9 @@ export class ReferenceModel {
     return Math.floor(time / (this.#o.windowDuration / 10));
   }
 
-  /** The outcomes of the current bucket and the nine before it. */
-  #window(now: number): { calls: number; failures: number } {
-    const recent = this.#outcomes.filter((o) => o.bucket > this.#bucket(now) - 10);
+  /** The outcomes of the window's current bucket and the nine before it. */
+  #window(): { calls: number; failures: number } {
+    const recent = this.#outcomes.filter((o) => o.bucket > this.#bucket(this.#windowAt) - 10);
     return { calls: recent.length, failures: recent.filter((o) => o.failed).length };
   }
 
@@ -212,6 +211,6 @@ export class ReferenceModel {
       this.#consecutive = 0;
       this.#openFor = 0;
     }
-    if (to === this.reaction.on && this.reaction.action !== "none") this[this.reaction.action](this.#last);
+    if (to === this.reaction.on && this.reaction.action !== "none") this[this.reaction.action](this.#now);
   }
 }
