@@ -6,6 +6,9 @@
  * ~200-byte JSON-RPC request over 50 connections; rounds are interleaved and medians reported. Proxy
  * CPU per request comes from the proxy process's own utime + stime (/proc), which a shared 2-core
  * machine disturbs far less than throughput.
+ *
+ * `BENCH_BASELINE=/path/to/another/checkout` adds that checkout's Breakwater (breakers on) as
+ * "breakwater (baseline)", to measure a change against the code before it side by side in one run.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +20,7 @@ import { freePort } from "../scripts/freePort.ts";
 import { median, table } from "./harness.ts";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
+const BASELINE = process.env["BENCH_BASELINE"];
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
 const CONNECTIONS = 50;
 const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
@@ -171,33 +175,36 @@ const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
 const targets: Target[] = [
   { name: "direct (no proxy)", url: `${upstreamUrl}/`, pids: () => [], stop: () => {} },
 ];
-for (const breakers of ["on", "off"] as const) {
+/** Breakwater's CLI of `checkout` in front of the upstream; `disable` turns its circuit off. */
+async function breakwaterTarget(name: string, checkout: string, disable = false): Promise<Target> {
   const [port, admin] = [await freePort(), await freePort()];
-  targets.push(
-    await nodeTarget(
-      `breakwater, breakers ${breakers}`,
-      [
-        here("../src/cli.ts"),
-        "--listen",
-        `127.0.0.1:${port}`,
-        "--admin-listen",
-        `127.0.0.1:${admin}`,
-        "--upstream",
-        upstreamUrl,
-      ],
-      port,
-      breakers === "off"
-        ? async () => {
-            const res = await fetch(
-              `http://127.0.0.1:${admin}/circuits/${encodeURIComponent(upstreamUrl)}/disable`,
-              { method: "POST" },
-            );
-            if (!res.ok) throw new Error(`could not disable the circuit: ${res.status}`);
-          }
-        : undefined,
-    ),
+  const args = [
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--admin-listen",
+    `127.0.0.1:${admin}`,
+    "--upstream",
+    upstreamUrl,
+  ];
+  return nodeTarget(
+    name,
+    [join(checkout, "src/cli.ts"), ...args],
+    port,
+    disable
+      ? async () => {
+          const res = await fetch(
+            `http://127.0.0.1:${admin}/circuits/${encodeURIComponent(upstreamUrl)}/disable`,
+            { method: "POST" },
+          );
+          if (!res.ok) throw new Error(`could not disable the circuit: ${res.status}`);
+        }
+      : undefined,
   );
 }
+const checkout = here("..");
+targets.push(await breakwaterTarget("breakwater, breakers on", checkout));
+targets.push(await breakwaterTarget("breakwater, breakers off", checkout, true));
+if (BASELINE !== undefined) targets.push(await breakwaterTarget("breakwater (baseline)", BASELINE));
 const minimalPort = await freePort();
 targets.push(
   await nodeTarget(
@@ -262,6 +269,20 @@ try {
           "≥ 2",
         ],
         ["CPU µs/req: breakwater", med("breakwater, breakers on", "cpuMicrosPerRequest"), "≤ 50"],
+        ...(BASELINE === undefined
+          ? []
+          : [
+              [
+                "req/s: breakwater ÷ baseline",
+                ratio("breakwater, breakers on", "breakwater (baseline)", "requestsPerSecond"),
+                "≥ 0.97",
+              ],
+              [
+                "CPU/req: breakwater ÷ baseline",
+                ratio("breakwater, breakers on", "breakwater (baseline)", "cpuMicrosPerRequest"),
+                "≤ 1.03",
+              ],
+            ]),
       ],
     )}`,
   );

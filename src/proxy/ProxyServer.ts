@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
 import type { Permit, Rejection } from "../index.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
+import { answerClientError } from "./clientErrors.ts";
 import type { ExchangeJudge } from "./ExchangeJudge.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
 import { sendClientError, sendUpstreamFailure } from "./proxyAnswers.ts";
@@ -33,13 +33,6 @@ export interface ProxyServerOptions {
   readonly clientKeepAliveTimeoutMs?: number;
 }
 
-/** Status for an HTTP parse error of a client's request (as node:http's own default handler maps them). */
-function clientErrorStatus(code: string | undefined): string {
-  if (code === "HPE_HEADER_OVERFLOW") return "431 Request Header Fields Too Large";
-  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return "408 Request Timeout";
-  return "400 Bad Request";
-}
-
 const sessionHeader = "mcp-session-id";
 /** Methods that the upstream cannot have acted on in a way that makes sending them again harmful. */
 const idempotent = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -51,8 +44,10 @@ interface Incoming {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly request: UpstreamRequest;
-  /** `performance.now()` reading by which an upstream must have answered: one budget for all attempts. */
-  readonly deadline: number;
+  /** `performance.now()` reading when the request was first sent on: its budget runs from here. */
+  readonly startedAt: number;
+  /** Attempts made so far (resends included). */
+  attempts: number;
   /** The upstream the request's session was bound to, as looked up once. */
   readonly bound: Upstream | undefined;
   /** The attempt in progress, which a client that goes away aborts. */
@@ -144,11 +139,41 @@ export class ProxyServer {
     }
   }
 
-  async #route(req: IncomingMessage, res: ServerResponse, target: string, body: Buffer | undefined) {
+  /** Picks the upstream (the session's, or the balancer's choice) and sends the request on. */
+  #route(req: IncomingMessage, res: ServerResponse, target: string, body: Buffer | undefined) {
     const method = req.method ?? "GET";
     const header = req.headers[sessionHeader];
-    const sessionId = typeof header === "string" ? header : undefined;
-    const bound = sessionId === undefined ? undefined : this.#o.sessions.lookup(sessionId);
+    const bound = typeof header === "string" ? this.#o.sessions.lookup(header) : undefined;
+    let upstream: Upstream;
+    let permit: Permit;
+    if (bound !== undefined) {
+      // the session lives only on its upstream: no other upstream may take it
+      const acquisition = bound.circuit.tryAcquire();
+      if (!acquisition.admitted) {
+        const answer = { status: 404, reason: "circuit_open", upstream: bound.name } as const;
+        sendUpstreamFailure(
+          res,
+          { ...answer, retryAfterMs: acquisition.retryAfterMs },
+          jsonRpcShape(method, body),
+        );
+        return undefined;
+      }
+      upstream = bound;
+      permit = acquisition;
+    } else {
+      const choice = this.#o.balancer.choose();
+      if (choice.permit === undefined) {
+        const answer = { status: 503, reason: "circuit_open", upstream: choice.upstream.name } as const;
+        sendUpstreamFailure(
+          res,
+          { ...answer, retryAfterMs: choice.retryAfterMs },
+          jsonRpcShape(method, body),
+        );
+        return undefined;
+      }
+      upstream = choice.upstream;
+      permit = choice.permit;
+    }
     const incoming: Incoming = {
       req,
       res,
@@ -162,7 +187,8 @@ export class ProxyServer {
         proto: "http",
         body,
       },
-      deadline: performance.now() + this.#o.requestTimeoutMs,
+      startedAt: performance.now(),
+      attempts: 0,
       bound,
       current: undefined,
     };
@@ -170,30 +196,7 @@ export class ProxyServer {
     res.once("close", () => {
       if (!res.writableFinished) incoming.current?.clientGone();
     });
-
-    if (bound !== undefined) {
-      // the session lives only on its upstream: no other upstream may take it
-      const acquisition = bound.circuit.tryAcquire();
-      if (!acquisition.admitted) {
-        const answer = { status: 404, reason: "circuit_open", upstream: bound.name } as const;
-        return sendUpstreamFailure(
-          res,
-          { ...answer, retryAfterMs: acquisition.retryAfterMs },
-          jsonRpcShape(method, body),
-        );
-      }
-      return this.#forward(incoming, bound, acquisition, false);
-    }
-    const choice = this.#o.balancer.choose();
-    if (choice.permit === undefined) {
-      const answer = { status: 503, reason: "circuit_open", upstream: choice.upstream.name } as const;
-      return sendUpstreamFailure(
-        res,
-        { ...answer, retryAfterMs: choice.retryAfterMs },
-        jsonRpcShape(method, body),
-      );
-    }
-    return this.#forward(incoming, choice.upstream, choice.permit, true);
+    return this.#forward(incoming, upstream, permit, bound === undefined);
   }
 
   /**
@@ -208,7 +211,7 @@ export class ProxyServer {
     mayFailOver: boolean,
   ): Promise<void> {
     const { res, request } = incoming;
-    let settlement = new Settlement(upstream, permit, this.#o.observer);
+    let settlement = new Settlement(upstream, permit, this.#o.observer, incoming.startedAt);
     let resent = false;
     let failedOver = !mayFailOver;
     for (;;) {
@@ -232,7 +235,7 @@ export class ProxyServer {
         const tried = settlement.upstream;
         const next = this.#o.balancer.choose((u) => (u === tried ? triedAlready : u.circuit.tryAcquire()));
         if (next.permit !== undefined) {
-          settlement = new Settlement(next.upstream, next.permit, this.#o.observer);
+          settlement = new Settlement(next.upstream, next.permit, this.#o.observer, incoming.startedAt);
           resent = false;
           continue;
         }
@@ -252,13 +255,20 @@ export class ProxyServer {
         res: incoming.res,
         settlement,
         judge: this.#o.judgeFor(settlement.upstream, incoming.request),
-        deadline: incoming.deadline,
+        timeLeftMs: this.#timeLeft(incoming),
         draining: this.#isDraining,
         resolve,
       });
       incoming.current = exchange;
       settlement.upstream.dispatch(incoming.request, exchange);
     });
+  }
+
+  /** What is left of the request's budget: all of it for the first attempt (no clock read needed). */
+  #timeLeft(incoming: Incoming): number {
+    const timeout = this.#o.requestTimeoutMs;
+    if (incoming.attempts++ === 0) return timeout;
+    return Math.max(1, Math.ceil(incoming.startedAt + timeout - performance.now()));
   }
 
   /** Keeps the session table in step with a response; or answers for an upstream that gave none. */
@@ -278,36 +288,21 @@ export class ProxyServer {
 
   /** A response naming a session binds it to its upstream; a DELETE that succeeded ends it. */
   #keepSession(incoming: Incoming, settlement: Settlement): void {
-    const head = settlement.head;
-    if (head === undefined) return;
+    const headers = settlement.headers;
+    if (headers === undefined) return;
+    const status = settlement.status;
     const requested = incoming.req.headers[sessionHeader];
     if (incoming.request.method === "DELETE") {
       // only a DELETE that succeeded ends the session: a server may refuse to end it (405)
-      if (typeof requested === "string" && head.status >= 200 && head.status < 300) {
+      if (typeof requested === "string" && status >= 200 && status < 300) {
         this.#o.sessions.end(requested);
       }
       return;
     }
     // no new binding when the request's own lookup found the session bound here (and marked it used)
-    const named = head.headers[sessionHeader];
+    const named = headers[sessionHeader];
     if (typeof named === "string" && !(named === requested && incoming.bound === settlement.upstream)) {
       this.#o.sessions.bind(named, settlement.upstream);
     }
   }
-}
-
-/**
- * A request node:http could not parse gets a 400 (431, 408) and a closed connection instead of an
- * exception — but only when that answer cannot be mistaken for another's. While a response is in
- * flight on the connection, the client reads whatever comes next as that response: the 400 is right
- * only when it is about that very request (its own body broke off) and nothing of its response has
- * been written; otherwise (junk pipelined after a slow request, a bad request during a live SSE
- * stream) the connection is closed without a word.
- */
-function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  const mayAnswer = !inFlight || (!inFlight.headersSent && !inFlight.req.complete);
-  if (socket.writable && error.code !== "ECONNRESET" && mayAnswer) {
-    socket.end(`HTTP/1.1 ${clientErrorStatus(error.code)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-  } else socket.destroy();
 }

@@ -60,7 +60,7 @@ export function readBody(
       if (next > held) {
         const capacity = Math.min(Math.max(firstCapacity, next, held * 2), Math.max(ceiling, next));
         if (!budget.take(capacity - held)) return fail(new BodyBudgetExceededError());
-        const grown = Buffer.allocUnsafeSlow(capacity);
+        const grown = Buffer.allocUnsafe(capacity);
         buffer?.copy(grown, 0, 0, size);
         buffer = grown;
       }

@@ -35,30 +35,41 @@ export class Settlement {
   readonly upstream: Upstream;
   readonly #permit: Permit;
   readonly #observer: ExchangeObserver;
-  readonly #startedAt = performance.now();
+  readonly #startedAt: number;
   #timer: NodeJS.Timeout | undefined;
   #settled = false;
-  #head: { readonly status: number; readonly headers: IncomingHttpHeaders } | undefined;
+  #status = 0;
+  #headers: IncomingHttpHeaders | undefined;
 
-  constructor(upstream: Upstream, permit: Permit, observer: ExchangeObserver) {
+  /** `startedAt`: the `performance.now()` reading when the client's request was first sent on. */
+  constructor(upstream: Upstream, permit: Permit, observer: ExchangeObserver, startedAt: number) {
     this.upstream = upstream;
     this.#permit = permit;
     this.#observer = observer;
+    this.#startedAt = startedAt;
   }
 
   get settled(): boolean {
     return this.#settled;
   }
 
-  /** The response head the upstream sent, once it has come. */
-  get head(): { readonly status: number; readonly headers: IncomingHttpHeaders } | undefined {
-    return this.#head;
+  /** The status of the response head the upstream sent; 0 until it has come. */
+  get status(): number {
+    return this.#status;
   }
 
-  /** Calls `expire` at `deadline` (a `performance.now()` reading) unless stopped first. */
-  startTimer(deadline: number, expire: () => void): void {
+  /** The headers of the response head the upstream sent, once it has come. */
+  get headers(): IncomingHttpHeaders | undefined {
+    return this.#headers;
+  }
+
+  /**
+   * Calls `expire` in `ms` (whole milliseconds: node keeps one timer list per distinct duration, and a
+   * fractional one per request would make a list per request) unless stopped first.
+   */
+  startTimer(ms: number, expire: () => void): void {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(expire, Math.max(0, deadline - performance.now()));
+    this.#timer = setTimeout(expire, ms);
   }
 
   stopTimer(): void {
@@ -67,7 +78,8 @@ export class Settlement {
   }
 
   headArrived(status: number, headers: IncomingHttpHeaders): void {
-    this.#head = { status, headers };
+    this.#status = status;
+    this.#headers = headers;
     const seconds = (performance.now() - this.#startedAt) / 1_000;
     this.#observer.head({ upstream: this.upstream, status, headers, seconds });
   }
