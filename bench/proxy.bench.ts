@@ -9,6 +9,8 @@
  *
  * `BENCH_BASELINE=/path/to/another/checkout` adds that checkout's Breakwater (breakers on) as
  * "breakwater (baseline)", to measure a change against the code before it side by side in one run.
+ * `BENCH_ONLY=breakwater` keeps only the targets whose name starts with that (more rounds in the same
+ * time, e.g. `BENCH_ONLY=breakwater BENCH_ROUNDS=16 BENCH_SECONDS=2`).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -21,6 +23,7 @@ import { median, table } from "./harness.ts";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const BASELINE = process.env["BENCH_BASELINE"];
+const ONLY = process.env["BENCH_ONLY"];
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
 const CONNECTIONS = 50;
 const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
@@ -223,6 +226,10 @@ targets.push(
 );
 const nginx = await nginxTarget(upstreamPort);
 if (nginx) targets.push(nginx);
+if (ONLY !== undefined) {
+  for (const target of targets.filter((t) => !t.name.startsWith(ONLY))) target.stop();
+  targets.splice(0, targets.length, ...targets.filter((t) => t.name.startsWith(ONLY)));
+}
 
 try {
   console.log(
@@ -248,7 +255,13 @@ try {
       ]),
     ),
   );
-  const ratio = (a: string, b: string, key: keyof Run) => med(a, key) / med(b, key);
+  // the median of per-round ratios: two targets measured in the same round share that round's noise
+  // (this machine's speed drifts by tens of percent between rounds), which a ratio of medians does not
+  const ratio = (a: string, b: string, key: keyof Run) => {
+    const [as, bs] = [runs.get(a) ?? [], runs.get(b) ?? []];
+    if (as.length === 0 || bs.length === 0) return Number.NaN; // a target left out by BENCH_ONLY
+    return median(as.map((run, i) => run[key] / ((bs[i] as Run)[key] as number)));
+  };
   console.log(
     `\n${table(
       ["ratio", "measured", "target"],

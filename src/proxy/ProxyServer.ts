@@ -240,7 +240,7 @@ export class ProxyServer {
           continue;
         }
       }
-      return this.#answer(incoming, settlement, { kind: "bad_response" });
+      return this.#answer(incoming, settlement, result);
     }
   }
 
