@@ -8,10 +8,11 @@ import type { Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
 import { BodyBudget } from "./proxy/BodyBudget.ts";
 import { CircuitRegistry } from "./proxy/CircuitRegistry.ts";
-import { type ExchangeJudge, StatusJudge } from "./proxy/ExchangeJudge.ts";
+import type { ExchangeJudge } from "./proxy/ExchangeJudge.ts";
 import { HttpUpstream } from "./proxy/HttpUpstream.ts";
 import { ProxyServer } from "./proxy/ProxyServer.ts";
 import { SessionTable } from "./proxy/SessionTable.ts";
+import { StatusJudge } from "./proxy/StatusJudge.ts";
 import type { Upstream } from "./proxy/Upstream.ts";
 import { UpstreamBalancer } from "./proxy/UpstreamBalancer.ts";
 

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
-import { type ExchangeJudge, isEventStream, type Judgement } from "./ExchangeJudge.ts";
+import type { ExchangeJudge, Judgement } from "./ExchangeJudge.ts";
+import { isEventStream } from "./eventStream.ts";
 import { clientResponseHeaders } from "./hopByHop.ts";
 import type { Settlement } from "./Settlement.ts";
 import type { ResponseSink, TransportControls, TransportFailure } from "./Upstream.ts";

@@ -1,9 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
-import { StatusJudge } from "../../src/proxy/ExchangeJudge.ts";
 import { ProxyServer, type ProxyServerOptions } from "../../src/proxy/ProxyServer.ts";
 import { SessionTable } from "../../src/proxy/SessionTable.ts";
 import type { SettledReport } from "../../src/proxy/Settlement.ts";
+import { StatusJudge } from "../../src/proxy/StatusJudge.ts";
 import type { Upstream } from "../../src/proxy/Upstream.ts";
 import { UpstreamBalancer } from "../../src/proxy/UpstreamBalancer.ts";
 import { ManualClock } from "./ManualClock.ts";
