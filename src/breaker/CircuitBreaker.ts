@@ -1,15 +1,15 @@
 import type { Acquisition, Outcome, Rejection } from "./Acquisition.ts";
 import { CallPermit, type SettleCall } from "./CallPermit.ts";
 import { ChangeNotifier, type StateChangeListener } from "./ChangeNotifier.ts";
-import type { CircuitBreakerOptions, Verdict } from "./CircuitBreakerOptions.ts";
+import type { CircuitBreakerOptions } from "./CircuitBreakerOptions.ts";
 import type { CircuitMetrics } from "./CircuitMetrics.ts";
 import { CircuitOpenError } from "./CircuitOpenError.ts";
 import type { ChangeOptions, CircuitState, StateChange, TransitionReason } from "./CircuitState.ts";
 import type { Clock } from "./Clock.ts";
 import type { ExecuteOptions } from "./ExecuteOptions.ts";
-import { neverAbortedSignal } from "./neverAbortedSignal.ts";
 import { ProbeSlots } from "./ProbeSlots.ts";
 import { type ResolvedOptions, resolveOptions } from "./resolveOptions.ts";
+import { runWithPermit } from "./runWithPermit.ts";
 import { SlidingWindow } from "./SlidingWindow.ts";
 
 /** Only the open variants carry their timing, only half-open its probes: the state cannot lie. */
@@ -113,31 +113,9 @@ export class CircuitBreaker {
     if (!acquisition.admitted) {
       return Promise.reject(new CircuitOpenError(this.name, acquisition.state, acquisition.retryAfterMs));
     }
-    const permit = acquisition as CallPermit;
     const isFailure = options?.isFailure ?? this.#options.isFailure;
     const isResultFailure = options?.isResultFailure ?? this.#options.isResultFailure;
-    let result: T | PromiseLike<T>;
-    try {
-      result = fn(signal ?? neverAbortedSignal);
-    } catch (error) {
-      this.#settleError(permit, error, signal, isFailure);
-      return Promise.reject(error);
-    }
-    if (!isPromiseLike(result)) {
-      const judged = this.#judge(permit, isResultFailure, result, "success");
-      return judged === undefined ? Promise.resolve(result) : Promise.reject(judged.error);
-    }
-    return Promise.resolve(result).then(
-      (value) => {
-        const judged = this.#judge(permit, isResultFailure, value, "success");
-        if (judged !== undefined) throw judged.error;
-        return value;
-      },
-      (error: unknown) => {
-        this.#settleError(permit, error, signal, isFailure);
-        throw error;
-      },
-    );
+    return runWithPermit(acquisition, fn, signal, isFailure, isResultFailure);
   }
 
   /** A snapshot of state and counters; see {@link CircuitMetrics}. */
@@ -289,42 +267,6 @@ export class CircuitBreaker {
     return { admitted: false, state, retryAfterMs: wholeMs(waitMs) };
   }
 
-  /** Settles the permit of a call that threw: neutral when its caller had given up on it. */
-  #settleError(
-    permit: CallPermit,
-    error: unknown,
-    signal: AbortSignal | undefined,
-    isFailure: ((error: unknown) => Verdict) | undefined,
-  ): void {
-    if (signal?.aborted) this.#record(permit, "neutral");
-    else this.#judge(permit, isFailure, error, "failure");
-  }
-
-  /**
-   * Settles `permit` as `verdictOf` judges `subject`. A verdict function that throws counts the call
-   * as a failure; its error is returned, never thrown, so that `execute` always answers a promise.
-   */
-  #judge(
-    permit: CallPermit,
-    verdictOf: ((subject: unknown) => Verdict) | undefined,
-    subject: unknown,
-    fallback: Outcome,
-  ): { error: unknown } | undefined {
-    if (verdictOf === undefined) {
-      this.#record(permit, fallback);
-      return undefined;
-    }
-    let verdict: Verdict;
-    try {
-      verdict = verdictOf(subject);
-    } catch (error) {
-      this.#record(permit, "failure");
-      return { error };
-    }
-    this.#record(permit, verdict === "neutral" ? "neutral" : verdict ? "failure" : "success");
-    return undefined;
-  }
-
   #record(permit: CallPermit, outcome: Outcome): void {
     const state = this.#state;
     const current = permit.generation === this.#generation;
@@ -397,14 +339,6 @@ export class CircuitBreaker {
         : { from, to: next.kind, reason, at, origin };
     this.#notifier.notify(change);
   }
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === "object" || typeof value === "function") &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
 }
 
 /** Whole milliseconds, at least 1: a wait is never announced as zero. */
