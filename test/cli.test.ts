@@ -147,7 +147,10 @@ describe("breakwater (CLI)", () => {
       child.kill("SIGTERM");
       // the signal was handled: the proxy says it is draining, and accepts no new connection
       await logged("shutting down: no new connections, letting in-flight requests finish");
-      await assert.rejects(request(proxyUrl, { reset: true }), { code: "ECONNREFUSED" });
+      // refused, or reset when the connection raced the closing listener into its backlog
+      await assert.rejects(request(proxyUrl, { reset: true }), (error: NodeJS.ErrnoException) =>
+        ["ECONNREFUSED", "ECONNRESET"].includes(error.code ?? ""),
+      );
       release();
       assert.deepEqual(await inFlight, [200, "close", "finished"]);
       assert.equal(await exited, 0);
