@@ -4,6 +4,10 @@ import { AdminServer } from "./admin/AdminServer.ts";
 import { CircuitActivity } from "./admin/CircuitActivity.ts";
 import { ProxyMetrics } from "./admin/ProxyMetrics.ts";
 import type { Config } from "./config/Config.ts";
+import { isLoopback } from "./config/listenAddress.ts";
+import { EdgeGuard } from "./edge/EdgeGuard.ts";
+import { HostRule } from "./edge/HostRule.ts";
+import { OriginRule } from "./edge/OriginRule.ts";
 import type { Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
 import { BodyBudget } from "./proxy/BodyBudget.ts";
@@ -64,6 +68,10 @@ export class Breakwater {
     });
     this.proxy = new ProxyServer({
       route: config.route,
+      edge: new EdgeGuard(
+        new HostRule(config.allowedHosts),
+        new OriginRule(config.allowedOrigins, { loopbackListener: isLoopback(config.listen.host) }),
+      ),
       maxBodyBytes: config.maxBodyBytes,
       bodyBudget: new BodyBudget(config.maxBufferedBytes),
       requestTimeoutMs: config.requestTimeoutMs,
@@ -95,6 +103,7 @@ export class Breakwater {
       metrics,
       activity,
       token: config.adminToken,
+      hosts: new HostRule(config.adminAllowedHosts),
       onControl: (upstream, action) => logger.info({ upstream, action }, "manual circuit control"),
     });
   }

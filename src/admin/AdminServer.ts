@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { HostRule } from "../edge/HostRule.ts";
 import type { CircuitBreaker } from "../index.ts";
 import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { Upstream } from "../proxy/Upstream.ts";
@@ -17,6 +18,8 @@ export interface AdminServerOptions {
   readonly activity: CircuitActivity;
   /** When set, circuit control (and `GET /circuits`) needs `Authorization: Bearer <token>`. */
   readonly token: string | undefined;
+  /** `Host` headers the admin listener answers (DNS rebinding; SPEC §4.1). */
+  readonly hosts: HostRule;
   /** Called after a manual circuit action (for the audit log). */
   readonly onControl?: (upstream: string, action: CircuitAction) => void;
 }
@@ -68,6 +71,9 @@ export class AdminServer {
     req.resume(); // no admin endpoint reads a body
     const path = (req.url ?? "/").split("?")[0] as string;
     const method = req.method ?? "GET";
+    if (!this.#o.hosts.allows(req.headers.host)) {
+      return json(res, 403, { error: "Forbidden: Host not allowed", reason: "forbidden_host" });
+    }
     const upstreams = this.#o.upstreams;
 
     const asset = assets.get(path);
@@ -110,6 +116,11 @@ export class AdminServer {
       const match = /^\/circuits\/([^/]+)\/(open|disable|reset)$/.exec(path);
       if (!match) return json(res, 404, { error: "expected /circuits/<name>/open|disable|reset" });
       if (method !== "POST") return json(res, 405, { error: "use POST" }, { allow: "POST" });
+      // A page the operator visits could POST here (a form needs no preflight): only the admin's own
+      // pages may, and those send the listener's own origin (SPEC §4.1).
+      if (!isOwnOrigin(req.headers.origin, req.headers.host)) {
+        return json(res, 403, { error: "Forbidden: Origin not allowed", reason: "forbidden_origin" });
+      }
       const name = safeDecode(match[1] as string);
       const upstream = upstreams.find((u) => u.name === name);
       const circuit = this.#o.circuits.get(name);
@@ -138,6 +149,17 @@ function json(
   res
     .writeHead(status, { ...headers, "content-type": "application/json", "cache-control": "no-store" })
     .end(text);
+}
+
+/** Whether a request carries no `Origin`, or the admin listener's own (http or https, same host and port). */
+function isOwnOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  const url = URL.parse(origin);
+  return (
+    url !== null &&
+    (url.protocol === "http:" || url.protocol === "https:") &&
+    url.host === host?.toLowerCase()
+  );
 }
 
 function safeDecode(text: string): string {

@@ -16,6 +16,12 @@ export interface Config {
   readonly route: string;
   readonly adminListen: ListenAddress;
   readonly adminToken: string | undefined;
+  /** `Host` headers the proxy listener answers: names with optional ports, or "*" (SPEC §4.1). */
+  readonly allowedHosts: readonly string[];
+  /** Browser origins allowed besides the request's own host and, on loopback, loopback origins. */
+  readonly allowedOrigins: readonly string[];
+  /** `Host` headers the admin listener answers. */
+  readonly adminAllowedHosts: readonly string[];
   readonly maxBodyBytes: number;
   /** Request bodies held in memory at once, all clients together; beyond it, 503. */
   readonly maxBufferedBytes: number;

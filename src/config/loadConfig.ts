@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
+import { HostRule } from "../edge/HostRule.ts";
+import { OriginRule } from "../edge/OriginRule.ts";
 import type { CircuitBreakerOptions } from "../index.ts";
 import { breakerDefaults, type EffectiveBreakerSection } from "./breakerDefaults.ts";
 import type { Config, UpstreamConfig } from "./Config.ts";
@@ -54,11 +56,28 @@ export function loadConfig(
         "set server.admin_token (or BREAKWATER_ADMIN_TOKEN) to protect circuit control, or listen on loopback",
     );
   }
+  // SPEC §4.1: a loopback listener answers only loopback names by default; any other answers any
+  const loopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
+  const server = effective.server;
+  server.allowed_hosts ??= isLoopback(listen.host) ? loopbackHosts : ["*"];
+  server.admin_allowed_hosts ??= isLoopback(adminListen.host) ? loopbackHosts : ["*"];
+  server.allowed_origins ??= [];
+  checkEntries(source, "server.allowed_hosts", server.allowed_hosts, (e) => new HostRule([e]));
+  checkEntries(source, "server.admin_allowed_hosts", server.admin_allowed_hosts, (e) => new HostRule([e]));
+  checkEntries(
+    source,
+    "server.allowed_origins",
+    server.allowed_origins,
+    (e) => new OriginRule([e], { loopbackListener: false }),
+  );
   const config: Config = {
     listen,
     route: effective.server.route,
     adminListen,
     adminToken,
+    allowedHosts: server.allowed_hosts,
+    allowedOrigins: server.allowed_origins,
+    adminAllowedHosts: server.admin_allowed_hosts,
     maxBodyBytes: effective.server.max_body_bytes,
     maxBufferedBytes: effective.server.max_buffered_bytes,
     requestTimeoutMs: effective.proxy.request_timeout_ms,
@@ -66,6 +85,22 @@ export function loadConfig(
     upstreams: effective.upstreams.map(toUpstream),
   };
   return { config, effective: redacted(effective) };
+}
+
+/** Makes each entry into its rule once, so that a bad one is a config error naming its key. */
+function checkEntries(
+  source: string,
+  key: string,
+  entries: readonly string[],
+  make: (entry: string) => unknown,
+) {
+  entries.forEach((entry, index) => {
+    try {
+      make(entry);
+    } catch (error) {
+      throw new ConfigError(`${source}: ${key}[${index}]: ${(error as Error).message}`);
+    }
+  });
 }
 
 function readToml(path: string): Record<string, unknown> {

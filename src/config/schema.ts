@@ -41,6 +41,10 @@ export const configSchema = z.strictObject({
       max_body_bytes: z.int().min(1).default(4_194_304),
       max_buffered_bytes: z.int().min(1).default(268_435_456),
       admin_token: z.string().min(1).optional(),
+      // defaults depend on the listen addresses: filled in by loadConfig (SPEC §4.1)
+      allowed_hosts: z.array(z.string().min(1)).optional(),
+      allowed_origins: z.array(z.string().min(1)).optional(),
+      admin_allowed_hosts: z.array(z.string().min(1)).optional(),
     })
     .prefault({}),
   proxy: z

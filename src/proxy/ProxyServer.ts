@@ -1,10 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { EdgeGuard } from "../edge/EdgeGuard.ts";
 import type { Permit, Rejection } from "../index.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
 import { answerClientError } from "./clientErrors.ts";
 import type { ExchangeJudge } from "./ExchangeJudge.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
-import { sendClientError, sendUpstreamFailure } from "./proxyAnswers.ts";
+import { sendClientError, sendForbidden, sendUpstreamFailure } from "./proxyAnswers.ts";
 import { BodyBudgetExceededError, BodyTooLargeError, readBody } from "./RequestBody.ts";
 import { unsafeTarget } from "./requestTarget.ts";
 import type { SessionTable } from "./SessionTable.ts";
@@ -16,6 +17,8 @@ import { type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
 
 export interface ProxyServerOptions {
   readonly route: string;
+  /** Who may talk to the proxy (Host and Origin); checked before anything is forwarded. */
+  readonly edge: EdgeGuard;
   readonly maxBodyBytes: number;
   readonly bodyBudget: BodyBudget;
   readonly requestTimeoutMs: number;
@@ -103,6 +106,9 @@ export class ProxyServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.#draining) res.shouldKeepAlive = false;
+    // a forbidden POST is answered once its body is read, for the id of a JSON-RPC error
+    const refused = this.#o.edge.refusal(req.headers);
+    if (refused !== undefined && req.method !== "POST") return sendForbidden(res, refused, { kind: "other" });
     const target = req.url ?? "";
     const unsafe = unsafeTarget(target);
     if (unsafe !== undefined) return sendClientError(res, 400, unsafe);
@@ -133,7 +139,8 @@ export class ProxyServer {
       return;
     }
     try {
-      await this.#route(req, res, remainder, body);
+      if (refused !== undefined) sendForbidden(res, refused, jsonRpcShape("POST", body));
+      else await this.#route(req, res, remainder, body);
     } finally {
       if (body !== undefined) budget.give(body.length);
     }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import type { EdgeRefusal } from "../edge/EdgeGuard.ts";
 import type { JsonRpcId, JsonRpcShape } from "./jsonRpc.ts";
 
 /** Why the proxy answered itself instead of passing on an upstream's response. */
@@ -74,6 +75,29 @@ function jsonRpcError(id: JsonRpcId, answer: UpstreamFailureAnswer) {
       },
     },
   };
+}
+
+/**
+ * The edge's 403 (SPEC §4.1): a JSON-RPC error per request id (the code the MCP SDK's own DNS
+ * rebinding protection answers), the bare status for a notification, or plain JSON otherwise.
+ */
+export function sendForbidden(res: ServerResponse, reason: EdgeRefusal, shape: JsonRpcShape): void {
+  const message =
+    reason === "forbidden_host" ? "Forbidden: Host not allowed" : "Forbidden: Origin not allowed";
+  const error = (id: JsonRpcId) => ({
+    jsonrpc: "2.0",
+    id,
+    error: { code: -32000, message, data: { reason } },
+  });
+  const body =
+    shape.kind === "request"
+      ? error(shape.id)
+      : shape.kind === "batch"
+        ? shape.ids.map(error)
+        : shape.kind === "notification"
+          ? undefined
+          : { error: message, reason };
+  sendJson(res, 403, body, { "cache-control": "no-store", connection: "close" });
 }
 
 /** A plain JSON error of the proxy itself (400, 404 outside the route, 413). */

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { request } from "undici";
@@ -103,5 +105,40 @@ describe("the dashboard, in a real browser", { skip }, () => {
     await page.locator('.card[data-state="forced_open"]', { hasText: "alpha" }).waitFor({ timeout: 10_000 });
     assert.equal(fleet.proxy.breakwater.upstreams[0]?.circuit.state, "forced_open");
     assert.deepEqual(consoleErrors, []);
+  });
+
+  it("without a token, its own buttons work while a page on another origin cannot open a circuit", async () => {
+    const open = await startFleet({ gamma: echo("gamma") });
+    // an attacker's page on another origin (another port of this machine) that posts as a form would
+    const attacker = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><script>
+        fetch(${JSON.stringify(`${open.proxy.adminUrl}/circuits/gamma/open`)}, {
+          method: "POST", mode: "no-cors",
+          headers: { "content-type": "application/x-www-form-urlencoded" }, body: "x=1",
+        }).finally(() => { document.title = "sent"; });
+      </script>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
+    const other = await browser.newPage();
+    try {
+      await other.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      await other.waitForFunction('document.title === "sent"');
+      assert.equal(
+        open.proxy.breakwater.upstreams[0]?.circuit.state,
+        "closed",
+        "the cross-site POST was refused",
+      );
+
+      await other.goto(`${open.proxy.adminUrl}/`);
+      await other.getByRole("button", { name: "Force open gamma" }).click();
+      await other
+        .locator('.card[data-state="forced_open"]', { hasText: "gamma" })
+        .waitFor({ timeout: 10_000 });
+      assert.equal(open.proxy.breakwater.upstreams[0]?.circuit.state, "forced_open");
+    } finally {
+      await other.close();
+      await new Promise((resolve) => attacker.close(resolve));
+      await open.close();
+    }
   });
 });

@@ -13,7 +13,7 @@ describe("forwarding", () => {
   before(async () => {
     upstream = await startUpstream(echo("a"));
     proxy = await startProxy(
-      `[server]\nroute = "/mcp"\nmax_body_bytes = 1024\n${upstreamsToml([{ name: "a", url: `${upstream.url}/mcp` }])}`,
+      `[server]\nroute = "/mcp"\nmax_body_bytes = 1024\nallowed_hosts = ["127.0.0.1", "localhost", "public.example"]\n${upstreamsToml([{ name: "a", url: `${upstream.url}/mcp` }])}`,
     );
   });
   after(async () => {
@@ -31,7 +31,7 @@ describe("forwarding", () => {
   it("drops hop-by-hop request headers, including those named in Connection", async () => {
     const reply = await rawRequest(
       proxy.url,
-      "GET /mcp HTTP/1.1\r\nHost: x\r\nConnection: close, x-hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n" +
+      "GET /mcp HTTP/1.1\r\nHost: localhost\r\nConnection: close, x-hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n" +
         "TE: trailers\r\nProxy-Connection: keep-alive\r\nUpgrade: h2c\r\nX-End: 2\r\n\r\n",
     );
     assert.match(reply, /^HTTP\/1.1 200 /);
@@ -77,7 +77,7 @@ describe("forwarding", () => {
   it("answers a client's Expect: 100-continue itself and forwards the body without it", async () => {
     const reply = await rawRequest(
       proxy.url,
-      "POST /mcp HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+      "POST /mcp HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
     );
     assert.match(reply, /^HTTP\/1.1 100 Continue\r\n\r\nHTTP\/1.1 200 /);
     const seen = upstream.seen.at(-1);
@@ -108,7 +108,7 @@ describe("forwarding", () => {
   it("refuses an absolute-form request target: it is not an open proxy", async () => {
     const reply = await rawRequest(
       proxy.url,
-      `GET http://127.0.0.1:${upstream.port}/mcp HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      `GET http://127.0.0.1:${upstream.port}/mcp HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
     );
     assert.match(reply, /^HTTP\/1.1 400 /);
   });
@@ -117,7 +117,7 @@ describe("forwarding", () => {
     const before = upstream.seen.length;
     const reply = await rawRequest(
       proxy.url,
-      `CONNECT 127.0.0.1:${upstream.port} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      `CONNECT 127.0.0.1:${upstream.port} HTTP/1.1\r\nHost: localhost\r\n\r\n`,
     );
     assert.doesNotMatch(reply, /^HTTP\/1.1 200/);
     assert.equal(upstream.seen.length, before);

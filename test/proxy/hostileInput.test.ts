@@ -13,50 +13,54 @@ import { echo, startUpstream, type TestUpstream } from "../support/upstream.ts";
 /** Every case of docs/security.md that a raw request can play: [what, bytes, expected status]. */
 const malformed: [string, string, number][] = [
   ["a malformed request line", "NOT A REQUEST\r\n\r\n", 400],
-  ["an unknown method", "FROB /mcp HTTP/1.1\r\nHost: x\r\n\r\n", 400],
-  ["a header name with a space", "GET /mcp HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", 400],
-  ["a control character in a header value", "GET /mcp HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n", 400],
+  ["an unknown method", "FROB /mcp HTTP/1.1\r\nHost: localhost\r\n\r\n", 400],
+  ["a header name with a space", "GET /mcp HTTP/1.1\r\nHost: localhost\r\nBad Header: 1\r\n\r\n", 400],
+  [
+    "a control character in a header value",
+    "GET /mcp HTTP/1.1\r\nHost: localhost\r\nX-A: a\x01b\r\n\r\n",
+    400,
+  ],
   [
     "two different Content-Lengths",
-    "POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+    "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
     400,
   ],
   [
     "Content-Length and Transfer-Encoding together (smuggling)",
-    "POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     400,
   ],
   [
     "a Transfer-Encoding that does not end in chunked",
-    "POST /mcp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc",
+    "POST /mcp HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\nabc",
     400,
   ],
   [
     "broken chunked framing",
-    "POST /mcp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+    "POST /mcp HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
     400,
   ],
   [
     "a header flood beyond 16 KiB",
-    `GET /mcp HTTP/1.1\r\nHost: x\r\n${"X-Flood: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\n".repeat(400)}\r\n`,
+    `GET /mcp HTTP/1.1\r\nHost: localhost\r\n${"X-Flood: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\n".repeat(400)}\r\n`,
     431,
   ],
-  ["a request target of 20 KiB", `GET /mcp/${"a".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431],
+  ["a request target of 20 KiB", `GET /mcp/${"a".repeat(20_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`, 431],
   [
     "an absolute-form target (open-proxy attempt)",
-    "GET http://127.0.0.1:1/mcp HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    "GET http://127.0.0.1:1/mcp HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     400,
   ],
-  ["an asterisk target", "OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400],
-  ["a .. segment", "GET /mcp/../admin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400],
+  ["an asterisk target", "OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 400],
+  ["a .. segment", "GET /mcp/../admin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 400],
   [
     "a percent-encoded .. segment",
-    "GET /mcp/%2e%2E/admin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    "GET /mcp/%2e%2E/admin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     400,
   ],
   [
     "a .. behind an encoded slash",
-    "GET /mcp/..%2fadmin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    "GET /mcp/..%2fadmin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     400,
   ],
   ...[
@@ -70,15 +74,15 @@ const malformed: [string, string, number][] = [
     "/mcp/.%00./admin",
   ].map((path): [string, string, number] => [
     `a way out of the route: ${path}`,
-    `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
     400,
   ]),
   [
     "a transfer coding the proxy does not undo (gzip, chunked)",
-    "POST /mcp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    "POST /mcp HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
     501,
   ],
-  ["a path outside the route", "GET /admin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404],
+  ["a path outside the route", "GET /admin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 404],
 ];
 
 describe("hostile input", () => {
@@ -112,7 +116,7 @@ describe("hostile input", () => {
     try {
       const reply = await rawRequest(
         proxy.url,
-        "GET /mcp/slow HTTP/1.1\r\nHost: x\r\n\r\nJUNK JUNK JUNK\r\n\r\n",
+        "GET /mcp/slow HTTP/1.1\r\nHost: localhost\r\n\r\nJUNK JUNK JUNK\r\n\r\n",
         3_000,
       );
       assert.doesNotMatch(reply, /^HTTP\/1\.1 400/, "the junk's 400 is not read as /slow's answer");
@@ -134,11 +138,11 @@ describe("hostile input", () => {
         reply += chunk;
         if (chunk.includes("data: first")) {
           socket.write(
-            `GET /mcp HTTP/1.1\r\nHost: x\r\n${"X-Flood: yyyyyyyyyyyyyyyyyyyy\r\n".repeat(1_000)}\r\n`,
+            `GET /mcp HTTP/1.1\r\nHost: localhost\r\n${"X-Flood: yyyyyyyyyyyyyyyyyyyy\r\n".repeat(1_000)}\r\n`,
           );
         }
       });
-      socket.write("GET /mcp/events HTTP/1.1\r\nHost: x\r\n\r\n");
+      socket.write("GET /mcp/events HTTP/1.1\r\nHost: localhost\r\n\r\n");
       await new Promise((resolve) => socket.on("close", resolve));
       assert.match(reply, /data: first/);
       assert.doesNotMatch(reply, /HTTP\/1\.1 431/, "no status line inside the event stream");
@@ -204,7 +208,7 @@ describe("slow and idle clients", () => {
       reply += chunk;
     });
     const closed = new Promise((resolve) => socket.on("close", resolve));
-    socket.write("GET / HTTP/1.1\r\nHost: x\r\n");
+    socket.write("GET / HTTP/1.1\r\nHost: localhost\r\n");
     for (let i = 0; i < 50 && !socket.destroyed && socket.writable; i++) {
       socket.write(`X-Slow-${i}: 1\r\n`);
       await sleep(100);
@@ -222,7 +226,7 @@ describe("slow and idle clients", () => {
       reply += chunk;
     });
     const closed = new Promise((resolve) => socket.on("close", resolve));
-    socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    socket.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
     await closed; // after the response, nothing more: the proxy ends the idle connection itself
     assert.equal(statusOf(reply), 200);
   });

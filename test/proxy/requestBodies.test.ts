@@ -94,7 +94,7 @@ describe("request bodies held in memory", () => {
     // a slow upload holds 60,000 bytes of the budget and is not finished
     const slow = connect(Number(new URL(proxy.url).port), "127.0.0.1");
     await new Promise<void>((resolve) => slow.once("connect", () => resolve()));
-    slow.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n${"x".repeat(40_000)}`);
+    slow.write(`POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 60000\r\n\r\n${"x".repeat(40_000)}`);
     opened.push(async () => void slow.destroy());
     let refused: { status: number; retryAfter: unknown } | undefined;
     for (let i = 0; i < 50 && refused === undefined; i++) {

@@ -18,7 +18,7 @@ function keepAliveClient(url: string, path: string) {
   });
   const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
   socket.on("error", () => {});
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n`);
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n`);
   return { reply: () => reply, closed, destroy: () => socket.destroy() };
 }
 

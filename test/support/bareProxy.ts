@@ -1,4 +1,7 @@
 import type { AddressInfo } from "node:net";
+import { EdgeGuard } from "../../src/edge/EdgeGuard.ts";
+import { HostRule } from "../../src/edge/HostRule.ts";
+import { OriginRule } from "../../src/edge/OriginRule.ts";
 import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
 import { ProxyServer, type ProxyServerOptions } from "../../src/proxy/ProxyServer.ts";
 import { SessionTable } from "../../src/proxy/SessionTable.ts";
@@ -28,6 +31,7 @@ export async function startBareProxy(
   const settled: SettledReport[] = [];
   const server = new ProxyServer({
     route: "/",
+    edge: new EdgeGuard(new HostRule(["*"]), new OriginRule(["*"], { loopbackListener: true })),
     maxBodyBytes: 1 << 20,
     bodyBudget: new BodyBudget(1 << 24),
     requestTimeoutMs: 5_000,
