@@ -2,6 +2,8 @@ import { isLoopback } from "../config/listenAddress.ts";
 import { parseHost } from "./HostRule.ts";
 
 const defaultPorts: Record<string, string> = { "http:": "80", "https:": "443" };
+/** Bounds the memo of answers: an attacker cycling origins cannot grow it. */
+const memoLimit = 256;
 
 /**
  * Which browser origins may send requests through the proxy (SPEC §4.1, `allowed_origins`): a request
@@ -16,6 +18,8 @@ export class OriginRule {
   readonly #loopbackListener: boolean;
   /** The port a `Host` without one stands for: the listener's scheme's default. */
   readonly #defaultPort: string;
+  /** Answers per `Origin` and `Host` pair: a browser app sends the same pair on every request. */
+  readonly #memo = new Map<string, boolean>();
 
   /** @throws {RangeError} for an entry that is not an http(s) origin. */
   constructor(entries: readonly string[], options: { loopbackListener: boolean; https?: boolean }) {
@@ -38,6 +42,16 @@ export class OriginRule {
   /** Whether a request with this `Origin` (and this `Host`) may be served. */
   allows(origin: string, host: string | undefined): boolean {
     if (this.#any) return true;
+    const key = `${origin}\n${host}`; // no header value holds a line feed
+    const known = this.#memo.get(key);
+    if (known !== undefined) return known;
+    const answer = this.#judge(origin, host);
+    if (this.#memo.size >= memoLimit) this.#memo.clear();
+    this.#memo.set(key, answer);
+    return answer;
+  }
+
+  #judge(origin: string, host: string | undefined): boolean {
     const url = URL.parse(origin); // "null" (sandboxed frames, file pages) does not parse: refused
     if (url === null || !(url.protocol in defaultPorts)) return false;
     if (this.#listed.has(url.origin)) return true;

@@ -105,6 +105,13 @@ describe("OriginRule (server.allowed_origins)", () => {
     assert.equal(new OriginRule(["*"], { loopbackListener: false }).allows("null", undefined), true);
   });
 
+  it("keeps answering the same after more distinct origins than it remembers", () => {
+    for (let i = 0; i < 1_000; i++)
+      assert.equal(onLoopback.allows(`http://h${i}.example`, "127.0.0.1:1"), false);
+    assert.equal(onLoopback.allows("http://localhost:3000", "127.0.0.1:1"), true);
+    assert.equal(onLoopback.allows("http://localhost:3000", "127.0.0.1:1"), true, "remembered");
+  });
+
   it("refuses an entry that is not an origin", () => {
     assert.throws(
       () => new OriginRule(["https://app.example.com/path"], { loopbackListener: false }),
