@@ -47,6 +47,14 @@ export class Breakwater {
   constructor({ config, logger, clock }: BreakwaterOptions) {
     this.#logger = logger;
     this.#config = config;
+    for (const u of config.upstreams) {
+      if (u.url.protocol === "https:" && u.tls.insecure) {
+        logger.warn(
+          { upstream: u.name, url: u.url.href },
+          "tls_insecure_skip_verify: this upstream's certificate is not checked; anyone on the path can pose as it",
+        );
+      }
+    }
     const circuits = this.circuits;
     // the audit trail: every state change of every circuit, once (SPEC §2, Logs)
     circuits.onCreated(({ upstream, breaker }) => {
@@ -70,8 +78,12 @@ export class Breakwater {
       route: config.route,
       edge: new EdgeGuard(
         new HostRule(config.allowedHosts),
-        new OriginRule(config.allowedOrigins, { loopbackListener: isLoopback(config.listen.host) }),
+        new OriginRule(config.allowedOrigins, {
+          loopbackListener: isLoopback(config.listen.host),
+          https: config.tls !== undefined,
+        }),
       ),
+      tls: config.tls,
       maxBodyBytes: config.maxBodyBytes,
       bodyBudget: new BodyBudget(config.maxBufferedBytes),
       requestTimeoutMs: config.requestTimeoutMs,
@@ -104,6 +116,7 @@ export class Breakwater {
       activity,
       token: config.adminToken,
       hosts: new HostRule(config.adminAllowedHosts),
+      tls: config.adminTls ? config.tls : undefined,
       onControl: (upstream, action) => logger.info({ upstream, action }, "manual circuit control"),
     });
   }

@@ -98,8 +98,8 @@ async function run(config: ReturnType<typeof loadConfig>["config"]): Promise<num
     const { proxy, admin } = await breakwater.start();
     logger.info(
       {
-        proxy: `http://${formatListenAddress({ host: proxy.address, port: proxy.port })}${config.route}`,
-        admin: `http://${formatListenAddress({ host: admin.address, port: admin.port })}`,
+        proxy: `${config.tls ? "https" : "http"}://${formatListenAddress({ host: proxy.address, port: proxy.port })}${config.route}`,
+        admin: `${config.adminTls ? "https" : "http"}://${formatListenAddress({ host: admin.address, port: admin.port })}`,
         upstreams: config.upstreams.map((u) => ({ name: u.name, url: u.url.href })),
       },
       "breakwater listening",

@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
+import type { ListenerTls } from "../config/tlsFiles.ts";
 import type { HostRule } from "../edge/HostRule.ts";
 import type { CircuitBreaker } from "../index.ts";
 import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
@@ -20,6 +22,8 @@ export interface AdminServerOptions {
   readonly token: string | undefined;
   /** `Host` headers the admin listener answers (DNS rebinding; SPEC §4.1). */
   readonly hosts: HostRule;
+  /** Certificate and key when the admin listener speaks HTTPS (`server.admin_tls`). */
+  readonly tls?: ListenerTls | undefined;
   /** Called after a manual circuit action (for the audit log). */
   readonly onControl?: (upstream: string, action: CircuitAction) => void;
 }
@@ -58,12 +62,18 @@ export class AdminServer {
     this.#o = options;
     const token = options.token;
     this.#authorized = token === undefined ? () => true : bearerTokenMatcher(token);
-    this.server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+    const serverOptions = { headersTimeout: 10_000, requestTimeout: 30_000 };
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       this.#handle(req, res).catch(() => {
         if (!res.headersSent) json(res, 500, { error: "internal error" });
         else res.destroy();
       });
-    });
+    };
+    const tls = options.tls;
+    this.server =
+      tls === undefined
+        ? createServer(serverOptions, handle)
+        : createTlsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, handle);
     this.server.on("clientError", (_error, socket) => socket.destroy());
   }
 

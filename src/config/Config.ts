@@ -1,5 +1,6 @@
 import type { CircuitBreakerOptions } from "../index.ts";
 import type { ListenAddress } from "./listenAddress.ts";
+import type { ListenerTls, UpstreamTls } from "./tlsFiles.ts";
 
 /** One upstream, ready to use: its breaker options and which statuses count as failures. */
 export interface UpstreamConfig {
@@ -8,6 +9,8 @@ export interface UpstreamConfig {
   readonly breaker: CircuitBreakerOptions;
   /** Whether a response status counts as a failure for the breaker. */
   readonly isFailureStatus: (status: number) => boolean;
+  /** How an `https://` upstream's certificate is checked. */
+  readonly tls: UpstreamTls;
 }
 
 /** The whole configuration, validated and with every default applied. */
@@ -22,6 +25,10 @@ export interface Config {
   readonly allowedOrigins: readonly string[];
   /** `Host` headers the admin listener answers. */
   readonly adminAllowedHosts: readonly string[];
+  /** Certificate and key when the proxy listener speaks HTTPS. */
+  readonly tls: ListenerTls | undefined;
+  /** Whether the admin listener speaks HTTPS too, with the same certificate. */
+  readonly adminTls: boolean;
   readonly maxBodyBytes: number;
   /** Request bodies held in memory at once, all clients together; beyond it, 503. */
   readonly maxBufferedBytes: number;

@@ -10,6 +10,7 @@ import { ConfigError } from "./ConfigError.ts";
 import { failureStatusMatcher } from "./failureStatuses.ts";
 import { isLoopback, parseListenAddress } from "./listenAddress.ts";
 import { type BreakerSection, type ConfigFile, configSchema } from "./schema.ts";
+import { caFile, listenerTls, type UpstreamTls } from "./tlsFiles.ts";
 
 /** What the command line adds to (or puts in place of) the file. */
 export interface ConfigFlags {
@@ -24,7 +25,10 @@ export interface ConfigFlags {
 /** The validated file with every default filled in: what `breakwater check` prints. */
 export type EffectiveConfig = Omit<ConfigFile, "upstreams" | "proxy"> & {
   proxy: Omit<ConfigFile["proxy"], "circuit_breaker"> & { circuit_breaker: EffectiveBreakerSection };
-  upstreams: { name: string; url: string; circuit_breaker: EffectiveBreakerSection }[];
+  upstreams: (Omit<ConfigFile["upstreams"][number], "name" | "circuit_breaker"> & {
+    name: string;
+    circuit_breaker: EffectiveBreakerSection;
+  })[];
 };
 
 /**
@@ -70,6 +74,22 @@ export function loadConfig(
     server.allowed_origins,
     (e) => new OriginRule([e], { loopbackListener: false }),
   );
+  const tls = listenerTls(source, server.tls_cert_file, server.tls_key_file);
+  if (server.admin_tls && tls === undefined) {
+    throw new ConfigError(`${source}: server.admin_tls: needs server.tls_cert_file and server.tls_key_file`);
+  }
+  const sharedCa =
+    effective.proxy.ca_file === undefined
+      ? undefined
+      : caFile(source, "proxy.ca_file", effective.proxy.ca_file);
+  const upstreams = effective.upstreams.map((upstream, index) => {
+    const ca =
+      upstream.ca_file === undefined
+        ? sharedCa
+        : caFile(source, `upstreams[${index}].ca_file`, upstream.ca_file);
+    const insecure = upstream.tls_insecure_skip_verify ?? effective.proxy.tls_insecure_skip_verify;
+    return toUpstream(upstream, { ca, insecure });
+  });
   const config: Config = {
     listen,
     route: effective.server.route,
@@ -78,11 +98,13 @@ export function loadConfig(
     allowedHosts: server.allowed_hosts,
     allowedOrigins: server.allowed_origins,
     adminAllowedHosts: server.admin_allowed_hosts,
+    tls,
+    adminTls: server.admin_tls,
     maxBodyBytes: effective.server.max_body_bytes,
     maxBufferedBytes: effective.server.max_buffered_bytes,
     requestTimeoutMs: effective.proxy.request_timeout_ms,
     loadBalancing: effective.proxy.load_balancing,
-    upstreams: effective.upstreams.map(toUpstream),
+    upstreams,
   };
   return { config, effective: redacted(effective) };
 }
@@ -179,7 +201,7 @@ function complete(file: ConfigFile, source: string): EffectiveConfig {
     seen.set(name, index);
     const circuit_breaker = { ...shared, ...defined(upstream.circuit_breaker) } as EffectiveBreakerSection;
     checkBreaker(circuit_breaker, `${source}: upstreams[${index}].circuit_breaker`);
-    return { name, url: upstream.url, circuit_breaker };
+    return { ...upstream, name, circuit_breaker };
   });
   return { ...file, proxy: { ...file.proxy, circuit_breaker: shared }, upstreams };
 }
@@ -193,7 +215,7 @@ function checkBreaker(section: EffectiveBreakerSection, where: string): void {
   }
 }
 
-function toUpstream(upstream: EffectiveConfig["upstreams"][number]): UpstreamConfig {
+function toUpstream(upstream: EffectiveConfig["upstreams"][number], tls: UpstreamTls): UpstreamConfig {
   const s = upstream.circuit_breaker;
   const breaker: CircuitBreakerOptions = {
     name: upstream.name,
@@ -214,6 +236,7 @@ function toUpstream(upstream: EffectiveConfig["upstreams"][number]): UpstreamCon
     url: new URL(upstream.url),
     breaker,
     isFailureStatus: failureStatusMatcher(s.failure_statuses),
+    tls,
   };
 }
 

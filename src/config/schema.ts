@@ -45,12 +45,17 @@ export const configSchema = z.strictObject({
       allowed_hosts: z.array(z.string().min(1)).optional(),
       allowed_origins: z.array(z.string().min(1)).optional(),
       admin_allowed_hosts: z.array(z.string().min(1)).optional(),
+      tls_cert_file: z.string().min(1).optional(),
+      tls_key_file: z.string().min(1).optional(),
+      admin_tls: z.boolean().default(false),
     })
     .prefault({}),
   proxy: z
     .strictObject({
       request_timeout_ms: z.int().min(1).default(30_000),
       load_balancing: z.enum(["round_robin", "failover"]).default("round_robin"),
+      ca_file: z.string().min(1).optional(),
+      tls_insecure_skip_verify: z.boolean().default(false),
       circuit_breaker: breakerSection.prefault({}),
     })
     .prefault({}),
@@ -59,6 +64,8 @@ export const configSchema = z.strictObject({
       z.strictObject({
         name: z.string().min(1).optional(),
         url: httpUrl,
+        ca_file: z.string().min(1).optional(),
+        tls_insecure_skip_verify: z.boolean().optional(),
         circuit_breaker: breakerSection.prefault({}),
       }),
     )

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { getCACertificates } from "node:tls";
 import { type Dispatcher, Pool } from "undici";
 import type { UpstreamConfig } from "../config/Config.ts";
 import type { CircuitBreaker } from "../index.ts";
@@ -54,6 +55,7 @@ export class HttpUpstream implements Upstream {
       // threshold), and after 4 s when there is no hint (node's own servers drop theirs after 5 s).
       keepAliveTimeout: 4_000,
       keepAliveTimeoutThreshold: 2_000,
+      ...(config.url.protocol === "https:" ? { connect: tlsOptions(config) } : {}),
     });
   }
 
@@ -84,6 +86,20 @@ export class HttpUpstream implements Upstream {
   close(): Promise<void> {
     return this.#pool.destroy();
   }
+}
+
+/** The certificates an `https://` upstream is checked against: node's bundled ones and the system's. */
+let trusted: readonly string[] | undefined;
+
+/**
+ * How an `https://` upstream is reached (SPEC §4.3): its certificate checked against node's bundled CAs,
+ * the system's (`/etc/ssl/certs`) and its `ca_file`, never unchecked unless `tls_insecure_skip_verify`
+ * is written out.
+ */
+function tlsOptions(config: UpstreamConfig): { ca: string[]; rejectUnauthorized: boolean } {
+  trusted ??= [...getCACertificates("default"), ...getCACertificates("system")];
+  const ca = config.tls.ca === undefined ? [...trusted] : [...trusted, config.tls.ca];
+  return { ca, rejectUnauthorized: !config.tls.insecure };
 }
 
 /**

@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
+import type { ListenerTls } from "../config/tlsFiles.ts";
 import type { EdgeGuard } from "../edge/EdgeGuard.ts";
 import type { Permit, Rejection } from "../index.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
@@ -19,6 +21,8 @@ export interface ProxyServerOptions {
   readonly route: string;
   /** Who may talk to the proxy (Host and Origin); checked before anything is forwarded. */
   readonly edge: EdgeGuard;
+  /** Certificate and key: the listener speaks HTTPS (and says so in `X-Forwarded-Proto`). */
+  readonly tls?: ListenerTls | undefined;
   readonly maxBodyBytes: number;
   readonly bodyBudget: BodyBudget;
   readonly requestTimeoutMs: number;
@@ -66,28 +70,34 @@ export class ProxyServer {
   readonly server: Server;
   readonly #o: ProxyServerOptions;
   #draining = false;
+  /** How clients reach this listener, for `X-Forwarded-Proto`. */
+  readonly #proto: "http" | "https";
   readonly #isDraining = () => this.#draining;
   #drainTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ProxyServerOptions) {
     this.#o = options;
-    this.server = createServer(
-      {
-        // slow clients may not hold a socket forever (slowloris): headers in 10 s, the request in 5 min
-        headersTimeout: options.clientHeadersTimeoutMs ?? 10_000,
-        requestTimeout: 300_000,
-        keepAliveTimeout: options.clientKeepAliveTimeoutMs ?? 5_000,
-        // check those deadlines every second, not every 30 s (node's default)
-        connectionsCheckingInterval: 1_000,
-      },
-      (req, res) => {
-        this.#handle(req, res).catch((error: unknown) => {
-          options.onInternalError?.(error);
-          if (!res.headersSent) sendClientError(res, 500, "internal proxy error");
-          else res.destroy();
-        });
-      },
-    );
+    const serverOptions = {
+      // slow clients may not hold a socket forever (slowloris): headers in 10 s, the request in 5 min
+      headersTimeout: options.clientHeadersTimeoutMs ?? 10_000,
+      requestTimeout: 300_000,
+      keepAliveTimeout: options.clientKeepAliveTimeoutMs ?? 5_000,
+      // check those deadlines every second, not every 30 s (node's default)
+      connectionsCheckingInterval: 1_000,
+    };
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
+      this.#handle(req, res).catch((error: unknown) => {
+        options.onInternalError?.(error);
+        if (!res.headersSent) sendClientError(res, 500, "internal proxy error");
+        else res.destroy();
+      });
+    };
+    const tls = options.tls;
+    this.#proto = tls === undefined ? "http" : "https";
+    this.server =
+      tls === undefined
+        ? createServer(serverOptions, handle)
+        : createTlsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, handle);
     this.server.on("clientError", answerClientError);
     this.server.on("close", () => clearInterval(this.#drainTimer));
   }
@@ -191,7 +201,7 @@ export class ProxyServer {
         connection: req.headers.connection,
         host: req.headers.host,
         clientAddress: req.socket.remoteAddress,
-        proto: "http",
+        proto: this.#proto,
         body,
       },
       startedAt: performance.now(),
