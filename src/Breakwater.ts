@@ -8,6 +8,7 @@ import { isLoopback } from "./config/listenAddress.ts";
 import { EdgeGuard } from "./edge/EdgeGuard.ts";
 import { HostRule } from "./edge/HostRule.ts";
 import { OriginRule } from "./edge/OriginRule.ts";
+import { PublicUrls } from "./edge/PublicUrls.ts";
 import type { Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
 import { BodyBudget } from "./proxy/BodyBudget.ts";
@@ -68,10 +69,12 @@ export class Breakwater {
     const activity = new CircuitActivity(circuits);
     this.#activity = activity;
     const judges = new Map<Upstream, ExchangeJudge>();
+    const upstreamUrls = new Map<Upstream, URL>();
     this.upstreams = config.upstreams.map((u) => {
       const options = clock === undefined ? u.breaker : { ...u.breaker, clock };
       const upstream = new HttpUpstream(u, circuits.create(u.name, options).breaker, config.requestTimeoutMs);
       judges.set(upstream, new StatusJudge(u.isFailureStatus));
+      upstreamUrls.set(upstream, u.url);
       return upstream;
     });
     this.proxy = new ProxyServer({
@@ -84,6 +87,7 @@ export class Breakwater {
         }),
       ),
       tls: config.tls,
+      publicUrls: new PublicUrls({ route: config.route, publicUrl: config.publicUrl, upstreamUrls }),
       maxBodyBytes: config.maxBodyBytes,
       bodyBudget: new BodyBudget(config.maxBufferedBytes),
       requestTimeoutMs: config.requestTimeoutMs,

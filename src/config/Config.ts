@@ -25,6 +25,8 @@ export interface Config {
   readonly allowedOrigins: readonly string[];
   /** `Host` headers the admin listener answers. */
   readonly adminAllowedHosts: readonly string[];
+  /** Where clients reach the proxy (`server.public_url`); undefined: scheme + `Host` + route per request. */
+  readonly publicUrl: URL | undefined;
   /** Certificate and key when the proxy listener speaks HTTPS. */
   readonly tls: ListenerTls | undefined;
   /** Whether the admin listener speaks HTTPS too, with the same certificate. */

@@ -98,6 +98,7 @@ export function loadConfig(
     allowedHosts: server.allowed_hosts,
     allowedOrigins: server.allowed_origins,
     adminAllowedHosts: server.admin_allowed_hosts,
+    publicUrl: server.public_url === undefined ? undefined : new URL(server.public_url),
     tls,
     adminTls: server.admin_tls,
     maxBodyBytes: effective.server.max_body_bytes,

@@ -45,6 +45,7 @@ export const configSchema = z.strictObject({
       allowed_hosts: z.array(z.string().min(1)).optional(),
       allowed_origins: z.array(z.string().min(1)).optional(),
       admin_allowed_hosts: z.array(z.string().min(1)).optional(),
+      public_url: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).optional(),
       tls_cert_file: z.string().min(1).optional(),
       tls_key_file: z.string().min(1).optional(),
       admin_tls: z.boolean().default(false),

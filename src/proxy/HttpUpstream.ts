@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { getCACertificates } from "node:tls";
 import { type Dispatcher, Pool } from "undici";
 import type { UpstreamConfig } from "../config/Config.ts";
+import { discoveryPath } from "../edge/discovery.ts";
 import type { CircuitBreaker } from "../index.ts";
 import { upstreamRequestHeaders } from "./hopByHop.ts";
 import { targetPath } from "./targetPath.ts";
@@ -70,7 +71,10 @@ export class HttpUpstream implements Upstream {
     if (exchange.aborted) return;
     this.#pool.dispatch(
       {
-        path: targetPath(this.#basePath, request.target),
+        path:
+          request.discovery === undefined
+            ? targetPath(this.#basePath, request.target)
+            : discoveryPath(request.discovery, request.target, this.#basePath),
         method: request.method,
         headers: upstreamRequestHeaders(request.rawHeaders, request.connection, {
           address: request.clientAddress,

@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { ListenerTls } from "../config/tlsFiles.ts";
+import { type Discovery, discoveryRequest } from "../edge/discovery.ts";
 import type { EdgeGuard } from "../edge/EdgeGuard.ts";
+import type { PublicUrls } from "../edge/PublicUrls.ts";
 import type { Permit, Rejection } from "../index.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
 import { answerClientError } from "./clientErrors.ts";
@@ -21,6 +23,8 @@ export interface ProxyServerOptions {
   readonly route: string;
   /** Who may talk to the proxy (Host and Origin); checked before anything is forwarded. */
   readonly edge: EdgeGuard;
+  /** Makes the URLs an upstream names in its answers public (OAuth discovery; SPEC §4.2). */
+  readonly publicUrls: PublicUrls;
   /** Certificate and key: the listener speaks HTTPS (and says so in `X-Forwarded-Proto`). */
   readonly tls?: ListenerTls | undefined;
   readonly maxBodyBytes: number;
@@ -122,7 +126,9 @@ export class ProxyServer {
     const target = req.url ?? "";
     const unsafe = unsafeTarget(target);
     if (unsafe !== undefined) return sendClientError(res, 400, unsafe);
-    const remainder = routeRemainder(this.#o.route, target);
+    // OAuth discovery documents live at the origin's root, outside any route (SPEC §4.2)
+    const discovery = discoveryRequest(target, this.#o.route);
+    const remainder = discovery?.target ?? routeRemainder(this.#o.route, target);
     if (remainder === undefined)
       return sendClientError(res, 404, `not found: this proxy serves ${this.#o.route}`);
     const coding = req.headers["transfer-encoding"];
@@ -150,17 +156,25 @@ export class ProxyServer {
     }
     try {
       if (refused !== undefined) sendForbidden(res, refused, jsonRpcShape("POST", body));
-      else await this.#route(req, res, remainder, body);
+      else await this.#route(req, res, remainder, body, discovery?.discovery);
     } finally {
       if (body !== undefined) budget.give(body.length);
     }
   }
 
   /** Picks the upstream (the session's, or the balancer's choice) and sends the request on. */
-  #route(req: IncomingMessage, res: ServerResponse, target: string, body: Buffer | undefined) {
+  #route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: string,
+    body: Buffer | undefined,
+    discovery: Discovery | undefined,
+  ) {
     const method = req.method ?? "GET";
     const header = req.headers[sessionHeader];
-    const bound = typeof header === "string" ? this.#o.sessions.lookup(header) : undefined;
+    // a discovery document belongs to no session: it goes where a sessionless request would
+    const bound =
+      typeof header === "string" && discovery === undefined ? this.#o.sessions.lookup(header) : undefined;
     let upstream: Upstream;
     let permit: Permit;
     if (bound !== undefined) {
@@ -197,6 +211,7 @@ export class ProxyServer {
       request: {
         method,
         target,
+        discovery,
         rawHeaders: req.rawHeaders,
         connection: req.headers.connection,
         host: req.headers.host,
@@ -270,6 +285,8 @@ export class ProxyServer {
       }
       const exchange = new UpstreamExchange({
         res: incoming.res,
+        request: incoming.request,
+        publicUrls: this.#o.publicUrls,
         settlement,
         judge: this.#o.judgeFor(settlement.upstream, incoming.request),
         timeLeftMs: this.#timeLeft(incoming),

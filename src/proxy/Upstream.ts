@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { Discovery } from "../edge/discovery.ts";
 import type { CircuitBreaker } from "../index.ts";
 
 /**
@@ -26,6 +27,8 @@ export interface UpstreamRequest {
   readonly method: string;
   /** The request target with the route cut off: path (possibly empty) and query. */
   readonly target: string;
+  /** Set for an OAuth discovery request, which is sent to the upstream's origin, not its base path. */
+  readonly discovery: Discovery | undefined;
   /** The client's headers as received, `[name, value, …]`. */
   readonly rawHeaders: readonly string[];
   /** The client's `Connection` header, which may name more hop-by-hop headers. */

@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { PublicUrls } from "../edge/PublicUrls.ts";
 import type { ExchangeJudge, Judgement } from "./ExchangeJudge.ts";
 import { isEventStream } from "./eventStream.ts";
 import { clientResponseHeaders } from "./hopByHop.ts";
 import type { Settlement } from "./Settlement.ts";
-import type { ResponseSink, TransportControls, TransportFailure } from "./Upstream.ts";
+import type { ResponseSink, TransportControls, TransportFailure, UpstreamRequest } from "./Upstream.ts";
 
 /** How one exchange ended, as far as the proxy's next step is concerned. */
 export type ExchangeResult =
@@ -30,6 +31,9 @@ const unusable = new ExchangeAbort("breakwater: the upstream's response cannot b
 
 export interface ExchangeOptions {
   readonly res: ServerResponse;
+  readonly request: UpstreamRequest;
+  /** Makes the URLs the upstream names public (SPEC §4.2). */
+  readonly publicUrls: PublicUrls;
   readonly settlement: Settlement;
   readonly judge: ExchangeJudge;
   /** Whole milliseconds left for the response head to come (what is left of the request's budget). */
@@ -55,6 +59,8 @@ export class UpstreamExchange implements ResponseSink {
   #status = 0;
   #statusMessage = "";
   #headers: IncomingHttpHeaders = {};
+  /** The body held back to be rewritten (a protected-resource metadata document); undefined otherwise. */
+  #collected: Buffer[] | undefined;
 
   constructor(options: ExchangeOptions) {
     this.#o = options;
@@ -79,12 +85,18 @@ export class UpstreamExchange implements ResponseSink {
     this.#phase = "held";
     this.#status = status;
     this.#statusMessage = statusMessage;
-    this.#headers = headers;
+    const { publicUrls, request } = this.#o;
+    this.#headers = publicUrls.headers(headers, settlement.upstream, request);
+    if (publicUrls.rewritesBody(request, status, headers)) this.#collected = [];
     this.#eventStream = isEventStream(headers);
     if (this.#eventStream) this.#commit();
   }
 
   data(chunk: Buffer): void {
+    if (this.#collected !== undefined && this.#phase === "held") {
+      this.#collected.push(chunk);
+      return;
+    }
     if (this.#phase === "held" && !this.#commit()) return;
     if (this.#phase !== "streaming") return;
     if (this.#pending) this.#judged(this.#o.judge.data(chunk));
@@ -92,6 +104,7 @@ export class UpstreamExchange implements ResponseSink {
   }
 
   end(): void {
+    if (this.#collected !== undefined && this.#phase === "held") this.#rewriteBody(this.#collected);
     if (this.#phase === "held" && !this.#commit()) return;
     if (this.#phase !== "streaming") return;
     this.#phase = "done";
@@ -136,6 +149,14 @@ export class UpstreamExchange implements ResponseSink {
     if (judgement === "pending") return;
     this.#pending = false;
     this.#o.settlement.settle(judgement);
+  }
+
+  /** Makes the held document's URLs public; it then leaves with its new length, in one write. */
+  #rewriteBody(chunks: Buffer[]): void {
+    this.#collected = undefined;
+    const body = this.#o.publicUrls.body(Buffer.concat(chunks), this.#o.settlement.upstream, this.#o.request);
+    this.#headers = { ...this.#headers, "content-length": String(body.length) };
+    if (this.#commit() && this.#phase === "streaming") this.#o.res.write(body);
   }
 
   /** Writes the held head to the client; false (and a 502 to come) when it cannot be written. */

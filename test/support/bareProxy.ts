@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { EdgeGuard } from "../../src/edge/EdgeGuard.ts";
 import { HostRule } from "../../src/edge/HostRule.ts";
 import { OriginRule } from "../../src/edge/OriginRule.ts";
+import { PublicUrls } from "../../src/edge/PublicUrls.ts";
 import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
 import { ProxyServer, type ProxyServerOptions } from "../../src/proxy/ProxyServer.ts";
 import { SessionTable } from "../../src/proxy/SessionTable.ts";
@@ -32,6 +33,7 @@ export async function startBareProxy(
   const server = new ProxyServer({
     route: "/",
     edge: new EdgeGuard(new HostRule(["*"]), new OriginRule(["*"], { loopbackListener: true })),
+    publicUrls: new PublicUrls({ route: "/", publicUrl: undefined, upstreamUrls: new Map() }),
     maxBodyBytes: 1 << 20,
     bodyBudget: new BodyBudget(1 << 24),
     requestTimeoutMs: 5_000,
