@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createTlsServer } from "node:https";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { ListenerTls } from "../config/tlsFiles.ts";
 import type { HostRule } from "../edge/HostRule.ts";
+import { httpListener } from "../httpListener.ts";
 import type { CircuitBreaker } from "../index.ts";
 import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { Upstream } from "../proxy/Upstream.ts";
@@ -70,10 +70,7 @@ export class AdminServer {
       });
     };
     const tls = options.tls;
-    this.server =
-      tls === undefined
-        ? createServer(serverOptions, handle)
-        : createTlsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, handle);
+    this.server = httpListener(tls, serverOptions, handle);
     this.server.on("clientError", (_error, socket) => socket.destroy());
   }
 

@@ -1,16 +1,16 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createTlsServer } from "node:https";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { ListenerTls } from "../config/tlsFiles.ts";
 import { type Discovery, discoveryRequest } from "../edge/discovery.ts";
 import type { EdgeGuard } from "../edge/EdgeGuard.ts";
 import type { PublicUrls } from "../edge/PublicUrls.ts";
+import { httpListener } from "../httpListener.ts";
 import type { Permit, Rejection } from "../index.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
 import { answerClientError } from "./clientErrors.ts";
 import type { ExchangeJudge } from "./ExchangeJudge.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
 import { sendClientError, sendForbidden, sendUpstreamFailure } from "./proxyAnswers.ts";
-import { BodyBudgetExceededError, BodyTooLargeError, readBody } from "./RequestBody.ts";
+import { BodyBudgetExceededError, BodyTooLargeError, readBody, unacceptableBody } from "./RequestBody.ts";
 import { unsafeTarget } from "./requestTarget.ts";
 import type { SessionTable } from "./SessionTable.ts";
 import { type ExchangeObserver, Settlement } from "./Settlement.ts";
@@ -98,10 +98,7 @@ export class ProxyServer {
     };
     const tls = options.tls;
     this.#proto = tls === undefined ? "http" : "https";
-    this.server =
-      tls === undefined
-        ? createServer(serverOptions, handle)
-        : createTlsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, handle);
+    this.server = httpListener(tls, serverOptions, handle);
     this.server.on("clientError", answerClientError);
     this.server.on("close", () => clearInterval(this.#drainTimer));
   }
@@ -131,17 +128,8 @@ export class ProxyServer {
     const remainder = discovery?.target ?? routeRemainder(this.#o.route, target);
     if (remainder === undefined)
       return sendClientError(res, 404, `not found: this proxy serves ${this.#o.route}`);
-    const coding = req.headers["transfer-encoding"];
-    if (coding !== undefined && coding.trim().toLowerCase() !== "chunked") {
-      // RFC 9112 §6.3: without chunked last, the body's length is unknown (400); node de-chunks, but
-      // would pass `gzip, chunked` on still compressed: a coding the proxy does not undo is a 501 (§6.1)
-      const chunkedLast = /(?:^|,)\s*chunked\s*$/i.test(coding);
-      return sendClientError(res, chunkedLast ? 501 : 400, `transfer coding not supported: ${coding}`, true);
-    }
-    const declared = req.headers["content-length"];
-    if (declared !== undefined && Number(declared) > this.#o.maxBodyBytes) {
-      return sendClientError(res, 413, `request body larger than ${this.#o.maxBodyBytes} bytes`, true);
-    }
+    const framing = unacceptableBody(req.headers, this.#o.maxBodyBytes);
+    if (framing !== undefined) return sendClientError(res, framing.status, framing.reason, true);
     const budget = this.#o.bodyBudget;
     let body: Buffer | undefined;
     try {
@@ -307,7 +295,16 @@ export class ProxyServer {
 
   /** Keeps the session table in step with a response; or answers for an upstream that gave none. */
   #answer(incoming: Incoming, settlement: Settlement, result: ExchangeResult): void {
-    if (result.kind === "responded") this.#keepSession(incoming, settlement);
+    if (result.kind === "responded" && settlement.headers !== undefined) {
+      this.#o.sessions.afterResponse({
+        method: incoming.request.method,
+        requested: incoming.req.headers[sessionHeader],
+        bound: incoming.bound,
+        upstream: settlement.upstream,
+        status: settlement.status,
+        named: settlement.headers[sessionHeader],
+      });
+    }
     if (result.kind === "responded" || result.kind === "client_gone") return;
     const { res, request } = incoming;
     const upstream = settlement.upstream.name;
@@ -318,25 +315,5 @@ export class ProxyServer {
         : { status: 502, reason: "connect_failed", upstream },
       jsonRpcShape(request.method, request.body),
     );
-  }
-
-  /** A response naming a session binds it to its upstream; a DELETE that succeeded ends it. */
-  #keepSession(incoming: Incoming, settlement: Settlement): void {
-    const headers = settlement.headers;
-    if (headers === undefined) return;
-    const status = settlement.status;
-    const requested = incoming.req.headers[sessionHeader];
-    if (incoming.request.method === "DELETE") {
-      // only a DELETE that succeeded ends the session: a server may refuse to end it (405)
-      if (typeof requested === "string" && status >= 200 && status < 300) {
-        this.#o.sessions.end(requested);
-      }
-      return;
-    }
-    // no new binding when the request's own lookup found the session bound here (and marked it used)
-    const named = headers[sessionHeader];
-    if (typeof named === "string" && !(named === requested && incoming.bound === settlement.upstream)) {
-      this.#o.sessions.bind(named, settlement.upstream);
-    }
   }
 }

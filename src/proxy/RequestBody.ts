@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { BodyBudget } from "./BodyBudget.ts";
 
 /** The request body was larger than `max_body_bytes`: 413. */
@@ -15,6 +15,28 @@ export class BodyBudgetExceededError extends Error {
     super("the proxy is holding as many request bodies as it may; retry shortly");
     this.name = "BodyBudgetExceededError";
   }
+}
+
+/**
+ * Why a request's body must be refused before a byte of it is read, or undefined: a transfer coding
+ * other than chunked — 400 when chunked is not last (RFC 9112 §6.3: the body's length is unknown),
+ * 501 for one the proxy would forward still applied (`gzip, chunked`: node de-chunks, nothing more;
+ * §6.1) — or a declared length over the limit (413).
+ */
+export function unacceptableBody(
+  headers: IncomingHttpHeaders,
+  limit: number,
+): { status: 400 | 413 | 501; reason: string } | undefined {
+  const coding = headers["transfer-encoding"];
+  if (coding !== undefined && coding.trim().toLowerCase() !== "chunked") {
+    const chunkedLast = /(?:^|,)\s*chunked\s*$/i.test(coding);
+    return { status: chunkedLast ? 501 : 400, reason: `transfer coding not supported: ${coding}` };
+  }
+  const declared = headers["content-length"];
+  if (declared !== undefined && Number(declared) > limit) {
+    return { status: 413, reason: `request body larger than ${limit} bytes` };
+  }
+  return undefined;
 }
 
 /** The first buffer for a body; it doubles as needed, up to the declared length or the limit. */

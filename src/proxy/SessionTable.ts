@@ -51,4 +51,31 @@ export class SessionTable<T> {
   end(id: string): void {
     this.#entries.delete(id);
   }
+
+  /**
+   * Keeps the table in step with a response: a response naming a session binds it to the upstream
+   * that answered (unless the request's own lookup found it bound there, and marked it used); a
+   * DELETE the upstream answered with a 2xx ends it — one it refused (a 405) leaves it where it is.
+   */
+  afterResponse(response: {
+    readonly method: string;
+    /** The request's own `Mcp-Session-Id`. */
+    readonly requested: string | string[] | undefined;
+    /** The value the request's lookup found. */
+    readonly bound: T | undefined;
+    readonly upstream: T;
+    readonly status: number;
+    /** The response's `Mcp-Session-Id`. */
+    readonly named: string | string[] | undefined;
+  }): void {
+    const { requested, named } = response;
+    if (response.method === "DELETE") {
+      if (typeof requested === "string" && response.status >= 200 && response.status < 300)
+        this.end(requested);
+      return;
+    }
+    if (typeof named === "string" && !(named === requested && response.bound === response.upstream)) {
+      this.bind(named, response.upstream);
+    }
+  }
 }
