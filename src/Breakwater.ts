@@ -111,6 +111,7 @@ export class Breakwater {
           }
         },
       },
+      onOverloaded: (upstream) => metrics.overloaded(upstream.name),
       onInternalError: (error) => logger.error({ err: error }, "request failed inside the proxy"),
     });
     this.admin = new AdminServer({

@@ -13,7 +13,7 @@ const states: readonly CircuitState[] = ["closed", "open", "half_open", "forced_
  */
 export class ProxyMetrics implements ExchangeObserver {
   readonly registry = new Registry();
-  readonly #outcomes = new Map<string, Record<Outcome, Counter.Internal>>();
+  readonly #outcomes = new Map<string, Record<Outcome | "overloaded", Counter.Internal>>();
   readonly #durations = new Map<string, Histogram.Internal<"upstream">>();
 
   constructor(circuits: CircuitRegistry) {
@@ -22,7 +22,7 @@ export class ProxyMetrics implements ExchangeObserver {
     const rejectedSeen = new Map<string, number>();
     const requests = new Counter({
       name: "breakwater_upstream_requests_total",
-      help: "Requests per upstream by outcome: success, failure, neutral, or rejected by its circuit.",
+      help: "Requests per upstream by outcome: success, failure, neutral, rejected by its circuit, or skipped at max_in_flight (overloaded).",
       labelNames: ["upstream", "outcome"] as const,
       registers: [this.registry],
       collect() {
@@ -65,6 +65,7 @@ export class ProxyMetrics implements ExchangeObserver {
         success: requests.labels({ upstream, outcome: "success" }),
         failure: requests.labels({ upstream, outcome: "failure" }),
         neutral: requests.labels({ upstream, outcome: "neutral" }),
+        overloaded: requests.labels({ upstream, outcome: "overloaded" }),
       });
       this.#durations.set(upstream, duration.labels({ upstream }));
       requests.labels({ upstream, outcome: "rejected" }).inc(0);
@@ -78,5 +79,10 @@ export class ProxyMetrics implements ExchangeObserver {
 
   settled(report: SettledReport): void {
     this.#outcomes.get(report.upstream.name)?.[report.outcome].inc();
+  }
+
+  /** Counts an upstream skipped at its `max_in_flight`. */
+  overloaded(upstream: string): void {
+    this.#outcomes.get(upstream)?.overloaded.inc();
   }
 }

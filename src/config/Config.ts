@@ -11,6 +11,8 @@ export interface UpstreamConfig {
   readonly isFailureStatus: (status: number) => boolean;
   /** How an `https://` upstream's certificate is checked. */
   readonly tls: UpstreamTls;
+  /** Requests in flight at once beyond which the upstream is skipped (SPEC §3.4); 0: unlimited. */
+  readonly maxInFlight: number;
 }
 
 /** The whole configuration, validated and with every default applied. */

@@ -88,7 +88,7 @@ export function loadConfig(
         ? sharedCa
         : caFile(source, `upstreams[${index}].ca_file`, upstream.ca_file);
     const insecure = upstream.tls_insecure_skip_verify ?? effective.proxy.tls_insecure_skip_verify;
-    return toUpstream(upstream, { ca, insecure });
+    return toUpstream(upstream, { ca, insecure }, upstream.max_in_flight ?? effective.proxy.max_in_flight);
   });
   const config: Config = {
     listen,
@@ -216,7 +216,11 @@ function checkBreaker(section: EffectiveBreakerSection, where: string): void {
   }
 }
 
-function toUpstream(upstream: EffectiveConfig["upstreams"][number], tls: UpstreamTls): UpstreamConfig {
+function toUpstream(
+  upstream: EffectiveConfig["upstreams"][number],
+  tls: UpstreamTls,
+  maxInFlight: number,
+): UpstreamConfig {
   const s = upstream.circuit_breaker;
   const breaker: CircuitBreakerOptions = {
     name: upstream.name,
@@ -238,6 +242,7 @@ function toUpstream(upstream: EffectiveConfig["upstreams"][number], tls: Upstrea
     breaker,
     isFailureStatus: failureStatusMatcher(s.failure_statuses),
     tls,
+    maxInFlight,
   };
 }
 

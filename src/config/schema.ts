@@ -57,6 +57,7 @@ export const configSchema = z.strictObject({
       load_balancing: z.enum(["round_robin", "failover"]).default("round_robin"),
       ca_file: z.string().min(1).optional(),
       tls_insecure_skip_verify: z.boolean().default(false),
+      max_in_flight: z.int().min(0).default(0),
       circuit_breaker: breakerSection.prefault({}),
     })
     .prefault({}),
@@ -67,6 +68,7 @@ export const configSchema = z.strictObject({
         url: httpUrl,
         ca_file: z.string().min(1).optional(),
         tls_insecure_skip_verify: z.boolean().optional(),
+        max_in_flight: z.int().min(0).optional(),
         circuit_breaker: breakerSection.prefault({}),
       }),
     )

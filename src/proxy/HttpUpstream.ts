@@ -34,6 +34,7 @@ const connectionBreaks = new Set(["ECONNRESET", "UND_ERR_SOCKET", "EPIPE"]);
 export class HttpUpstream implements Upstream {
   readonly name: string;
   readonly circuit: CircuitBreaker;
+  readonly maxInFlight: number;
   readonly #basePath: string;
   readonly #pool: Pool;
   readonly #finished = () => {
@@ -44,6 +45,7 @@ export class HttpUpstream implements Upstream {
   constructor(config: UpstreamConfig, circuit: CircuitBreaker, requestTimeoutMs: number) {
     this.name = config.name;
     this.circuit = circuit;
+    this.maxInFlight = config.maxInFlight;
     this.#basePath = config.url.pathname;
     this.#pool = new Pool(config.url.origin, {
       // the proxy's own deadline bounds the time to response headers (connect included); once headers

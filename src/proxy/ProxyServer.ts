@@ -16,7 +16,7 @@ import type { SessionTable } from "./SessionTable.ts";
 import { type ExchangeObserver, Settlement } from "./Settlement.ts";
 import { routeRemainder } from "./targetPath.ts";
 import type { Upstream, UpstreamRequest } from "./Upstream.ts";
-import type { UpstreamBalancer } from "./UpstreamBalancer.ts";
+import { type Admit, circuitAdmits, overloaded, type UpstreamBalancer } from "./UpstreamBalancer.ts";
 import { type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
 
 export interface ProxyServerOptions {
@@ -36,6 +36,8 @@ export interface ProxyServerOptions {
   readonly judgeFor: (upstream: Upstream, request: UpstreamRequest) => ExchangeJudge;
   /** Told of every exchange with an upstream: at its head, and at its outcome. */
   readonly observer: ExchangeObserver;
+  /** Told of every upstream skipped at its `max_in_flight` (for `outcome="overloaded"`). */
+  readonly onOverloaded?: (upstream: Upstream) => void;
   /** Called with errors the proxy survived but should not have met (for logs). */
   readonly onInternalError?: (error: unknown) => void;
   /** Time a client has to send its request headers (slowloris); default 10 s. */
@@ -74,6 +76,8 @@ export class ProxyServer {
   readonly server: Server;
   readonly #o: ProxyServerOptions;
   #draining = false;
+  /** Whether an upstream takes a request: room under its max_in_flight (counted when not), then its circuit. */
+  readonly #admit: Admit;
   /** How clients reach this listener, for `X-Forwarded-Proto`. */
   readonly #proto: "http" | "https";
   readonly #isDraining = () => this.#draining;
@@ -95,6 +99,11 @@ export class ProxyServer {
         if (!res.headersSent) sendClientError(res, 500, "internal proxy error");
         else res.destroy();
       });
+    };
+    this.#admit = (upstream) => {
+      const acquisition = circuitAdmits(upstream);
+      if (acquisition === overloaded) options.onOverloaded?.(upstream);
+      return acquisition;
     };
     const tls = options.tls;
     this.#proto = tls === undefined ? "http" : "https";
@@ -167,9 +176,13 @@ export class ProxyServer {
     let permit: Permit;
     if (bound !== undefined) {
       // the session lives only on its upstream: no other upstream may take it
-      const acquisition = bound.circuit.tryAcquire();
+      const acquisition = this.#admit(bound);
       if (!acquisition.admitted) {
-        const answer = { status: 404, reason: "circuit_open", upstream: bound.name } as const;
+        // at its max_in_flight the session lives on: busy, try again; an open circuit ends it (404)
+        const full = acquisition === overloaded;
+        const answer = full
+          ? ({ status: 503, reason: "overloaded", upstream: bound.name } as const)
+          : ({ status: 404, reason: "circuit_open", upstream: bound.name } as const);
         sendUpstreamFailure(
           res,
           { ...answer, retryAfterMs: acquisition.retryAfterMs },
@@ -180,12 +193,14 @@ export class ProxyServer {
       upstream = bound;
       permit = acquisition;
     } else {
-      const choice = this.#o.balancer.choose();
+      const choice = this.#o.balancer.choose(this.#admit);
       if (choice.permit === undefined) {
-        const answer = { status: 503, reason: "circuit_open", upstream: choice.upstream.name } as const;
+        const answer = { status: 503, upstream: choice.upstream.name } as const;
         sendUpstreamFailure(
           res,
-          { ...answer, retryAfterMs: choice.retryAfterMs },
+          choice.overloaded
+            ? { ...answer, reason: "overloaded", retryAfterMs: 1_000 }
+            : { ...answer, reason: "circuit_open", retryAfterMs: choice.retryAfterMs },
           jsonRpcShape(method, body),
         );
         return undefined;
@@ -253,7 +268,7 @@ export class ProxyServer {
       if (failure.nothingSent && !failedOver) {
         failedOver = true;
         const tried = settlement.upstream;
-        const next = this.#o.balancer.choose((u) => (u === tried ? triedAlready : u.circuit.tryAcquire()));
+        const next = this.#o.balancer.choose((u) => (u === tried ? triedAlready : this.#admit(u)));
         if (next.permit !== undefined) {
           settlement = new Settlement(next.upstream, next.permit, this.#o.observer, incoming.startedAt);
           resent = false;

@@ -13,6 +13,8 @@ export interface Upstream {
   readonly circuit: CircuitBreaker;
   /** Requests sent whose response has not ended yet (streams included). */
   readonly inFlight: number;
+  /** `max_in_flight`: at this many requests in flight the upstream is skipped (SPEC §3.4); 0: no limit. */
+  readonly maxInFlight: number;
   /**
    * Sends `request`; everything that comes back, or goes wrong, is told to `sink`, which first gets
    * the controls to pause, resume or abort the exchange (see {@link ResponseSink}).

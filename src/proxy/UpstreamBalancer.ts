@@ -1,16 +1,30 @@
-import type { Acquisition, Permit } from "../index.ts";
+import type { Acquisition, Permit, Rejection } from "../index.ts";
 import type { Upstream } from "./Upstream.ts";
 
 export type Choice =
   | { readonly upstream: Upstream; readonly permit: Permit }
-  /** No upstream admitted: the one that will admit soonest, and when. */
-  | { readonly upstream: Upstream; readonly permit: undefined; readonly retryAfterMs: number };
+  /**
+   * No upstream admitted: the one that will admit soonest, and when; `overloaded` when an upstream
+   * whose circuit might have admitted was skipped at its `max_in_flight` (SPEC §3.4).
+   */
+  | {
+      readonly upstream: Upstream;
+      readonly permit: undefined;
+      readonly retryAfterMs: number;
+      readonly overloaded: boolean;
+    };
+
+/** What an admit function answers for an upstream at its `max_in_flight`: skipped like an open one. */
+export const overloaded: Rejection = { admitted: false, state: "closed", retryAfterMs: 1_000 };
 
 /** Whether `upstream` admits the request: a permit, or a rejection with the time to wait. */
 export type Admit = (upstream: Upstream) => Acquisition;
 
-/** Every upstream's own circuit decides. */
-export const circuitAdmits: Admit = (upstream) => upstream.circuit.tryAcquire();
+/** An upstream at its `max_in_flight` is skipped; otherwise its own circuit decides. */
+export const circuitAdmits: Admit = (upstream) =>
+  upstream.maxInFlight > 0 && upstream.inFlight >= upstream.maxInFlight
+    ? overloaded
+    : upstream.circuit.tryAcquire();
 
 /**
  * Picks the upstream for a request among those that admit it: round robin (each request starts one
@@ -38,15 +52,17 @@ export class UpstreamBalancer {
     }
     let soonest: Upstream | undefined;
     let soonestMs = Infinity;
+    let full = false;
     for (let i = 0; i < count; i++) {
       const upstream = this.#upstreams[(start + i) % count] as Upstream;
       const acquisition = admit(upstream);
       if (acquisition.admitted) return { upstream, permit: acquisition };
+      if (acquisition === overloaded) full = true;
       if (soonest === undefined || acquisition.retryAfterMs < soonestMs) {
         soonest = upstream;
         soonestMs = acquisition.retryAfterMs;
       }
     }
-    return { upstream: soonest as Upstream, permit: undefined, retryAfterMs: soonestMs };
+    return { upstream: soonest as Upstream, permit: undefined, retryAfterMs: soonestMs, overloaded: full };
   }
 }

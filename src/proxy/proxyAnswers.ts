@@ -3,7 +3,7 @@ import type { EdgeRefusal } from "../edge/EdgeGuard.ts";
 import type { JsonRpcId, JsonRpcShape } from "./jsonRpc.ts";
 
 /** Why the proxy answered itself instead of passing on an upstream's response. */
-export type ProxyFailureReason = "circuit_open" | "connect_failed" | "timeout";
+export type ProxyFailureReason = "circuit_open" | "overloaded" | "connect_failed" | "timeout";
 
 /** An answer the proxy makes on an upstream's behalf (SPEC §2, "the fallback"). */
 export interface UpstreamFailureAnswer {
@@ -51,7 +51,10 @@ export function sendUpstreamFailure(
         error: plainMessages[answer.status],
         upstream: answer.upstream,
         ...(answer.status === 503
-          ? { retry_after: Number(headers["retry-after"] ?? 1) }
+          ? {
+              retry_after: Number(headers["retry-after"] ?? 1),
+              ...(answer.reason === "circuit_open" ? {} : { reason: answer.reason }),
+            }
           : { reason: answer.reason }),
       };
       break;

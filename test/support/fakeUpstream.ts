@@ -36,6 +36,7 @@ export class FakeUpstream implements Upstream {
   readonly name: string;
   readonly circuit: CircuitBreaker;
   readonly inFlight = 0;
+  readonly maxInFlight = 0;
   readonly dispatched: UpstreamRequest[] = [];
   readonly #script: Behaviour[];
 
