@@ -24,6 +24,9 @@ const badResponse: ExchangeResult = { kind: "bad_response" };
 const timedOut: ExchangeResult = { kind: "timeout" };
 const clientGone: ExchangeResult = { kind: "client_gone" };
 
+/** The most of a response body held back to be rewritten; a larger one streams on unchanged. */
+const maxHeldDocument = 64 * 1024;
+
 class ExchangeAbort extends Error {}
 const deadlinePassed = new ExchangeAbort("breakwater: no response headers within the request timeout");
 const clientLeft = new ExchangeAbort("breakwater: the client went away");
@@ -61,6 +64,7 @@ export class UpstreamExchange implements ResponseSink {
   #headers: IncomingHttpHeaders = {};
   /** The body held back to be rewritten (a protected-resource metadata document); undefined otherwise. */
   #collected: Buffer[] | undefined;
+  #collectedBytes = 0;
 
   constructor(options: ExchangeOptions) {
     this.#o = options;
@@ -95,6 +99,13 @@ export class UpstreamExchange implements ResponseSink {
   data(chunk: Buffer): void {
     if (this.#collected !== undefined && this.#phase === "held") {
       this.#collected.push(chunk);
+      this.#collectedBytes += chunk.length;
+      if (this.#collectedBytes <= maxHeldDocument) return;
+      // too large for a metadata document (a chunked body has no length to tell): passed on as it is
+      const held = this.#collected;
+      this.#collected = undefined;
+      if (!this.#commit()) return;
+      for (const piece of held) this.#o.res.write(piece);
       return;
     }
     if (this.#phase === "held" && !this.#commit()) return;

@@ -93,7 +93,10 @@ describe("MCP authorization through the proxy", () => {
   it("forwards discovery, and rewrites WWW-Authenticate, Location and the metadata's resource", async () => {
     let self = "";
     const upstream = await startUpstream((req, res) => {
-      if (req.url === "/.well-known/oauth-protected-resource/mcp") {
+      if (req.url === "/.well-known/oauth-protected-resource/mcp/large") {
+        res.writeHead(200, { "content-type": "application/json" }); // chunked: no length to tell
+        res.end(`"${"x".repeat(99_998)}"`);
+      } else if (req.url === "/.well-known/oauth-protected-resource/mcp") {
         const body = JSON.stringify({
           resource: `${self}/mcp`,
           authorization_servers: ["https://auth.example"],
@@ -139,6 +142,11 @@ describe("MCP authorization through the proxy", () => {
     assert.equal(moved.statusCode, 307);
     await moved.body.text();
     assert.equal(moved.headers["location"], `${proxy.url}/mcp/here`);
+
+    const large = await request(`${proxy.url}/.well-known/oauth-protected-resource/mcp/large`);
+    const largeText = await large.body.text();
+    assert.equal(large.statusCode, 200);
+    assert.equal(largeText.length, 100_000, "a chunked body over 64 KiB is passed on as it is, not held");
 
     const authorized = await request(`${proxy.url}/mcp`, {
       method: "POST",
