@@ -11,6 +11,8 @@ import { OriginRule } from "./edge/OriginRule.ts";
 import { PublicUrls } from "./edge/PublicUrls.ts";
 import type { Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
+import { JsonRpcJudge, type JsonRpcRules } from "./mcp/JsonRpcJudge.ts";
+import { callIds } from "./mcp/jsonRpcCall.ts";
 import { BodyBudget } from "./proxy/BodyBudget.ts";
 import { CircuitRegistry } from "./proxy/CircuitRegistry.ts";
 import type { ExchangeJudge } from "./proxy/ExchangeJudge.ts";
@@ -68,12 +70,14 @@ export class Breakwater {
     const metrics = new ProxyMetrics(circuits);
     const activity = new CircuitActivity(circuits);
     this.#activity = activity;
-    const judges = new Map<Upstream, ExchangeJudge>();
+    const judges = new Map<Upstream, StatusJudge>();
+    const callRules = new Map<Upstream, JsonRpcRules>();
     const upstreamUrls = new Map<Upstream, URL>();
     this.upstreams = config.upstreams.map((u) => {
       const options = clock === undefined ? u.breaker : { ...u.breaker, clock };
       const upstream = new HttpUpstream(u, circuits.create(u.name, options).breaker, config.requestTimeoutMs);
       judges.set(upstream, new StatusJudge(u.isFailureStatus));
+      callRules.set(upstream, { isFailureStatus: u.isFailureStatus, isFailureCode: config.isFailureCode });
       upstreamUrls.set(upstream, u.url);
       return upstream;
     });
@@ -97,7 +101,13 @@ export class Breakwater {
         idleMs: sessionIdleMs,
         clock: clock ?? { now: () => performance.now() },
       }),
-      judgeFor: (upstream) => judges.get(upstream) as ExchangeJudge,
+      // a JSON-RPC call is judged by its answer (SPEC §3.1); anything else by its status (§2)
+      judgeFor: (upstream, request): ExchangeJudge => {
+        const ids = callIds(request);
+        return ids === undefined
+          ? (judges.get(upstream) as StatusJudge)
+          : new JsonRpcJudge(ids, callRules.get(upstream) as JsonRpcRules);
+      },
       observer: {
         head: (report) => metrics.head(report),
         settled: (report) => {

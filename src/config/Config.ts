@@ -38,5 +38,7 @@ export interface Config {
   readonly maxBufferedBytes: number;
   readonly requestTimeoutMs: number;
   readonly loadBalancing: "round_robin" | "failover";
+  /** Whether a JSON-RPC error code counts as a failure (`proxy.jsonrpc_failure_codes`, SPEC §3.1). */
+  readonly isFailureCode: (code: number) => boolean;
   readonly upstreams: readonly UpstreamConfig[];
 }

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { HostRule } from "../edge/HostRule.ts";
 import { OriginRule } from "../edge/OriginRule.ts";
 import type { CircuitBreakerOptions } from "../index.ts";
+import { failureCodeMatcher } from "../mcp/failureCodes.ts";
 import { breakerDefaults, type EffectiveBreakerSection } from "./breakerDefaults.ts";
 import type { Config, UpstreamConfig } from "./Config.ts";
 import { ConfigError } from "./ConfigError.ts";
@@ -105,6 +106,7 @@ export function loadConfig(
     maxBufferedBytes: effective.server.max_buffered_bytes,
     requestTimeoutMs: effective.proxy.request_timeout_ms,
     loadBalancing: effective.proxy.load_balancing,
+    isFailureCode: failureCodeMatcher(effective.proxy.jsonrpc_failure_codes),
     upstreams,
   };
   return { config, effective: redacted(effective) };

@@ -58,6 +58,14 @@ export const configSchema = z.strictObject({
       ca_file: z.string().min(1).optional(),
       tls_insecure_skip_verify: z.boolean().default(false),
       max_in_flight: z.int().min(0).default(0),
+      jsonrpc_failure_codes: z
+        .array(
+          z.union([
+            z.int(),
+            z.string().regex(/^-?\d+\.\.-?\d+$/, 'expected a code or a range such as "-32000..-32019"'),
+          ]),
+        )
+        .default([-32603, "-32000..-32019"]),
       circuit_breaker: breakerSection.prefault({}),
     })
     .prefault({}),

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { AnswerScanner, type ScannedAnswer } from "../../src/mcp/AnswerScanner.ts";
+
+/** What JSON.parse says the scanner should find. */
+function expected(message: Record<string, unknown>): ScannedAnswer {
+  const error = message["error"] as { code?: unknown } | undefined;
+  return {
+    id: "id" in message ? JSON.stringify(message["id"]) : undefined,
+    result: "result" in message,
+    errorCode: error === undefined ? undefined : typeof error.code === "number" ? error.code : Number.NaN,
+  };
+}
+
+function scan(text: string, cuts: number[]): AnswerScanner {
+  const bytes = Buffer.from(text, "utf8");
+  const scanner = new AnswerScanner();
+  let from = 0;
+  for (const cut of [...cuts.map((c) => c % (bytes.length + 1))].sort((a, b) => a - b)) {
+    scanner.feed(bytes.subarray(from, cut));
+    from = Math.max(from, cut);
+  }
+  scanner.feed(bytes.subarray(from));
+  return scanner;
+}
+
+const anyJson = fc.jsonValue({ maxDepth: 3 });
+const id = fc.oneof(fc.integer(), fc.string({ unit: "grapheme" }), fc.constant(null));
+const message = fc.oneof(
+  fc.record({ jsonrpc: fc.constant("2.0"), id, result: anyJson }),
+  fc.record({
+    jsonrpc: fc.constant("2.0"),
+    id,
+    error: fc.record({
+      code: fc.integer({ min: -33000, max: 1000 }),
+      message: fc.string({ unit: "grapheme" }),
+      data: anyJson,
+    }),
+  }),
+  fc.record({ jsonrpc: fc.constant("2.0"), method: fc.string(), params: anyJson }),
+);
+
+describe("AnswerScanner", () => {
+  it("finds each message's id, result and error code as JSON.parse does, however the bytes are cut", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(message, fc.array(message, { minLength: 1, maxLength: 4 })),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.boolean(),
+        (answer, cuts, spaced) => {
+          const text = JSON.stringify(answer, null, spaced ? 2 : undefined);
+          const scanner = scan(text, cuts);
+          const messages = Array.isArray(answer) ? answer : [answer];
+          assert.deepEqual(
+            scanner.answers,
+            messages.map((m) => expected(m as Record<string, unknown>)),
+            text,
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("steps over a result of megabytes without keeping it", () => {
+    const big = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 7,
+      result: { content: [{ type: "text", text: 'x\\"y'.repeat(500_000) }] },
+    });
+    const scanner = scan(big, [1000, 65_536, 1_000_000]);
+    assert.deepEqual(scanner.answers, [{ id: "7", result: true, errorCode: undefined }]);
+  });
+
+  it("gives up on what is not a JSON-RPC response", () => {
+    for (const text of ["42", '"text"', "[1,2]"]) assert.equal(scan(text, []).lost, true, text);
+  });
+});
