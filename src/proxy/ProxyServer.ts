@@ -172,42 +172,12 @@ export class ProxyServer {
     // a discovery document belongs to no session: it goes where a sessionless request would
     const bound =
       typeof header === "string" && discovery === undefined ? this.#o.sessions.lookup(header) : undefined;
-    let upstream: Upstream;
-    let permit: Permit;
-    if (bound !== undefined) {
-      // the session lives only on its upstream: no other upstream may take it
-      const acquisition = this.#admit(bound);
-      if (!acquisition.admitted) {
-        // at its max_in_flight the session lives on: busy, try again; an open circuit ends it (404)
-        const full = acquisition === overloaded;
-        const answer = full
-          ? ({ status: 503, reason: "overloaded", upstream: bound.name } as const)
-          : ({ status: 404, reason: "circuit_open", upstream: bound.name } as const);
-        sendUpstreamFailure(
-          res,
-          { ...answer, retryAfterMs: acquisition.retryAfterMs },
-          jsonRpcShape(method, body),
-        );
-        return undefined;
-      }
-      upstream = bound;
-      permit = acquisition;
-    } else {
-      const choice = this.#o.balancer.choose(this.#admit);
-      if (choice.permit === undefined) {
-        const answer = { status: 503, upstream: choice.upstream.name } as const;
-        sendUpstreamFailure(
-          res,
-          choice.overloaded
-            ? { ...answer, reason: "overloaded", retryAfterMs: 1_000 }
-            : { ...answer, reason: "circuit_open", retryAfterMs: choice.retryAfterMs },
-          jsonRpcShape(method, body),
-        );
-        return undefined;
-      }
-      upstream = choice.upstream;
-      permit = choice.permit;
+    const picked = this.#o.balancer.pick(bound, this.#admit);
+    if (picked.permit === undefined) {
+      sendUpstreamFailure(res, picked.refusal, jsonRpcShape(method, body));
+      return undefined;
     }
+    const { upstream, permit } = picked;
     const incoming: Incoming = {
       req,
       res,

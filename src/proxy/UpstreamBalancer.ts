@@ -1,4 +1,5 @@
 import type { Acquisition, Permit, Rejection } from "../index.ts";
+import type { UpstreamFailureAnswer } from "./proxyAnswers.ts";
 import type { Upstream } from "./Upstream.ts";
 
 export type Choice =
@@ -64,5 +65,36 @@ export class UpstreamBalancer {
       }
     }
     return { upstream: soonest as Upstream, permit: undefined, retryAfterMs: soonestMs, overloaded: full };
+  }
+
+  /**
+   * The upstream for a request and its permit — the session's upstream when it is `bound` (no other
+   * may take it), else the first `admit` admits — or the answer the proxy gives instead: a session
+   * whose upstream is open is gone (404, the client starts anew); one whose upstream is full lives on
+   * (503 overloaded); without a session, 503 overloaded when an upstream was full, else circuit_open.
+   */
+  pick(
+    bound: Upstream | undefined,
+    admit: Admit,
+  ):
+    | { readonly upstream: Upstream; readonly permit: Permit }
+    | { readonly permit: undefined; readonly refusal: UpstreamFailureAnswer } {
+    if (bound !== undefined) {
+      const acquisition = admit(bound);
+      if (acquisition.admitted) return { upstream: bound, permit: acquisition };
+      const upstream = bound.name;
+      const refusal: UpstreamFailureAnswer =
+        acquisition === overloaded
+          ? { status: 503, reason: "overloaded", upstream, retryAfterMs: acquisition.retryAfterMs }
+          : { status: 404, reason: "circuit_open", upstream, retryAfterMs: acquisition.retryAfterMs };
+      return { permit: undefined, refusal };
+    }
+    const choice = this.choose(admit);
+    if (choice.permit !== undefined) return choice;
+    const upstream = choice.upstream.name;
+    const refusal: UpstreamFailureAnswer = choice.overloaded
+      ? { status: 503, reason: "overloaded", upstream, retryAfterMs: 1_000 }
+      : { status: 503, reason: "circuit_open", upstream, retryAfterMs: choice.retryAfterMs };
+    return { permit: undefined, refusal };
   }
 }
