@@ -6,6 +6,7 @@
  * const breaker = new CircuitBreaker({ name: "payments" });
  * const value = await breaker.execute((signal) => fetch(url, { signal }));
  */
+export type { AcquireOptions } from "./breaker/AcquireOptions.ts";
 export type { Acquisition, Outcome, Permit, Rejection } from "./breaker/Acquisition.ts";
 export { BreakwaterError } from "./breaker/BreakwaterError.ts";
 export { CircuitBreaker } from "./breaker/CircuitBreaker.ts";

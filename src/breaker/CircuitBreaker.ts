@@ -6,6 +6,7 @@ import type { CircuitMetrics } from "./CircuitMetrics.ts";
 import { CircuitOpenError } from "./CircuitOpenError.ts";
 import type { ChangeOptions, CircuitState, StateChange, TransitionReason } from "./CircuitState.ts";
 import type { Clock } from "./Clock.ts";
+import type { AcquireOptions } from "./AcquireOptions.ts";
 import type { ExecuteOptions } from "./ExecuteOptions.ts";
 import { ProbeSlots } from "./ProbeSlots.ts";
 import { type ResolvedOptions, resolveOptions } from "./resolveOptions.ts";
@@ -70,9 +71,10 @@ export class CircuitBreaker {
 
   /**
    * Asks to make one call. Never throws: answers a {@link Permit} to settle with the call's outcome, or
-   * a {@link Rejection} with the time to wait.
+   * a {@link Rejection} with the time to wait. With `halfOpenProbesOnly`, half-open admits only calls
+   * acquired with `{ probe: true }`.
    */
-  tryAcquire(): Acquisition {
+  tryAcquire(options?: AcquireOptions): Acquisition {
     const state = this.#state;
     switch (state.kind) {
       case "closed":
@@ -92,10 +94,12 @@ export class CircuitBreaker {
         if (left > 0) return this.#reject("open", left > state.openFor ? this.#reanchor(state, now) : left);
         const halfOpen = this.#halfOpen(state);
         // a listener told of the change may have changed the state again: answer from the state as it is
-        return this.#state === halfOpen ? this.#acquireProbe(halfOpen, now) : this.tryAcquire();
+        return this.#state === halfOpen
+          ? this.#acquireProbe(halfOpen, now, options?.probe === true)
+          : this.tryAcquire(options);
       }
       case "half_open":
-        return this.#acquireProbe(state, this.#clock.now());
+        return this.#acquireProbe(state, this.#clock.now(), options?.probe === true);
     }
   }
 
@@ -109,7 +113,7 @@ export class CircuitBreaker {
   execute<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const acquisition = this.tryAcquire();
+    const acquisition = this.tryAcquire(options);
     if (!acquisition.admitted) {
       return Promise.reject(new CircuitOpenError(this.name, acquisition.state, acquisition.retryAfterMs));
     }
@@ -249,7 +253,10 @@ export class CircuitBreaker {
     return next;
   }
 
-  #acquireProbe(state: Extract<Inner, { kind: "half_open" }>, now: number): Acquisition {
+  #acquireProbe(state: Extract<Inner, { kind: "half_open" }>, now: number, probe: boolean): Acquisition {
+    // the prober will answer soon: the hint only keeps a caller from asking in a tight loop
+    if (!probe && this.#options.halfOpenProbesOnly)
+      return this.#reject("half_open", Math.min(1_000, this.#options.openDuration));
     const probes = state.probes;
     const slot = probes.take(now);
     if (slot < 0) return this.#reject("half_open", probes.nextFreeIn(now));

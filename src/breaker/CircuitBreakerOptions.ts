@@ -35,6 +35,13 @@ export interface CircuitBreakerOptions {
    * lease, so that N replicas do not send N probes to a recovering upstream. Default: always `true`.
    */
   probeGate?: () => boolean;
+  /**
+   * Whether half-open admits only calls acquired as probes (`tryAcquire({ probe: true })`): ordinary
+   * calls are then rejected, fast, until the probes have closed or re-opened the circuit. For a caller
+   * that probes on its own (a health check), so that no real call is risked on a recovering service.
+   * Default `false`: half-open admits any call as a probe.
+   */
+  halfOpenProbesOnly?: boolean;
   /** Time source. Default: a monotonic clock. A step back never lengthens the open time by the step. */
   clock?: Clock;
 }

@@ -19,6 +19,7 @@ export interface ResolvedOptions {
   readonly isFailure: ((error: unknown) => Verdict) | undefined;
   readonly isResultFailure: ((value: unknown) => Verdict) | undefined;
   readonly probeGate: (() => boolean) | undefined;
+  readonly halfOpenProbesOnly: boolean;
   readonly clock: Clock;
 }
 
@@ -36,6 +37,7 @@ const known = new Set<string>([
   "isFailure",
   "isResultFailure",
   "probeGate",
+  "halfOpenProbesOnly",
   "clock",
 ]);
 
@@ -75,6 +77,7 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
     isFailure: callback(options, "isFailure"),
     isResultFailure: callback(options, "isResultFailure"),
     probeGate: callback(options, "probeGate"),
+    halfOpenProbesOnly: flag(options, "halfOpenProbesOnly", false),
     clock: clock(options.clock),
   };
   if (resolved.maxOpenDuration < openDuration) {
@@ -123,6 +126,13 @@ function string(options: CircuitBreakerOptions, key: Key, fallback: string): str
   const value = options[key];
   if (value === undefined) return fallback;
   if (typeof value !== "string") throw invalid(TypeError, key, value, "a string");
+  return value;
+}
+
+function flag(options: CircuitBreakerOptions, key: Key, fallback: boolean): boolean {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw invalid(TypeError, key, value, "a boolean");
   return value;
 }
 

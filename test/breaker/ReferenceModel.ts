@@ -17,6 +17,8 @@ export interface ModelOptions {
   halfOpenMaxConcurrent: number;
   maxOpenDuration: number;
   slowCallDuration: number;
+  /** Half-open admits only calls acquired as probes. */
+  halfOpenProbesOnly: boolean;
 }
 
 export interface ModelCall {
@@ -80,7 +82,8 @@ export class ReferenceModel {
     return this.#state;
   }
 
-  acquire(now: number): ModelAcquisition {
+  /** `asProbe`: acquired as a probe (`tryAcquire({ probe: true })`). */
+  acquire(now: number, asProbe = false): ModelAcquisition {
     const state = this.state(now);
     const admit = (probe: boolean): ModelAcquisition => {
       const call = { generation: this.#generation, startedAt: now, probe, settled: false };
@@ -90,6 +93,7 @@ export class ReferenceModel {
     if (state === "closed" || state === "disabled") return admit(false);
     if (state === "forced_open") return this.#reject(state, this.#o.openDuration);
     if (state === "open") return this.#reject(state, this.#openedAt + this.#openFor - now);
+    if (this.#o.halfOpenProbesOnly && !asProbe) return this.#reject(state, Math.min(1_000, this.#o.openDuration));
     const holding = this.#probes.filter(
       (p) => !p.call.settled && now - p.takenAt < this.#o.openDuration && now >= p.takenAt,
     );

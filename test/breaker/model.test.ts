@@ -6,7 +6,7 @@ import { ManualClock } from "../support/ManualClock.ts";
 import { type ModelCall, type ModelOptions, type Reaction, ReferenceModel } from "./ReferenceModel.ts";
 
 type Step =
-  | { kind: "acquire" }
+  | { kind: "acquire"; probe: boolean }
   | { kind: "settle"; pick: number; outcome: Outcome }
   | { kind: "settleAgain"; pick: number; outcome: Outcome }
   | { kind: "tick"; ms: number }
@@ -17,7 +17,14 @@ type Step =
 const outcome = fc.constantFrom<Outcome>("success", "failure", "neutral");
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 30, arbitrary: fc.constant({ kind: "acquire" } as const) },
+  {
+    weight: 30,
+    arbitrary: fc.record({
+      kind: fc.constant("acquire" as const),
+      // a health check's acquisition, now and then
+      probe: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    }),
+  },
   { weight: 30, arbitrary: fc.record({ kind: fc.constant("settle" as const), pick: fc.nat(), outcome }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("settleAgain" as const), pick: fc.nat(), outcome }) },
   {
@@ -63,6 +70,7 @@ const options: fc.Arbitrary<ModelOptions & { slowCalls: boolean }> = fc
     maxOpenFactor: fc.integer({ min: 1, max: 8 }),
     slowCallDuration: fc.integer({ min: 5, max: 100 }),
     slowCalls: fc.boolean(),
+    halfOpenProbesOnly: fc.boolean(),
   })
   .map(({ maxOpenFactor, ...o }) => ({
     ...o,
@@ -100,8 +108,8 @@ function check(
     const where = `step ${index} (${JSON.stringify(s)}) at t=${now}`;
     switch (s.kind) {
       case "acquire": {
-        const real = breaker.tryAcquire();
-        const expected = model.acquire(now);
+        const real = s.probe ? breaker.tryAcquire({ probe: true }) : breaker.tryAcquire();
+        const expected = model.acquire(now, s.probe);
         assert.equal(real.admitted, expected.admitted, `${where}: admitted`);
         if (real.admitted && expected.admitted) open.push([real, expected.call]);
         else assert.deepEqual(real, expected, where);

@@ -64,6 +64,7 @@ describe("options", () => {
     rejects({ failureThreshold: "5" }, TypeError, /"failureThreshold" must be a number, got "5"/);
     rejects({ failureThreshold: Number.NaN }, TypeError, /"failureThreshold" must be a number, got NaN/);
     rejects({ name: 7 }, TypeError, /"name" must be a string, got 7/);
+    rejects({ halfOpenProbesOnly: "yes" }, TypeError, /"halfOpenProbesOnly" must be a boolean, got "yes"/);
     rejects({ clock: Date }, TypeError, /"clock" must be an object with a now\(\) method/);
     rejects({ isFailure: true }, TypeError, /"isFailure" must be a function, got true/);
     rejects(null, TypeError, /"options" must be an object, got null/);

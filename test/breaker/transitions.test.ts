@@ -466,6 +466,31 @@ describe("changes on another's word (a fleet)", () => {
     );
   });
 
+  it("admits only probes in half-open with halfOpenProbesOnly, and ordinary calls elsewhere", () => {
+    const { clock, breaker, changes } = breakerWith({
+      failureThreshold: 1,
+      openDuration: 5_000,
+      successThreshold: 2,
+      halfOpenProbesOnly: true,
+    });
+    const check = breaker.tryAcquire({ probe: true });
+    assert.equal(check.admitted, true, "closed: a probe is an ordinary call");
+    if (check.admitted) check.failure();
+    clock.advance(5_000);
+    const client = breaker.tryAcquire();
+    assert.deepEqual(client, { admitted: false, state: "half_open", retryAfterMs: 1_000 });
+    admit(breaker, { probe: true }).success();
+    assert.equal(breaker.tryAcquire().admitted, false, "one success of two: still only probes");
+    admit(breaker, { probe: true }).success();
+    assert.equal(breaker.state, "closed");
+    admit(breaker).success();
+    assert.deepEqual(
+      changes.map((c) => c.to),
+      ["open", "half_open", "closed"],
+    );
+    assert.equal(breaker.metrics().rejectedRequests, 2);
+  });
+
   it("refuses a duration that is not a finite number above 0", () => {
     const { breaker } = breakerWith();
     assert.throws(() => breaker.openFor(0), RangeError);

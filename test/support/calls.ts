@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import type { CircuitBreaker, Permit } from "../../src/index.ts";
+import type { AcquireOptions, CircuitBreaker, Permit } from "../../src/index.ts";
 
 /** Acquires a permit, failing the test when the circuit rejects. */
-export function admit(breaker: CircuitBreaker): Permit {
-  const acquisition = breaker.tryAcquire();
+export function admit(breaker: CircuitBreaker, options?: AcquireOptions): Permit {
+  const acquisition = breaker.tryAcquire(options);
   assert.equal(acquisition.admitted, true, `expected ${breaker.name} to admit, it is ${breaker.state}`);
   return acquisition as Permit;
 }
