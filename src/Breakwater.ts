@@ -11,8 +11,9 @@ import { OriginRule } from "./edge/OriginRule.ts";
 import { PublicUrls } from "./edge/PublicUrls.ts";
 import type { Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
-import { JsonRpcJudge, type JsonRpcRules } from "./mcp/JsonRpcJudge.ts";
-import { callIds } from "./mcp/jsonRpcCall.ts";
+import type { JsonRpcRules } from "./mcp/JsonRpcJudge.ts";
+import { McpCalls } from "./mcp/McpCalls.ts";
+import { ToolCircuits } from "./mcp/ToolCircuits.ts";
 import { BodyBudget } from "./proxy/BodyBudget.ts";
 import { CircuitRegistry } from "./proxy/CircuitRegistry.ts";
 import type { ExchangeJudge } from "./proxy/ExchangeJudge.ts";
@@ -60,9 +61,16 @@ export class Breakwater {
     }
     const circuits = this.circuits;
     // the audit trail: every state change of every circuit, once (SPEC §2, Logs)
-    circuits.onCreated(({ upstream, breaker }) => {
+    circuits.onCreated(({ upstream, tool, breaker }) => {
       breaker.onStateChange(({ from, to, reason, origin }) => {
-        const entry = { upstream, from, to, reason, ...(origin === undefined ? {} : { origin }) };
+        const entry = {
+          upstream,
+          ...(tool === undefined ? {} : { tool }),
+          from,
+          to,
+          reason,
+          ...(origin === undefined ? {} : { origin }),
+        };
         if (to === "open" || to === "forced_open") logger.warn(entry, "circuit opened");
         else logger.info(entry, "circuit state changed");
       });
@@ -70,7 +78,7 @@ export class Breakwater {
     const metrics = new ProxyMetrics(circuits);
     const activity = new CircuitActivity(circuits);
     this.#activity = activity;
-    const judges = new Map<Upstream, StatusJudge>();
+    const judges = new Map<Upstream, ExchangeJudge>();
     const callRules = new Map<Upstream, JsonRpcRules>();
     const upstreamUrls = new Map<Upstream, URL>();
     this.upstreams = config.upstreams.map((u) => {
@@ -101,13 +109,17 @@ export class Breakwater {
         idleMs: sessionIdleMs,
         clock: clock ?? { now: () => performance.now() },
       }),
-      // a JSON-RPC call is judged by its answer (SPEC §3.1); anything else by its status (§2)
-      judgeFor: (upstream, request): ExchangeJudge => {
-        const ids = callIds(request);
-        return ids === undefined
-          ? (judges.get(upstream) as StatusJudge)
-          : new JsonRpcJudge(ids, callRules.get(upstream) as JsonRpcRules);
-      },
+      answerLimits: { answerTimeoutMs: config.answerTimeoutMs, maxAnswerMs: config.maxAnswerMs },
+      // a JSON-RPC call is judged by its answer, a tool call by its tool's circuit too (SPEC §3); the rest by status (§2)
+      calls: new McpCalls({
+        plainJudges: judges,
+        rules: callRules,
+        tools: new ToolCircuits(
+          circuits,
+          new Map(config.upstreams.map((u) => [u.name, u.toolCircuit])),
+          clock,
+        ),
+      }),
       observer: {
         head: (report) => metrics.head(report),
         settled: (report) => {

@@ -1,3 +1,4 @@
+import type { AcquireOptions } from "./AcquireOptions.ts";
 import type { Acquisition, Outcome, Rejection } from "./Acquisition.ts";
 import { CallPermit, type SettleCall } from "./CallPermit.ts";
 import { ChangeNotifier, type StateChangeListener } from "./ChangeNotifier.ts";
@@ -6,7 +7,6 @@ import type { CircuitMetrics } from "./CircuitMetrics.ts";
 import { CircuitOpenError } from "./CircuitOpenError.ts";
 import type { ChangeOptions, CircuitState, StateChange, TransitionReason } from "./CircuitState.ts";
 import type { Clock } from "./Clock.ts";
-import type { AcquireOptions } from "./AcquireOptions.ts";
 import type { ExecuteOptions } from "./ExecuteOptions.ts";
 import { ProbeSlots } from "./ProbeSlots.ts";
 import { type ResolvedOptions, resolveOptions } from "./resolveOptions.ts";

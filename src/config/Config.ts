@@ -13,6 +13,26 @@ export interface UpstreamConfig {
   readonly tls: UpstreamTls;
   /** Requests in flight at once beyond which the upstream is skipped (SPEC §3.4); 0: unlimited. */
   readonly maxInFlight: number;
+  /** Circuits per tool of this upstream (SPEC §3.2). */
+  readonly toolCircuit: ToolCircuitConfig;
+  /** Active health checks (SPEC §3.3); `kind: "none"` when off. */
+  readonly healthCheck: HealthCheckConfig;
+}
+
+export interface ToolCircuitConfig {
+  readonly enabled: boolean;
+  /** Tool circuits kept at most; calls to further tools share the upstream's circuit only. */
+  readonly maxTools: number;
+  /** Options of each tool circuit (its `name` is set per tool). */
+  readonly breaker: CircuitBreakerOptions;
+}
+
+export interface HealthCheckConfig {
+  readonly kind: "mcp" | "http" | "none";
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** For `"http"`: the path on the upstream's origin. */
+  readonly path: string;
 }
 
 /** The whole configuration, validated and with every default applied. */
@@ -37,6 +57,10 @@ export interface Config {
   /** Request bodies held in memory at once, all clients together; beyond it, 503. */
   readonly maxBufferedBytes: number;
   readonly requestTimeoutMs: number;
+  /** After the head, the longest wait for a JSON-RPC call's answer (0: none); progress restarts it. */
+  readonly answerTimeoutMs: number;
+  /** A JSON-RPC call's whole time at most, whatever its progress (0: none). */
+  readonly maxAnswerMs: number;
   readonly loadBalancing: "round_robin" | "failover";
   /** Whether a JSON-RPC error code counts as a failure (`proxy.jsonrpc_failure_codes`, SPEC §3.1). */
   readonly isFailureCode: (code: number) => boolean;

@@ -5,12 +5,19 @@ import { HostRule } from "../edge/HostRule.ts";
 import { OriginRule } from "../edge/OriginRule.ts";
 import type { CircuitBreakerOptions } from "../index.ts";
 import { failureCodeMatcher } from "../mcp/failureCodes.ts";
-import { breakerDefaults, type EffectiveBreakerSection } from "./breakerDefaults.ts";
+import {
+  breakerDefaults,
+  type EffectiveBreakerSection,
+  type EffectiveHealthCheckSection,
+  type EffectiveToolCircuitSection,
+  healthCheckDefaults,
+  toolCircuitDefaults,
+} from "./breakerDefaults.ts";
 import type { Config, UpstreamConfig } from "./Config.ts";
 import { ConfigError } from "./ConfigError.ts";
 import { failureStatusMatcher } from "./failureStatuses.ts";
 import { isLoopback, parseListenAddress } from "./listenAddress.ts";
-import { type BreakerSection, type ConfigFile, configSchema } from "./schema.ts";
+import { type ConfigFile, configSchema } from "./schema.ts";
 import { caFile, listenerTls, type UpstreamTls } from "./tlsFiles.ts";
 
 /** What the command line adds to (or puts in place of) the file. */
@@ -25,10 +32,18 @@ export interface ConfigFlags {
 
 /** The validated file with every default filled in: what `breakwater check` prints. */
 export type EffectiveConfig = Omit<ConfigFile, "upstreams" | "proxy"> & {
-  proxy: Omit<ConfigFile["proxy"], "circuit_breaker"> & { circuit_breaker: EffectiveBreakerSection };
-  upstreams: (Omit<ConfigFile["upstreams"][number], "name" | "circuit_breaker"> & {
+  proxy: Omit<ConfigFile["proxy"], "circuit_breaker" | "health_check"> & {
+    circuit_breaker: EffectiveBreakerSection;
+    health_check: EffectiveHealthCheckSection;
+  };
+  upstreams: (Omit<
+    ConfigFile["upstreams"][number],
+    "name" | "circuit_breaker" | "tool_circuit" | "health_check"
+  > & {
     name: string;
     circuit_breaker: EffectiveBreakerSection;
+    tool_circuit: EffectiveToolCircuitSection;
+    health_check: EffectiveHealthCheckSection;
   })[];
 };
 
@@ -105,6 +120,8 @@ export function loadConfig(
     maxBodyBytes: effective.server.max_body_bytes,
     maxBufferedBytes: effective.server.max_buffered_bytes,
     requestTimeoutMs: effective.proxy.request_timeout_ms,
+    answerTimeoutMs: effective.proxy.answer_timeout_ms,
+    maxAnswerMs: effective.proxy.max_answer_ms,
     loadBalancing: effective.proxy.load_balancing,
     isFailureCode: failureCodeMatcher(effective.proxy.jsonrpc_failure_codes),
     upstreams,
@@ -187,6 +204,10 @@ function applyFlags(raw: Record<string, unknown>, flags: ConfigFlags): void {
 function complete(file: ConfigFile, source: string): EffectiveConfig {
   const shared = { ...breakerDefaults, ...defined(file.proxy.circuit_breaker) } as EffectiveBreakerSection;
   checkBreaker(shared, `${source}: proxy.circuit_breaker`);
+  const sharedCheck = {
+    ...healthCheckDefaults,
+    ...defined(file.proxy.health_check),
+  } as EffectiveHealthCheckSection;
   if (file.upstreams.length === 0) {
     throw new ConfigError(
       `${source}: no upstreams: add an [[upstreams]] table with a url, or pass --upstream URL`,
@@ -204,9 +225,22 @@ function complete(file: ConfigFile, source: string): EffectiveConfig {
     seen.set(name, index);
     const circuit_breaker = { ...shared, ...defined(upstream.circuit_breaker) } as EffectiveBreakerSection;
     checkBreaker(circuit_breaker, `${source}: upstreams[${index}].circuit_breaker`);
-    return { ...upstream, name, circuit_breaker };
+    // a tool's circuit starts from its upstream's, then what the tool sections say (SPEC §3.2)
+    const tool_circuit = {
+      ...circuit_breaker,
+      ...toolCircuitDefaults,
+      ...defined(file.proxy.tool_circuit),
+      ...defined(upstream.tool_circuit),
+    } as EffectiveToolCircuitSection;
+    checkBreaker(tool_circuit, `${source}: upstreams[${index}].tool_circuit`);
+    const health_check = { ...sharedCheck, ...defined(upstream.health_check) } as EffectiveHealthCheckSection;
+    return { ...upstream, name, circuit_breaker, tool_circuit, health_check };
   });
-  return { ...file, proxy: { ...file.proxy, circuit_breaker: shared }, upstreams };
+  return {
+    ...file,
+    proxy: { ...file.proxy, circuit_breaker: shared, health_check: sharedCheck },
+    upstreams,
+  };
 }
 
 function checkBreaker(section: EffectiveBreakerSection, where: string): void {
@@ -223,9 +257,36 @@ function toUpstream(
   tls: UpstreamTls,
   maxInFlight: number,
 ): UpstreamConfig {
-  const s = upstream.circuit_breaker;
-  const breaker: CircuitBreakerOptions = {
+  const check = upstream.health_check;
+  const tools = upstream.tool_circuit;
+  return {
     name: upstream.name,
+    url: new URL(upstream.url),
+    // with health checks, only they probe a recovering upstream: no client is risked (SPEC §3.3)
+    breaker: {
+      ...breakerOptions(upstream.name, upstream.circuit_breaker),
+      halfOpenProbesOnly: check.kind !== "none",
+    },
+    isFailureStatus: failureStatusMatcher(upstream.circuit_breaker.failure_statuses),
+    tls,
+    maxInFlight,
+    toolCircuit: {
+      enabled: tools.enabled,
+      maxTools: tools.max_tools,
+      breaker: breakerOptions(upstream.name, tools),
+    },
+    healthCheck: {
+      kind: check.kind,
+      intervalMs: check.interval_secs * 1_000,
+      timeoutMs: check.timeout_ms,
+      path: check.path,
+    },
+  };
+}
+
+function breakerOptions(name: string, s: EffectiveBreakerSection): CircuitBreakerOptions {
+  return {
+    name,
     failureThreshold: s.failure_threshold,
     failureRateThreshold: s.failure_rate_threshold,
     windowDuration: s.window_duration_secs * 1_000,
@@ -238,19 +299,11 @@ function toUpstream(
       : { maxOpenDuration: s.max_timeout_duration_secs * 1_000 }),
     ...(s.slow_call_duration_ms === undefined ? {} : { slowCallDuration: s.slow_call_duration_ms }),
   };
-  return {
-    name: upstream.name,
-    url: new URL(upstream.url),
-    breaker,
-    isFailureStatus: failureStatusMatcher(s.failure_statuses),
-    tls,
-    maxInFlight,
-  };
 }
 
 /** Drops keys whose value is undefined, so that spreading does not erase a default. */
-function defined(section: BreakerSection): BreakerSection {
-  return Object.fromEntries(Object.entries(section).filter(([, v]) => v !== undefined)) as BreakerSection;
+function defined<T extends object>(section: T): Partial<T> {
+  return Object.fromEntries(Object.entries(section).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function redacted(effective: EffectiveConfig): EffectiveConfig {

@@ -23,6 +23,23 @@ export const breakerSection = z.strictObject({
   failure_statuses: z.array(z.union([status, statusClass])).optional(),
 });
 
+/** `[proxy.tool_circuit]` and `[upstreams.tool_circuit]`: breaker keys over the upstream's, and more. */
+export const toolCircuitSection = breakerSection.extend({
+  enabled: z.boolean().optional(),
+  max_tools: z.int().min(0).optional(),
+});
+
+/** `[proxy.health_check]` and `[upstreams.health_check]` (SPEC §3.3): every key optional, merged later. */
+export const healthCheckSection = z.strictObject({
+  kind: z.enum(["mcp", "http", "none"]).optional(),
+  interval_secs: z.number().positive().finite().optional(),
+  timeout_ms: z.int().min(1).optional(),
+  path: z
+    .string()
+    .regex(/^\/[^#\s]*$/, 'expected a path starting with "/"')
+    .optional(),
+});
+
 const listen = z.string().refine((text) => parseListenAddress(text) !== undefined, {
   message: 'expected "host:port", e.g. "127.0.0.1:8080"',
 });
@@ -66,7 +83,11 @@ export const configSchema = z.strictObject({
           ]),
         )
         .default([-32603, "-32000..-32019"]),
+      answer_timeout_ms: z.int().min(0).default(300_000),
+      max_answer_ms: z.int().min(0).default(3_600_000),
       circuit_breaker: breakerSection.prefault({}),
+      tool_circuit: toolCircuitSection.prefault({}),
+      health_check: healthCheckSection.prefault({}),
     })
     .prefault({}),
   upstreams: z
@@ -78,6 +99,8 @@ export const configSchema = z.strictObject({
         tls_insecure_skip_verify: z.boolean().optional(),
         max_in_flight: z.int().min(0).optional(),
         circuit_breaker: breakerSection.prefault({}),
+        tool_circuit: toolCircuitSection.prefault({}),
+        health_check: healthCheckSection.prefault({}),
       }),
     )
     .default([]),
@@ -86,3 +109,5 @@ export const configSchema = z.strictObject({
 /** The file as validated, before defaults of the breaker sections are merged. */
 export type ConfigFile = z.output<typeof configSchema>;
 export type BreakerSection = z.output<typeof breakerSection>;
+export type ToolCircuitSection = z.output<typeof toolCircuitSection>;
+export type HealthCheckSection = z.output<typeof healthCheckSection>;

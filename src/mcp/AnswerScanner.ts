@@ -6,6 +6,8 @@ export interface ScannedAnswer {
   result: boolean;
   /** The `code` of a top-level `error` (NaN when it had no numeric code); undefined without an error. */
   errorCode: number | undefined;
+  /** The `result` object said `"isError": true` (a tool that failed; SPEC §3.2). */
+  isError: boolean;
 }
 
 /** Inside a string that is neither a key nor kept: only a quote or a backslash matters. */
@@ -13,7 +15,8 @@ const stringStop = /["\\]/g;
 
 /**
  * Finds, in a JSON-RPC response or a batch of them fed chunk by chunk, each message's `id` and whether
- * it holds a `result` or an `error` (with its code), without parsing the values (SPEC §3.1): a result
+ * it holds a `result` (and whether that says `isError: true`) or an `error` (with its code), without
+ * parsing the values (SPEC §3.1): a result
  * of several megabytes is stepped over, its strings skipped with a regular-expression search. Only the
  * `id` and the `error` value are kept whole, and parsed. Bytes are read as latin1: a multi-byte UTF-8
  * character is never a quote, a backslash or a bracket, so it cannot confuse the structure.
@@ -33,6 +36,10 @@ export class AnswerScanner {
   #capturing = false;
   #captured = "";
   #current: ScannedAnswer | undefined;
+  /** Depth of the keys of the message's `result` object while inside it; 0 elsewhere. */
+  #resultDepth = 0;
+  /** The value about to start is that of the result's `isError`. */
+  #isErrorNext = false;
   /** Not a JSON-RPC response (a scalar at the top, a batch of scalars): reading stops. */
   #lost = false;
 
@@ -71,11 +78,12 @@ export class AnswerScanner {
           this.#inString = true;
           if (this.#depth === 0 || (this.#depth === 1 && md === 2))
             this.#lost = true; // a string, not a message
-          else if (this.#depth === md && this.#expectKey) {
+          else if ((this.#depth === md || this.#depth === this.#resultDepth) && this.#expectKey) {
             this.#expectKey = false;
             this.#readingKey = true;
             keyFrom = i + 1;
           } else if (this.#depth === md && this.#expectValue) captureFrom = this.#valueAt(i, captureFrom);
+          else if (this.#depth === this.#resultDepth) this.#isErrorNext = false;
           break;
         case 0x7b: // {
         case 0x5b: // [
@@ -85,12 +93,22 @@ export class AnswerScanner {
           } else if (this.#depth === 1 && md === 2) {
             if (c !== 0x7b) this.#lost = true;
             this.#startMessage();
-          } else if (this.#depth === md && this.#expectValue) captureFrom = this.#valueAt(i, captureFrom);
+          } else if (this.#depth === md && this.#expectValue) {
+            captureFrom = this.#valueAt(i, captureFrom);
+            if (c === 0x7b && this.#lastKey === "result") {
+              this.#resultDepth = md + 1;
+              this.#expectKey = true;
+            }
+          } else if (this.#depth === this.#resultDepth) this.#isErrorNext = false;
           this.#depth++;
           break;
         case 0x7d: // }
         case 0x5d: // ]
           this.#depth--;
+          if (this.#depth === this.#resultDepth - 1) {
+            this.#resultDepth = 0; // the result object ended
+            this.#expectKey = false;
+          }
           if (this.#depth === this.#messageDepth - 1 && this.#current !== undefined) {
             this.#endValue(text, i, captureFrom);
             this.answers.push(this.#current);
@@ -101,12 +119,15 @@ export class AnswerScanner {
           if (this.#depth === md) {
             this.#expectValue = true;
             if (this.#lastKey === "result" && this.#current !== undefined) this.#current.result = true;
-          }
+          } else if (this.#depth === this.#resultDepth) this.#isErrorNext = this.#lastKey === "isError";
           break;
         case 0x2c: // ,
           if (this.#depth === md) {
             this.#endValue(text, i, captureFrom);
             this.#expectKey = true;
+          } else if (this.#depth === this.#resultDepth) {
+            this.#expectKey = true;
+            this.#isErrorNext = false;
           }
           break;
         case 0x20:
@@ -118,6 +139,10 @@ export class AnswerScanner {
           if (this.#depth === 0 || (this.#depth === 1 && md === 2))
             this.#lost = true; // a scalar, not a message
           else if (this.#depth === md && this.#expectValue) captureFrom = this.#valueAt(i, captureFrom);
+          else if (this.#depth === this.#resultDepth && this.#isErrorNext) {
+            this.#isErrorNext = false;
+            if (c === 0x74 && this.#current !== undefined) this.#current.isError = true; // t(rue)
+          }
       }
       if (this.#lost) return;
     }
@@ -126,7 +151,7 @@ export class AnswerScanner {
   }
 
   #startMessage(): void {
-    this.#current = { id: undefined, result: false, errorCode: undefined };
+    this.#current = { id: undefined, result: false, errorCode: undefined, isError: false };
     this.#expectKey = true;
   }
 

@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { TextDecoder } from "node:util";
 import { createParser, type EventSourceParser } from "eventsource-parser";
-import type { Outcome } from "../index.ts";
-import type { ExchangeJudge, Judgement } from "../proxy/ExchangeJudge.ts";
+import type { ExchangeJudge, ExchangeOutcome, Judgement, SplitOutcome } from "../proxy/ExchangeJudge.ts";
 import { isEventStream } from "../proxy/eventStream.ts";
 import { AnswerScanner, type ScannedAnswer } from "./AnswerScanner.ts";
+import type { JsonRpcCall } from "./jsonRpcCall.ts";
 
 /** What decides a JSON-RPC call's outcome besides its answer: the statuses and error codes that fail. */
 export interface JsonRpcRules {
@@ -12,30 +12,44 @@ export interface JsonRpcRules {
   readonly isFailureCode: (code: number) => boolean;
 }
 
+/** A tool call answered with a failing error code: the tool is blamed, the server heard nothing. */
+const toolFailed: SplitOutcome = { upstream: "neutral", tool: "failure" };
+/** A tool result with `isError: true`: the server did its job, the tool did not. */
+const toolErred: SplitOutcome = { upstream: "success", tool: "failure" };
+
+/** Progress notifications are small and rare: such an event is parsed whole, to read its token. */
+const progressMethod = "notifications/progress";
+
 /**
  * Judges a JSON-RPC call by its answer, read as it streams through (SPEC §3.1): a JSON body when it
  * ends, or the events of an event stream until the one answering each of the call's ids. A `result`
  * is a success; an `error` is a failure when its code is listed (`proxy.jsonrpc_failure_codes`), neutral
- * otherwise (the client's own fault); a batch with any failing answer is a failure. An event stream that
- * ends before every answer came is a failure (`stream_cut`), and so is any body cut short. A 2xx JSON body
- * that is no JSON-RPC response is judged as §2 (a success once complete); so is any other body.
+ * otherwise (the client's own fault); a batch with any failing answer is a failure. For a tool call
+ * (§3.2) a failing code or an `isError` result blames the tool alone. An event stream that ends before
+ * every answer came is a failure (`stream_cut`), and so is any body cut short. A 2xx JSON body that is
+ * no JSON-RPC response is judged as §2 (a success once complete); so is any other body. Progress
+ * notifications for the call's tokens are reported, for its answer timeout.
  */
 export class JsonRpcJudge implements ExchangeJudge {
   readonly #rules: JsonRpcRules;
+  readonly #call: JsonRpcCall;
   /** The ids of the call, as JSON text, not answered yet (on an event stream). */
   readonly #waiting: Set<string>;
   #scanner: AnswerScanner | undefined;
   #events: EventSourceParser | undefined;
   #decoder: TextDecoder | undefined;
   #failed = false;
+  #toolFailed = false;
+  #toolErred = false;
   /** Some answer was a result. */
   #succeeded = false;
-  #verdict: Outcome | undefined;
+  #progressed = false;
+  #verdict: ExchangeOutcome | undefined;
 
-  /** `ids`: the call's request ids, as JSON text (`1`, `"a"`). */
-  constructor(ids: readonly string[], rules: JsonRpcRules) {
+  constructor(call: JsonRpcCall, rules: JsonRpcRules) {
     this.#rules = rules;
-    this.#waiting = new Set(ids);
+    this.#call = call;
+    this.#waiting = new Set(call.ids);
   }
 
   head(status: number, headers: IncomingHttpHeaders): Judgement {
@@ -51,13 +65,16 @@ export class JsonRpcJudge implements ExchangeJudge {
   data(chunk: Buffer): Judgement {
     if (this.#events !== undefined) {
       this.#events.feed((this.#decoder as TextDecoder).decode(chunk, { stream: true }));
-      return this.#verdict ?? "pending";
+      if (this.#verdict !== undefined) return this.#verdict;
+      if (!this.#progressed) return "pending";
+      this.#progressed = false;
+      return "progressed";
     }
     this.#scanner?.feed(chunk);
     return "pending";
   }
 
-  end(): Outcome {
+  end(): ExchangeOutcome {
     if (this.#events !== undefined) return this.#verdict ?? "failure"; // the stream ended before the answer
     const scanner = this.#scanner;
     if (scanner === undefined || scanner.lost || scanner.answers.length === 0) return "success";
@@ -65,8 +82,13 @@ export class JsonRpcJudge implements ExchangeJudge {
     return this.#outcome();
   }
 
+  unanswered(): readonly string[] {
+    return [...this.#waiting];
+  }
+
   #event(data: string): void {
     if (this.#verdict !== undefined || data === "") return;
+    if (data.length < 65_536 && data.includes(progressMethod)) this.#progress(data);
     const scanner = new AnswerScanner();
     scanner.feed(Buffer.from(data, "utf8"));
     for (const answer of scanner.answers) {
@@ -76,13 +98,33 @@ export class JsonRpcJudge implements ExchangeJudge {
     if (this.#waiting.size === 0) this.#verdict = this.#outcome();
   }
 
+  #progress(data: string): void {
+    try {
+      const message = JSON.parse(data) as { method?: unknown; params?: { progressToken?: unknown } };
+      const token = message.params?.progressToken;
+      if (message.method === progressMethod && this.#call.progressTokens.has(JSON.stringify(token)))
+        this.#progressed = true;
+    } catch {
+      // not JSON: nobody's progress
+    }
+  }
+
   #count(answer: ScannedAnswer): void {
-    if (answer.errorCode === undefined) this.#succeeded = true;
-    else if (this.#rules.isFailureCode(answer.errorCode)) this.#failed = true;
+    const tool = this.#call.tool !== undefined;
+    if (answer.errorCode === undefined) {
+      if (tool && answer.isError) this.#toolErred = true;
+      else this.#succeeded = true;
+    } else if (this.#rules.isFailureCode(answer.errorCode)) {
+      if (tool) this.#toolFailed = true;
+      else this.#failed = true;
+    }
   }
 
   /** Any failing answer fails the call; else a result makes it a success; errors alone (the client's fault) are neutral. */
-  #outcome(): Outcome {
-    return this.#failed ? "failure" : this.#succeeded ? "success" : "neutral";
+  #outcome(): ExchangeOutcome {
+    if (this.#failed) return "failure";
+    if (this.#toolFailed) return toolFailed;
+    if (this.#toolErred) return toolErred;
+    return this.#succeeded ? "success" : "neutral";
   }
 }

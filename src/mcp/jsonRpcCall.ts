@@ -1,15 +1,101 @@
-import { jsonRpcShape } from "../proxy/jsonRpc.ts";
-import type { UpstreamRequest } from "../proxy/Upstream.ts";
+import type { IncomingHttpHeaders } from "node:http";
+import { decodeUtf8 } from "../proxy/jsonRpc.ts";
+
+/** A JSON-RPC call (SPEC §3.1): what the proxy needs of it to judge its answer and guard its tool. */
+export interface JsonRpcCall {
+  /** The call's request ids, as JSON text (`1`, `"a"`). */
+  readonly ids: readonly string[];
+  /** The `params._meta.progressToken`s of its requests, as JSON text: their progress restarts the wait. */
+  readonly progressTokens: ReadonlySet<string>;
+  /** The tool a lone `tools/call` names (`params.name`); undefined for anything else, batches included. */
+  readonly tool: string | undefined;
+}
+
+/** What a POST body holds, for the proxy: a call, a message it need not judge, or no JSON-RPC at all. */
+export type ReadBody =
+  | { readonly kind: "call"; readonly call: JsonRpcCall; readonly message: Message | undefined }
+  | { readonly kind: "message"; readonly message: Message | undefined }
+  | { readonly kind: "other" };
+
+interface Message {
+  readonly jsonrpc: "2.0";
+  readonly method?: unknown;
+  readonly id?: unknown;
+  readonly params?: {
+    readonly name?: unknown;
+    readonly uri?: unknown;
+    readonly _meta?: { progressToken?: unknown };
+  };
+}
+
+const other: ReadBody = { kind: "other" };
 
 /**
- * The ids of a JSON-RPC call (a POST whose body is a request with an id, or a batch holding one), as
- * JSON text; undefined for anything else — notifications, responses a client sends, other requests —
- * which are judged as SPEC §2 says.
+ * Reads a POST body once: a request with an id (or a batch holding one) is a call; notifications and
+ * the responses a client sends are messages (`message` is the lone one, for the header check). Bodies
+ * that are not JSON-RPC 2.0 are "other", judged as SPEC §2 says.
  */
-export function callIds(request: UpstreamRequest): string[] | undefined {
-  if (request.method !== "POST" || request.body === undefined) return undefined;
-  const shape = jsonRpcShape(request.method, request.body);
-  if (shape.kind === "request") return [JSON.stringify(shape.id)];
-  if (shape.kind === "batch") return shape.ids.map((id) => JSON.stringify(id));
+export function readJsonRpcBody(body: Buffer): ReadBody {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decodeUtf8(body));
+  } catch {
+    return other;
+  }
+  const messages = Array.isArray(parsed) ? parsed : [parsed];
+  if (messages.length === 0 || !messages.every(isMessage)) return other;
+  const lone = Array.isArray(parsed) ? undefined : (parsed as Message);
+  const ids: string[] = [];
+  const progressTokens = new Set<string>();
+  for (const message of messages) {
+    if (typeof message.method !== "string" || !isId(message.id)) continue;
+    ids.push(JSON.stringify(message.id));
+    const token = message.params?._meta?.progressToken;
+    if (typeof token === "string" || typeof token === "number") progressTokens.add(JSON.stringify(token));
+  }
+  if (ids.length === 0) return { kind: "message", message: lone };
+  const name = lone?.params?.name;
+  const tool = lone?.method === "tools/call" && typeof name === "string" ? name : undefined;
+  return { kind: "call", call: { ids, progressTokens, tool }, message: lone };
+}
+
+/**
+ * Whether the MCP routing headers (`Mcp-Method`, `Mcp-Name`; MCP 2026-07-28) disagree with the body
+ * they mirror: a middle box that routes or guards by them must not be told one thing while the server
+ * does another. Absent headers are not checked (older clients send none). A value may be sent as
+ * `=?base64?…?=` when it is not plain ASCII.
+ */
+export function headersDisagree(
+  headers: IncomingHttpHeaders,
+  message: Message | undefined,
+): string | undefined {
+  const method = headers["mcp-method"];
+  const name = headers["mcp-name"];
+  if (method === undefined && name === undefined) return undefined;
+  if (message === undefined) return undefined; // a batch: 2026-07-28 has none, older revisions no such headers
+  if (typeof method === "string" && decodeHeader(method) !== message.method)
+    return "Mcp-Method does not match the body's method";
+  if (typeof name === "string") {
+    // resources are named by their URI (resources/read, /subscribe, /unsubscribe), the rest by name
+    const named = String(message.method).startsWith("resources/")
+      ? message.params?.uri
+      : message.params?.name;
+    if (decodeHeader(name) !== named) return "Mcp-Name does not match the body";
+  }
   return undefined;
+}
+
+const base64Value = /^=\?base64\?(.*)\?=$/i;
+
+function decodeHeader(value: string): string {
+  const encoded = base64Value.exec(value.trim());
+  return encoded === null ? value.trim() : Buffer.from(encoded[1] as string, "base64").toString("utf8");
+}
+
+function isMessage(value: unknown): value is Message {
+  return typeof value === "object" && value !== null && (value as Message).jsonrpc === "2.0";
+}
+
+function isId(id: unknown): boolean {
+  return typeof id === "string" || typeof id === "number" || id === null;
 }

@@ -1,8 +1,23 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Outcome } from "../index.ts";
 
-/** A judge's answer: an outcome, or "pending" until it has seen more of the response. */
-export type Judgement = Outcome | "pending";
+/**
+ * An answer that clears the server while it blames one of its tools (SPEC §3.2): a tool call's own
+ * circuit hears `tool`, the upstream's hears `upstream`.
+ */
+export interface SplitOutcome {
+  readonly upstream: Outcome;
+  readonly tool: Outcome;
+}
+
+/** An exchange's outcome: one for every circuit that admitted it, or one for each. */
+export type ExchangeOutcome = Outcome | SplitOutcome;
+
+/**
+ * A judge's answer: an outcome, or "pending" until it has seen more of the response — "progressed"
+ * when what it saw was the call's progress (which restarts the wait for the answer).
+ */
+export type Judgement = ExchangeOutcome | "pending" | "progressed";
 
 /**
  * Decides the outcome of one exchange for the breaker from what the upstream sends, fed as it streams
@@ -14,5 +29,10 @@ export interface ExchangeJudge {
   head(status: number, headers: IncomingHttpHeaders): Judgement;
   data(chunk: Buffer): Judgement;
   /** The body has fully arrived. */
-  end(): Outcome;
+  end(): ExchangeOutcome;
+  /**
+   * A JSON-RPC call's judge only (its answer has a deadline, SPEC §3.1): the request ids, as JSON
+   * text, that have not been answered yet.
+   */
+  unanswered?(): readonly string[];
 }

@@ -6,8 +6,8 @@ import type { PublicUrls } from "../edge/PublicUrls.ts";
 import { httpListener } from "../httpListener.ts";
 import type { Permit, Rejection } from "../index.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
+import type { Call, CallReader } from "./Call.ts";
 import { answerClientError } from "./clientErrors.ts";
-import type { ExchangeJudge } from "./ExchangeJudge.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
 import { sendClientError, sendForbidden, sendUpstreamFailure } from "./proxyAnswers.ts";
 import { BodyBudgetExceededError, BodyTooLargeError, readBody, unacceptableBody } from "./RequestBody.ts";
@@ -17,7 +17,7 @@ import { type ExchangeObserver, Settlement } from "./Settlement.ts";
 import { routeRemainder } from "./targetPath.ts";
 import type { Upstream, UpstreamRequest } from "./Upstream.ts";
 import { type Admit, circuitAdmits, overloaded, type UpstreamBalancer } from "./UpstreamBalancer.ts";
-import { type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
+import { type AnswerLimits, type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
 
 export interface ProxyServerOptions {
   readonly route: string;
@@ -30,10 +30,12 @@ export interface ProxyServerOptions {
   readonly maxBodyBytes: number;
   readonly bodyBudget: BodyBudget;
   readonly requestTimeoutMs: number;
+  /** How long a JSON-RPC call's answer may take after its head, and the whole call at most (SPEC §3.1). */
+  readonly answerLimits: AnswerLimits;
   readonly balancer: UpstreamBalancer;
   readonly sessions: SessionTable<Upstream>;
-  /** How an exchange with `upstream` is judged for its circuit. */
-  readonly judgeFor: (upstream: Upstream, request: UpstreamRequest) => ExchangeJudge;
+  /** Reads what a request means (JSON-RPC calls, their tools): how it is judged, what must admit it. */
+  readonly calls: CallReader;
   /** Told of every exchange with an upstream: at its head, and at its outcome. */
   readonly observer: ExchangeObserver;
   /** Told of every upstream skipped at its `max_in_flight` (for `outcome="overloaded"`). */
@@ -57,6 +59,9 @@ interface Incoming {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly request: UpstreamRequest;
+  readonly call: Call;
+  /** Whether an upstream takes this request: its own admission, and the call's circuits. */
+  readonly admit: Admit;
   /** `performance.now()` reading when the request was first sent on: its budget runs from here. */
   readonly startedAt: number;
   /** Attempts made so far (resends included). */
@@ -168,30 +173,39 @@ export class ProxyServer {
     discovery: Discovery | undefined,
   ) {
     const method = req.method ?? "GET";
+    const request: UpstreamRequest = {
+      method,
+      target,
+      discovery,
+      rawHeaders: req.rawHeaders,
+      connection: req.headers.connection,
+      host: req.headers.host,
+      clientAddress: req.socket.remoteAddress,
+      proto: this.#proto,
+      body,
+    };
+    const call = this.#o.calls.read(request, req.headers);
+    if (call.refuse !== undefined) return call.refuse(res);
     const header = req.headers[sessionHeader];
     // a discovery document belongs to no session: it goes where a sessionless request would
     const bound =
       typeof header === "string" && discovery === undefined ? this.#o.sessions.lookup(header) : undefined;
-    const picked = this.#o.balancer.pick(bound, this.#admit);
+    const callAdmit = call.admit;
+    const admit: Admit =
+      callAdmit === undefined ? this.#admit : (upstream) => callAdmit(upstream, this.#admit);
+    const picked = this.#o.balancer.pick(bound, admit);
     if (picked.permit === undefined) {
-      sendUpstreamFailure(res, picked.refusal, jsonRpcShape(method, body));
+      if (call.answerRefusal?.(res) !== true)
+        sendUpstreamFailure(res, picked.refusal, jsonRpcShape(method, body));
       return undefined;
     }
     const { upstream, permit } = picked;
     const incoming: Incoming = {
       req,
       res,
-      request: {
-        method,
-        target,
-        discovery,
-        rawHeaders: req.rawHeaders,
-        connection: req.headers.connection,
-        host: req.headers.host,
-        clientAddress: req.socket.remoteAddress,
-        proto: this.#proto,
-        body,
-      },
+      request,
+      call,
+      admit,
       startedAt: performance.now(),
       attempts: 0,
       bound,
@@ -238,7 +252,7 @@ export class ProxyServer {
       if (failure.nothingSent && !failedOver) {
         failedOver = true;
         const tried = settlement.upstream;
-        const next = this.#o.balancer.choose((u) => (u === tried ? triedAlready : this.#admit(u)));
+        const next = this.#o.balancer.choose((u) => (u === tried ? triedAlready : incoming.admit(u)));
         if (next.permit !== undefined) {
           settlement = new Settlement(next.upstream, next.permit, this.#o.observer, incoming.startedAt);
           resent = false;
@@ -261,8 +275,9 @@ export class ProxyServer {
         request: incoming.request,
         publicUrls: this.#o.publicUrls,
         settlement,
-        judge: this.#o.judgeFor(settlement.upstream, incoming.request),
+        judge: incoming.call.judge(settlement.upstream),
         timeLeftMs: this.#timeLeft(incoming),
+        answerLimits: this.#o.answerLimits,
         draining: this.#isDraining,
         resolve,
       });

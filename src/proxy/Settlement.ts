@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Outcome, Permit } from "../index.ts";
+import type { ExchangeOutcome } from "./ExchangeJudge.ts";
+import { PairedPermit } from "./PairedPermit.ts";
 import type { Upstream } from "./Upstream.ts";
 
 /** An upstream's response head has come back: for latency metrics and session binding. */
@@ -14,7 +16,10 @@ export interface HeadReport {
 /** An exchange has its outcome: for the outcome counters, the dashboard, and the log of problems. */
 export interface SettledReport {
   readonly upstream: Upstream;
+  /** The upstream circuit's outcome. */
   readonly outcome: Outcome;
+  /** The tool the call named and its circuit's outcome, when a tool circuit admitted it (SPEC §3.2). */
+  readonly tool: { readonly name: string; readonly outcome: Outcome } | undefined;
   /** What was wrong with the upstream's answer, when it was broken (logged once, as a warning). */
   readonly problem: string | undefined;
 }
@@ -35,7 +40,8 @@ export class Settlement {
   readonly upstream: Upstream;
   readonly #permit: Permit;
   readonly #observer: ExchangeObserver;
-  readonly #startedAt: number;
+  /** The `performance.now()` reading when the client's request was first sent on. */
+  readonly startedAt: number;
   #timer: NodeJS.Timeout | undefined;
   #settled = false;
   #status = 0;
@@ -46,7 +52,7 @@ export class Settlement {
     this.upstream = upstream;
     this.#permit = permit;
     this.#observer = observer;
-    this.#startedAt = startedAt;
+    this.startedAt = startedAt;
   }
 
   get settled(): boolean {
@@ -80,16 +86,26 @@ export class Settlement {
   headArrived(status: number, headers: IncomingHttpHeaders): void {
     this.#status = status;
     this.#headers = headers;
-    const seconds = (performance.now() - this.#startedAt) / 1_000;
+    const seconds = (performance.now() - this.startedAt) / 1_000;
     this.#observer.head({ upstream: this.upstream, status, headers, seconds });
   }
 
-  /** Settles the permit with `outcome` and reports it; later calls are ignored. */
-  settle(outcome: Outcome, problem?: string): void {
+  /** Settles the permit(s) with `outcome` and reports it; later calls are ignored. */
+  settle(outcome: ExchangeOutcome, problem?: string): void {
     if (this.#settled) return;
     this.#settled = true;
     this.stopTimer();
-    this.#permit[outcome]();
-    this.#observer.settled({ upstream: this.upstream, outcome, problem });
+    const permit = this.#permit;
+    const upstream = this.upstream;
+    if (permit instanceof PairedPermit) {
+      const toolOutcome = permit.settle(outcome);
+      const upstreamOutcome = typeof outcome === "string" ? outcome : outcome.upstream;
+      const tool = { name: permit.scope, outcome: toolOutcome };
+      this.#observer.settled({ upstream, outcome: upstreamOutcome, tool, problem });
+      return;
+    }
+    const plain = typeof outcome === "string" ? outcome : outcome.upstream;
+    permit[plain]();
+    this.#observer.settled({ upstream, outcome: plain, tool: undefined, problem });
   }
 }

@@ -3,6 +3,7 @@ import type { PublicUrls } from "../edge/PublicUrls.ts";
 import type { ExchangeJudge, Judgement } from "./ExchangeJudge.ts";
 import { isEventStream } from "./eventStream.ts";
 import { clientResponseHeaders } from "./hopByHop.ts";
+import { answerTimeoutEvents } from "./proxyAnswers.ts";
 import type { Settlement } from "./Settlement.ts";
 import type { ResponseSink, TransportControls, TransportFailure, UpstreamRequest } from "./Upstream.ts";
 
@@ -31,6 +32,15 @@ class ExchangeAbort extends Error {}
 const deadlinePassed = new ExchangeAbort("breakwater: no response headers within the request timeout");
 const clientLeft = new ExchangeAbort("breakwater: the client went away");
 const unusable = new ExchangeAbort("breakwater: the upstream's response cannot be passed on");
+const answerLate = new ExchangeAbort("breakwater: no JSON-RPC answer in time");
+
+/** How long a JSON-RPC call's answer may take (SPEC §3.1); 0 turns a limit off. */
+export interface AnswerLimits {
+  /** After the head, the longest wait for the answer; each progress notification restarts it. */
+  readonly answerTimeoutMs: number;
+  /** The whole call at most, from when it was first sent, whatever its progress. */
+  readonly maxAnswerMs: number;
+}
 
 export interface ExchangeOptions {
   readonly res: ServerResponse;
@@ -41,6 +51,7 @@ export interface ExchangeOptions {
   readonly judge: ExchangeJudge;
   /** Whole milliseconds left for the response head to come (what is left of the request's budget). */
   readonly timeLeftMs: number;
+  readonly answerLimits: AnswerLimits;
   /** Whether the proxy is shutting down: responses then close their connection. */
   readonly draining: () => boolean;
   readonly resolve: (result: ExchangeResult) => void;
@@ -51,7 +62,9 @@ export interface ExchangeOptions {
  * the client as it arrives (backpressure pauses the upstream), the judge is fed until it answers, and
  * the settlement settles the permit once. The head is held back until the first body byte (or the
  * end), so that a response that breaks before it reaches the client can still be answered with a 502;
- * an event stream's head goes out at once, since its first event may take long.
+ * an event stream's head goes out at once, since its first event may take long. A JSON-RPC call's
+ * answer has a deadline too (its judge says which ids are unanswered): a client holding its event
+ * stream then gets a JSON-RPC error for each, never a silent hang.
  */
 export class UpstreamExchange implements ResponseSink {
   readonly #o: ExchangeOptions;
@@ -65,6 +78,9 @@ export class UpstreamExchange implements ResponseSink {
   /** The body held back to be rewritten (a protected-resource metadata document); undefined otherwise. */
   #collected: Buffer[] | undefined;
   #collectedBytes = 0;
+  /** The last body chunk passed on ended an event (for where the proxy's own event may start). */
+  #atEventBoundary = true;
+  readonly #answerExpired = () => this.#answerTimeout();
 
   constructor(options: ExchangeOptions) {
     this.#o = options;
@@ -86,6 +102,7 @@ export class UpstreamExchange implements ResponseSink {
     }
     settlement.headArrived(status, headers);
     this.#judged(judge.head(status, headers));
+    if (this.#pending && judge.unanswered !== undefined) this.#awaitAnswer();
     this.#phase = "held";
     this.#status = status;
     this.#statusMessage = statusMessage;
@@ -111,6 +128,7 @@ export class UpstreamExchange implements ResponseSink {
     if (this.#phase === "held" && !this.#commit()) return;
     if (this.#phase !== "streaming") return;
     if (this.#pending) this.#judged(this.#o.judge.data(chunk));
+    if (this.#eventStream) this.#atEventBoundary = endsEvent(chunk);
     if (!this.#o.res.write(chunk)) this.#controls?.pause();
   }
 
@@ -156,8 +174,48 @@ export class UpstreamExchange implements ResponseSink {
     this.#o.resolve(timedOut);
   }
 
+  /** (Re)starts the wait for a JSON-RPC call's answer, within what is left of the whole call's bound. */
+  #awaitAnswer(): void {
+    const { answerTimeoutMs, maxAnswerMs } = this.#o.answerLimits;
+    let ms = answerTimeoutMs > 0 ? answerTimeoutMs : Infinity;
+    if (maxAnswerMs > 0) {
+      const left = Math.ceil(this.#o.settlement.startedAt + maxAnswerMs - performance.now());
+      if (left < ms) ms = Math.max(1, left);
+    }
+    if (ms !== Infinity) this.#o.settlement.startTimer(ms, this.#answerExpired);
+  }
+
+  /**
+   * The answer did not come in time: a failure, and the upstream request is aborted. A client with
+   * nothing yet gets a 504; one holding an event stream gets an error event per unanswered id, then
+   * the end; a JSON body half sent can only be cut.
+   */
+  #answerTimeout(): void {
+    const phase = this.#phase;
+    if (phase === "done" || phase === "waiting" || !this.#pending) return;
+    this.#phase = "done";
+    this.#pending = false;
+    this.#controls?.abort(answerLate);
+    const { settlement, judge, res } = this.#o;
+    settlement.settle("failure", "no JSON-RPC answer within the answer timeout");
+    if (phase === "held") {
+      this.#o.resolve(timedOut);
+      return;
+    }
+    if (!this.#eventStream) {
+      res.destroy();
+      return;
+    }
+    const ids = judge.unanswered?.() ?? [];
+    res.end(answerTimeoutEvents(ids, settlement.upstream.name, this.#atEventBoundary));
+  }
+
   #judged(judgement: Judgement): void {
     if (judgement === "pending") return;
+    if (judgement === "progressed") {
+      this.#awaitAnswer();
+      return;
+    }
     this.#pending = false;
     this.#o.settlement.settle(judgement);
   }
@@ -195,4 +253,16 @@ export class UpstreamExchange implements ResponseSink {
     this.#o.settlement.settle("failure", problem);
     this.#o.resolve(badResponse);
   }
+}
+
+/** Whether an event-stream chunk ends with a blank line (an event's end), in any of SSE's line endings. */
+function endsEvent(chunk: Buffer): boolean {
+  const n = chunk.length;
+  if (n < 2) return false;
+  const last = chunk[n - 1];
+  const before = chunk[n - 2];
+  return (
+    (last === 0x0a && (before === 0x0a || (before === 0x0d && chunk[n - 3] === 0x0a))) ||
+    (last === 0x0d && before === 0x0d)
+  );
 }

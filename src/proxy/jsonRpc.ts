@@ -10,6 +10,11 @@ export type JsonRpcId = string | number | null;
 /** One decoder for every body: made once (a decoder per request costs more than the parse). */
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** Decodes a body as UTF-8, throwing on invalid bytes. */
+export function decodeUtf8(body: Buffer): string {
+  return utf8.decode(body);
+}
+
 /**
  * Reads the JSON-RPC ids out of a request body. Only the proxy's own answers (503, 502, 504, 404 for a
  * lost session) need this, so the success path never parses a body. Anything that is not a JSON-RPC

@@ -62,6 +62,26 @@ export function sendUpstreamFailure(
   sendJson(res, answer.status, body, headers);
 }
 
+/**
+ * The events that end an event stream whose JSON-RPC answer did not come in time (SPEC §3.1): one
+ * error per unanswered request id (`ids` as JSON text), after a blank line when the upstream's last
+ * event was left unfinished.
+ */
+export function answerTimeoutEvents(
+  ids: readonly string[],
+  upstream: string,
+  atEventBoundary: boolean,
+): string {
+  const error = JSON.stringify({
+    code: -32603,
+    message: "Upstream answer timed out",
+    data: { reason: "timeout", upstream },
+  });
+  let text = atEventBoundary ? "" : "\n\n";
+  for (const id of ids) text += `event: message\ndata: {"jsonrpc":"2.0","id":${id},"error":${error}}\n\n`;
+  return text;
+}
+
 function jsonRpcError(id: JsonRpcId, answer: UpstreamFailureAnswer) {
   const sessionLost = answer.status === 404;
   return {

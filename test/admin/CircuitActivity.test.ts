@@ -15,6 +15,7 @@ function circuit(): { registry: CircuitRegistry; circuit: Circuit } {
 const report = (outcome: Outcome): SettledReport => ({
   upstream: { name: "a" } as Upstream,
   outcome,
+  tool: undefined,
   problem: undefined,
 });
 

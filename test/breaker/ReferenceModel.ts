@@ -93,7 +93,8 @@ export class ReferenceModel {
     if (state === "closed" || state === "disabled") return admit(false);
     if (state === "forced_open") return this.#reject(state, this.#o.openDuration);
     if (state === "open") return this.#reject(state, this.#openedAt + this.#openFor - now);
-    if (this.#o.halfOpenProbesOnly && !asProbe) return this.#reject(state, Math.min(1_000, this.#o.openDuration));
+    if (this.#o.halfOpenProbesOnly && !asProbe)
+      return this.#reject(state, Math.min(1_000, this.#o.openDuration));
     const holding = this.#probes.filter(
       (p) => !p.call.settled && now - p.takenAt < this.#o.openDuration && now >= p.takenAt,
     );

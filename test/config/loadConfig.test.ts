@@ -83,7 +83,62 @@ describe("loading the configuration", () => {
       openDuration: 2_000,
       successThreshold: 1,
       halfOpenMaxConcurrent: 1,
+      halfOpenProbesOnly: false,
     });
+  });
+
+  it("gives tool circuits the upstream's breaker keys, then [proxy.tool_circuit], then the upstream's own", () => {
+    const { config } = loadConfig({
+      configPath: file(
+        `[proxy.circuit_breaker]\nfailure_threshold = 9\nsuccess_threshold = 2\n` +
+          `[proxy.tool_circuit]\nfailure_threshold = 4\nmax_tools = 50\n` +
+          `[[upstreams]]\nname = "a"\nurl = "http://h:1"\n[upstreams.tool_circuit]\nsuccess_threshold = 1\n` +
+          `[[upstreams]]\nname = "b"\nurl = "http://h:2"\n[upstreams.tool_circuit]\nenabled = false\n`,
+      ),
+    });
+    const [a, b] = config.upstreams;
+    assert.deepEqual(
+      [
+        a?.toolCircuit.breaker.failureThreshold,
+        a?.toolCircuit.breaker.successThreshold,
+        a?.toolCircuit.maxTools,
+      ],
+      [4, 1, 50],
+    );
+    assert.deepEqual([a?.toolCircuit.enabled, b?.toolCircuit.enabled], [true, false]);
+    assert.equal(b?.toolCircuit.breaker.successThreshold, 2, "b's tools start from the shared keys");
+  });
+
+  it("reads health checks per upstream over [proxy.health_check], and makes their circuits probe-only", () => {
+    const { config, effective } = loadConfig({
+      configPath: file(
+        `[proxy.health_check]\nkind = "mcp"\ninterval_secs = 2\n` +
+          `[[upstreams]]\nname = "a"\nurl = "http://h:1"\n` +
+          `[[upstreams]]\nname = "b"\nurl = "http://h:2"\n[upstreams.health_check]\nkind = "http"\npath = "/healthz"\n` +
+          `[[upstreams]]\nname = "c"\nurl = "http://h:3"\n[upstreams.health_check]\nkind = "none"\n`,
+      ),
+    });
+    const [a, b, c] = config.upstreams;
+    assert.deepEqual(a?.healthCheck, { kind: "mcp", intervalMs: 2_000, timeoutMs: 5_000, path: "/" });
+    assert.deepEqual(
+      [b?.healthCheck.kind, b?.healthCheck.path, b?.healthCheck.intervalMs],
+      ["http", "/healthz", 2_000],
+    );
+    assert.deepEqual(
+      [a?.breaker.halfOpenProbesOnly, b?.breaker.halfOpenProbesOnly, c?.breaker.halfOpenProbesOnly],
+      [true, true, false],
+    );
+    assert.equal(effective.upstreams[2]?.health_check.kind, "none");
+  });
+
+  it("refuses a bad health check or answer timeout, naming the key", () => {
+    for (const [toml, message] of [
+      ['[proxy.health_check]\nkind = "tcp"', /proxy\.health_check\.kind/],
+      ["[proxy]\nanswer_timeout_ms = -1", /proxy\.answer_timeout_ms/],
+      ["[proxy.tool_circuit]\nmax_tools = 1.5", /proxy\.tool_circuit\.max_tools/],
+    ] as const) {
+      assert.throws(() => loadConfig({ configPath: file(`${toml}\n${one}`) }), message);
+    }
   });
 
   it("lets an upstream override the shared breaker keys, key by key", () => {

@@ -6,10 +6,16 @@ import { AnswerScanner, type ScannedAnswer } from "../../src/mcp/AnswerScanner.t
 /** What JSON.parse says the scanner should find. */
 function expected(message: Record<string, unknown>): ScannedAnswer {
   const error = message["error"] as { code?: unknown } | undefined;
+  const result = message["result"];
   return {
     id: "id" in message ? JSON.stringify(message["id"]) : undefined,
     result: "result" in message,
     errorCode: error === undefined ? undefined : typeof error.code === "number" ? error.code : Number.NaN,
+    isError:
+      typeof result === "object" &&
+      result !== null &&
+      !Array.isArray(result) &&
+      (result as Record<string, unknown>)["isError"] === true,
   };
 }
 
@@ -27,8 +33,27 @@ function scan(text: string, cuts: number[]): AnswerScanner {
 
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 const id = fc.oneof(fc.integer(), fc.string({ unit: "grapheme" }), fc.constant(null));
+/** A tool result: `isError` of any JSON type, among other keys, sometimes nested deeper too. */
+const toolResult = fc
+  .tuple(
+    fc.dictionary(fc.string(), anyJson, { maxKeys: 3 }),
+    fc.oneof(fc.boolean(), anyJson),
+    fc.boolean(),
+    fc.dictionary(fc.string(), anyJson, { maxKeys: 2 }),
+  )
+  .map(([before, isError, nested, after]) => ({
+    ...before,
+    content: nested ? [{ type: "text", isError: true }] : [],
+    isError,
+    _meta: { isError: true },
+    ...after,
+  }));
 const message = fc.oneof(
   fc.record({ jsonrpc: fc.constant("2.0"), id, result: anyJson }),
+  // keys after the result may hold an `isError` of their own, which is not the result's
+  fc
+    .record({ jsonrpc: fc.constant("2.0"), id, result: toolResult, trailing: fc.boolean() })
+    .map(({ trailing, ...m }) => (trailing ? { ...m, _meta: { isError: true } } : m)),
   fc.record({
     jsonrpc: fc.constant("2.0"),
     id,
@@ -70,7 +95,7 @@ describe("AnswerScanner", () => {
       result: { content: [{ type: "text", text: 'x\\"y'.repeat(500_000) }] },
     });
     const scanner = scan(big, [1000, 65_536, 1_000_000]);
-    assert.deepEqual(scanner.answers, [{ id: "7", result: true, errorCode: undefined }]);
+    assert.deepEqual(scanner.answers, [{ id: "7", result: true, errorCode: undefined, isError: false }]);
   });
 
   it("gives up on what is not a JSON-RPC response", () => {

@@ -39,7 +39,8 @@ export async function startBareProxy(
     requestTimeoutMs: 5_000,
     balancer: new UpstreamBalancer(upstreams, "round_robin"),
     sessions: new SessionTable({ maxSessions: 10, idleMs: 60_000, clock: new ManualClock() }),
-    judgeFor: () => judge,
+    answerLimits: { answerTimeoutMs: 0, maxAnswerMs: 0 },
+    calls: { read: () => ({ judge: () => judge }) },
     observer: { head() {}, settled: (report) => settled.push(report) },
     ...options,
   });

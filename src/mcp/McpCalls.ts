@@ -1,0 +1,91 @@
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { Acquisition } from "../index.ts";
+import type { Call, CallReader } from "../proxy/Call.ts";
+import type { ExchangeJudge } from "../proxy/ExchangeJudge.ts";
+import { PairedPermit } from "../proxy/PairedPermit.ts";
+import type { Upstream, UpstreamRequest } from "../proxy/Upstream.ts";
+import type { Admit } from "../proxy/UpstreamBalancer.ts";
+import { JsonRpcJudge, type JsonRpcRules } from "./JsonRpcJudge.ts";
+import { headersDisagree, type JsonRpcCall, readJsonRpcBody } from "./jsonRpcCall.ts";
+import { sendHeaderMismatch, sendToolUnavailable, type ToolRefusal } from "./mcpAnswers.ts";
+import type { ToolCircuits } from "./ToolCircuits.ts";
+
+export interface McpCallsOptions {
+  /** How anything but a JSON-RPC call is judged at each upstream (SPEC §2: by its status). */
+  readonly plainJudges: ReadonlyMap<Upstream, ExchangeJudge>;
+  /** What fails a JSON-RPC call at each upstream. */
+  readonly rules: ReadonlyMap<Upstream, JsonRpcRules>;
+  readonly tools: ToolCircuits;
+}
+
+/**
+ * Reads each POSTed JSON-RPC body once (SPEC §3): a call is judged by its answer, a `tools/call` is
+ * guarded by its tool's circuit as well as its upstream's, and routing headers that contradict the
+ * body are refused. Anything else is plain HTTP to the proxy.
+ */
+export class McpCalls implements CallReader {
+  readonly #o: McpCallsOptions;
+  readonly #plain: Call;
+
+  constructor(options: McpCallsOptions) {
+    this.#o = options;
+    const judges = options.plainJudges;
+    this.#plain = { judge: (upstream) => judges.get(upstream) as ExchangeJudge };
+  }
+
+  read(request: UpstreamRequest, headers: IncomingHttpHeaders): Call {
+    const body = request.body;
+    if (request.method !== "POST" || body === undefined || body.length === 0) return this.#plain;
+    const read = readJsonRpcBody(body);
+    if (read.kind === "other") return this.#plain;
+    const mismatch = headersDisagree(headers, read.message);
+    if (mismatch !== undefined) {
+      const id = read.kind === "call" ? (read.call.ids[0] as string) : "null";
+      return { refuse: (res) => sendHeaderMismatch(res, id, mismatch), judge: this.#plain.judge };
+    }
+    if (read.kind === "message") return this.#plain;
+    return new McpCall(read.call, this.#o);
+  }
+}
+
+/** One JSON-RPC call on its way: judged by its answer; a tool call also admitted by its tool's circuit. */
+class McpCall implements Call {
+  readonly admit: ((upstream: Upstream, admit: Admit) => Acquisition) | undefined;
+  readonly #call: JsonRpcCall;
+  readonly #o: McpCallsOptions;
+  /** The tool circuit that refused the call and will admit soonest, if any did. */
+  #refusal: ToolRefusal | undefined;
+
+  constructor(call: JsonRpcCall, options: McpCallsOptions) {
+    this.#call = call;
+    this.#o = options;
+    const tool = call.tool;
+    this.admit = tool === undefined ? undefined : (upstream, admit) => this.#admitTool(upstream, admit, tool);
+  }
+
+  judge(upstream: Upstream): ExchangeJudge {
+    return new JsonRpcJudge(this.#call, this.#o.rules.get(upstream) as JsonRpcRules);
+  }
+
+  answerRefusal(res: ServerResponse): boolean {
+    if (this.#refusal === undefined) return false;
+    sendToolUnavailable(res, this.#call.ids[0] as string, this.#refusal);
+    return true;
+  }
+
+  /** Both circuits must admit a tool call (SPEC §3.2); the tool's is asked once the upstream's has. */
+  #admitTool(upstream: Upstream, admit: Admit, tool: string): Acquisition {
+    const own = admit(upstream);
+    if (!own.admitted) return own;
+    const circuit = this.#o.tools.circuitFor(upstream.name, tool);
+    if (circuit === undefined) return own;
+    const acquisition = circuit.breaker.tryAcquire();
+    if (acquisition.admitted) return new PairedPermit(own, acquisition, tool);
+    own.neutral(); // not sent: the upstream's circuit heard nothing
+    if (this.#refusal === undefined || acquisition.retryAfterMs < this.#refusal.retryAfterMs) {
+      const { state, retryAfterMs } = acquisition;
+      this.#refusal = { upstream: upstream.name, tool, state, retryAfterMs };
+    }
+    return acquisition;
+  }
+}

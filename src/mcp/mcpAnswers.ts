@@ -1,0 +1,57 @@
+import type { ServerResponse } from "node:http";
+import type { CircuitState } from "../index.ts";
+
+/** A tool circuit that refused a call: where, and for how long. */
+export interface ToolRefusal {
+  readonly upstream: string;
+  readonly tool: string;
+  readonly state: CircuitState;
+  readonly retryAfterMs: number;
+}
+
+/**
+ * The answer to a tool call whose tool circuit refused it (SPEC §3.2): the server is fine and the
+ * session lives on, so it is a `200` with a tool execution error that the model can read and act on,
+ * and `_meta["breakwater/circuit"]` for programs. `id` is the call's id as JSON text.
+ */
+export function sendToolUnavailable(res: ServerResponse, id: string, refusal: ToolRefusal): void {
+  const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1_000));
+  const why = refusal.state === "forced_open" ? "an operator has turned it off" : "its last calls failed";
+  const result = {
+    isError: true,
+    content: [
+      {
+        type: "text",
+        text: `Tool ${JSON.stringify(refusal.tool)} is temporarily unavailable: ${why}. Try again in ${seconds} s, or use another tool.`,
+      },
+    ],
+    _meta: {
+      "breakwater/circuit": {
+        upstream: refusal.upstream,
+        tool: refusal.tool,
+        state: refusal.state,
+        retryAfterMs: refusal.retryAfterMs,
+      },
+    },
+  };
+  send(res, 200, `{"jsonrpc":"2.0","id":${id},"result":${JSON.stringify(result)}}`);
+}
+
+/**
+ * The answer to a request whose MCP routing headers disagree with its body (MCP 2026-07-28): 400 with
+ * JSON-RPC error -32020. `id` is the request's id as JSON text (`null` for a notification).
+ */
+export function sendHeaderMismatch(res: ServerResponse, id: string, problem: string): void {
+  const error = { code: -32020, message: `Header mismatch: ${problem}` };
+  send(res, 400, `{"jsonrpc":"2.0","id":${id},"error":${JSON.stringify(error)}}`);
+}
+
+function send(res: ServerResponse, status: number, text: string): void {
+  res
+    .writeHead(status, {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(text)),
+      "cache-control": "no-store",
+    })
+    .end(text);
+}

@@ -1,0 +1,33 @@
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { Acquisition } from "../index.ts";
+import type { ExchangeJudge } from "./ExchangeJudge.ts";
+import type { Upstream, UpstreamRequest } from "./Upstream.ts";
+import type { Admit } from "./UpstreamBalancer.ts";
+
+/**
+ * What a request means beyond HTTP, read once before an upstream is picked: how its exchanges are
+ * judged, which circuits besides the upstream's must admit it, and what the proxy answers when one of
+ * those refuses. The MCP layer reads JSON-RPC into calls (SPEC §3); plain HTTP requests share one
+ * call that adds nothing. The proxy knows no JSON-RPC of its own.
+ */
+export interface Call {
+  /** A request that must not be forwarded as it is: its answer is written at once (a 4xx). */
+  readonly refuse?: (res: ServerResponse) => void;
+  /**
+   * Whether `upstream` takes the request, given `admit`, the upstream's own admission (bulkhead and
+   * circuit): undefined when `admit` alone decides.
+   */
+  readonly admit?: ((upstream: Upstream, admit: Admit) => Acquisition) | undefined;
+  /**
+   * No upstream took the request. When a circuit of the call's own refused it (a tool's), writes the
+   * answer for that and returns true; false leaves the answer to the proxy (503, 404).
+   */
+  readonly answerRefusal?: (res: ServerResponse) => boolean;
+  /** How an exchange of this request with `upstream` is judged. */
+  judge(upstream: Upstream): ExchangeJudge;
+}
+
+/** Reads requests into calls. */
+export interface CallReader {
+  read(request: UpstreamRequest, headers: IncomingHttpHeaders): Call;
+}
