@@ -81,6 +81,11 @@ export class Breakwater {
     const judges = new Map<Upstream, ExchangeJudge>();
     const callRules = new Map<Upstream, JsonRpcRules>();
     const upstreamUrls = new Map<Upstream, URL>();
+    const tools = new ToolCircuits(
+      circuits,
+      new Map(config.upstreams.map((u) => [u.name, u.toolCircuit])),
+      clock,
+    );
     this.upstreams = config.upstreams.map((u) => {
       const options = clock === undefined ? u.breaker : { ...u.breaker, clock };
       const upstream = new HttpUpstream(u, circuits.create(u.name, options).breaker, config.requestTimeoutMs);
@@ -111,15 +116,7 @@ export class Breakwater {
       }),
       answerLimits: { answerTimeoutMs: config.answerTimeoutMs, maxAnswerMs: config.maxAnswerMs },
       // a JSON-RPC call is judged by its answer, a tool call by its tool's circuit too (SPEC §3); the rest by status (§2)
-      calls: new McpCalls({
-        plainJudges: judges,
-        rules: callRules,
-        tools: new ToolCircuits(
-          circuits,
-          new Map(config.upstreams.map((u) => [u.name, u.toolCircuit])),
-          clock,
-        ),
-      }),
+      calls: new McpCalls({ plainJudges: judges, rules: callRules, tools }),
       observer: {
         head: (report) => metrics.head(report),
         settled: (report) => {
@@ -144,7 +141,9 @@ export class Breakwater {
       token: config.adminToken,
       hosts: new HostRule(config.adminAllowedHosts),
       tls: config.adminTls ? config.tls : undefined,
-      onControl: (upstream, action) => logger.info({ upstream, action }, "manual circuit control"),
+      toolCircuit: (upstream, tool) => tools.circuitFor(upstream, tool),
+      onControl: (upstream, action, tool) =>
+        logger.info({ upstream, ...(tool === undefined ? {} : { tool }), action }, "manual circuit control"),
     });
   }
 

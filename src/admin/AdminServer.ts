@@ -4,11 +4,11 @@ import type { ListenerTls } from "../config/tlsFiles.ts";
 import type { HostRule } from "../edge/HostRule.ts";
 import { httpListener } from "../httpListener.ts";
 import type { CircuitBreaker } from "../index.ts";
-import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
+import type { Circuit, CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { Upstream } from "../proxy/Upstream.ts";
 import { bearerTokenMatcher } from "./bearerToken.ts";
 import type { CircuitActivity } from "./CircuitActivity.ts";
-import { admits, circuitReport } from "./circuitReport.ts";
+import { admits, breakerReport, circuitReport } from "./circuitReport.ts";
 import { dashboardState } from "./dashboardState.ts";
 import type { ProxyMetrics } from "./ProxyMetrics.ts";
 
@@ -16,6 +16,8 @@ export interface AdminServerOptions {
   readonly upstreams: readonly Upstream[];
   /** Where circuit control finds a circuit by name. */
   readonly circuits: CircuitRegistry;
+  /** A tool's circuit, made when the operator names a tool not called yet; undefined when it has none. */
+  readonly toolCircuit: (upstream: string, tool: string) => Circuit | undefined;
   readonly metrics: ProxyMetrics;
   readonly activity: CircuitActivity;
   /** When set, circuit control (and `GET /circuits`) needs `Authorization: Bearer <token>`. */
@@ -24,8 +26,8 @@ export interface AdminServerOptions {
   readonly hosts: HostRule;
   /** Certificate and key when the admin listener speaks HTTPS (`server.admin_tls`). */
   readonly tls?: ListenerTls | undefined;
-  /** Called after a manual circuit action (for the audit log). */
-  readonly onControl?: (upstream: string, action: CircuitAction) => void;
+  /** Called after a manual circuit action (for the audit log); `tool` for a tool's circuit. */
+  readonly onControl?: (upstream: string, action: CircuitAction, tool: string | undefined) => void;
 }
 
 export type CircuitAction = "open" | "disable" | "reset";
@@ -50,7 +52,8 @@ const actions: Record<CircuitAction, (breaker: CircuitBreaker) => void> = {
 
 /**
  * The control plane (SPEC §2): `GET /health`, `/ready`, `/metrics` (always open), `GET /circuits` and
- * `POST /circuits/<name>/open|disable|reset` (behind the token when one is set), and the dashboard:
+ * `POST /circuits/<name>/open|disable|reset` and `/circuits/<name>/tools/<tool>/…` (SPEC §3.2; behind
+ * the token when one is set), and the dashboard:
  * `GET /` with its assets and the `/dashboard/state` it polls (open, like `/health`).
  */
 export class AdminServer {
@@ -96,13 +99,14 @@ export class AdminServer {
     }
 
     if (path === "/dashboard/state") {
-      return json(res, 200, dashboardState(upstreams, this.#o.activity, this.#o.token !== undefined));
+      const { activity, circuits, token } = this.#o;
+      return json(res, 200, dashboardState(upstreams, circuits, activity, token !== undefined));
     }
 
     if (path === "/health" || path === "/ready" || path === "/metrics") {
       if (method !== "GET" && method !== "HEAD")
         return json(res, 405, { error: "use GET" }, { allow: "GET, HEAD" });
-      if (path === "/health") return json(res, 200, circuitReport(upstreams));
+      if (path === "/health") return json(res, 200, circuitReport(upstreams, this.#o.circuits));
       if (path === "/ready") {
         const ready = upstreams.some((u) => admits(u.circuit.state));
         return json(res, ready ? 200 : 503, { ready });
@@ -118,10 +122,15 @@ export class AdminServer {
       }
       if (path === "/circuits") {
         if (method !== "GET") return json(res, 405, { error: "use GET" }, { allow: "GET" });
-        return json(res, 200, circuitReport(upstreams));
+        return json(res, 200, circuitReport(upstreams, this.#o.circuits));
       }
-      const match = /^\/circuits\/([^/]+)\/(open|disable|reset)$/.exec(path);
-      if (!match) return json(res, 404, { error: "expected /circuits/<name>/open|disable|reset" });
+      const match = /^\/circuits\/([^/]+)(?:\/tools\/([^/]+))?\/(open|disable|reset)$/.exec(path);
+      if (!match) {
+        return json(res, 404, {
+          error:
+            "expected /circuits/<name>/open|disable|reset or /circuits/<name>/tools/<tool>/open|disable|reset",
+        });
+      }
       if (method !== "POST") return json(res, 405, { error: "use POST" }, { allow: "POST" });
       // A page the operator visits could POST here (a form needs no preflight): only the admin's own
       // pages may, and those send the listener's own origin (SPEC §4.1).
@@ -129,16 +138,22 @@ export class AdminServer {
         return json(res, 403, { error: "Forbidden: Origin not allowed", reason: "forbidden_origin" });
       }
       const name = safeDecode(match[1] as string);
-      const upstream = upstreams.find((u) => u.name === name);
-      const circuit = this.#o.circuits.get(name);
-      if (upstream === undefined || circuit === undefined)
+      const tool = match[2] === undefined ? undefined : safeDecode(match[2]);
+      if (!upstreams.some((u) => u.name === name))
         return json(res, 404, { error: `no upstream named ${JSON.stringify(name)}` });
-      const action = match[2] as CircuitAction;
+      const circuit = tool === undefined ? this.#o.circuits.get(name) : this.#o.toolCircuit(name, tool);
+      if (circuit === undefined) {
+        return json(res, 404, {
+          error: `upstream ${JSON.stringify(name)} has no circuit for tool ${JSON.stringify(tool)} (tool circuits off, or max_tools reached)`,
+        });
+      }
+      const action = match[3] as CircuitAction;
       actions[action](circuit.breaker);
-      this.#o.onControl?.(name, action);
+      this.#o.onControl?.(name, action, tool);
       return json(res, 200, {
         upstream: name,
-        ...circuitReport([upstream]).circuit_breakers[name],
+        ...(tool === undefined ? {} : { tool }),
+        ...breakerReport(circuit.breaker),
       });
     }
 

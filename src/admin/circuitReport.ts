@@ -1,4 +1,5 @@
-import type { CircuitState } from "../index.ts";
+import type { CircuitBreaker, CircuitState } from "../index.ts";
+import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { Upstream } from "../proxy/Upstream.ts";
 
 /** One circuit as `/health` and `/circuits` show it (SPEC §2). */
@@ -12,6 +13,9 @@ export interface CircuitReport {
   retry_after_ms: number | null;
 }
 
+/** An upstream's circuit, with its tools' circuits (SPEC §3.2). */
+export type UpstreamReport = CircuitReport & { tools: Record<string, CircuitReport> };
+
 export type HealthStatus = "healthy" | "degraded" | "unhealthy";
 
 /** States in which a circuit lets (at least some) requests through. */
@@ -19,28 +23,43 @@ export function admits(state: CircuitState): boolean {
   return state === "closed" || state === "half_open" || state === "disabled";
 }
 
-/** healthy: every circuit closed; unhealthy: none admits; degraded: anything between. */
-export function circuitReport(upstreams: readonly Upstream[]): {
+/**
+ * healthy: every upstream's circuit closed; unhealthy: none admits; degraded: anything between. Tool
+ * circuits are listed under their upstream but do not change the status: an upstream with a broken
+ * tool still serves its others.
+ */
+export function circuitReport(
+  upstreams: readonly Upstream[],
+  circuits: CircuitRegistry,
+): {
   status: HealthStatus;
-  circuit_breakers: Record<string, CircuitReport>;
+  circuit_breakers: Record<string, UpstreamReport>;
 } {
-  const circuits: Record<string, CircuitReport> = {};
+  const reports: Record<string, UpstreamReport> = {};
   let closed = 0;
   let admitting = 0;
   for (const upstream of upstreams) {
-    const m = upstream.circuit.metrics();
-    if (m.state === "closed") closed++;
-    if (admits(m.state)) admitting++;
-    circuits[upstream.name] = {
-      state: m.state,
-      success_rate: m.successRate,
-      total_requests: m.totalRequests,
-      failed_requests: m.failedRequests,
-      consecutive_failures: m.consecutiveFailures,
-      rejected_requests: m.rejectedRequests,
-      retry_after_ms: m.retryAfterMs,
-    };
+    const report = breakerReport(upstream.circuit);
+    if (report.state === "closed") closed++;
+    if (admits(report.state)) admitting++;
+    const tools: Record<string, CircuitReport> = {};
+    for (const { tool, breaker } of circuits.toolsOf(upstream.name))
+      tools[tool as string] = breakerReport(breaker);
+    reports[upstream.name] = { ...report, tools };
   }
   const status = closed === upstreams.length ? "healthy" : admitting === 0 ? "unhealthy" : "degraded";
-  return { status, circuit_breakers: circuits };
+  return { status, circuit_breakers: reports };
+}
+
+export function breakerReport(breaker: CircuitBreaker): CircuitReport {
+  const m = breaker.metrics();
+  return {
+    state: m.state,
+    success_rate: m.successRate,
+    total_requests: m.totalRequests,
+    failed_requests: m.failedRequests,
+    consecutive_failures: m.consecutiveFailures,
+    rejected_requests: m.rejectedRequests,
+    retry_after_ms: m.retryAfterMs,
+  };
 }

@@ -1,6 +1,12 @@
+import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { Upstream } from "../proxy/Upstream.ts";
 import type { ActivitySample, CircuitActivity, RecordedTransition } from "./CircuitActivity.ts";
-import { type CircuitReport, circuitReport, type HealthStatus } from "./circuitReport.ts";
+import {
+  type CircuitReport,
+  circuitReport,
+  type HealthStatus,
+  type UpstreamReport,
+} from "./circuitReport.ts";
 
 /** What the dashboard page polls: `/health`'s data plus in-flight requests, history and transitions. */
 export interface DashboardState {
@@ -10,6 +16,8 @@ export interface DashboardState {
   readonly sampleSeconds: number;
   readonly upstreams: readonly (CircuitReport & {
     name: string;
+    /** The tool circuits that are not closed (SPEC §3.2: open and half-open ones at least). */
+    tools: readonly (CircuitReport & { name: string })[];
     in_flight: number;
     history: readonly ActivitySample[];
     transitions: readonly RecordedTransition[];
@@ -18,20 +26,27 @@ export interface DashboardState {
 
 export function dashboardState(
   upstreams: readonly Upstream[],
+  circuits: CircuitRegistry,
   activity: CircuitActivity,
   tokenRequired: boolean,
 ): DashboardState {
-  const report = circuitReport(upstreams);
+  const report = circuitReport(upstreams, circuits);
   return {
     status: report.status,
     control: tokenRequired ? "token" : "open",
     sampleSeconds: activity.sampleMs / 1_000,
-    upstreams: upstreams.map((u) => ({
-      name: u.name,
-      ...(report.circuit_breakers[u.name] as CircuitReport),
-      in_flight: u.inFlight,
-      history: activity.samples(u.name, Date.now()),
-      transitions: activity.transitions(u.name),
-    })),
+    upstreams: upstreams.map((u) => {
+      const { tools, ...own } = report.circuit_breakers[u.name] as UpstreamReport;
+      return {
+        name: u.name,
+        ...own,
+        tools: Object.entries(tools)
+          .filter(([, t]) => t.state !== "closed")
+          .map(([name, t]) => ({ name, ...t })),
+        in_flight: u.inFlight,
+        history: activity.samples(u.name, Date.now()),
+        transitions: activity.transitions(u.name),
+      };
+    }),
   };
 }

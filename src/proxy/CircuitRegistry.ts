@@ -1,6 +1,6 @@
 import { CircuitBreaker, type CircuitBreakerOptions } from "../index.ts";
 
-/** One circuit of the proxy: an upstream's own, or (later) one of its tools'. */
+/** One circuit of the proxy: an upstream's own, or one of its tools' (SPEC §3.2). */
 export interface Circuit {
   readonly upstream: string;
   /** The tool whose calls it guards; undefined for the upstream's own circuit. */
@@ -17,6 +17,8 @@ export type CircuitListener = (circuit: Circuit) => void;
  */
 export class CircuitRegistry {
   readonly #circuits = new Map<string, Circuit>();
+  /** Each upstream's tool circuits, by tool name, in the order they were made. */
+  readonly #tools = new Map<string, Map<string, Circuit>>();
   #listeners: readonly CircuitListener[] = [];
 
   /**
@@ -42,6 +44,11 @@ export class CircuitRegistry {
     if (this.#circuits.has(key)) throw new Error(`circuit ${key} exists already`);
     const circuit: Circuit = { upstream, tool, breaker: new CircuitBreaker(options) };
     this.#circuits.set(key, circuit);
+    if (tool !== undefined) {
+      const tools = this.#tools.get(upstream) ?? new Map<string, Circuit>();
+      this.#tools.set(upstream, tools);
+      tools.set(tool, circuit);
+    }
     for (const listener of this.#listeners) listener(circuit);
     return circuit;
   }
@@ -52,6 +59,11 @@ export class CircuitRegistry {
 
   all(): IterableIterator<Circuit> {
     return this.#circuits.values();
+  }
+
+  /** The tool circuits of `upstream`. */
+  toolsOf(upstream: string): Iterable<Circuit> {
+    return this.#tools.get(upstream)?.values() ?? [];
   }
 }
 

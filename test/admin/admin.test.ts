@@ -56,6 +56,7 @@ describe("the admin listener", () => {
       "consecutive_failures",
       "rejected_requests",
       "retry_after_ms",
+      "tools",
     ]);
     assert.equal(body.circuit_breakers["b"]?.["state"], "open");
     assert.equal(typeof body.circuit_breakers["b"]?.["retry_after_ms"], "number");

@@ -141,4 +141,39 @@ describe("the dashboard, in a real browser", { skip }, () => {
       await open.close();
     }
   });
+
+  it("shows a tool whose circuit opened on its upstream's card, and resets it from there", async () => {
+    const tools = await startFleet(
+      {
+        delta: (_req, res, body) => {
+          const { id } = JSON.parse(body) as { id: unknown };
+          res
+            .writeHead(200, { "content-type": "application/json" })
+            .end(JSON.stringify({ jsonrpc: "2.0", id, result: { isError: true, content: [] } }));
+        },
+      },
+      "[proxy.tool_circuit]\nfailure_threshold = 1",
+    );
+    const other = await browser.newPage();
+    try {
+      const call = JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "lookup" },
+      });
+      await request(tools.proxy.url, { method: "POST", body: call }).then((r) => r.body.text());
+      await other.goto(`${tools.proxy.adminUrl}/`);
+      const card = other.locator(".card", { hasText: "delta" });
+      await card.locator(".tools li", { hasText: "lookup" }).waitFor({ timeout: 10_000 });
+      assert.match((await card.locator(".tools li").textContent()) ?? "", /lookup\s*Open, 1 failed/);
+      assert.equal(await card.getAttribute("data-state"), "closed", "the upstream itself stays closed");
+      await other.getByRole("button", { name: "Reset tool lookup of delta" }).click();
+      await card.locator(".tools li").waitFor({ state: "detached", timeout: 10_000 });
+      assert.equal(tools.proxy.breakwater.circuits.get("delta", "lookup")?.breaker.state, "closed");
+    } finally {
+      await other.close();
+      await tools.close();
+    }
+  });
 });

@@ -124,6 +124,7 @@ function render(data) {
     $(".rejected", node).textContent = String(upstream.rejected_requests);
     $(".retry", node).textContent = seconds(upstream.retry_after_ms);
     chart(node, upstream.history, data.sampleSeconds);
+    renderTools($(".tools", node), upstream.name, upstream.tools);
     const list = $(".transitions", node);
     list.replaceChildren(
       ...upstream.transitions
@@ -147,18 +148,42 @@ function render(data) {
   }
 }
 
-async function control(name, action) {
+/** The tool circuits of an upstream that are not closed, each with its state and a reset button. */
+function renderTools(list, upstream, tools) {
+  list.replaceChildren(
+    ...tools.map((tool) => {
+      const item = document.createElement("li");
+      const name = document.createElement("span");
+      name.className = "tool-name";
+      name.textContent = tool.name;
+      const state = document.createElement("span");
+      state.textContent = `${stateLabels[tool.state] ?? tool.state}, ${tool.failed_requests} failed, retry in ${seconds(tool.retry_after_ms)}`;
+      const reset = document.createElement("button");
+      reset.type = "button";
+      reset.textContent = "Reset";
+      reset.setAttribute("aria-label", `Reset tool ${tool.name} of ${upstream}`);
+      reset.disabled = !canControl();
+      reset.addEventListener("click", () => control(upstream, "reset", tool.name));
+      item.append(name, state, reset);
+      return item;
+    }),
+  );
+}
+
+async function control(name, action, tool) {
   const headers = token() ? { authorization: `Bearer ${token()}` } : {};
+  const path = tool === undefined ? "" : `/tools/${encodeURIComponent(tool)}`;
+  const what = tool === undefined ? name : `${name} tool ${tool}`;
   try {
-    const response = await fetch(`/circuits/${encodeURIComponent(name)}/${action}`, {
+    const response = await fetch(`/circuits/${encodeURIComponent(name)}${path}/${action}`, {
       method: "POST",
       headers,
     });
     if (response.status === 401) say("The admin token was rejected: circuits were not changed.");
-    else if (!response.ok) say(`${actionLabels[action]} ${name} failed (HTTP ${response.status}).`);
-    else say(`${actionLabels[action]} ${name}: done.`);
+    else if (!response.ok) say(`${actionLabels[action]} ${what} failed (HTTP ${response.status}).`);
+    else say(`${actionLabels[action]} ${what}: done.`);
   } catch {
-    say(`${actionLabels[action]} ${name} failed: Breakwater did not answer.`);
+    say(`${actionLabels[action]} ${what} failed: Breakwater did not answer.`);
   }
   await poll(false);
 }
