@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { AdminServer } from "./admin/AdminServer.ts";
 import { CircuitActivity } from "./admin/CircuitActivity.ts";
 import { ProxyMetrics } from "./admin/ProxyMetrics.ts";
-import type { Config } from "./config/Config.ts";
+import type { Config, UpstreamConfig } from "./config/Config.ts";
 import { isLoopback } from "./config/listenAddress.ts";
 import { EdgeGuard } from "./edge/EdgeGuard.ts";
 import { HostRule } from "./edge/HostRule.ts";
@@ -11,7 +11,10 @@ import { OriginRule } from "./edge/OriginRule.ts";
 import { PublicUrls } from "./edge/PublicUrls.ts";
 import type { Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
+import { HealthChecker } from "./mcp/HealthChecker.ts";
+import { type HealthCheck, healthCheckId, httpCheck, mcpCheck } from "./mcp/healthChecks.ts";
 import type { JsonRpcRules } from "./mcp/JsonRpcJudge.ts";
+import { JsonRpcJudge } from "./mcp/JsonRpcJudge.ts";
 import { McpCalls } from "./mcp/McpCalls.ts";
 import { ToolCircuits } from "./mcp/ToolCircuits.ts";
 import { BodyBudget } from "./proxy/BodyBudget.ts";
@@ -47,6 +50,7 @@ export class Breakwater {
   readonly #logger: Logger;
   readonly #config: Config;
   readonly #activity: CircuitActivity;
+  readonly #checkers: HealthChecker[] = [];
 
   constructor({ config, logger, clock }: BreakwaterOptions) {
     this.#logger = logger;
@@ -92,6 +96,23 @@ export class Breakwater {
       judges.set(upstream, new StatusJudge(u.isFailureStatus));
       callRules.set(upstream, { isFailureStatus: u.isFailureStatus, isFailureCode: config.isFailureCode });
       upstreamUrls.set(upstream, u.url);
+      const check = healthCheck(u, upstream, callRules.get(upstream) as JsonRpcRules);
+      if (check !== undefined) {
+        this.#checkers.push(
+          new HealthChecker({
+            upstream: u.name,
+            breaker: upstream.circuit,
+            check,
+            intervalMs: u.healthCheck.intervalMs,
+            timeoutMs: u.healthCheck.timeoutMs,
+            onResult: (name, result) => {
+              metrics.healthCheck(name, result.healthy);
+              if (!result.healthy)
+                logger.warn({ upstream: name, problem: result.problem }, "health check failed");
+            },
+          }),
+        );
+      }
       return upstream;
     });
     this.proxy = new ProxyServer({
@@ -159,6 +180,7 @@ export class Breakwater {
       throw error;
     }
     this.#activity.start();
+    for (const checker of this.#checkers) checker.start();
     return { proxy, admin };
   }
 
@@ -169,6 +191,7 @@ export class Breakwater {
    */
   async close(graceMs = 10_000): Promise<void> {
     this.#activity.stop();
+    for (const checker of this.#checkers) checker.stop();
     const servers = [this.proxy.server, this.admin.server].filter((s) => s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.proxy.drain();
@@ -185,4 +208,19 @@ export class Breakwater {
     clearTimeout(timer);
     await Promise.all(this.upstreams.map((u) => u.close()));
   }
+}
+
+/** The health check an upstream's config asks for (SPEC §3.3), over its own connections; none for "none". */
+function healthCheck(
+  config: UpstreamConfig,
+  upstream: HttpUpstream,
+  rules: JsonRpcRules,
+): HealthCheck | undefined {
+  const { kind, path } = config.healthCheck;
+  if (kind === "http") return httpCheck(upstream.dispatcher, new URL(path, config.url.origin));
+  if (kind === "mcp") {
+    const call = { ids: [healthCheckId], progressTokens: new Set<string>(), tool: undefined };
+    return mcpCheck(upstream.dispatcher, config.url, () => new JsonRpcJudge(call, rules));
+  }
+  return undefined;
 }

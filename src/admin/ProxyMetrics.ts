@@ -15,6 +15,7 @@ export class ProxyMetrics implements ExchangeObserver {
   readonly registry = new Registry();
   readonly #outcomes = new Map<string, Record<Outcome | "overloaded", Counter.Internal>>();
   readonly #durations = new Map<string, Histogram.Internal<"upstream">>();
+  readonly #checks: Counter<"upstream" | "result">;
   /** Tool circuits' outcome counters, by upstream and then tool. */
   readonly #toolOutcomes = new Map<string, Map<string, Record<Outcome, Counter.Internal>>>();
 
@@ -61,6 +62,12 @@ export class ProxyMetrics implements ExchangeObserver {
       name: "breakwater_circuit_transitions_total",
       help: "Circuit state changes per upstream.",
       labelNames: ["upstream", "from", "to"] as const,
+      registers: [this.registry],
+    });
+    this.#checks = new Counter({
+      name: "breakwater_health_checks_total",
+      help: "Active health checks per upstream by result: healthy or unhealthy.",
+      labelNames: ["upstream", "result"] as const,
       registers: [this.registry],
     });
     const toolRequests = new Counter({
@@ -123,6 +130,11 @@ export class ProxyMetrics implements ExchangeObserver {
     this.#outcomes.get(upstream)?.[report.outcome].inc();
     const tool = report.tool;
     if (tool !== undefined) this.#toolOutcomes.get(upstream)?.get(tool.name)?.[tool.outcome].inc();
+  }
+
+  /** Counts one health check of `upstream`. */
+  healthCheck(upstream: string, healthy: boolean): void {
+    this.#checks.inc({ upstream, result: healthy ? "healthy" : "unhealthy" });
   }
 
   /** Counts an upstream skipped at its `max_in_flight`. */

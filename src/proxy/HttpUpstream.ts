@@ -66,6 +66,11 @@ export class HttpUpstream implements Upstream {
     return this.#inFlight;
   }
 
+  /** The connections to the upstream's origin, for requests of the proxy's own (health checks). */
+  get dispatcher(): Dispatcher {
+    return this.#pool;
+  }
+
   dispatch(request: UpstreamRequest, sink: ResponseSink): void {
     this.#inFlight++;
     const exchange = new HttpExchange(sink, this.#finished);

@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { request } from "undici";
+import { rpc, startFleet } from "../support/proxy.ts";
+import type { Handler } from "../support/upstream.ts";
+
+const opened: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const close of opened.reverse()) await close();
+});
+
+/** Polls `condition` every 20 ms for at most 10 s (a busy machine), failing with `what`. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await sleep(20);
+  assert.ok(condition(), `timed out waiting until ${what}`);
+}
+
+/** An MCP server: `initialize` answered with `answer` and a session id, DELETE with 200, anything else a result. */
+function mcpServer(answer: () => Record<string, unknown> | "hold"): {
+  handler: Handler;
+  release: () => void;
+} {
+  const held: (() => void)[] = [];
+  const handler: Handler = (req, res, body) => {
+    if (req.method === "DELETE") return void res.writeHead(200).end();
+    const { id, method } = JSON.parse(body) as { id: unknown; method: string };
+    const reply = (payload: Record<string, unknown>): void => {
+      res
+        .writeHead(200, { "content-type": "application/json", "mcp-session-id": "s-1" })
+        .end(JSON.stringify({ jsonrpc: "2.0", id, ...payload }));
+    };
+    const payload = method === "initialize" ? answer() : { result: {} };
+    if (payload === "hold") held.push(() => reply({ result: { protocolVersion: "2025-11-25" } }));
+    else reply(payload);
+  };
+  const release = () => {
+    for (const send of held.splice(0)) send();
+  };
+  return { handler, release };
+}
+
+describe("active health checks (SPEC §3.3)", () => {
+  it("checks a closed upstream on its interval; failing checks open it before a client meets it", async () => {
+    const fleet = await startFleet(
+      { u: (_req, res) => void res.writeHead(503).end() },
+      '[proxy.health_check]\nkind = "http"\npath = "/healthz"\ninterval_secs = 0.05\n' +
+        "[proxy.circuit_breaker]\nfailure_threshold = 2",
+    );
+    opened.push(fleet.close);
+    await until(() => fleet.proxy.breakwater.upstreams[0]?.circuit.state === "open", "the circuit opens");
+    const seen = fleet.upstreams["u"]?.seen ?? [];
+    assert.deepEqual(
+      seen.map((r) => `${r.method} ${r.url}`),
+      ["GET /healthz", "GET /healthz"],
+      "two failed checks, then none while open",
+    );
+    const logged = fleet.proxy.logs().filter((line) => line["msg"] === "health check failed");
+    assert.equal(logged.length, 2);
+    const metrics = await request(`${fleet.proxy.adminUrl}/metrics`).then((r) => r.body.text());
+    assert.match(metrics, /breakwater_health_checks_total\{upstream="u",result="unhealthy"\} 2/);
+  });
+
+  it("counts an initialize answered with a failing JSON-RPC error as a failed check", async () => {
+    const server = mcpServer(() => ({ error: { code: -32603, message: "db down" } }));
+    const fleet = await startFleet(
+      { u: server.handler },
+      '[proxy.health_check]\nkind = "mcp"\ninterval_secs = 0.05\n[proxy.circuit_breaker]\nfailure_threshold = 1',
+    );
+    opened.push(fleet.close);
+    await until(() => fleet.proxy.breakwater.upstreams[0]?.circuit.state === "open", "the circuit opens");
+    const seen = fleet.upstreams["u"]?.seen ?? [];
+    assert.deepEqual(
+      seen.map((r) => r.method),
+      ["POST", "DELETE"],
+    );
+    assert.equal(seen[1]?.headers["mcp-session-id"], "s-1", "the check's session is ended");
+  });
+
+  it("once the open time is up, only checks probe: clients are rejected until a check closes it", async () => {
+    const server = mcpServer(() => "hold");
+    const fleet = await startFleet(
+      { u: server.handler },
+      '[proxy.health_check]\nkind = "mcp"\ninterval_secs = 3600\n[proxy.circuit_breaker]\nsuccess_threshold = 1',
+    );
+    opened.push(fleet.close);
+    const { proxy, upstreams } = fleet;
+    const circuit = proxy.breakwater.upstreams[0]?.circuit;
+    const seen = upstreams["u"]?.seen ?? [];
+    circuit?.openFor(200);
+    proxy.clock.advance(200);
+    assert.equal(circuit?.state, "half_open");
+    await until(() => seen.length === 1, "the first check reaches the upstream");
+    const client = await request(proxy.url, { method: "POST", body: rpc(1) });
+    assert.equal(client.statusCode, 503, "no client is used as a probe");
+    assert.equal(
+      ((await client.body.json()) as { error: { data: { reason: string } } }).error.data.reason,
+      "circuit_open",
+    );
+    assert.equal(seen.length, 1, "the client's request never reached the upstream");
+    server.release();
+    await until(() => circuit?.state === "closed", "the check closes the circuit");
+    const after = await request(proxy.url, { method: "POST", body: rpc(2) });
+    assert.equal(after.statusCode, 200);
+    await after.body.text();
+    assert.deepEqual(
+      seen.map((r) => r.method),
+      ["POST", "DELETE", "POST"],
+    );
+  });
+});
