@@ -7,20 +7,27 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 
-/** How a demo server behaves: answers; fails every request with 500; never answers; refuses connections. */
-export type DemoMode = "ok" | "fail" | "hang" | "down";
-export const demoModes: readonly DemoMode[] = ["ok", "fail", "hang", "down"];
+/**
+ * How a demo server behaves: answers; fails every request with 500; answers every request `200 OK`
+ * with a JSON-RPC error (what a server whose backend died sends); never answers; refuses connections.
+ */
+export type DemoMode = "ok" | "fail" | "error" | "hang" | "down";
+export const demoModes: readonly DemoMode[] = ["ok", "fail", "error", "hang", "down"];
 
 /**
  * A small but real MCP server on Streamable HTTP (the official SDK) for the demo and the end-to-end
- * tests: stateful sessions for clients that initialize, and stateless answers to sessionless calls: tools `echo`, `add`, `slow` (progress notifications over SSE) and `whoami`.
- * Its mode can be switched to make it fail, hang or go down on purpose.
+ * tests: stateful sessions for clients that initialize, and stateless answers to sessionless calls:
+ * tools `echo`, `add`, `slow` (progress notifications over SSE), `whoami` and `lookup` (a database
+ * query that can be broken on its own, to watch a tool circuit open). Its mode can be switched to make
+ * the whole server fail, hang or go down on purpose.
  */
 export class DemoMcpServer {
   readonly name: string;
   readonly #host: string;
   #port: number;
   #mode: DemoMode = "ok";
+  /** The `lookup` tool fails (a tool execution error) while the rest of the server works. */
+  #lookupBroken = false;
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Map<string, StreamableHTTPServerTransport>();
@@ -46,6 +53,20 @@ export class DemoMcpServer {
 
   get mode(): DemoMode {
     return this.#mode;
+  }
+
+  /** Sessions open on this server (health checks must leave none behind). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  get lookupBroken(): boolean {
+    return this.#lookupBroken;
+  }
+
+  /** Breaks (or mends) the `lookup` tool alone. */
+  breakLookup(broken: boolean): void {
+    this.#lookupBroken = broken;
   }
 
   async start(): Promise<void> {
@@ -88,6 +109,18 @@ export class DemoMcpServer {
       return;
     }
     const body = req.method === "POST" ? await readJson(req) : undefined;
+    if (this.#mode === "error") {
+      const id = (body as { id?: unknown } | undefined)?.id ?? null;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id,
+          error: { code: -32603, message: `${this.name}: backend database unreachable` },
+        }),
+      );
+      return;
+    }
     const sessionId = req.headers["mcp-session-id"];
     const existing = typeof sessionId === "string" ? this.#sessions.get(sessionId) : undefined;
     if (existing !== undefined) {
@@ -149,6 +182,15 @@ export class DemoMcpServer {
     );
     server.registerTool("whoami", { description: "The name of the server that answered" }, async () =>
       text(this.name),
+    );
+    server.registerTool(
+      "lookup",
+      { description: "Looks a key up in the server's database", inputSchema: { key: z.string() } },
+      async ({ key }) => {
+        // a thrown error becomes a tool execution error: `isError: true` in a 200 answer
+        if (this.#lookupBroken) throw new Error(`${this.name}: lookup failed: database connection refused`);
+        return text(`${key} = ${key.length} (from ${this.name})`);
+      },
     );
     server.registerTool(
       "slow",

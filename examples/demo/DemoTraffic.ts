@@ -5,10 +5,21 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
  * Steady MCP traffic through the proxy, and what its callers experienced. A few SDK clients keep
  * sessions and call `whoami`; when the proxy answers 404 for a session (its upstream's circuit is
  * open) the client starts a new one, as the MCP transport spec requires. Sessionless calls, balanced
- * one by one, keep every upstream busy so that a broken one is noticed.
+ * one by one, keep every upstream busy so that a broken one is noticed. Sessionless `lookup` calls
+ * show a broken tool's circuit at work.
  */
 export class DemoTraffic {
-  readonly tally = { ok: 0, reinitialized: 0, errors: 0, sessionlessOk: 0, sessionlessErrors: 0 };
+  readonly tally = {
+    ok: 0,
+    reinitialized: 0,
+    errors: 0,
+    sessionlessOk: 0,
+    sessionlessErrors: 0,
+    /** `lookup` answered; answered with a tool error; turned away by Breakwater (its tool circuit is open). */
+    lookupOk: 0,
+    lookupFailed: 0,
+    lookupUnavailable: 0,
+  };
   readonly #url: URL;
   readonly #clients: (Client | undefined)[];
   readonly #intervalMs: number;
@@ -34,32 +45,47 @@ export class DemoTraffic {
     if (this.#busy) return; // a hung upstream may hold a round up to the proxy's timeout
     this.#busy = true;
     const sessionful = this.#clients.map((_, i) => this.#call(i));
-    await Promise.all([...sessionful, ...this.#clients.map(() => this.#sessionless())]);
+    await Promise.all([...sessionful, ...this.#clients.map(() => this.#sessionless()), this.#lookup()]);
     this.#busy = false;
   }
 
   async #sessionless(): Promise<void> {
     try {
-      const res = await fetch(this.#url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          "mcp-protocol-version": "2025-11-25",
-        },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "tools/call",
-          params: { name: "whoami", arguments: {} },
-        }),
-      });
+      const res = await this.#post({ name: "whoami", arguments: {} });
       await res.arrayBuffer();
       if (res.ok) this.tally.sessionlessOk++;
       else this.tally.sessionlessErrors++;
     } catch {
       this.tally.sessionlessErrors++;
     }
+  }
+
+  /** A sessionless `lookup` call, tallied by how it ended. */
+  async #lookup(): Promise<void> {
+    try {
+      const res = await this.#post({ name: "lookup", arguments: { key: "demo" } });
+      const answer = (await res.json()) as {
+        result?: { isError?: boolean; _meta?: Record<string, unknown> };
+      };
+      if (answer.result?._meta?.["breakwater/circuit"] !== undefined) this.tally.lookupUnavailable++;
+      else if (answer.result?.isError === true) this.tally.lookupFailed++;
+      else if (answer.result !== undefined) this.tally.lookupOk++;
+      else this.tally.sessionlessErrors++;
+    } catch {
+      this.tally.sessionlessErrors++;
+    }
+  }
+
+  #post(params: { name: string; arguments: Record<string, unknown> }): Promise<Response> {
+    return fetch(this.#url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-11-25",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params }),
+    });
   }
 
   async #call(index: number): Promise<void> {

@@ -72,19 +72,27 @@ traffic.start();
 process.stdout.write(`
 Breakwater demo — three MCP servers (${servers.map((s) => s.name).join(", ")}) behind one proxy.
 
-  MCP endpoint   ${mcpUrl}         (point any MCP client here: tools echo, add, slow, whoami)
+  MCP endpoint   ${mcpUrl}         (point any MCP client here: tools echo, add, slow, whoami, lookup)
+  dashboard      ${adminUrl}/
   health         ${adminUrl}/health
   metrics        ${adminUrl}/metrics
   demo control   ${controlUrl}/
 
-Demo clients call whoami every 300 ms, with sessions and without. Break a server and watch its circuit open in the log
-below (and in /health); bring it back and watch a probe close it again:
+Demo clients call whoami and lookup every 300 ms, with sessions and without. Break a server and watch its
+circuit open in the log below (and on the dashboard); bring it back and watch the health checks (an MCP
+initialize every 5 s) close it again — no client request is used as a probe:
 
   curl -X POST ${controlUrl}/upstreams/beta/fail      # answer 500 to everything
+  curl -X POST ${controlUrl}/upstreams/beta/error     # answer 200 OK with a JSON-RPC error (a dead backend)
   curl -X POST ${controlUrl}/upstreams/beta/hang      # never answer
   curl -X POST ${controlUrl}/upstreams/beta/down      # refuse connections
   curl -X POST ${controlUrl}/upstreams/beta/ok        # recover
-${process.stdin.isTTY ? "\nOr press 1, 2, 3 to cycle a server through ok → fail → hang → down; q or Ctrl-C quits.\n" : ""}
+
+Break one tool and watch its own circuit open while the server's other tools go on working:
+
+  curl -X POST ${controlUrl}/upstreams/alpha/tools/lookup/fail   # alpha's lookup fails (isError results)
+  curl -X POST ${controlUrl}/upstreams/alpha/tools/lookup/ok     # mend it
+${process.stdin.isTTY ? "\nOr press 1, 2, 3 to cycle a server through ok → fail → error → hang → down, t to break or mend alpha's lookup tool; q or Ctrl-C quits.\n" : ""}
 `);
 
 const report = setInterval(() => {
@@ -92,7 +100,8 @@ const report = setInterval(() => {
   process.stdout.write(
     `-- callers so far: sessions ${t.ok} ok, ${t.reinitialized} moved after a 404, ${t.errors} errors; ` +
       `sessionless ${t.sessionlessOk} ok, ${t.sessionlessErrors} errors; ` +
-      `servers: ${servers.map((s) => `${s.name}=${s.mode}`).join(" ")}
+      `lookup ${t.lookupOk} ok, ${t.lookupFailed} tool errors, ${t.lookupUnavailable} turned away by its circuit; ` +
+      `servers: ${servers.map((s) => `${s.name}=${s.mode}${s.lookupBroken ? " (lookup broken)" : ""}`).join(" ")}
 `,
   );
 }, 5_000);
@@ -102,6 +111,13 @@ if (process.stdin.isTTY) {
   process.stdin.setRawMode(true);
   process.stdin.on("keypress", (text: string | undefined, key: { ctrl?: boolean; name?: string }) => {
     if (key.name === "q" || (key.ctrl && key.name === "c")) void stop();
+    if (key.name === "t" && servers[0] !== undefined) {
+      const alpha = servers[0];
+      alpha.breakLookup(!alpha.lookupBroken);
+      process.stdout.write(
+        `-- ${alpha.name}'s lookup tool is now ${alpha.lookupBroken ? "broken" : "mended"}\n`,
+      );
+    }
     const server = servers[Number(text) - 1];
     if (server === undefined) return;
     const next = demoModes[(demoModes.indexOf(server.mode) + 1) % demoModes.length] as DemoMode;
@@ -127,11 +143,26 @@ async function stop(): Promise<void> {
 process.on("SIGINT", () => void stop());
 process.on("SIGTERM", () => void stop());
 
-/** `POST /upstreams/<name>/<mode>` switches a demo server; `GET /` shows them all. */
+/**
+ * `POST /upstreams/<name>/<mode>` switches a demo server, `POST /upstreams/<name>/tools/lookup/fail|ok`
+ * breaks or mends its lookup tool; `GET /` shows them all.
+ */
 async function startControl(listen: string): Promise<Server> {
   const address = parseListenAddress(listen);
   if (address === undefined) throw new Error(`--control-listen "${listen}": expected host:port`);
   const server = createServer((req, res) => {
+    const tool = /^\/upstreams\/([^/]+)\/tools\/lookup\/(fail|ok)$/.exec(req.url ?? "");
+    const owner = servers.find((s) => s.name === tool?.[1]);
+    if (req.method === "POST" && tool !== null && owner !== undefined) {
+      owner.breakLookup(tool[2] === "fail");
+      process.stdout.write(
+        `-- ${owner.name}'s lookup tool is now ${owner.lookupBroken ? "broken" : "mended"}\n`,
+      );
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ [owner.name]: { lookup: tool[2] } }));
+      return;
+    }
     const match = /^\/upstreams\/([^/]+)\/([a-z]+)$/.exec(req.url ?? "");
     const target = servers.find((s) => s.name === match?.[1]);
     const mode = match?.[2] as DemoMode | undefined;
@@ -145,14 +176,21 @@ async function startControl(listen: string): Promise<Server> {
       return;
     }
     if (req.method === "GET" && req.url === "/") {
-      const modes = Object.fromEntries(servers.map((s) => [s.name, s.mode]));
+      const modes = Object.fromEntries(
+        servers.map((s) => [s.name, { mode: s.mode, lookup: s.lookupBroken ? "fail" : "ok" }]),
+      );
       res
         .writeHead(200, { "content-type": "application/json" })
         .end(JSON.stringify({ servers: modes, modes: demoModes }));
       return;
     }
     res.writeHead(404, { "content-type": "application/json" });
-    res.end(JSON.stringify({ error: "POST /upstreams/<name>/<ok|fail|hang|down>, or GET /" }));
+    res.end(
+      JSON.stringify({
+        error:
+          "POST /upstreams/<name>/<ok|fail|error|hang|down>, POST /upstreams/<name>/tools/lookup/<fail|ok>, or GET /",
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(address.port, address.host, resolve));
   return server;

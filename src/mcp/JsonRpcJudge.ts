@@ -13,9 +13,9 @@ export interface JsonRpcRules {
 }
 
 /** A tool call answered with a failing error code: the tool is blamed, the server heard nothing. */
-const toolFailed: SplitOutcome = { upstream: "neutral", tool: "failure" };
+const toolFailed: SplitOutcome = { upstream: "neutral", tool: "failure", whole: "failure" };
 /** A tool result with `isError: true`: the server did its job, the tool did not. */
-const toolErred: SplitOutcome = { upstream: "success", tool: "failure" };
+const toolErred: SplitOutcome = { upstream: "success", tool: "failure", whole: "success" };
 
 /** Progress notifications are small and rare: such an event is parsed whole, to read its token. */
 const progressMethod = "notifications/progress";

@@ -3,11 +3,13 @@ import type { Outcome } from "../index.ts";
 
 /**
  * An answer that clears the server while it blames one of its tools (SPEC §3.2): a tool call's own
- * circuit hears `tool`, the upstream's hears `upstream`.
+ * circuit hears `tool`, the upstream's hears `upstream` — or `whole` when the call had no tool circuit
+ * (tool circuits off, or past `max_tools`), as SPEC §3.1 judges it.
  */
 export interface SplitOutcome {
   readonly upstream: Outcome;
   readonly tool: Outcome;
+  readonly whole: Outcome;
 }
 
 /** An exchange's outcome: one for every circuit that admitted it, or one for each. */

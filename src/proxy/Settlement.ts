@@ -104,7 +104,7 @@ export class Settlement {
       this.#observer.settled({ upstream, outcome: upstreamOutcome, tool, problem });
       return;
     }
-    const plain = typeof outcome === "string" ? outcome : outcome.upstream;
+    const plain = typeof outcome === "string" ? outcome : outcome.whole;
     permit[plain]();
     this.#observer.settled({ upstream, outcome: plain, tool: undefined, problem });
   }

@@ -9,7 +9,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 const demo = fileURLToPath(new URL("../../examples/demo/demo.ts", import.meta.url));
 
 describe("the demo (npm start)", () => {
-  it("serves MCP through Breakwater, opens a circuit when a server is broken on purpose, and stops cleanly on SIGINT", async () => {
+  it("serves MCP through Breakwater, opens a circuit when a server or one tool is broken on purpose, and stops cleanly on SIGINT", async () => {
     const child = spawn(
       process.execPath,
       [
@@ -67,6 +67,38 @@ describe("the demo (npm start)", () => {
       }
       assert.equal(state, "open", "beta's failures opened its circuit");
       assert.match(output, /"upstream":"beta","from":"closed","to":"open"/);
+
+      // the key that breaks one tool: alpha's lookup circuit opens, alpha itself stays closed
+      assert.equal(
+        (await fetch(`${control}/upstreams/alpha/tools/lookup/fail`, { method: "POST" })).status,
+        200,
+      );
+      const report = async () =>
+        (await (await fetch(health)).json()) as {
+          circuit_breakers: Record<string, { state: string; tools: Record<string, { state: string }> }>;
+        };
+      let lookup = (await report()).circuit_breakers["alpha"]?.tools["lookup"]?.state;
+      for (let i = 0; i < 60 && lookup !== "open"; i++) {
+        const res = await fetch(mcp, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: i,
+            method: "tools/call",
+            params: { name: "lookup", arguments: { key: "k" } },
+          }),
+        });
+        await res.arrayBuffer();
+        lookup = (await report()).circuit_breakers["alpha"]?.tools["lookup"]?.state;
+      }
+      assert.equal(lookup, "open", "alpha's broken lookup tool opened its own circuit");
+      assert.equal(
+        (await report()).circuit_breakers["alpha"]?.state,
+        "closed",
+        "alpha serves its other tools",
+      );
+      assert.match(output, /"upstream":"alpha","tool":"lookup","from":"closed","to":"open"/);
 
       child.kill("SIGINT");
       assert.equal(await exited, 0);

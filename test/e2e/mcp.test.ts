@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { request } from "undici";
@@ -44,7 +45,7 @@ describe("MCP end to end, with the official TypeScript SDK", () => {
     const { proxy } = await mcpFleet(["alpha", "beta"]);
     const client = await connect(proxy);
     const tools = await client.listTools();
-    assert.deepEqual(tools.tools.map((t) => t.name).sort(), ["add", "echo", "slow", "whoami"]);
+    assert.deepEqual(tools.tools.map((t) => t.name).sort(), ["add", "echo", "lookup", "slow", "whoami"]);
     const sum = await client.callTool({ name: "add", arguments: { a: 2, b: 40 } });
     assert.deepEqual(sum.content, [{ type: "text", text: "42" }]);
     const progress: number[] = [];
@@ -125,5 +126,50 @@ describe("MCP end to end, with the official TypeScript SDK", () => {
       [seen?.["mcp-protocol-version"], seen?.["mcp-method"], seen?.["mcp-name"]],
       ["2026-07-28", "tools/call", "echo"],
     );
+  });
+
+  it("opens a broken tool's circuit while the server's other tools go on working, in the same session", async () => {
+    const { proxy, servers } = await mcpFleet(["alpha"], "[proxy.tool_circuit]\nfailure_threshold = 2");
+    const client = await connect(proxy);
+    servers[0]?.breakLookup(true);
+    for (let i = 0; i < 2; i++) {
+      const failed = await client.callTool({ name: "lookup", arguments: { key: "k" } });
+      assert.equal(failed.isError, true);
+      assert.match((failed.content as { text: string }[])[0]?.text ?? "", /database connection refused/);
+    }
+    const refused = await client.callTool({ name: "lookup", arguments: { key: "k" } });
+    assert.equal(refused.isError, true, "the model reads a tool error, not a transport failure");
+    assert.match(
+      (refused.content as { text: string }[])[0]?.text ?? "",
+      /Tool "lookup" is temporarily unavailable/,
+    );
+    assert.deepEqual(
+      (refused._meta as Record<string, { state: string; tool: string }>)["breakwater/circuit"],
+      { upstream: "alpha", tool: "lookup", state: "open", retryAfterMs: 30_000 },
+    );
+    assert.equal(await whoami(client), "alpha", "the session and the other tools carry on");
+    const sum = await client.callTool({ name: "add", arguments: { a: 1, b: 2 } });
+    assert.deepEqual(sum.content, [{ type: "text", text: "3" }]);
+    assert.equal(proxy.breakwater.upstreams[0]?.circuit.state, "closed");
+    assert.equal(proxy.breakwater.circuits.get("alpha", "lookup")?.breaker.state, "open");
+  });
+
+  it("checks a real MCP server with initialize and leaves no session behind; checks alone close its circuit", async () => {
+    const { proxy, servers } = await mcpFleet(
+      ["alpha"],
+      '[proxy.health_check]\nkind = "mcp"\ninterval_secs = 0.05\n[proxy.circuit_breaker]\nsuccess_threshold = 2',
+    );
+    const metrics = async () =>
+      (await request(`${proxy.adminUrl}/metrics`).then((r) => r.body.text())).match(
+        /breakwater_health_checks_total\{upstream="alpha",result="healthy"\} (\d+)/,
+      )?.[1];
+    for (let i = 0; i < 500 && Number((await metrics()) ?? 0) < 3; i++) await sleep(20);
+    assert.ok(Number(await metrics()) >= 3, "checks ran and were healthy");
+    assert.equal(servers[0]?.sessionCount, 0, "every check's session was deleted");
+    const circuit = proxy.breakwater.upstreams[0]?.circuit;
+    circuit?.openFor(100);
+    proxy.clock.advance(100);
+    for (let i = 0; i < 500 && circuit?.state !== "closed"; i++) await sleep(20);
+    assert.equal(circuit?.state, "closed");
   });
 });

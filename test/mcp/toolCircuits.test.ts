@@ -130,10 +130,14 @@ describe("tool circuits (SPEC §3.2)", () => {
     assert.equal(tools.length, 1);
   });
 
-  it("has no tool circuits with enabled = false", async () => {
-    const { call, tool } = await behind({ u: server({ query: "error" }) }, "enabled = false");
+  it("has no tool circuits with enabled = false: a failing tool's errors then count for the upstream", async () => {
+    const { call, tool, upstream } = await behind(
+      { u: server({ query: "error" }) },
+      "enabled = false\n[proxy.circuit_breaker]\nfailure_threshold = 3",
+    );
     for (let i = 1; i <= 3; i++) await call(toolCall(i, "query"));
     assert.equal(tool("u", "query"), undefined);
+    assert.equal(upstream("u")?.state, "open");
   });
 
   it("refuses a request whose Mcp-Method or Mcp-Name disagrees with its body: 400, -32020, not forwarded", async () => {
