@@ -137,7 +137,7 @@ export class Breakwater {
       }),
       answerLimits: { answerTimeoutMs: config.answerTimeoutMs, maxAnswerMs: config.maxAnswerMs },
       // a JSON-RPC call is judged by its answer, a tool call by its tool's circuit too (SPEC §3); the rest by status (§2)
-      calls: new McpCalls({ plainJudges: judges, rules: callRules, tools }),
+      calls: new McpCalls({ plainJudges: judges, rules: callRules, tools, readJsonRpc: config.readJsonRpc }),
       observer: {
         head: (report) => metrics.head(report),
         settled: (report) => {

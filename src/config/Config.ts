@@ -57,6 +57,11 @@ export interface Config {
   /** Request bodies held in memory at once, all clients together; beyond it, 503. */
   readonly maxBufferedBytes: number;
   readonly requestTimeoutMs: number;
+  /**
+   * Whether POSTed JSON-RPC is read (SPEC §3: calls judged by their answers, tool circuits, routing
+   * headers checked); false judges every exchange by its status, as for a plain HTTP service.
+   */
+  readonly readJsonRpc: boolean;
   /** After the head, the longest wait for a JSON-RPC call's answer (0: none); progress restarts it. */
   readonly answerTimeoutMs: number;
   /** A JSON-RPC call's whole time at most, whatever its progress (0: none). */

@@ -120,6 +120,7 @@ export function loadConfig(
     maxBodyBytes: effective.server.max_body_bytes,
     maxBufferedBytes: effective.server.max_buffered_bytes,
     requestTimeoutMs: effective.proxy.request_timeout_ms,
+    readJsonRpc: effective.proxy.read_jsonrpc,
     answerTimeoutMs: effective.proxy.answer_timeout_ms,
     maxAnswerMs: effective.proxy.max_answer_ms,
     loadBalancing: effective.proxy.load_balancing,

@@ -83,6 +83,7 @@ export const configSchema = z.strictObject({
           ]),
         )
         .default([-32603, "-32000..-32019"]),
+      read_jsonrpc: z.boolean().default(true),
       answer_timeout_ms: z.int().min(0).default(300_000),
       max_answer_ms: z.int().min(0).default(3_600_000),
       circuit_breaker: breakerSection.prefault({}),

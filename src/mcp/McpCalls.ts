@@ -16,6 +16,8 @@ export interface McpCallsOptions {
   /** What fails a JSON-RPC call at each upstream. */
   readonly rules: ReadonlyMap<Upstream, JsonRpcRules>;
   readonly tools: ToolCircuits;
+  /** false: every request is plain HTTP to the proxy (`proxy.read_jsonrpc`). */
+  readonly readJsonRpc: boolean;
 }
 
 /**
@@ -35,7 +37,8 @@ export class McpCalls implements CallReader {
 
   read(request: UpstreamRequest, headers: IncomingHttpHeaders): Call {
     const body = request.body;
-    if (request.method !== "POST" || body === undefined || body.length === 0) return this.#plain;
+    if (request.method !== "POST" || body === undefined || body.length === 0 || !this.#o.readJsonRpc)
+      return this.#plain;
     const read = readJsonRpcBody(body);
     if (read.kind === "other") return this.#plain;
     const mismatch = headersDisagree(headers, read.message);

@@ -59,6 +59,15 @@ describe("a JSON-RPC call is judged by its answer (SPEC §3.1)", () => {
     assert.ok(fleet);
   });
 
+  it("judges by status alone with proxy.read_jsonrpc = false", async () => {
+    const { call, circuit } = await behind(
+      answering({ error: { code: -32603, message: "x" } }),
+      "[proxy]\nread_jsonrpc = false",
+    );
+    await call();
+    assert.deepEqual([circuit()?.totalRequests, circuit()?.failedRequests], [1, 0]);
+  });
+
   it("takes the codes of proxy.jsonrpc_failure_codes", async () => {
     const { call, circuit } = await behind(
       answering({ error: { code: -32050, message: "x" } }),
