@@ -80,7 +80,11 @@ export class UpstreamExchange implements ResponseSink {
   #collectedBytes = 0;
   /** The last body chunk passed on ended an event (for where the proxy's own event may start). */
   #atEventBoundary = true;
-  readonly #answerExpired = () => this.#answerTimeout();
+  /** When the running timer was due to fire (`performance.now()` reading). */
+  #timerDue = 0;
+  /** When the wait for a JSON-RPC call's answer last (re)started: its head, or its latest progress. */
+  #answerFrom = 0;
+  readonly #expired = () => this.#timerFired();
 
   constructor(options: ExchangeOptions) {
     this.#o = options;
@@ -88,13 +92,12 @@ export class UpstreamExchange implements ResponseSink {
 
   start(controls: TransportControls): void {
     this.#controls = controls;
-    this.#o.settlement.startTimer(this.#o.timeLeftMs, () => this.#timeout());
+    this.#startTimer(this.#o.timeLeftMs);
   }
 
   head(status: number, headers: IncomingHttpHeaders, statusMessage: string): void {
     if (this.#phase !== "waiting") return;
     const { settlement, judge } = this.#o;
-    settlement.stopTimer();
     // (a reason phrase node will not write is found when the head is written: see #commit)
     if (status < 200 || status > 599) {
       this.#unusable(`invalid status: ${status}`);
@@ -103,6 +106,7 @@ export class UpstreamExchange implements ResponseSink {
     settlement.headArrived(status, headers);
     this.#judged(judge.head(status, headers));
     if (this.#pending && judge.unanswered !== undefined) this.#awaitAnswer();
+    else settlement.stopTimer();
     this.#phase = "held";
     this.#status = status;
     this.#statusMessage = statusMessage;
@@ -166,23 +170,51 @@ export class UpstreamExchange implements ResponseSink {
     if (phase !== "streaming") this.#o.resolve(clientGone);
   }
 
+  #startTimer(ms: number): void {
+    this.#timerDue = performance.now() + ms;
+    this.#o.settlement.startTimer(ms, this.#expired);
+  }
+
+  /**
+   * The one timer of the exchange fired: before the head, the request's deadline has passed; after it,
+   * the answer's may have (a timer left running from before the head fires early: it is set again).
+   */
+  #timerFired(): void {
+    if (this.#phase === "waiting") {
+      this.#timeout();
+      return;
+    }
+    if (!this.#pending) return;
+    const left = this.#answerDue() - performance.now();
+    if (left <= 0) this.#answerTimeout();
+    else this.#startTimer(Math.ceil(left));
+  }
+
   #timeout(): void {
-    if (this.#phase !== "waiting") return;
     this.#phase = "done";
     this.#controls?.abort(deadlinePassed);
     this.#o.settlement.settle("failure");
     this.#o.resolve(timedOut);
   }
 
-  /** (Re)starts the wait for a JSON-RPC call's answer, within what is left of the whole call's bound. */
+  /**
+   * The head of a JSON-RPC call has come: its answer is awaited. The timer of the request's deadline
+   * runs on when it fires no later than the answer's (set again then: one timer per exchange on the
+   * success path); otherwise it is set for the answer's.
+   */
   #awaitAnswer(): void {
+    const now = performance.now();
+    this.#answerFrom = now;
+    const due = this.#answerDue();
+    if (due === Infinity) this.#o.settlement.stopTimer();
+    else if (due < this.#timerDue) this.#startTimer(Math.max(1, Math.ceil(due - now)));
+  }
+
+  /** When the answer is due: `answer_timeout_ms` after the wait (re)started, within `max_answer_ms`. */
+  #answerDue(): number {
     const { answerTimeoutMs, maxAnswerMs } = this.#o.answerLimits;
-    let ms = answerTimeoutMs > 0 ? answerTimeoutMs : Infinity;
-    if (maxAnswerMs > 0) {
-      const left = Math.ceil(this.#o.settlement.startedAt + maxAnswerMs - performance.now());
-      if (left < ms) ms = Math.max(1, left);
-    }
-    if (ms !== Infinity) this.#o.settlement.startTimer(ms, this.#answerExpired);
+    const wait = answerTimeoutMs > 0 ? this.#answerFrom + answerTimeoutMs : Infinity;
+    return maxAnswerMs > 0 ? Math.min(wait, this.#o.settlement.startedAt + maxAnswerMs) : wait;
   }
 
   /**
@@ -213,7 +245,7 @@ export class UpstreamExchange implements ResponseSink {
   #judged(judgement: Judgement): void {
     if (judgement === "pending") return;
     if (judgement === "progressed") {
-      this.#awaitAnswer();
+      this.#answerFrom = performance.now(); // the timer, when it fires, sets itself for the rest
       return;
     }
     this.#pending = false;

@@ -33,6 +33,21 @@ function scan(text: string, cuts: number[]): AnswerScanner {
 
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 const id = fc.oneof(fc.integer(), fc.string({ unit: "grapheme" }), fc.constant(null));
+/**
+ * Long strings thick with what a scanner must not misread: quotes, backslashes, brackets, multi-byte
+ * characters — past the length read byte by byte, and with more escaped quotes than a native search is
+ * used for.
+ */
+const tricky = fc
+  .tuple(
+    fc.nat({ max: 80 }),
+    fc.array(fc.constantFrom('"', "\\", '\\"', "a", "{", "]", "é", "😀", " "), {
+      minLength: 20,
+      maxLength: 300,
+    }),
+  )
+  .map(([plain, parts]) => "p".repeat(plain) + parts.join(""));
+
 /** A tool result: `isError` of any JSON type, among other keys, sometimes nested deeper too. */
 const toolResult = fc
   .tuple(
@@ -40,10 +55,11 @@ const toolResult = fc
     fc.oneof(fc.boolean(), anyJson),
     fc.boolean(),
     fc.dictionary(fc.string(), anyJson, { maxKeys: 2 }),
+    tricky,
   )
-  .map(([before, isError, nested, after]) => ({
+  .map(([before, isError, nested, after, text]) => ({
     ...before,
-    content: nested ? [{ type: "text", isError: true }] : [],
+    content: nested ? [{ type: "text", isError: true, text }] : [{ type: "text", text }],
     isError,
     _meta: { isError: true },
     ...after,
@@ -67,6 +83,26 @@ const message = fc.oneof(
 );
 
 describe("AnswerScanner", () => {
+  it("reads long strings ending in escaped backslashes right, wherever the bytes are cut", () => {
+    const long = "x".repeat(40);
+    for (const text of [`${long}\\`, `${long}\\\\`, `${long}\\"${long}\\`, `${long}\\"\\`]) {
+      const answer = {
+        jsonrpc: "2.0",
+        id: 1,
+        result: { content: [{ text }], isError: true },
+        error: { code: 5 },
+      };
+      const json = JSON.stringify(answer);
+      const bytes = Buffer.from(json);
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const scanner = new AnswerScanner();
+        scanner.feed(bytes.subarray(0, cut));
+        scanner.feed(bytes.subarray(cut));
+        assert.deepEqual(scanner.answers, [expected(answer)], `${json} cut at ${cut}`);
+      }
+    }
+  });
+
   it("finds each message's id, result and error code as JSON.parse does, however the bytes are cut", () => {
     fc.assert(
       fc.property(
