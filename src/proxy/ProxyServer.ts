@@ -10,12 +10,12 @@ import type { Call, CallReader } from "./Call.ts";
 import { answerClientError } from "./clientErrors.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
 import { sendClientError, sendForbidden, sendUpstreamFailure } from "./proxyAnswers.ts";
-import { BodyBudgetExceededError, BodyTooLargeError, readBody, unacceptableBody } from "./RequestBody.ts";
+import { readBodyOrAnswer, unacceptableBody } from "./RequestBody.ts";
 import { unsafeTarget } from "./requestTarget.ts";
 import type { SessionTable } from "./SessionTable.ts";
 import { type ExchangeObserver, Settlement } from "./Settlement.ts";
 import { routeRemainder } from "./targetPath.ts";
-import type { Upstream, UpstreamRequest } from "./Upstream.ts";
+import { type Upstream, type UpstreamRequest, upstreamRequest } from "./Upstream.ts";
 import { type Admit, circuitAdmits, overloaded, type UpstreamBalancer } from "./UpstreamBalancer.ts";
 import { type AnswerLimits, type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
 
@@ -145,17 +145,9 @@ export class ProxyServer {
     const framing = unacceptableBody(req.headers, this.#o.maxBodyBytes);
     if (framing !== undefined) return sendClientError(res, framing.status, framing.reason, true);
     const budget = this.#o.bodyBudget;
-    let body: Buffer | undefined;
-    try {
-      body = await readBody(req, this.#o.maxBodyBytes, budget);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) sendClientError(res, 413, error.message, true);
-      else if (error instanceof BodyBudgetExceededError) {
-        res.setHeader("retry-after", "1");
-        sendClientError(res, 503, error.message, true);
-      } else res.destroy(); // the client went away while sending
-      return;
-    }
+    const read = await readBodyOrAnswer(req, res, this.#o.maxBodyBytes, budget);
+    if (read === undefined) return;
+    const body = read.body;
     try {
       if (refused !== undefined) sendForbidden(res, refused, jsonRpcShape("POST", body));
       else await this.#route(req, res, remainder, body, discovery?.discovery);
@@ -172,18 +164,8 @@ export class ProxyServer {
     body: Buffer | undefined,
     discovery: Discovery | undefined,
   ) {
-    const method = req.method ?? "GET";
-    const request: UpstreamRequest = {
-      method,
-      target,
-      discovery,
-      rawHeaders: req.rawHeaders,
-      connection: req.headers.connection,
-      host: req.headers.host,
-      clientAddress: req.socket.remoteAddress,
-      proto: this.#proto,
-      body,
-    };
+    const request = upstreamRequest(req, target, body, discovery, this.#proto);
+    const method = request.method;
     const call = this.#o.calls.read(request, req.headers);
     if (call.refuse !== undefined) return call.refuse(res);
     const header = req.headers[sessionHeader];

@@ -1,5 +1,6 @@
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { BodyBudget } from "./BodyBudget.ts";
+import { sendClientError } from "./proxyAnswers.ts";
 
 /** The request body was larger than `max_body_bytes`: 413. */
 export class BodyTooLargeError extends Error {
@@ -108,4 +109,28 @@ export function readBody(
       if (!req.complete) fail(new Error("client closed the connection before sending its body"));
     });
   });
+}
+
+/**
+ * Reads the body as {@link readBody} does, or answers why it cannot: 413 past `limit`, 503 with
+ * `Retry-After: 1` when the budget is spent; a client that went away while sending loses its
+ * connection. Resolves `{ body }` to go on with (give `body.length` back to `budget` when done), or
+ * undefined when the request was answered.
+ */
+export async function readBodyOrAnswer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  budget: BodyBudget,
+): Promise<{ body: Buffer | undefined } | undefined> {
+  try {
+    return { body: await readBody(req, limit, budget) };
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) sendClientError(res, 413, error.message, true);
+    else if (error instanceof BodyBudgetExceededError) {
+      res.setHeader("retry-after", "1");
+      sendClientError(res, 503, error.message, true);
+    } else res.destroy(); // the client went away while sending
+    return undefined;
+  }
 }

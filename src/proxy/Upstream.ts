@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Discovery } from "../edge/discovery.ts";
 import type { CircuitBreaker } from "../index.ts";
 
@@ -43,6 +43,27 @@ export interface UpstreamRequest {
   readonly proto: string;
   /** The whole request body, held in memory; undefined when there is none. */
   readonly body: Buffer | undefined;
+}
+
+/** The request to send on for a client's `req`, whose `target` (route cut off) and body are read. */
+export function upstreamRequest(
+  req: IncomingMessage,
+  target: string,
+  body: Buffer | undefined,
+  discovery: Discovery | undefined,
+  proto: "http" | "https",
+): UpstreamRequest {
+  return {
+    method: req.method ?? "GET",
+    target,
+    discovery,
+    rawHeaders: req.rawHeaders,
+    connection: req.headers.connection,
+    host: req.headers.host,
+    clientAddress: req.socket.remoteAddress,
+    proto,
+    body,
+  };
 }
 
 /** What the transport can be asked to do with an exchange in progress. */
