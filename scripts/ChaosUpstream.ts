@@ -5,16 +5,17 @@ import type { AddressInfo, Socket } from "node:net";
 export type ChaosMode =
   | { kind: "ok" }
   | { kind: "fail" } // 500 to everything
+  | { kind: "jsonrpc-error" } // 200 OK carrying a JSON-RPC error (-32603) to everything
   | { kind: "refuse" } // not listening: connections are refused
   | { kind: "hang" } // accepts, never answers
   | { kind: "slow"; ms: number } // answers after `ms`
   | { kind: "flap"; everyMs: number } // refuses and serves in turn
-  | { kind: "sse-reset" }; // SSE streams are reset after the first event
+  | { kind: "sse-reset" }; // event streams are reset after the first event, before the answer
 
 /**
- * An HTTP upstream whose behaviour can be switched while load runs, for the chaos run. Answers POSTs
- * with a small JSON body naming itself, and `GET …/sse` with a short event stream. Counts the requests
- * that reached it.
+ * An MCP-ish upstream whose behaviour can be switched while load runs, for the chaos run. Answers
+ * POSTs with a small JSON-RPC result naming itself, and POSTs to `…/sse` with an event stream: a
+ * progress notification, then the result. Counts the requests that reached it.
  */
 export class ChaosUpstream {
   readonly name: string;
@@ -37,16 +38,24 @@ export class ChaosUpstream {
         res.writeHead(500, { "content-type": "application/json" }).end('{"error":"chaos"}');
         return;
       }
+      if (mode.kind === "jsonrpc-error") {
+        res.writeHead(200, { "content-type": "application/json", "x-upstream": this.name });
+        res.end('{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"backend database unreachable"}}');
+        return;
+      }
+      const result = `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"${this.name}"}]}}`;
       const answer = () => {
         if (req.url?.endsWith("/sse")) {
           res.writeHead(200, { "content-type": "text/event-stream", "x-upstream": this.name });
-          res.write('data: {"n":1}\n\n');
+          res.write(
+            'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}\n\n',
+          );
           if (mode.kind === "sse-reset") setTimeout(() => res.socket?.resetAndDestroy(), 20);
-          else setTimeout(() => res.end('data: {"n":2}\n\n'), 20);
+          else setTimeout(() => res.end(`event: message\ndata: ${result}\n\n`), 20);
           return;
         }
         res.writeHead(200, { "content-type": "application/json", "x-upstream": this.name });
-        res.end(`{"jsonrpc":"2.0","id":1,"result":{"upstream":"${this.name}"}}`);
+        res.end(result);
       };
       if (mode.kind === "slow") setTimeout(answer, mode.ms);
       else answer();

@@ -34,6 +34,8 @@ const maxRequestsPerPhase = 500_000; // a bound, whatever the machine's speed
 interface Transition {
   at: number;
   upstream: string;
+  /** Set for a tool's circuit. */
+  tool: string | undefined;
   from: string;
   to: string;
   reason: string;
@@ -41,6 +43,7 @@ interface Transition {
 
 interface Proxy {
   url: string;
+  adminUrl: string;
   pid: number;
   transitions: Transition[];
   stop(): Promise<void>;
@@ -57,6 +60,10 @@ listen = "127.0.0.1:${await freePort()}"
 admin_listen = "127.0.0.1:${await freePort()}"
 [proxy]
 request_timeout_ms = 1000
+[proxy.health_check]
+kind = "mcp"
+interval_secs = 0.5
+timeout_ms = 1000
 [proxy.circuit_breaker]
 failure_threshold = 3
 timeout_duration_secs = 2
@@ -72,15 +79,17 @@ ${upstreams.map((u) => `[[upstreams]]\nname = "${u.name}"\nurl = "${u.url}"\n`).
     },
   );
   const transitions: Transition[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, adminUrl] = await new Promise<[string, string]>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`breakwater exited with ${code}`)));
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
       const entry = JSON.parse(line) as Record<string, string>;
-      if (entry["msg"] === "breakwater listening") resolve(entry["proxy"] as string);
+      if (entry["msg"] === "breakwater listening")
+        resolve([entry["proxy"] as string, entry["admin"] as string]);
       if (entry["from"] !== undefined) {
         transitions.push({
           at: Date.parse(entry["time"] as string),
           upstream: entry["upstream"] as string,
+          tool: entry["tool"],
           from: entry["from"],
           to: entry["to"] as string,
           reason: entry["reason"] as string,
@@ -90,6 +99,7 @@ ${upstreams.map((u) => `[[upstreams]]\nname = "${u.name}"\nurl = "${u.url}"\n`).
   });
   return {
     url,
+    adminUrl,
     pid: child.pid as number,
     transitions,
     stop: () =>
@@ -108,7 +118,8 @@ function rssMiB(pid: number): number {
 interface Outcome {
   start: number;
   ms: number;
-  status: number | "error";
+  /** The HTTP status; "error" when the response broke; "rpc-error" for a 2xx carrying a JSON-RPC error. */
+  status: number | "error" | "rpc-error";
 }
 
 /** A closed-loop load: `concurrency` clients, each sending its next request when the last one ends. */
@@ -116,7 +127,8 @@ async function load(url: string, durationMs: number, sse: boolean): Promise<Outc
   const pool = new Pool(url, { connections: concurrency });
   const outcomes: Outcome[] = [];
   const until = Date.now() + durationMs;
-  const body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}';
+  const body =
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":{"progressToken":1}}}';
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < until && outcomes.length < maxRequestsPerPhase) {
@@ -124,13 +136,16 @@ async function load(url: string, durationMs: number, sse: boolean): Promise<Outc
         const t0 = performance.now();
         let status: Outcome["status"];
         try {
-          const res = await pool.request(
-            sse
-              ? { path: "/sse", method: "GET", headers: { accept: "text/event-stream" } }
-              : { path: "/", method: "POST", body, headers: { "content-type": "application/json" } },
-          );
-          await res.body.text(); // a stream cut short throws here
-          status = res.statusCode;
+          // a call answered as JSON, or as an event stream (progress, then the answer)
+          const res = await pool.request({
+            path: sse ? "/sse" : "/",
+            method: "POST",
+            body,
+            headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+          });
+          const text = await res.body.text(); // a stream cut short throws here
+          // an MCP client sees a failed call in a 200 too (the chaos upstream's error, or one passed on)
+          status = res.statusCode === 200 && text.includes('"error":{"code"') ? "rpc-error" : res.statusCode;
         } catch {
           status = "error";
         }
@@ -151,7 +166,7 @@ function openIntervals(
 ): [number, number][] {
   const intervals: [number, number][] = [];
   let openedAt: number | undefined;
-  for (const t of transitions.filter((t) => t.upstream === upstream)) {
+  for (const t of transitions.filter((t) => t.upstream === upstream && t.tool === undefined)) {
     if (t.to === "open") openedAt = t.at;
     else if (openedAt !== undefined) {
       intervals.push([openedAt, t.at]);
@@ -176,9 +191,28 @@ interface Phase {
   sse?: boolean;
   /** "refused": no error at all; "open": no error while the bad circuit is open; none: reported only. */
   criterion?: "refused" | "open";
+  /** The bad upstream's own circuit must open during the phase. */
+  mustOpen?: boolean;
+  /** The phase starts from the state the last one left (recovery), not from closed circuits. */
+  carriesOn?: boolean;
 }
 
 const failures: string[] = [];
+
+/** Resets `upstream`'s circuit and its tools' through the admin listener. */
+async function resetCircuits(adminUrl: string, upstream: string): Promise<void> {
+  const circuits = (await (await fetch(`${adminUrl}/circuits`)).json()) as {
+    circuit_breakers: Record<string, { tools: Record<string, unknown> }>;
+  };
+  const name = encodeURIComponent(upstream);
+  const paths = [
+    `/circuits/${name}/reset`,
+    ...Object.keys(circuits.circuit_breakers[upstream]?.tools ?? {}).map(
+      (tool) => `/circuits/${name}/tools/${encodeURIComponent(tool)}/reset`,
+    ),
+  ];
+  for (const path of paths) await (await fetch(`${adminUrl}${path}`, { method: "POST" })).arrayBuffer();
+}
 
 async function runPhases(title: string, phases: Phase[], upstreams: ChaosUpstream[], bad: ChaosUpstream) {
   const proxy = await startProxy(upstreams);
@@ -186,6 +220,8 @@ async function runPhases(title: string, phases: Phase[], upstreams: ChaosUpstrea
   const timelines: string[] = [];
   try {
     for (const phase of phases) {
+      // each way of going bad starts from a healthy upstream's circuits, so that it shows on its own
+      if (!phase.carriesOn) await resetCircuits(proxy.adminUrl, bad.name);
       await bad.set(phase.mode);
       const before = bad.requests;
       const rssStart = rssMiB(proxy.pid);
@@ -218,9 +254,17 @@ async function runPhases(title: string, phases: Phase[], upstreams: ChaosUpstrea
         `${rssStart.toFixed(1)} → ${rssMiB(proxy.pid).toFixed(1)}`,
       ]);
       const seen = proxy.transitions.filter((t) => t.upstream === bad.name && t.at >= began && t.at <= ended);
+      const own = seen.filter((t) => t.tool === undefined);
+      const tools = seen.filter((t) => t.tool !== undefined);
+      const at = (t: Transition) => `${t.to} @${((t.at - began) / 1000).toFixed(1)}s (${t.reason})`;
       timelines.push(
-        `- ${phase.name}: ${seen.length === 0 ? "no change" : seen.map((t) => `${t.to} @${((t.at - began) / 1000).toFixed(1)}s (${t.reason})`).join(", ")}`,
+        `- ${phase.name}: ${own.length === 0 ? "no change" : own.map(at).join(", ")}` +
+          (tools.length === 0
+            ? ""
+            : `; its tool circuits: ${tools.map((t) => `${t.tool} ${at(t)}`).join(", ")}`),
       );
+      if (phase.mustOpen && !own.some((t) => t.to === "open"))
+        failures.push(`${title} / ${phase.name}: the bad upstream's circuit never opened`);
       if (phase.criterion === "refused" && errors > 0)
         failures.push(`${title} / ${phase.name}: ${errors} client errors with connections refused`);
       if (phase.criterion === "open" && errorsWhileOpen > 0) {
@@ -282,7 +326,7 @@ try {
     if (errors > 0) failures.push(`soak: ${errors} client errors`);
   } else {
     console.log(
-      `# Chaos run — ${phaseMs / 1000} s phases, ${concurrency} clients, request_timeout 1 s, open 2 s, threshold 3`,
+      `# Chaos run — ${phaseMs / 1000} s phases, ${concurrency} clients, request_timeout 1 s, open 2 s, threshold 3, mcp health checks every 0.5 s`,
     );
     await runPhases(
       "Two upstreams: one goes bad, one stays good",
@@ -292,13 +336,23 @@ try {
         { name: "bad refuses connections", mode: { kind: "refuse" }, criterion: "refused" },
         { name: "bad hangs", mode: { kind: "hang" }, criterion: "open" },
         { name: "bad is slow (300 ms)", mode: { kind: "slow", ms: 300 }, criterion: "refused" },
+        // a check that passes in an up second closes the circuit, and requests in flight when the
+        // upstream next drops its connections are lost: no error is promised while it is not open
+        { name: "bad flaps (1 s down, 1 s up)", mode: { kind: "flap", everyMs: 1_000 }, criterion: "open" },
         {
-          name: "bad flaps (1 s down, 1 s up)",
-          mode: { kind: "flap", everyMs: 1_000 },
-          criterion: "refused",
+          name: "bad answers 200 with JSON-RPC errors",
+          mode: { kind: "jsonrpc-error" },
+          criterion: "open",
+          mustOpen: true,
         },
-        { name: "SSE reset mid-stream", mode: { kind: "sse-reset" }, sse: true },
-        { name: "recovery", mode: { kind: "ok" }, criterion: "refused" },
+        {
+          name: "SSE reset mid-stream",
+          mode: { kind: "sse-reset" },
+          sse: true,
+          criterion: "open",
+          mustOpen: true,
+        },
+        { name: "recovery", mode: { kind: "ok" }, criterion: "refused", carriesOn: true },
       ],
       [bad, good],
       bad,
@@ -309,7 +363,7 @@ try {
       [
         { name: "bad returns 500s", mode: { kind: "fail" } },
         { name: "bad hangs", mode: { kind: "hang" } },
-        { name: "recovery", mode: { kind: "ok" } },
+        { name: "recovery", mode: { kind: "ok" }, carriesOn: true },
       ],
       [bad],
       bad,
