@@ -125,6 +125,14 @@ try {
     if (as.length === 0 || bs.length === 0) return Number.NaN; // a target left out by BENCH_ONLY
     return median(as.map((run, i) => run[key] / ((bs[i] as Run)[key] as number)));
   };
+  if (BASELINE !== undefined) {
+    // the spread behind the medians: on a shared 2-core machine it is wide, and worth seeing
+    for (const key of ["requestsPerSecond", "cpuMicrosPerRequest"] as const) {
+      const [as, bs] = [runs.get("breakwater, breakers on") ?? [], runs.get("breakwater (baseline)") ?? []];
+      const each = as.map((run, i) => (run[key] / ((bs[i] as Run)[key] as number)).toFixed(2));
+      console.log(`per-round ${key} ÷ baseline: ${each.join(" ")}`);
+    }
+  }
   console.log(
     `\n${table(
       ["ratio", "measured", "target"],

@@ -4,27 +4,55 @@ import type { Circuit, CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { ExchangeObserver, HeadReport, SettledReport } from "../proxy/Settlement.ts";
 
 const states: readonly CircuitState[] = ["closed", "open", "half_open", "forced_open", "disabled"];
+type Counted = Outcome | "overloaded" | "rejected";
+const upstreamOutcomes: readonly Counted[] = ["success", "failure", "neutral", "overloaded", "rejected"];
+const toolOutcomes: readonly Counted[] = ["success", "failure", "neutral", "rejected"];
 
 /**
- * The Prometheus metrics of SPEC §2 and §3.2 (plus the process's own, prefixed `breakwater_`). Per-request work
- * is one counter increment and one histogram observation on pre-bound label children; circuit state
- * and rejections are read from the breakers when scraped, so a rejection costs the proxy nothing here.
- * Circuits are watched as the registry makes them.
+ * One circuit's outcomes, counted as plain numbers on the request path (a prom-client increment hashes
+ * its labels each time) and published to the counter when it is scraped.
+ */
+class Tally {
+  readonly counts: Record<Counted, number> = {
+    success: 0,
+    failure: 0,
+    neutral: 0,
+    overloaded: 0,
+    rejected: 0,
+  };
+  readonly #published: Record<Counted, number> = { ...this.counts };
+
+  /** Calls `inc` with what each of `outcomes` gained since the last call. */
+  publish(outcomes: readonly Counted[], inc: (outcome: Counted, delta: number) => void): void {
+    for (const outcome of outcomes) {
+      const delta = this.counts[outcome] - this.#published[outcome];
+      if (delta > 0) inc(outcome, delta);
+      this.#published[outcome] = this.counts[outcome]; // a reset breaker counts its rejections anew
+    }
+  }
+}
+
+/**
+ * The Prometheus metrics of SPEC §2 and §3.2 (plus the process's own, prefixed `breakwater_`).
+ * Per-request work is a plain number incremented per circuit that heard the outcome, and one histogram
+ * observation on a pre-bound label child; counts are published, and circuit state and rejections read
+ * from the breakers, when scraped, so a rejection costs the proxy nothing here. Circuits are watched
+ * as the registry makes them.
  */
 export class ProxyMetrics implements ExchangeObserver {
   readonly registry = new Registry();
-  readonly #outcomes = new Map<string, Record<Outcome | "overloaded", Counter.Internal>>();
+  readonly #outcomes = new Map<string, Tally>();
   readonly #durations = new Map<string, Histogram.Internal<"upstream">>();
   readonly #checks: Counter<"upstream" | "result">;
-  /** Tool circuits' outcome counters, by upstream and then tool. */
-  readonly #toolOutcomes = new Map<string, Map<string, Record<Outcome, Counter.Internal>>>();
+  /** Tool circuits' outcomes, by upstream and then tool. */
+  readonly #toolOutcomes = new Map<string, Map<string, Tally>>();
 
   constructor(circuits: CircuitRegistry) {
     collectDefaultMetrics({ register: this.registry, prefix: "breakwater_" });
     const upstreamCircuits = (): Circuit[] => [...circuits.all()].filter((c) => c.tool === undefined);
     const toolCircuits = (): Circuit[] => [...circuits.all()].filter((c) => c.tool !== undefined);
-    const rejectedSeen = new Map<string, number>();
-    const toolRejectedSeen = new Map<Circuit, number>();
+    const upstreamTallies = this.#outcomes;
+    const toolTallies = this.#toolOutcomes;
     const requests = new Counter({
       name: "breakwater_upstream_requests_total",
       help: "Requests per upstream by outcome: success, failure, neutral, rejected by its circuit, or skipped at max_in_flight (overloaded).",
@@ -32,10 +60,10 @@ export class ProxyMetrics implements ExchangeObserver {
       registers: [this.registry],
       collect() {
         for (const { upstream, breaker } of upstreamCircuits()) {
-          const counted = rejectedSeen.get(upstream) ?? 0;
-          const now = breaker.metrics().rejectedRequests;
-          if (now > counted) this.inc({ upstream, outcome: "rejected" }, now - counted);
-          rejectedSeen.set(upstream, now);
+          const tally = upstreamTallies.get(upstream);
+          if (tally === undefined) continue;
+          tally.counts.rejected = breaker.metrics().rejectedRequests;
+          tally.publish(upstreamOutcomes, (outcome, delta) => this.inc({ upstream, outcome }, delta));
         }
       },
     });
@@ -76,12 +104,11 @@ export class ProxyMetrics implements ExchangeObserver {
       labelNames: ["upstream", "tool", "outcome"] as const,
       registers: [this.registry],
       collect() {
-        for (const circuit of toolCircuits()) {
-          const counted = toolRejectedSeen.get(circuit) ?? 0;
-          const now = circuit.breaker.metrics().rejectedRequests;
-          const labels = { upstream: circuit.upstream, tool: circuit.tool as string, outcome: "rejected" };
-          if (now > counted) this.inc(labels, now - counted);
-          toolRejectedSeen.set(circuit, now);
+        for (const { upstream, tool, breaker } of toolCircuits()) {
+          const tally = tool === undefined ? undefined : toolTallies.get(upstream)?.get(tool);
+          if (tally === undefined || tool === undefined) continue;
+          tally.counts.rejected = breaker.metrics().rejectedRequests;
+          tally.publish(toolOutcomes, (outcome, delta) => this.inc({ upstream, tool, outcome }, delta));
         }
       },
     });
@@ -100,23 +127,15 @@ export class ProxyMetrics implements ExchangeObserver {
     });
     circuits.onCreated(({ upstream, tool, breaker }) => {
       if (tool !== undefined) {
-        const tools = this.#toolOutcomes.get(upstream) ?? new Map();
-        this.#toolOutcomes.set(upstream, tools);
-        tools.set(tool, {
-          success: toolRequests.labels({ upstream, tool, outcome: "success" }),
-          failure: toolRequests.labels({ upstream, tool, outcome: "failure" }),
-          neutral: toolRequests.labels({ upstream, tool, outcome: "neutral" }),
-        });
+        const tools = toolTallies.get(upstream) ?? new Map<string, Tally>();
+        toolTallies.set(upstream, tools);
+        tools.set(tool, new Tally());
+        for (const outcome of toolOutcomes) toolRequests.inc({ upstream, tool, outcome }, 0);
         return;
       }
-      this.#outcomes.set(upstream, {
-        success: requests.labels({ upstream, outcome: "success" }),
-        failure: requests.labels({ upstream, outcome: "failure" }),
-        neutral: requests.labels({ upstream, outcome: "neutral" }),
-        overloaded: requests.labels({ upstream, outcome: "overloaded" }),
-      });
+      upstreamTallies.set(upstream, new Tally());
       this.#durations.set(upstream, duration.labels({ upstream }));
-      requests.labels({ upstream, outcome: "rejected" }).inc(0);
+      for (const outcome of upstreamOutcomes) requests.inc({ upstream, outcome }, 0);
       breaker.onStateChange(({ from, to }) => transitions.inc({ upstream, from, to }));
     });
   }
@@ -127,9 +146,11 @@ export class ProxyMetrics implements ExchangeObserver {
 
   settled(report: SettledReport): void {
     const upstream = report.upstream.name;
-    this.#outcomes.get(upstream)?.[report.outcome].inc();
+    const tally = this.#outcomes.get(upstream);
+    if (tally !== undefined) tally.counts[report.outcome]++;
     const tool = report.tool;
-    if (tool !== undefined) this.#toolOutcomes.get(upstream)?.get(tool.name)?.[tool.outcome].inc();
+    const toolTally = tool === undefined ? undefined : this.#toolOutcomes.get(upstream)?.get(tool.name);
+    if (toolTally !== undefined) toolTally.counts[(tool as { outcome: Outcome }).outcome]++;
   }
 
   /** Counts one health check of `upstream`. */
@@ -139,6 +160,7 @@ export class ProxyMetrics implements ExchangeObserver {
 
   /** Counts an upstream skipped at its `max_in_flight`. */
   overloaded(upstream: string): void {
-    this.#outcomes.get(upstream)?.overloaded.inc();
+    const tally = this.#outcomes.get(upstream);
+    if (tally !== undefined) tally.counts.overloaded++;
   }
 }

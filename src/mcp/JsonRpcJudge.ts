@@ -33,8 +33,8 @@ const progressMethod = "notifications/progress";
 export class JsonRpcJudge implements ExchangeJudge {
   readonly #rules: JsonRpcRules;
   readonly #call: JsonRpcCall;
-  /** The ids of the call, as JSON text, not answered yet (on an event stream). */
-  readonly #waiting: Set<string>;
+  /** The ids of the call, as JSON text, not answered yet: made for an event stream only. */
+  #waiting: Set<string> | undefined;
   #scanner: AnswerScanner | undefined;
   #events: EventSourceParser | undefined;
   #decoder: TextDecoder | undefined;
@@ -49,13 +49,13 @@ export class JsonRpcJudge implements ExchangeJudge {
   constructor(call: JsonRpcCall, rules: JsonRpcRules) {
     this.#rules = rules;
     this.#call = call;
-    this.#waiting = new Set(call.ids);
   }
 
   head(status: number, headers: IncomingHttpHeaders): Judgement {
     if (this.#rules.isFailureStatus(status)) return "failure";
     if (status < 200 || status >= 300) return "neutral";
     if (isEventStream(headers)) {
+      this.#waiting = new Set(this.#call.ids);
       this.#decoder = new TextDecoder();
       this.#events = createParser({ onEvent: (event) => this.#event(event.data) });
     } else if (String(headers["content-type"]).includes("json")) this.#scanner = new AnswerScanner();
@@ -83,19 +83,20 @@ export class JsonRpcJudge implements ExchangeJudge {
   }
 
   unanswered(): readonly string[] {
-    return [...this.#waiting];
+    return this.#waiting === undefined ? this.#call.ids : [...this.#waiting];
   }
 
   #event(data: string): void {
-    if (this.#verdict !== undefined || data === "") return;
+    const waiting = this.#waiting;
+    if (this.#verdict !== undefined || data === "" || waiting === undefined) return;
     if (data.length < 65_536 && data.includes(progressMethod)) this.#progress(data);
     const scanner = new AnswerScanner();
     scanner.feed(Buffer.from(data, "utf8"));
     for (const answer of scanner.answers) {
-      if (answer.id === undefined || !this.#waiting.delete(answer.id)) continue; // a notification, or not ours
+      if (answer.id === undefined || !waiting.delete(answer.id)) continue; // a notification, or not ours
       this.#count(answer);
     }
-    if (this.#waiting.size === 0) this.#verdict = this.#outcome();
+    if (waiting.size === 0) this.#verdict = this.#outcome();
   }
 
   #progress(data: string): void {

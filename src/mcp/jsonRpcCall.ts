@@ -29,6 +29,8 @@ interface Message {
 }
 
 const other: ReadBody = { kind: "other" };
+/** The progress tokens of a call that has none (most): one set for all. */
+const noTokens: ReadonlySet<string> = new Set();
 
 /**
  * Reads a POST body once: a request with an id (or a batch holding one) is a call; notifications and
@@ -42,21 +44,37 @@ export function readJsonRpcBody(body: Buffer): ReadBody {
   } catch {
     return other;
   }
-  const messages = Array.isArray(parsed) ? parsed : [parsed];
-  if (messages.length === 0 || !messages.every(isMessage)) return other;
-  const lone = Array.isArray(parsed) ? undefined : (parsed as Message);
+  if (!Array.isArray(parsed)) {
+    if (!isMessage(parsed)) return other;
+    if (typeof parsed.method !== "string" || !isId(parsed.id)) return { kind: "message", message: parsed };
+    const token = progressToken(parsed);
+    const name = parsed.params?.name;
+    const call: JsonRpcCall = {
+      ids: [JSON.stringify(parsed.id)],
+      progressTokens: token === undefined ? noTokens : new Set([token]),
+      tool: parsed.method === "tools/call" && typeof name === "string" ? name : undefined,
+    };
+    return { kind: "call", call, message: parsed };
+  }
+  if (parsed.length === 0 || !parsed.every(isMessage)) return other;
   const ids: string[] = [];
   const progressTokens = new Set<string>();
-  for (const message of messages) {
+  for (const message of parsed as Message[]) {
     if (typeof message.method !== "string" || !isId(message.id)) continue;
     ids.push(JSON.stringify(message.id));
-    const token = message.params?._meta?.progressToken;
-    if (typeof token === "string" || typeof token === "number") progressTokens.add(JSON.stringify(token));
+    const token = progressToken(message);
+    if (token !== undefined) progressTokens.add(token);
   }
-  if (ids.length === 0) return { kind: "message", message: lone };
-  const name = lone?.params?.name;
-  const tool = lone?.method === "tools/call" && typeof name === "string" ? name : undefined;
-  return { kind: "call", call: { ids, progressTokens, tool }, message: lone };
+  // a batch is guarded by its upstream's circuit alone, and has no routing headers to check
+  return ids.length === 0
+    ? { kind: "message", message: undefined }
+    : { kind: "call", call: { ids, progressTokens, tool: undefined }, message: undefined };
+}
+
+/** A request's `params._meta.progressToken`, as JSON text. */
+function progressToken(message: Message): string | undefined {
+  const token = message.params?._meta?.progressToken;
+  return typeof token === "string" || typeof token === "number" ? JSON.stringify(token) : undefined;
 }
 
 /**
