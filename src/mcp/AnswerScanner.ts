@@ -39,9 +39,9 @@ function keyIn(bytes: Buffer, from: number, to: number): Key {
 const nearBytes = 32;
 /**
  * A string with escaped quotes closer together than this on average (JSON inside a string) is read
- * byte by byte: a native search costs a call per quote, about what reading 16 bytes costs.
+ * byte by byte: a native search costs a call per quote, about what reading 24 bytes costs.
  */
-const denseSpacing = 16;
+const denseSpacing = 24;
 
 /**
  * The index of the quote that closes a string whose body goes on at `from`, or -1 when it does not
@@ -98,6 +98,10 @@ function endsInEscape(bytes: Buffer, from: number): boolean {
  */
 export class AnswerScanner {
   readonly answers: ScannedAnswer[] = [];
+  /** Whether a result's `isError` matters (a tool call's), and whether the id does (to match an answer). */
+  readonly #wants: { readonly isError: boolean; readonly id: boolean };
+  /** A lone result whose verdict is known: the rest, however long, need not be read. */
+  #done = false;
   #depth = 0;
   /** Depth of the messages' own keys: 1 for a lone response, 2 inside a batch; 0 until known. */
   #messageDepth = 0;
@@ -127,8 +131,17 @@ export class AnswerScanner {
   }
 
   /** Feeds the answer's next bytes. */
+  /**
+   * `wants`: what the reader needs besides `result` and `error` (default: both). Without `isError`, and
+   * with the `id` seen (or not wanted), reading a lone response stops at its `result` key: a result of
+   * megabytes costs nothing more.
+   */
+  constructor(wants: { isError: boolean; id: boolean } = { isError: true, id: true }) {
+    this.#wants = wants;
+  }
+
   feed(bytes: Buffer): void {
-    if (this.#lost) return;
+    if (this.#lost || this.#done) return;
     let keyFrom = 0;
     let captureFrom = 0;
     for (let i = 0; i < bytes.length; i++) {
@@ -210,7 +223,15 @@ export class AnswerScanner {
         case 0x3a: // :
           if (this.#depth === md) {
             this.#expectValue = true;
-            if (this.#lastKey === resultKey && this.#current !== undefined) this.#current.result = true;
+            const current = this.#current;
+            if (this.#lastKey === resultKey && current !== undefined) {
+              current.result = true;
+              if (md === 1 && !this.#wants.isError && (!this.#wants.id || current.id !== undefined)) {
+                this.answers.push(current);
+                this.#done = true;
+                return;
+              }
+            }
           } else if (this.#depth === this.#resultDepth) this.#isErrorNext = this.#lastKey === isErrorKey;
           break;
         case 0x2c: // ,

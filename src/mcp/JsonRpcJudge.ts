@@ -58,7 +58,10 @@ export class JsonRpcJudge implements ExchangeJudge {
       this.#waiting = new Set(this.#call.ids);
       this.#decoder = new TextDecoder();
       this.#events = createParser({ onEvent: (event) => this.#event(event.data) });
-    } else if (String(headers["content-type"]).includes("json")) this.#scanner = new AnswerScanner();
+    } else if (String(headers["content-type"]).includes("json")) {
+      // a JSON body is the answer whatever its id; a tool's result is read on for its isError
+      this.#scanner = new AnswerScanner({ isError: this.#call.tool !== undefined, id: false });
+    }
     return "pending";
   }
 
@@ -90,7 +93,7 @@ export class JsonRpcJudge implements ExchangeJudge {
     const waiting = this.#waiting;
     if (this.#verdict !== undefined || data === "" || waiting === undefined) return;
     if (data.length < 65_536 && data.includes(progressMethod)) this.#progress(data);
-    const scanner = new AnswerScanner();
+    const scanner = new AnswerScanner({ isError: this.#call.tool !== undefined, id: true });
     scanner.feed(Buffer.from(data, "utf8"));
     for (const answer of scanner.answers) {
       if (answer.id === undefined || !waiting.delete(answer.id)) continue; // a notification, or not ours

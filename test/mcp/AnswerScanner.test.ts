@@ -83,6 +83,23 @@ const message = fc.oneof(
 );
 
 describe("AnswerScanner", () => {
+  it("stops at a lone result's key when neither isError nor (seen) the id is wanted", () => {
+    const body = Buffer.from(
+      `{"jsonrpc":"2.0","id":7,"result":{"text":"${"x".repeat(1000)}","isError":true}}`,
+    );
+    const lean = new AnswerScanner({ isError: false, id: true });
+    lean.feed(body.subarray(0, 40));
+    assert.deepEqual(lean.answers, [{ id: "7", result: true, errorCode: undefined, isError: false }]);
+    lean.feed(body.subarray(40)); // ignored: the verdict is known
+    assert.equal(lean.answers.length, 1);
+    const full = new AnswerScanner({ isError: true, id: true });
+    full.feed(body);
+    assert.deepEqual(full.answers, [{ id: "7", result: true, errorCode: undefined, isError: true }]);
+    const idLast = new AnswerScanner({ isError: false, id: true });
+    idLast.feed(Buffer.from('{"result":{},"jsonrpc":"2.0","id":"late"}'));
+    assert.deepEqual(idLast.answers, [{ id: '"late"', result: true, errorCode: undefined, isError: false }]);
+  });
+
   it("reads long strings ending in escaped backslashes right, wherever the bytes are cut", () => {
     const long = "x".repeat(40);
     for (const text of [`${long}\\`, `${long}\\\\`, `${long}\\"${long}\\`, `${long}\\"\\`]) {
