@@ -9,7 +9,7 @@
  *
  * Targets (issue 11): req/s reading ÷ not reading ≥ 0.9 on small answers; proxy CPU per MB of answer
  * reading ÷ not reading ≤ 1.2 on 1 MiB answers. `BENCH_SCENARIOS=small,code` runs some scenarios only
- * (small, code, large, sse).
+ * (small, prose, code, large, sse).
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +25,7 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const ONLY_SCENARIOS = process.env["BENCH_SCENARIOS"]?.split(",");
 const scenarios = [
   { name: "~200 B JSON answer", path: "small", answerBytes: 200 },
+  { name: "1 MiB answer: plain text", path: "prose", answerBytes: 1 << 20 },
   { name: "1 MiB answer: source code", path: "code", answerBytes: 1 << 20 },
   { name: "1 MiB answer: JSON in text (escape-dense)", path: "large", answerBytes: 1 << 20 },
   { name: "SSE: 2 progress events + answer", path: "sse", answerBytes: 800 },

@@ -2,7 +2,8 @@
  * The MCP benchmark's upstream: answers every POSTed tools/call (id 42) by its path —
  * `/small` a ~200-byte JSON result, `/large` a 1 MiB JSON result whose text is JSON itself (an escaped
  * quote every few bytes: the hardest text to step over), `/code` a 1 MiB result of source code (a
- * file a tool read), `/sse` an event stream of two progress notifications and then the result.
+ * file a tool read), `/prose` a 1 MiB result of plain text (a document), `/sse` an event stream of two
+ * progress notifications and then the result.
  */
 import { createServer } from "node:http";
 
@@ -16,6 +17,12 @@ const code = result(
     .repeat(20_000)
     .slice(0, 1 << 20),
 );
+const prose = result(
+  "Breakwater keeps one failing MCP server from taking its callers down; it reads each answer as it passes. "
+    .repeat(10_000)
+    .slice(0, 1 << 20),
+);
+const bodies: Record<string, Buffer> = { "/large": large, "/code": code, "/prose": prose };
 const event = (message: unknown) => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 const progress = (n: number) =>
   event({
@@ -34,7 +41,7 @@ const server = createServer((req, res) => {
       res.end();
       return;
     }
-    const body = req.url === "/large" ? large : req.url === "/code" ? code : small;
+    const body = bodies[req.url ?? ""] ?? small;
     res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
     res.end(body);
   });
