@@ -208,6 +208,33 @@ describe("slow calls", () => {
     assert.equal(breakerOf(proxy, "slow").state, "open");
   });
 
+  it("measures a JSON-RPC call to its answer, not to its headers (SPEC §3.1)", async () => {
+    let proxy: TestProxy | undefined;
+    const upstream = await startUpstream((_req, res, body) => {
+      const { id } = JSON.parse(body) as { id: unknown };
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.flushHeaders(); // the headers at once, the answer 50 ms later
+      setTimeout(() => {
+        proxy?.clock.advance(50);
+        res.end(`data: ${JSON.stringify({ jsonrpc: "2.0", id, result: {} })}\n\n`);
+      }, 20);
+    });
+    proxy = await startProxy(
+      `[proxy.circuit_breaker]\nslow_call_duration_ms = 20\nfailure_threshold = 1\n${upstreamsToml([{ name: "slow", url: upstream.url }])}`,
+    );
+    opened.push(
+      () => upstream.close(),
+      () => (proxy as TestProxy).close(),
+    );
+    const call = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" });
+    await request(proxy.url, { method: "POST", body: call }).then((r) => r.body.text());
+    assert.equal(
+      breakerOf(proxy, "slow").state,
+      "open",
+      "a slow answer is a failure, however fast its headers",
+    );
+  });
+
   it("judges an SSE stream at its headers: a long stream is not a slow call", async () => {
     let proxy: TestProxy | undefined;
     const upstream = await startUpstream((_req, res) => {
