@@ -25,7 +25,8 @@ export class HealthChecker {
   #running = false;
   #stopped = true;
   #unsubscribe: (() => void) | undefined;
-  readonly #stopping = new AbortController();
+  /** Aborts the check in flight when the checker stops. */
+  #stopping = new AbortController();
 
   constructor(options: HealthCheckerOptions) {
     this.#o = options;
@@ -34,6 +35,7 @@ export class HealthChecker {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#stopping = new AbortController();
     // a change made elsewhere (clients' failures, an operator) changes when the next check is due
     this.#unsubscribe = this.#o.breaker.onStateChange(() => {
       if (!this.#running) this.#schedule();
