@@ -1,6 +1,6 @@
 /** One JSON-RPC response as the scanner saw it. */
 export interface ScannedAnswer {
-  /** The `id` as its JSON text (`1`, `"a"`, `null`); undefined when the message had none. */
+  /** The `id` as its JSON text (`1`, `"a"`, `null`); undefined when the message had none (or it was not wanted). */
   id: string | undefined;
   /** The message had a top-level `result`. */
   result: boolean;
@@ -302,10 +302,11 @@ export class AnswerScanner {
     this.#expectKey = true;
   }
 
-  /** A message's value starts at `i`: kept from there when it is the `id` or the `error`. */
+  /** A message's value starts at `i`: kept from there when it is the `error`, or the `id` when wanted. */
   #valueAt(i: number, captureFrom: number): number {
     this.#expectValue = false;
-    if (this.#lastKey !== idKey && this.#lastKey !== errorKey) return captureFrom;
+    const kept = this.#lastKey === errorKey || (this.#lastKey === idKey && this.#wants.id);
+    if (!kept) return captureFrom;
     this.#capturing = true;
     this.#captured = [];
     return i;
