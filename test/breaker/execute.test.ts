@@ -60,6 +60,26 @@ describe("execute", () => {
     assert.equal(error.message, 'circuit "svc" is open; retry in 2000 ms');
   });
 
+  it("runs a probe in half-open with { probe: true } when halfOpenProbesOnly keeps other calls out", async () => {
+    const clock = new ManualClock();
+    const b = new CircuitBreaker({
+      clock,
+      failureThreshold: 1,
+      openDuration: 100,
+      successThreshold: 1,
+      halfOpenProbesOnly: true,
+    });
+    await assert.rejects(b.execute(fail), boom);
+    clock.advance(100);
+    let called = 0;
+    await assert.rejects(
+      b.execute(async () => called++),
+      (error: unknown) => isCircuitOpenError(error) && error.state === "half_open",
+    );
+    assert.equal(await b.execute(async () => ++called, { probe: true }), 1);
+    assert.equal(b.state, "closed");
+  });
+
   it("captures no stack frames for a rejection", async () => {
     const b = breaker();
     b.forceOpen();
