@@ -21,7 +21,7 @@ export interface Permit {
 /** The answer of a circuit that does not admit the call. Nothing was thrown and no stack was captured. */
 export interface Rejection {
   readonly admitted: false;
-  /** The state that rejected the call: `open`, `half_open` (all probe slots taken) or `forced_open`. */
+  /** The state that rejected the call: `open`, `half_open` (all probe slots taken, or only probes admitted) or `forced_open`. */
   readonly state: CircuitState;
   /** Whole milliseconds (≥ 1) until the circuit may admit a call; an estimate when forced open. */
   readonly retryAfterMs: number;

@@ -22,7 +22,7 @@ export class CircuitOpenError {
   readonly code: typeof ErrorCode.circuitOpen = ErrorCode.circuitOpen;
   /** The breaker's name, as given in its options. */
   readonly circuit: string;
-  /** The state that rejected the call: `open`, `half_open` (all probe slots taken) or `forced_open`. */
+  /** The state that rejected the call: `open`, `half_open` (all probe slots taken, or only probes admitted) or `forced_open`. */
   readonly state: CircuitState;
   /** Whole milliseconds until the circuit may admit a call (an estimate when forced open). */
   readonly retryAfterMs: number;
