@@ -3,13 +3,13 @@ import type { Logger } from "pino";
 import { AdminServer } from "./admin/AdminServer.ts";
 import { CircuitActivity } from "./admin/CircuitActivity.ts";
 import { ProxyMetrics } from "./admin/ProxyMetrics.ts";
-import type { Config, UpstreamConfig } from "./config/Config.ts";
+import type { Config, StdioConfig, UpstreamConfig } from "./config/Config.ts";
 import { isLoopback } from "./config/listenAddress.ts";
 import { EdgeGuard } from "./edge/EdgeGuard.ts";
 import { HostRule } from "./edge/HostRule.ts";
 import { OriginRule } from "./edge/OriginRule.ts";
 import { PublicUrls } from "./edge/PublicUrls.ts";
-import type { Clock } from "./index.ts";
+import type { CircuitBreaker, Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
 import { HealthChecker } from "./mcp/HealthChecker.ts";
 import { type HealthCheck, healthCheckId, httpCheck, mcpCheck } from "./mcp/healthChecks.ts";
@@ -26,6 +26,8 @@ import { SessionTable } from "./proxy/SessionTable.ts";
 import { StatusJudge } from "./proxy/StatusJudge.ts";
 import type { Upstream } from "./proxy/Upstream.ts";
 import { UpstreamBalancer } from "./proxy/UpstreamBalancer.ts";
+import { StderrLog } from "./stdio/StderrLog.ts";
+import { StdioUpstream } from "./stdio/StdioUpstream.ts";
 
 /** Session bindings kept at most, and how long an unused one is kept (README: MCP sessions). */
 const maxSessions = 10_000;
@@ -56,7 +58,7 @@ export class Breakwater {
     this.#logger = logger;
     this.#config = config;
     for (const u of config.upstreams) {
-      if (u.url.protocol === "https:" && u.tls.insecure) {
+      if (u.url?.protocol === "https:" && u.tls.insecure) {
         logger.warn(
           { upstream: u.name, url: u.url.href },
           "tls_insecure_skip_verify: this upstream's certificate is not checked; anyone on the path can pose as it",
@@ -92,11 +94,18 @@ export class Breakwater {
     );
     this.upstreams = config.upstreams.map((u) => {
       const options = clock === undefined ? u.breaker : { ...u.breaker, clock };
-      const upstream = new HttpUpstream(u, circuits.create(u.name, options).breaker, config.requestTimeoutMs);
+      const circuit = circuits.create(u.name, options).breaker;
+      const upstream =
+        u.stdio === undefined
+          ? new HttpUpstream(u, circuit, config.requestTimeoutMs)
+          : stdioUpstream(u.name, u.stdio, circuit, logger);
       judges.set(upstream, new StatusJudge(u.isFailureStatus));
       callRules.set(upstream, { isFailureStatus: u.isFailureStatus, isFailureCode: config.isFailureCode });
-      upstreamUrls.set(upstream, u.url);
-      const check = healthCheck(u, upstream, callRules.get(upstream) as JsonRpcRules);
+      if (u.url !== undefined) upstreamUrls.set(upstream, u.url);
+      const check =
+        upstream instanceof HttpUpstream
+          ? healthCheck(u, upstream, callRules.get(upstream) as JsonRpcRules)
+          : undefined;
       if (check !== undefined) {
         this.#checkers.push(
           new HealthChecker({
@@ -210,6 +219,22 @@ export class Breakwater {
   }
 }
 
+/** A stdio upstream (SPEC §5), its children's stderr in the log. */
+function stdioUpstream(
+  name: string,
+  config: StdioConfig,
+  circuit: CircuitBreaker,
+  logger: Logger,
+): StdioUpstream {
+  const stderr = new StderrLog(logger, name);
+  return new StdioUpstream({
+    name,
+    circuit,
+    config,
+    onStderrLine: (pid, line) => stderr.line(pid, line),
+  });
+}
+
 /** The health check an upstream's config asks for (SPEC §3.3), over its own connections; none for "none". */
 function healthCheck(
   config: UpstreamConfig,
@@ -217,10 +242,12 @@ function healthCheck(
   rules: JsonRpcRules,
 ): HealthCheck | undefined {
   const { kind, path } = config.healthCheck;
-  if (kind === "http") return httpCheck(upstream.dispatcher, new URL(path, config.url.origin));
+  const url = config.url;
+  if (url === undefined) return undefined;
+  if (kind === "http") return httpCheck(upstream.dispatcher, new URL(path, url.origin));
   if (kind === "mcp") {
     const call = { ids: [healthCheckId], progressTokens: new Set<string>(), tool: undefined };
-    return mcpCheck(upstream.dispatcher, config.url, () => new JsonRpcJudge(call, rules));
+    return mcpCheck(upstream.dispatcher, url, () => new JsonRpcJudge(call, rules));
   }
   return undefined;
 }

@@ -100,7 +100,10 @@ async function run(config: ReturnType<typeof loadConfig>["config"]): Promise<num
       {
         proxy: `${config.tls ? "https" : "http"}://${formatListenAddress({ host: proxy.address, port: proxy.port })}${config.route}`,
         admin: `${config.adminTls ? "https" : "http"}://${formatListenAddress({ host: admin.address, port: admin.port })}`,
-        upstreams: config.upstreams.map((u) => ({ name: u.name, url: u.url.href })),
+        upstreams: config.upstreams.map((u) => ({
+          name: u.name,
+          ...(u.url === undefined ? { command: u.stdio?.command } : { url: u.url.href }),
+        })),
       },
       "breakwater listening",
     );

@@ -35,8 +35,10 @@ const { config: fileConfig } = loadConfig({
 
 // the demo servers, on the ports of the config (or from --upstream-port-base on)
 const base = flags["upstream-port-base"] === undefined ? undefined : Number(flags["upstream-port-base"]);
-const servers = fileConfig.upstreams.map(
-  (u, i) => new DemoMcpServer(u.name, base === undefined ? Number(u.url.port) : base === 0 ? 0 : base + i),
+// (a stdio upstream of the config runs its own command: no demo server for it)
+const httpUpstreams = fileConfig.upstreams.filter((u) => u.url !== undefined);
+const servers = httpUpstreams.map(
+  (u, i) => new DemoMcpServer(u.name, base === undefined ? Number(u.url?.port) : base === 0 ? 0 : base + i),
 );
 for (const server of servers) {
   await server.start().catch((error: NodeJS.ErrnoException) => {
@@ -48,7 +50,10 @@ for (const server of servers) {
 }
 const config: Config = {
   ...fileConfig,
-  upstreams: fileConfig.upstreams.map((u, i) => ({ ...u, url: new URL((servers[i] as DemoMcpServer).url) })),
+  upstreams: fileConfig.upstreams.map((u) => {
+    const server = servers.find((s) => s.name === u.name);
+    return server === undefined ? u : { ...u, url: new URL(server.url) };
+  }),
 };
 
 const breakwater = new Breakwater({ config, logger: createLogger() });

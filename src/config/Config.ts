@@ -5,7 +5,10 @@ import type { ListenerTls, UpstreamTls } from "./tlsFiles.ts";
 /** One upstream, ready to use: its breaker options and which statuses count as failures. */
 export interface UpstreamConfig {
   readonly name: string;
-  readonly url: URL;
+  /** Where an HTTP upstream is; undefined for a stdio one. */
+  readonly url: URL | undefined;
+  /** The program a stdio upstream runs, one process per MCP session (SPEC §5); undefined for a url one. */
+  readonly stdio: StdioConfig | undefined;
   readonly breaker: CircuitBreakerOptions;
   /** Whether a response status counts as a failure for the breaker. */
   readonly isFailureStatus: (status: number) => boolean;
@@ -17,6 +20,18 @@ export interface UpstreamConfig {
   readonly toolCircuit: ToolCircuitConfig;
   /** Active health checks (SPEC §3.3); `kind: "none"` when off. */
   readonly healthCheck: HealthCheckConfig;
+}
+
+export interface StdioConfig {
+  /** The program and its arguments. */
+  readonly command: readonly [string, ...string[]];
+  readonly cwd: string | undefined;
+  /** Added to the minimal environment (PATH, HOME, LANG): nothing else of the proxy's own is passed on. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Live processes (sessions) at once; beyond it, 503 overloaded. */
+  readonly maxProcesses: number;
+  /** A session unused this long is ended and its process stopped. */
+  readonly idleTimeoutMs: number;
 }
 
 export interface ToolCircuitConfig {

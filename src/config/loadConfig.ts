@@ -211,12 +211,22 @@ function complete(file: ConfigFile, source: string): EffectiveConfig {
   } as EffectiveHealthCheckSection;
   if (file.upstreams.length === 0) {
     throw new ConfigError(
-      `${source}: no upstreams: add an [[upstreams]] table with a url, or pass --upstream URL`,
+      `${source}: no upstreams: add an [[upstreams]] table with a url (or a command), or pass --upstream URL`,
     );
   }
   const seen = new Map<string, number>();
   const upstreams = file.upstreams.map((upstream, index) => {
-    const name = upstream.name ?? upstream.url;
+    if ((upstream.url === undefined) === (upstream.command === undefined)) {
+      throw new ConfigError(
+        `${source}: upstreams[${index}]: give either url (an HTTP server) or command (a stdio server), ` +
+          `${upstream.url === undefined ? "not neither" : "not both"}`,
+      );
+    }
+    for (const key of ["cwd", "env", "max_processes", "idle_timeout_secs"] as const) {
+      if (upstream.url !== undefined && upstream[key] !== undefined)
+        throw new ConfigError(`${source}: upstreams[${index}].${key}: only for a command upstream`);
+    }
+    const name = upstream.name ?? upstream.url ?? (upstream.command as string[]).join(" ");
     const earlier = seen.get(name);
     if (earlier !== undefined) {
       throw new ConfigError(
@@ -234,7 +244,12 @@ function complete(file: ConfigFile, source: string): EffectiveConfig {
       ...defined(upstream.tool_circuit),
     } as EffectiveToolCircuitSection;
     checkBreaker(tool_circuit, `${source}: upstreams[${index}].tool_circuit`);
-    const health_check = { ...sharedCheck, ...defined(upstream.health_check) } as EffectiveHealthCheckSection;
+    // a stdio upstream is checked by the processes its clients start: none of its own (README)
+    const health_check = (
+      upstream.command === undefined
+        ? { ...sharedCheck, ...defined(upstream.health_check) }
+        : { ...sharedCheck, kind: "none" }
+    ) as EffectiveHealthCheckSection;
     return { ...upstream, name, circuit_breaker, tool_circuit, health_check };
   });
   return {
@@ -262,7 +277,17 @@ function toUpstream(
   const tools = upstream.tool_circuit;
   return {
     name: upstream.name,
-    url: new URL(upstream.url),
+    url: upstream.url === undefined ? undefined : new URL(upstream.url),
+    stdio:
+      upstream.command === undefined
+        ? undefined
+        : {
+            command: upstream.command as [string, ...string[]],
+            cwd: upstream.cwd,
+            env: upstream.env ?? {},
+            maxProcesses: upstream.max_processes ?? 16,
+            idleTimeoutMs: (upstream.idle_timeout_secs ?? 600) * 1_000,
+          },
     // with health checks, only they probe a recovering upstream: no client is risked (SPEC §3.3)
     breaker: {
       ...breakerOptions(upstream.name, upstream.circuit_breaker),

@@ -95,7 +95,13 @@ export const configSchema = z.strictObject({
     .array(
       z.strictObject({
         name: z.string().min(1).optional(),
-        url: httpUrl,
+        // one of url and command (SPEC §5): checked by loadConfig, which names the upstream
+        url: httpUrl.optional(),
+        command: z.array(z.string().min(1)).min(1, "expected a program and its arguments").optional(),
+        cwd: z.string().min(1).optional(),
+        env: z.record(z.string(), z.string()).optional(),
+        max_processes: z.int().min(1).optional(),
+        idle_timeout_secs: z.number().positive().finite().optional(),
         ca_file: z.string().min(1).optional(),
         tls_insecure_skip_verify: z.boolean().optional(),
         max_in_flight: z.int().min(0).optional(),

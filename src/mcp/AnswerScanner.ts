@@ -8,6 +8,8 @@ export interface ScannedAnswer {
   errorCode: number | undefined;
   /** The `result` object said `"isError": true` (a tool that failed; SPEC §3.2). */
   isError: boolean;
+  /** The error's `data.reason`, when it is a string (the proxy's own errors say what failed). */
+  errorReason?: string;
 }
 
 /** The keys the scanner minds; any other is `otherKey`. */
@@ -323,8 +325,9 @@ export class AnswerScanner {
     if (this.#lastKey === idKey) this.#current.id = raw;
     else {
       try {
-        const code = (JSON.parse(raw) as { code?: unknown }).code;
+        const { code, data } = JSON.parse(raw) as { code?: unknown; data?: { reason?: unknown } };
         this.#current.errorCode = typeof code === "number" ? code : Number.NaN;
+        if (typeof data?.reason === "string") this.#current.errorReason = data.reason;
       } catch {
         this.#current.errorCode = Number.NaN;
       }

@@ -114,6 +114,11 @@ export class JsonRpcJudge implements ExchangeJudge {
   }
 
   #count(answer: ScannedAnswer): void {
+    // a stdio server's process that died under the call (SPEC §5): the server failed, not the tool
+    if (answer.errorReason === "upstream_exited") {
+      this.#failed = true;
+      return;
+    }
     const tool = this.#call.tool !== undefined;
     if (answer.errorCode === undefined) {
       if (tool && answer.isError) this.#toolErred = true;

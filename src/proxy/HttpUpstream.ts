@@ -42,12 +42,15 @@ export class HttpUpstream implements Upstream {
   };
   #inFlight = 0;
 
+  /** @throws {TypeError} for an upstream without a url (a stdio one). */
   constructor(config: UpstreamConfig, circuit: CircuitBreaker, requestTimeoutMs: number) {
+    const url = config.url;
+    if (url === undefined) throw new TypeError(`upstream ${config.name} has no url`);
     this.name = config.name;
     this.circuit = circuit;
     this.maxInFlight = config.maxInFlight;
-    this.#basePath = config.url.pathname;
-    this.#pool = new Pool(config.url.origin, {
+    this.#basePath = url.pathname;
+    this.#pool = new Pool(url.origin, {
       // the proxy's own deadline bounds the time to response headers (connect included); once headers
       // have come, a body such as an SSE stream may take as long as it likes
       headersTimeout: 0,
@@ -58,7 +61,7 @@ export class HttpUpstream implements Upstream {
       // threshold), and after 4 s when there is no hint (node's own servers drop theirs after 5 s).
       keepAliveTimeout: 4_000,
       keepAliveTimeoutThreshold: 2_000,
-      ...(config.url.protocol === "https:" ? { connect: tlsOptions(config) } : {}),
+      ...(url.protocol === "https:" ? { connect: tlsOptions(config) } : {}),
     });
   }
 
@@ -199,6 +202,7 @@ class HttpExchange implements Dispatcher.DispatchHandler, TransportControls {
       connectionLost: !this.#answered && (broke || nothingSent),
       staleConnection: nothingSent && broke,
       badRequest: code === "UND_ERR_INVALID_ARG",
+      overloaded: false,
     } satisfies TransportFailure);
   }
 

@@ -230,7 +230,7 @@ export class ProxyServer {
         resent = true;
         continue;
       }
-      settlement.settle("failure");
+      settlement.settle(failure.overloaded ? "neutral" : "failure");
       if (failure.nothingSent && !failedOver) {
         failedOver = true;
         const tried = settlement.upstream;
@@ -294,7 +294,9 @@ export class ProxyServer {
       res,
       result.kind === "timeout"
         ? { status: 504, reason: "timeout", upstream }
-        : { status: 502, reason: "connect_failed", upstream },
+        : result.kind === "failed" && result.failure.overloaded
+          ? { status: 503, reason: "overloaded", upstream, retryAfterMs: 1_000 }
+          : { status: 502, reason: "connect_failed", upstream },
       jsonRpcShape(request.method, request.body),
     );
   }

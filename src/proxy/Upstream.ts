@@ -104,4 +104,9 @@ export interface TransportFailure {
   readonly staleConnection: boolean;
   /** The transport cannot send the request as the client made it: the client's fault. */
   readonly badRequest: boolean;
+  /**
+   * The upstream has no room for it (a stdio upstream at `max_processes`): nothing was sent, and it is
+   * neutral — another upstream may take it, or the answer is 503 `overloaded` (SPEC §5).
+   */
+  readonly overloaded: boolean;
 }

@@ -131,6 +131,30 @@ describe("loading the configuration", () => {
     assert.equal(effective.upstreams[2]?.health_check.kind, "none");
   });
 
+  it("takes a command upstream (SPEC §5) and refuses url and command together, neither, or an empty command", () => {
+    const { config } = loadConfig({
+      configPath: file(
+        `[[upstreams]]\nname = "files"\ncommand = ["npx", "-y", "server"]\ncwd = "/srv"\nenv = { A = "1" }\nmax_processes = 4\n`,
+      ),
+    });
+    assert.deepEqual(config.upstreams[0]?.stdio, {
+      command: ["npx", "-y", "server"],
+      cwd: "/srv",
+      env: { A: "1" },
+      maxProcesses: 4,
+      idleTimeoutMs: 600_000,
+    });
+    assert.equal(config.upstreams[0]?.url, undefined);
+    for (const [toml, message] of [
+      ['[[upstreams]]\nurl = "http://h:1"\ncommand = ["x"]', /upstreams\[0\]: give either url .* not both/],
+      ['[[upstreams]]\nname = "x"', /upstreams\[0\]: give either url .* not neither/],
+      ["[[upstreams]]\ncommand = []", /upstreams\[0\]\.command/],
+      ['[[upstreams]]\nurl = "http://h:1"\ncwd = "/srv"', /upstreams\[0\]\.cwd: only for a command upstream/],
+    ] as const) {
+      assert.throws(() => loadConfig({ configPath: file(toml) }), message);
+    }
+  });
+
   it("refuses a bad health check or answer timeout, naming the key", () => {
     for (const [toml, message] of [
       ['[proxy.health_check]\nkind = "tcp"', /proxy\.health_check\.kind/],
@@ -167,7 +191,7 @@ describe("loading the configuration", () => {
     assert.deepEqual(config.listen.port, 2);
     assert.equal(config.route, "/mcp");
     assert.deepEqual(
-      config.upstreams.map((u) => u.url.href),
+      config.upstreams.map((u) => u.url?.href),
       ["http://127.0.0.1:4000/a", "http://127.0.0.1:4001/b"],
     );
   });

@@ -5,7 +5,8 @@ import { AnswerScanner, type ScannedAnswer } from "../../src/mcp/AnswerScanner.t
 
 /** What JSON.parse says the scanner should find. */
 function expected(message: Record<string, unknown>): ScannedAnswer {
-  const error = message["error"] as { code?: unknown } | undefined;
+  const error = message["error"] as { code?: unknown; data?: { reason?: unknown } } | undefined;
+  const reason = error?.data?.reason;
   const result = message["result"];
   return {
     id: "id" in message ? JSON.stringify(message["id"]) : undefined,
@@ -16,6 +17,7 @@ function expected(message: Record<string, unknown>): ScannedAnswer {
       result !== null &&
       !Array.isArray(result) &&
       (result as Record<string, unknown>)["isError"] === true,
+    ...(typeof reason === "string" ? { errorReason: reason } : {}),
   };
 }
 
@@ -76,7 +78,7 @@ const message = fc.oneof(
     error: fc.record({
       code: fc.integer({ min: -33000, max: 1000 }),
       message: fc.string({ unit: "grapheme" }),
-      data: anyJson,
+      data: fc.oneof(anyJson, fc.record({ reason: fc.oneof(fc.string(), fc.integer()) })),
     }),
   }),
   fc.record({ jsonrpc: fc.constant("2.0"), method: fc.string(), params: anyJson }),

@@ -24,6 +24,7 @@ export const fails =
       connectionLost: false,
       staleConnection: false,
       badRequest: false,
+      overloaded: false,
       ...facts,
     });
 

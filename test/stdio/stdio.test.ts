@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { request } from "undici";
+import { startProxy, type TestProxy } from "../support/proxy.ts";
+
+const server = fileURLToPath(new URL("../support/stdioServer.ts", import.meta.url));
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+/** Breakwater with one stdio upstream running the test server (`args` after its path). */
+async function stdioProxy(extra = "", args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<TestProxy> {
+  const command = JSON.stringify([process.execPath, server, ...args]);
+  const proxy = await startProxy(`[[upstreams]]\nname = "local"\ncommand = ${command}\n${extra}\n`, env);
+  cleanups.push(() => proxy.close());
+  return proxy;
+}
+
+async function connect(
+  proxy: TestProxy,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const client = new Client({ name: "breakwater-stdio-test", version: "1.0.0" });
+  const transport = new StreamableHTTPClientTransport(new URL(proxy.url));
+  await client.connect(transport);
+  cleanups.push(() => client.close());
+  return { client, transport };
+}
+
+const textOf = (result: unknown) => (result as { content?: { text: string }[] }).content?.[0]?.text ?? "";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !condition(); i++) await sleep(25);
+  assert.ok(condition(), `timed out waiting until ${what}`);
+}
+
+describe("stdio MCP servers as upstreams (SPEC §5)", () => {
+  it("runs a process per session and serves it over Streamable HTTP, progress included", async () => {
+    const proxy = await stdioProxy();
+    const { client, transport } = await connect(proxy);
+    assert.match(transport.sessionId ?? "", /^[0-9a-f-]{36}$/);
+    const tools = await client.listTools();
+    assert.deepEqual(tools.tools.map((t) => t.name).sort(), ["crash", "echo", "env", "pid", "progress"]);
+    assert.equal(textOf(await client.callTool({ name: "echo", arguments: { text: "hi" } })), "hi");
+    const steps: number[] = [];
+    const done = await client.callTool({ name: "progress", arguments: { steps: 3 } }, undefined, {
+      onprogress: (p) => steps.push(p.progress),
+    });
+    assert.deepEqual([textOf(done), steps], ["3 steps", [1, 2, 3]]);
+    const other = await connect(proxy);
+    const pids = [
+      textOf(await client.callTool({ name: "pid", arguments: {} })),
+      textOf(await other.client.callTool({ name: "pid", arguments: {} })),
+    ];
+    assert.notEqual(pids[0], pids[1], "one process per session");
+    assert.equal(proxy.breakwater.upstreams[0]?.circuit.metrics().failedRequests, 0);
+  });
+
+  it("passes on PATH, HOME, LANG and the upstream's env, and nothing else of the proxy's environment", async () => {
+    process.env["BREAKWATER_TEST_SECRET"] = "s3cret";
+    cleanups.push(async () => {
+      delete process.env["BREAKWATER_TEST_SECRET"];
+    });
+    const proxy = await stdioProxy('env = { GREETING = "hello" }');
+    const { client } = await connect(proxy);
+    const env = async (name: string) => textOf(await client.callTool({ name: "env", arguments: { name } }));
+    assert.equal(await env("BREAKWATER_TEST_SECRET"), "(unset)");
+    assert.equal(await env("GREETING"), "hello");
+    assert.equal(await env("PATH"), process.env["PATH"]);
+  });
+
+  it("answers a call pending when its process dies with upstream_exited, then 404 for the session", async () => {
+    const proxy = await stdioProxy("[upstreams.circuit_breaker]\nfailure_threshold = 1");
+    const { client, transport } = await connect(proxy);
+    await assert.rejects(
+      client.callTool({ name: "crash", arguments: {} }),
+      /The MCP server process exited \(exit code 3\)/,
+    );
+    assert.equal(proxy.breakwater.upstreams[0]?.circuit.state, "open", "a failure for the circuit");
+    const res = await request(proxy.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-session-id": transport.sessionId as string,
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }),
+    });
+    await res.body.text();
+    assert.equal(res.statusCode, 404, "the session is gone: the client re-initializes");
+    const lines = proxy.logs().filter((line) => line["msg"] === "stdio stderr");
+    assert.deepEqual(
+      lines.map((line) => [line["upstream"], line["line"]]),
+      [["local", "about to crash"]],
+    );
+  });
+
+  it("ends the session's process on DELETE, after idle_timeout_secs, and when the proxy closes", async () => {
+    const proxy = await stdioProxy("idle_timeout_secs = 0.3");
+    const first = await connect(proxy);
+    const pid = Number(textOf(await first.client.callTool({ name: "pid", arguments: {} })));
+    await first.transport.terminateSession();
+    await until(() => !alive(pid), "DELETE stops the process");
+    const idle = await connect(proxy);
+    const idlePid = Number(textOf(await idle.client.callTool({ name: "pid", arguments: {} })));
+    await until(() => !alive(idlePid), "an idle session's process stops");
+    const last = await connect(proxy);
+    const lastPid = Number(textOf(await last.client.callTool({ name: "pid", arguments: {} })));
+    await proxy.breakwater.close(1_000);
+    assert.equal(alive(lastPid), false, "no child outlives the proxy's close");
+  });
+
+  it("answers 502 for a command that cannot start, 503 overloaded past max_processes, 400 without a session", async () => {
+    const missing = await startProxy(
+      '[[upstreams]]\nname = "missing"\ncommand = ["/nonexistent/mcp-server"]\n',
+    );
+    cleanups.push(() => missing.close());
+    const init = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+    });
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const cannot = await request(missing.url, { method: "POST", headers, body: init });
+    assert.equal(cannot.statusCode, 502);
+    await cannot.body.text();
+    assert.equal(missing.breakwater.upstreams[0]?.circuit.metrics().failedRequests, 1);
+
+    const proxy = await stdioProxy("max_processes = 1");
+    await connect(proxy);
+    const full = await request(proxy.url, { method: "POST", headers, body: init });
+    assert.equal(full.statusCode, 503);
+    assert.equal(
+      ((await full.body.json()) as { error: { data: { reason: string } } }).error.data.reason,
+      "overloaded",
+    );
+    const noSession = await request(proxy.url, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+    });
+    assert.equal(noSession.statusCode, 400);
+    await noSession.body.text();
+  });
+});
