@@ -98,7 +98,7 @@ export class Breakwater {
       const upstream =
         u.stdio === undefined
           ? new HttpUpstream(u, circuit, config.requestTimeoutMs)
-          : stdioUpstream(u.name, u.stdio, circuit, logger);
+          : stdioUpstream(u.name, u.stdio, circuit, logger, metrics);
       judges.set(upstream, new StatusJudge(u.isFailureStatus));
       callRules.set(upstream, { isFailureStatus: u.isFailureStatus, isFailureCode: config.isFailureCode });
       if (u.url !== undefined) upstreamUrls.set(upstream, u.url);
@@ -124,6 +124,7 @@ export class Breakwater {
       }
       return upstream;
     });
+    metrics.watchProcesses(this.upstreams);
     this.proxy = new ProxyServer({
       route: config.route,
       edge: new EdgeGuard(
@@ -225,6 +226,7 @@ function stdioUpstream(
   config: StdioConfig,
   circuit: CircuitBreaker,
   logger: Logger,
+  metrics: ProxyMetrics,
 ): StdioUpstream {
   const stderr = new StderrLog(logger, name);
   return new StdioUpstream({
@@ -232,6 +234,7 @@ function stdioUpstream(
     circuit,
     config,
     onStderrLine: (pid, line) => stderr.line(pid, line),
+    onExit: (upstream, reason) => metrics.stdioExit(upstream, reason),
   });
 }
 

@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { CircuitState, Outcome } from "../index.ts";
 import type { Circuit, CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { ExchangeObserver, HeadReport, SettledReport } from "../proxy/Settlement.ts";
+import type { Upstream } from "../proxy/Upstream.ts";
 
 const states: readonly CircuitState[] = ["closed", "open", "half_open", "forced_open", "disabled"];
 type Counted = Outcome | "overloaded" | "rejected";
@@ -44,6 +45,7 @@ export class ProxyMetrics implements ExchangeObserver {
   readonly #outcomes = new Map<string, Tally>();
   readonly #durations = new Map<string, Histogram.Internal<"upstream">>();
   readonly #checks: Counter<"upstream" | "result">;
+  readonly #exits: Counter<"upstream" | "reason">;
   /** Tool circuits' outcomes, by upstream and then tool. */
   readonly #toolOutcomes = new Map<string, Map<string, Tally>>();
 
@@ -90,6 +92,12 @@ export class ProxyMetrics implements ExchangeObserver {
       name: "breakwater_circuit_transitions_total",
       help: "Circuit state changes per upstream.",
       labelNames: ["upstream", "from", "to"] as const,
+      registers: [this.registry],
+    });
+    this.#exits = new Counter({
+      name: "breakwater_stdio_exits_total",
+      help: "Processes of stdio upstreams that ended, by reason: stopped (by Breakwater), exited (code 0), crashed.",
+      labelNames: ["upstream", "reason"] as const,
       registers: [this.registry],
     });
     this.#checks = new Counter({
@@ -151,6 +159,26 @@ export class ProxyMetrics implements ExchangeObserver {
     const tool = report.tool;
     const toolTally = tool === undefined ? undefined : this.#toolOutcomes.get(upstream)?.get(tool.name);
     if (toolTally !== undefined) toolTally.counts[(tool as { outcome: Outcome }).outcome]++;
+  }
+
+  /** Reports the live processes of the upstreams that run them (stdio ones, SPEC §5). */
+  watchProcesses(upstreams: readonly Upstream[]): void {
+    new Gauge({
+      name: "breakwater_stdio_processes",
+      help: "Live processes of each stdio upstream.",
+      labelNames: ["upstream"] as const,
+      registers: [this.registry],
+      collect() {
+        for (const upstream of upstreams) {
+          if (upstream.processes !== undefined) this.set({ upstream: upstream.name }, upstream.processes);
+        }
+      },
+    });
+  }
+
+  /** Counts a stdio process that ended: `stopped` by Breakwater, `exited` on its own, or `crashed`. */
+  stdioExit(upstream: string, reason: string): void {
+    this.#exits.inc({ upstream, reason });
   }
 
   /** Counts one health check of `upstream`. */

@@ -19,6 +19,8 @@ export interface DashboardState {
     /** The tool circuits that are not closed (SPEC §3.2: open and half-open ones at least). */
     tools: readonly (CircuitReport & { name: string })[];
     in_flight: number;
+    /** Live processes of a stdio upstream; null for a url one. */
+    processes: number | null;
     history: readonly ActivitySample[];
     transitions: readonly RecordedTransition[];
   })[];
@@ -44,6 +46,7 @@ export function dashboardState(
           .filter(([, t]) => t.state !== "closed")
           .map(([name, t]) => ({ name, ...t })),
         in_flight: u.inFlight,
+        processes: u.processes ?? null,
         history: activity.samples(u.name, Date.now()),
         transitions: activity.transitions(u.name),
       };

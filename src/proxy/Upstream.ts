@@ -20,6 +20,8 @@ export interface Upstream {
    * the controls to pause, resume or abort the exchange (see {@link ResponseSink}).
    */
   dispatch(request: UpstreamRequest, sink: ResponseSink): void;
+  /** Live processes behind it, for one that runs them (a stdio upstream, SPEC §5); else undefined. */
+  readonly processes?: number;
   /** Drops the connections (or processes) of this upstream; requests still in flight fail. */
   close(): Promise<void>;
 }

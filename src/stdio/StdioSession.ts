@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { ChildExit, ChildProcessTransport } from "./ChildProcessTransport.ts";
+
+/** Why a session's process ended: Breakwater stopped it (DELETE, idle, shutdown), or it exited on its own. */
+export type ExitReason = "stopped" | "exited" | "crashed";
 
 /**
  * One MCP session of a stdio upstream (SPEC §5): the SDK's Streamable HTTP server transport toward the
@@ -20,11 +23,19 @@ export class StdioSession {
   readonly #pending = new Set<RequestId>();
   /** Progress tokens of pending requests, each to its request's id. */
   readonly #progress = new Map<string | number, RequestId>();
+  /** The client's `initialize`, sent to the process ahead of the client's transport, and its answer. */
+  #initialize:
+    | { id: RequestId; answer: JSONRPCMessage | undefined; answered: (ok: boolean) => void }
+    | undefined;
   /** The end in progress or done: every caller waits for the same one. */
   #ending: Promise<void> | undefined;
 
-  /** `onEnded`: told once, when the session is over (deleted, idle, or its process gone). */
-  constructor(child: ChildProcessTransport, upstream: string, onEnded: (session: StdioSession) => void) {
+  /** `onEnded`: told once, when the session's process is gone (deleted, idle, stopped, or dead). */
+  constructor(
+    child: ChildProcessTransport,
+    upstream: string,
+    onEnded: (session: StdioSession, reason: ExitReason) => void,
+  ) {
     this.#child = child;
     this.#upstream = upstream;
     this.http = new WebStandardStreamableHTTPServerTransport({
@@ -34,10 +45,27 @@ export class StdioSession {
     this.http.onmessage = (message) => this.#fromClient(message);
     child.onmessage = (message) => this.#fromProcess(message);
     child.onclose = () => {
-      this.#processGone(child.exit);
-      onEnded(this);
+      const exit = child.exit;
+      const reason: ExitReason =
+        this.#ending !== undefined ? "stopped" : exit?.code === 0 ? "exited" : "crashed";
+      if (this.#initialize?.answer === undefined) this.#initialize?.answered(false);
+      this.#processGone(exit);
+      onEnded(this, reason);
     };
     this.http.onclose = () => void this.end();
+  }
+
+  /**
+   * Sends the client's `initialize` to the process first, so that a command that exits before
+   * answering it fails the request (a 502) instead of opening a session. Resolves true once the
+   * process has answered (the answer then goes to the client when its transport passes the request
+   * on), false when the process is gone first.
+   */
+  initialize(message: JSONRPCRequest): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.#initialize = { id: message.id, answer: undefined, answered: resolve };
+      void this.#child.send(message);
+    });
   }
 
   get sessionId(): string | undefined {
@@ -46,6 +74,11 @@ export class StdioSession {
 
   get pid(): number | undefined {
     return this.#child.pid;
+  }
+
+  /** How the process ended; undefined while it runs. */
+  get exit(): ChildExit | undefined {
+    return this.#child.exit;
   }
 
   /** Ends the session: the client's transport closed, the process stopped in steps. */
@@ -58,6 +91,12 @@ export class StdioSession {
   }
 
   #fromClient(message: JSONRPCMessage): void {
+    const initialize = this.#initialize;
+    if (initialize?.answer !== undefined && "id" in message && message.id === initialize.id) {
+      this.#initialize = undefined;
+      void this.http.send(initialize.answer); // answered already, by the process
+      return;
+    }
     if ("method" in message && "id" in message) {
       this.#pending.add(message.id);
       const token = (message.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta
@@ -71,6 +110,12 @@ export class StdioSession {
     if (!("method" in message) && "id" in message) {
       // an answer to the client's request: the transport routes it by its id
       const id = (message as { id?: RequestId }).id;
+      const initialize = this.#initialize;
+      if (initialize !== undefined && initialize.answer === undefined && id === initialize.id) {
+        initialize.answer = message;
+        initialize.answered(true);
+        return;
+      }
       if (id !== undefined) this.#forget(id);
       void this.http.send(message);
       return;

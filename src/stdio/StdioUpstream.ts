@@ -1,10 +1,11 @@
+import type { JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { StdioConfig } from "../config/Config.ts";
 import type { CircuitBreaker } from "../index.ts";
 import { decodeUtf8 } from "../proxy/jsonRpc.ts";
 import type { ResponseSink, TransportFailure, Upstream, UpstreamRequest } from "../proxy/Upstream.ts";
 import { ChildProcessTransport } from "./ChildProcessTransport.ts";
 import { minimalEnvironment } from "./minimalEnvironment.ts";
-import { StdioSession } from "./StdioSession.ts";
+import { type ExitReason, StdioSession } from "./StdioSession.ts";
 import { WebResponseStream, webRequest } from "./webExchange.ts";
 
 export interface StdioUpstreamOptions {
@@ -13,8 +14,8 @@ export interface StdioUpstreamOptions {
   readonly config: StdioConfig;
   /** Told of each line a child writes to stderr. */
   readonly onStderrLine?: (pid: number | undefined, line: string) => void;
-  /** Told when a process exits, with how. */
-  readonly onExit?: (session: StdioSession) => void;
+  /** Told when a process has ended, and why. */
+  readonly onExit?: (upstream: string, reason: ExitReason) => void;
 }
 
 const sessionHeader = "mcp-session-id";
@@ -81,14 +82,29 @@ export class StdioUpstream implements Upstream {
       stream.deliver(await session.http.handleRequest(webRequest(request)));
       return;
     }
-    if (!isInitialize(request)) return stream.deliver(noSession());
+    const initialize = initializeRequest(request);
+    if (initialize === undefined) return stream.deliver(noSession());
     if (this.#closed || this.processes >= this.#o.config.maxProcesses) {
       const error = new Error(`${this.name}: max_processes (${this.#o.config.maxProcesses}) reached`);
       return fail(sink, stream, error, { nothingSent: true, overloaded: true });
     }
     const session = await this.#start(sink, stream);
     if (session === undefined) return;
+    // the request's deadline or its client gone: the process that would have served it goes too
+    stream.onAbort = () => void session.end();
+    if (!(await session.initialize(initialize))) {
+      const exit = session.exit;
+      const how = exit?.signal != null ? `signal ${exit.signal}` : `exit code ${exit?.code ?? "unknown"}`;
+      return fail(
+        sink,
+        stream,
+        new Error(`${this.name}: the process exited before answering initialize (${how})`),
+        {},
+      );
+    }
+    if (stream.over) return;
     const response = await session.http.handleRequest(webRequest(request));
+    stream.onAbort = undefined;
     const id = session.sessionId;
     if (id !== undefined) {
       this.#sessions.set(id, session);
@@ -106,7 +122,7 @@ export class StdioUpstream implements Upstream {
       env: minimalEnvironment(config.env),
       onStderrLine: (line) => onStderrLine?.(child.pid, line),
     });
-    const session = new StdioSession(child, this.name, (ended) => this.#ended(ended));
+    const session = new StdioSession(child, this.name, (ended, reason) => this.#ended(ended, reason));
     this.#starting++;
     try {
       await child.start();
@@ -119,12 +135,12 @@ export class StdioUpstream implements Upstream {
     return session;
   }
 
-  #ended(session: StdioSession): void {
+  #ended(session: StdioSession, reason: ExitReason): void {
     clearTimeout(this.#idleTimers.get(session));
     this.#idleTimers.delete(session);
     const id = session.sessionId;
     if (id !== undefined && this.#sessions.get(id) === session) this.#sessions.delete(id);
-    this.#o.onExit?.(session);
+    this.#o.onExit?.(this.name, reason);
   }
 
   /** A session in use: its idle time starts again. */
@@ -162,14 +178,14 @@ function headerValue(rawHeaders: readonly string[], name: string): string | unde
   return undefined;
 }
 
-/** Whether the request is an `initialize` (the only request that may come without a session). */
-function isInitialize(request: UpstreamRequest): boolean {
-  if (request.method !== "POST" || request.body === undefined) return false;
+/** The request's `initialize` message (the only request that may come without a session), if it is one. */
+function initializeRequest(request: UpstreamRequest): JSONRPCRequest | undefined {
+  if (request.method !== "POST" || request.body === undefined) return undefined;
   try {
-    const message = JSON.parse(decodeUtf8(request.body)) as { method?: unknown };
-    return message.method === "initialize";
+    const message = JSON.parse(decodeUtf8(request.body)) as JSONRPCRequest;
+    return message.method === "initialize" && message.id !== undefined ? message : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -30,6 +30,8 @@ export class WebResponseStream implements TransportControls {
   readonly #sink: ResponseSink;
   readonly #finished: () => void;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** Called once if the exchange is aborted (the client gone, the deadline passed). */
+  onAbort: (() => void) | undefined;
   #paused = false;
   #reading = false;
   #over = false;
@@ -77,6 +79,7 @@ export class WebResponseStream implements TransportControls {
   abort(_reason: Error): void {
     if (this.#over) return;
     this.#done();
+    this.onAbort?.();
     void this.#reader?.cancel().catch(() => {});
   }
 

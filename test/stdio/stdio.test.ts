@@ -123,6 +123,27 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     assert.equal(alive(lastPid), false, "no child outlives the proxy's close");
   });
 
+  it("opens the circuit of a crash-looping command (502s), and spawns nothing while it is open", async () => {
+    const proxy = await stdioProxy("[upstreams.circuit_breaker]\nfailure_threshold = 2", ["--fail-start"]);
+    const init = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+    });
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await request(proxy.url, { method: "POST", headers, body: init });
+      statuses.push(res.statusCode);
+      await res.body.text();
+    }
+    assert.deepEqual(statuses, [502, 502, 503, 503]);
+    const metrics = await request(`${proxy.adminUrl}/metrics`).then((r) => r.body.text());
+    assert.match(metrics, /breakwater_stdio_exits_total\{upstream="local",reason="crashed"\} 2/);
+    assert.match(metrics, /breakwater_stdio_processes\{upstream="local"\} 0/);
+  });
+
   it("answers 502 for a command that cannot start, 503 overloaded past max_processes, 400 without a session", async () => {
     const missing = await startProxy(
       '[[upstreams]]\nname = "missing"\ncommand = ["/nonexistent/mcp-server"]\n',

@@ -121,6 +121,8 @@ function render(data) {
     $(".request-rate", node).textContent = requestsPerMinute(upstream.history);
     $(".consecutive", node).textContent = String(upstream.consecutive_failures);
     $(".in-flight", node).textContent = String(upstream.in_flight);
+    $(".processes-figure", node).hidden = upstream.processes === null;
+    $(".processes", node).textContent = String(upstream.processes ?? "");
     $(".rejected", node).textContent = String(upstream.rejected_requests);
     $(".retry", node).textContent = seconds(upstream.retry_after_ms);
     chart(node, upstream.history, data.sampleSeconds);
