@@ -4,6 +4,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  CreateMessageRequestSchema,
+  LoggingMessageNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { request } from "undici";
 import { startProxy, type TestProxy } from "../support/proxy.ts";
 
@@ -53,7 +57,14 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     const { client, transport } = await connect(proxy);
     assert.match(transport.sessionId ?? "", /^[0-9a-f-]{36}$/);
     const tools = await client.listTools();
-    assert.deepEqual(tools.tools.map((t) => t.name).sort(), ["crash", "echo", "env", "pid", "progress"]);
+    assert.deepEqual(tools.tools.map((t) => t.name).sort(), [
+      "ask",
+      "crash",
+      "echo",
+      "env",
+      "pid",
+      "progress",
+    ]);
     assert.equal(textOf(await client.callTool({ name: "echo", arguments: { text: "hi" } })), "hi");
     const steps: number[] = [];
     const done = await client.callTool({ name: "progress", arguments: { steps: 3 } }, undefined, {
@@ -67,6 +78,33 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     ];
     assert.notEqual(pids[0], pids[1], "one process per session");
     assert.equal(proxy.breakwater.upstreams[0]?.circuit.metrics().failedRequests, 0);
+  });
+
+  it("carries the server's own requests (sampling) and notifications (logging) to the client and its answers back", async () => {
+    const proxy = await stdioProxy();
+    const client = new Client(
+      { name: "breakwater-stdio-test", version: "1.0.0" },
+      { capabilities: { sampling: {} } },
+    );
+    const questions: string[] = [];
+    client.setRequestHandler(CreateMessageRequestSchema, async (req) => {
+      const content = req.params.messages[0]?.content as { text: string };
+      questions.push(content.text);
+      return {
+        role: "assistant",
+        model: "test",
+        content: { type: "text", text: `42 (to: ${content.text})` },
+      };
+    });
+    const logs: unknown[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (note) => {
+      logs.push(note.params.data);
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(proxy.url)));
+    cleanups.push(() => client.close());
+    const answer = await client.callTool({ name: "ask", arguments: { question: "the answer?" } });
+    assert.equal(textOf(answer), "42 (to: the answer?)");
+    assert.deepEqual([questions, logs], [["the answer?"], ["asking: the answer?"]]);
   });
 
   it("passes on PATH, HOME, LANG and the upstream's env, and nothing else of the proxy's environment", async () => {

@@ -1,7 +1,8 @@
 /**
  * A small stdio MCP server for the tests (the official SDK on stdin/stdout). Tools: `echo`, `pid`
  * (its process id), `env` (the value of a variable of its environment), `progress` (reports steps,
- * then answers), `crash` (exits with code 3 while the call is pending). With argument `--fail-start`
+ * then answers), `ask` (asks the client's model through sampling, and answers with its reply, after a
+ * log message), `crash` (exits with code 3 while the call is pending). With argument `--fail-start`
  * it exits before reading anything.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -10,7 +11,10 @@ import { z } from "zod";
 
 if (process.argv.includes("--fail-start")) process.exit(1);
 
-const server = new McpServer({ name: "breakwater-test-stdio", version: "1.0.0" });
+const server = new McpServer(
+  { name: "breakwater-test-stdio", version: "1.0.0" },
+  { capabilities: { logging: {} } },
+);
 const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
 server.registerTool("echo", { inputSchema: { text: z.string() } }, async ({ text: value }) => text(value));
 server.registerTool("pid", {}, async () => text(String(process.pid)));
@@ -28,6 +32,17 @@ server.registerTool("progress", { inputSchema: { steps: z.number().int() } }, as
     }
   }
   return text(`${steps} steps`);
+});
+server.registerTool("ask", { inputSchema: { question: z.string() } }, async ({ question }, extra) => {
+  await extra.sendNotification({
+    method: "notifications/message",
+    params: { level: "info", data: `asking: ${question}` },
+  });
+  const reply = await server.server.createMessage({
+    messages: [{ role: "user", content: { type: "text", text: question } }],
+    maxTokens: 50,
+  });
+  return text(reply.content.type === "text" ? reply.content.text : "(not text)");
 });
 server.registerTool("crash", {}, async () => {
   process.stderr.write("about to crash\n");
