@@ -1,4 +1,9 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -214,5 +219,44 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     });
     assert.equal(noSession.statusCode, 400);
     await noSession.body.text();
+  });
+
+  it("on SIGTERM, the proxy (its command) stops every child of its live sessions and exits 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "breakwater-stdio-"));
+    const config = join(dir, "breakwater.toml");
+    writeFileSync(
+      config,
+      `[server]\nlisten = "127.0.0.1:0"\nadmin_listen = "127.0.0.1:0"\n` +
+        `[[upstreams]]\nname = "local"\ncommand = ${JSON.stringify([process.execPath, server])}\n`,
+    );
+    const cli = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
+    const child = spawn(process.execPath, [cli, "--config", config], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve) => {
+        createInterface({ input: child.stdout }).on("line", (line) => {
+          const entry = JSON.parse(line) as Record<string, string>;
+          if (entry["msg"] === "breakwater listening") resolve(entry["proxy"] as string);
+        });
+      });
+      const pids: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const client = new Client({ name: "sigterm-test", version: "1.0.0" });
+        await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+        pids.push(Number(textOf(await client.callTool({ name: "pid", arguments: {} }))));
+        // the clients leave without ending their sessions (no DELETE): their standing GET streams would
+        // otherwise hold the shutdown for its whole grace period
+        await client.close();
+      }
+      assert.deepEqual(pids.map(alive), [true, true]);
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+      assert.deepEqual(pids.map(alive), [false, false], "no child outlives the proxy");
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
