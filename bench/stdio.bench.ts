@@ -1,0 +1,117 @@
+/**
+ * What bridging a stdio MCP server costs (run by hand: `npm run bench:stdio`). Breakwater (its command,
+ * in a process of its own) in front of the test stdio server (test/support/stdioServer.ts):
+ * - the time from a client's `initialize` to its answer, process spawn included (20 sessions);
+ * - the round trip of a `tools/call` (echo) through the bridge against the same server driven directly
+ *   over stdio by the SDK's client (1,000 calls each, one after another, interleaved in batches of 100);
+ * - memory per live session: the proxy's RSS growth per session, and each child's own RSS.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { freePort } from "../scripts/freePort.ts";
+import { table } from "./harness.ts";
+
+const SESSIONS = 20;
+const CALLS = 1_000;
+const server = fileURLToPath(new URL("../test/support/stdioServer.ts", import.meta.url));
+const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+
+const rssMiB = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+};
+
+const dir = mkdtempSync(join(tmpdir(), "breakwater-stdio-bench-"));
+const config = join(dir, "breakwater.toml");
+writeFileSync(
+  config,
+  `[server]\nlisten = "127.0.0.1:${await freePort()}"\nadmin_listen = "127.0.0.1:${await freePort()}"\n` +
+    `[[upstreams]]\nname = "local"\ncommand = ${JSON.stringify([process.execPath, server])}\nmax_processes = ${SESSIONS + 2}\n`,
+);
+const proxy = spawn(process.execPath, [cli, "--config", config], { stdio: ["ignore", "pipe", "inherit"] });
+const url = await new Promise<string>((resolve) => {
+  createInterface({ input: proxy.stdout }).on("line", (line) => {
+    const entry = JSON.parse(line) as Record<string, string>;
+    if (entry["msg"] === "breakwater listening") resolve(entry["proxy"] as string);
+  });
+});
+
+try {
+  const rssBefore = rssMiB(proxy.pid as number);
+  const initMs: number[] = [];
+  const clients: Client[] = [];
+  const childPids: number[] = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    const client = new Client({ name: "bench", version: "1.0.0" });
+    const t0 = performance.now();
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    initMs.push(performance.now() - t0);
+    clients.push(client);
+    const pid = await client.callTool({ name: "pid", arguments: {} });
+    childPids.push(Number((pid.content as { text: string }[])[0]?.text));
+  }
+  const rssAfter = rssMiB(proxy.pid as number);
+  const childRss = childPids.map(rssMiB);
+
+  const direct = new Client({ name: "bench-direct", version: "1.0.0" });
+  await direct.connect(new StdioClientTransport({ command: process.execPath, args: [server] }));
+  const bridged = clients[0] as Client;
+  const call = (client: Client) => client.callTool({ name: "echo", arguments: { text: "ping" } });
+  for (let i = 0; i < 100; i++) await Promise.all([call(direct), call(bridged)]); // warm-up
+  const times = { direct: [] as number[], bridged: [] as number[] };
+  for (let batch = 0; batch < CALLS / 100; batch++) {
+    for (const [name, client] of batch % 2 === 0
+      ? ([
+          ["direct", direct],
+          ["bridged", bridged],
+        ] as const)
+      : ([
+          ["bridged", bridged],
+          ["direct", direct],
+        ] as const)) {
+      for (let i = 0; i < 100; i++) {
+        const t0 = performance.now();
+        await call(client);
+        times[name].push(performance.now() - t0);
+      }
+    }
+  }
+  await direct.close();
+  for (const client of clients) await client.close();
+
+  console.log(`# stdio bridge — Node ${process.version}, ${SESSIONS} sessions, ${CALLS} calls each way\n`);
+  console.log(
+    table(
+      ["measure", "p50", "p99"],
+      [
+        [
+          "initialize through Breakwater, spawn included (ms)",
+          percentile(initMs, 50),
+          percentile(initMs, 99),
+        ],
+        ["tools/call through the bridge (ms)", percentile(times.bridged, 50), percentile(times.bridged, 99)],
+        [
+          "tools/call over stdio directly, SDK client (ms)",
+          percentile(times.direct, 50),
+          percentile(times.direct, 99),
+        ],
+      ],
+    ),
+  );
+  console.log(
+    `\nmemory per live session: proxy RSS +${((rssAfter - rssBefore) / SESSIONS).toFixed(2)} MiB ` +
+      `(${rssBefore.toFixed(1)} → ${rssAfter.toFixed(1)} MiB for ${SESSIONS}), ` +
+      `each child ${percentile(childRss, 50).toFixed(1)} MiB RSS (median)`,
+  );
+} finally {
+  proxy.kill("SIGTERM");
+}
