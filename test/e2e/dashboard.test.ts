@@ -3,9 +3,12 @@ import { existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { request } from "undici";
-import { startFleet } from "../support/proxy.ts";
+import { startFleet, startProxy } from "../support/proxy.ts";
 import { echo, status } from "../support/upstream.ts";
 
 const executablePath = "/usr/bin/chromium";
@@ -174,6 +177,26 @@ describe("the dashboard, in a real browser", { skip }, () => {
     } finally {
       await other.close();
       await tools.close();
+    }
+  });
+
+  it("shows the live processes of a stdio upstream on its card", async () => {
+    const server = fileURLToPath(new URL("../support/stdioServer.ts", import.meta.url));
+    const stdio = await startProxy(
+      `[[upstreams]]\nname = "local"\ncommand = ${JSON.stringify([process.execPath, server])}\n`,
+    );
+    const client = new Client({ name: "dashboard-test", version: "1.0.0" });
+    const other = await browser.newPage();
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(stdio.url)));
+      await other.goto(`${stdio.adminUrl}/`);
+      const card = other.locator(".card", { hasText: "local" });
+      await card.locator(".processes-figure").waitFor({ timeout: 10_000 });
+      assert.equal(await card.locator(".processes").textContent(), "1");
+    } finally {
+      await other.close();
+      await client.close();
+      await stdio.close();
     }
   });
 });
