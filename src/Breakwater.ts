@@ -147,7 +147,13 @@ export class Breakwater {
       }),
       answerLimits: { answerTimeoutMs: config.answerTimeoutMs, maxAnswerMs: config.maxAnswerMs },
       // a JSON-RPC call is judged by its answer, a tool call by its tool's circuit too (SPEC §3); the rest by status (§2)
-      calls: new McpCalls({ plainJudges: judges, rules: callRules, tools, readJsonRpc: config.readJsonRpc }),
+      calls: new McpCalls({
+        plainJudges: judges,
+        rules: callRules,
+        tools,
+        readJsonRpc: config.readJsonRpc,
+        sessionsOnly: sessionsOnly(this.upstreams),
+      }),
       observer: {
         head: (report) => metrics.head(report),
         settled: (report) => {
@@ -218,6 +224,15 @@ export class Breakwater {
     clearTimeout(timer);
     await Promise.all(this.upstreams.map((u) => u.close()));
   }
+}
+
+/**
+ * The upstreams that serve sessions only (stdio ones), for sessionless calls to go around — unless
+ * every upstream is one, when such a call gets its 400 from the upstream (SPEC §5).
+ */
+function sessionsOnly(upstreams: readonly Upstream[]): ReadonlySet<Upstream> {
+  const stdio = upstreams.filter((u) => u instanceof StdioUpstream);
+  return new Set(stdio.length < upstreams.length ? stdio : []);
 }
 
 /** A stdio upstream (SPEC §5), its children's stderr in the log. */

@@ -18,7 +18,15 @@ export interface McpCallsOptions {
   readonly tools: ToolCircuits;
   /** false: every request is plain HTTP to the proxy (`proxy.read_jsonrpc`). */
   readonly readJsonRpc: boolean;
+  /**
+   * Upstreams that serve sessions only (stdio ones: a process per session, SPEC §5): a call without a
+   * session that is not `initialize` is balanced onto the others, as long as there are others.
+   */
+  readonly sessionsOnly: ReadonlySet<Upstream>;
 }
+
+/** What an upstream that serves sessions only answers a sessionless call with: skipped, never chosen. */
+const sessionsOnly: Acquisition = { admitted: false, state: "open", retryAfterMs: Number.MAX_SAFE_INTEGER };
 
 /**
  * Reads each POSTed JSON-RPC body once (SPEC §3): a call is judged by its answer, a `tools/call` is
@@ -47,7 +55,8 @@ export class McpCalls implements CallReader {
       return { refuse: (res) => sendHeaderMismatch(res, id, mismatch), judge: this.#plain.judge };
     }
     if (read.kind === "message") return this.#plain;
-    return new McpCall(read.call, this.#o);
+    const sessionless = headers["mcp-session-id"] === undefined && read.message?.method !== "initialize";
+    return new McpCall(read.call, this.#o, sessionless && this.#o.sessionsOnly.size > 0);
   }
 }
 
@@ -59,11 +68,19 @@ class McpCall implements Call {
   /** The tool circuit that refused the call and will admit soonest, if any did. */
   #refusal: ToolRefusal | undefined;
 
-  constructor(call: JsonRpcCall, options: McpCallsOptions) {
+  /** `skipSessionsOnly`: a sessionless call, which upstreams that serve sessions only cannot take. */
+  constructor(call: JsonRpcCall, options: McpCallsOptions, skipSessionsOnly: boolean) {
     this.#call = call;
     this.#o = options;
     const tool = call.tool;
-    this.admit = tool === undefined ? undefined : (upstream, admit) => this.#admitTool(upstream, admit, tool);
+    const skip = skipSessionsOnly ? options.sessionsOnly : undefined;
+    if (tool === undefined && skip === undefined) this.admit = undefined;
+    else {
+      this.admit = (upstream, admit) => {
+        if (skip?.has(upstream)) return sessionsOnly;
+        return tool === undefined ? admit(upstream) : this.#admitTool(upstream, admit, tool);
+      };
+    }
   }
 
   judge(upstream: Upstream): ExchangeJudge {

@@ -14,6 +14,7 @@ import {
   LoggingMessageNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "undici";
+import { DemoMcpServer } from "../../examples/demo/DemoMcpServer.ts";
 import { startProxy, type TestProxy } from "../support/proxy.ts";
 
 const server = fileURLToPath(new URL("../support/stdioServer.ts", import.meta.url));
@@ -219,6 +220,32 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     });
     assert.equal(noSession.statusCode, 400);
     await noSession.body.text();
+  });
+
+  it("balances sessionless calls onto the url upstreams of a mixed pool, and initialize onto any", async () => {
+    const remote = new DemoMcpServer("remote");
+    await remote.start();
+    cleanups.push(() => remote.close());
+    const proxy = await stdioProxy(`[[upstreams]]\nname = "remote"\nurl = "${remote.url}"\n`);
+    const statuses: number[] = [];
+    for (let id = 1; id <= 4; id++) {
+      const res = await request(proxy.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id,
+          method: "tools/call",
+          params: { name: "whoami", arguments: {} },
+        }),
+      });
+      statuses.push(res.statusCode);
+      await res.body.text();
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200], "never the stdio upstream's 400");
+    const names = async () => (await (await connect(proxy)).client.listTools()).tools.map((t) => t.name);
+    const served = [(await names()).includes("pid"), (await names()).includes("pid")];
+    assert.deepEqual(served.sort(), [false, true], "round robin: one session on each upstream");
   });
 
   it("on SIGTERM, the proxy (its command) stops every child of its live sessions and exits 0", async () => {
