@@ -165,59 +165,7 @@ export class DemoMcpServer {
   }
 
   #mcpServer(): McpServer {
-    const server = new McpServer({ name: `breakwater-demo-${this.name}`, version: "1.0.0" });
-    const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
-    server.registerTool(
-      "echo",
-      {
-        description: "Echoes the text back, naming the server that answered",
-        inputSchema: { text: z.string() },
-      },
-      async ({ text: value }) => text(`${value} (from ${this.name})`),
-    );
-    server.registerTool(
-      "add",
-      { description: "Adds two numbers", inputSchema: { a: z.number(), b: z.number() } },
-      async ({ a, b }) => text(String(a + b)),
-    );
-    server.registerTool("whoami", { description: "The name of the server that answered" }, async () =>
-      text(this.name),
-    );
-    server.registerTool(
-      "lookup",
-      { description: "Looks a key up in the server's database", inputSchema: { key: z.string() } },
-      async ({ key }) => {
-        // a thrown error becomes a tool execution error: `isError: true` in a 200 answer
-        if (this.#lookupBroken) throw new Error(`${this.name}: lookup failed: database connection refused`);
-        return text(`${key} = ${key.length} (from ${this.name})`);
-      },
-    );
-    server.registerTool(
-      "slow",
-      {
-        description: "Works for a while, reporting progress over SSE",
-        inputSchema: { steps: z.number().int().min(1).max(50), delayMs: z.number().int().min(0).max(10_000) },
-      },
-      async ({ steps, delayMs }, extra) => {
-        const token = extra._meta?.progressToken;
-        for (let step = 1; step <= steps; step++) {
-          await sleep(delayMs);
-          if (token !== undefined) {
-            await extra.sendNotification({
-              method: "notifications/progress",
-              params: {
-                progressToken: token,
-                progress: step,
-                total: steps,
-                message: `step ${step} of ${steps}`,
-              },
-            });
-          }
-        }
-        return text(`done ${steps} steps on ${this.name}`);
-      },
-    );
-    return server;
+    return demoMcpServer(this.name, () => this.#lookupBroken);
   }
 
   #dropConnections(): void {
@@ -240,4 +188,64 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The demo's MCP server, whatever carries it (HTTP here, stdio in stdioServer.ts): tools `echo`, `add`,
+ * `whoami`, `lookup` (failing while `lookupBroken()` says so) and `slow` (progress notifications).
+ */
+export function demoMcpServer(name: string, lookupBroken: () => boolean): McpServer {
+  const server = new McpServer({ name: `breakwater-demo-${name}`, version: "1.0.0" });
+  const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
+  server.registerTool(
+    "echo",
+    {
+      description: "Echoes the text back, naming the server that answered",
+      inputSchema: { text: z.string() },
+    },
+    async ({ text: value }) => text(`${value} (from ${name})`),
+  );
+  server.registerTool(
+    "add",
+    { description: "Adds two numbers", inputSchema: { a: z.number(), b: z.number() } },
+    async ({ a, b }) => text(String(a + b)),
+  );
+  server.registerTool("whoami", { description: "The name of the server that answered" }, async () =>
+    text(name),
+  );
+  server.registerTool(
+    "lookup",
+    { description: "Looks a key up in the server's database", inputSchema: { key: z.string() } },
+    async ({ key }) => {
+      // a thrown error becomes a tool execution error: `isError: true` in a 200 answer
+      if (lookupBroken()) throw new Error(`${name}: lookup failed: database connection refused`);
+      return text(`${key} = ${key.length} (from ${name})`);
+    },
+  );
+  server.registerTool(
+    "slow",
+    {
+      description: "Works for a while, reporting progress over SSE",
+      inputSchema: { steps: z.number().int().min(1).max(50), delayMs: z.number().int().min(0).max(10_000) },
+    },
+    async ({ steps, delayMs }, extra) => {
+      const token = extra._meta?.progressToken;
+      for (let step = 1; step <= steps; step++) {
+        await sleep(delayMs);
+        if (token !== undefined) {
+          await extra.sendNotification({
+            method: "notifications/progress",
+            params: {
+              progressToken: token,
+              progress: step,
+              total: steps,
+              message: `step ${step} of ${steps}`,
+            },
+          });
+        }
+      }
+      return text(`done ${steps} steps on ${name}`);
+    },
+  );
+  return server;
 }

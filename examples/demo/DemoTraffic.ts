@@ -1,6 +1,9 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
+/** Calls a demo client makes in one session before it ends it and starts another. */
+const sessionCalls = 20;
+
 /**
  * Steady MCP traffic through the proxy, and what its callers experienced. A few SDK clients keep
  * sessions and call `whoami`; when the proxy answers 404 for a session (its upstream's circuit is
@@ -22,6 +25,8 @@ export class DemoTraffic {
   };
   readonly #url: URL;
   readonly #clients: (Client | undefined)[];
+  /** Calls each client has made in its sessions. */
+  readonly #calls: number[] = [];
   readonly #intervalMs: number;
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
@@ -98,6 +103,16 @@ export class DemoTraffic {
       }
       await client.callTool({ name: "whoami", arguments: {} });
       this.tally.ok++;
+      // now and then a client ends its session and starts another (which may land elsewhere: on the
+      // stdio upstream, a process starts and one stops)
+      const calls = (this.#calls[index] ?? 0) + 1;
+      this.#calls[index] = calls;
+      if (calls % sessionCalls === 0) {
+        this.#clients[index] = undefined;
+        const transport = client.transport as StreamableHTTPClientTransport | undefined;
+        await transport?.terminateSession().catch(() => {});
+        await client.close().catch(() => {});
+      }
     } catch (error) {
       const lost = /Session not found/.test(String(error));
       if (lost) this.tally.reinitialized++;

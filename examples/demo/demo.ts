@@ -1,5 +1,6 @@
 /**
- * The demo (`npm start`): three small MCP servers, Breakwater in front of them, a few MCP clients
+ * The demo (`npm start`): three small MCP servers over HTTP and one over stdio (run by Breakwater, a
+ * process per session), Breakwater in front of them, a few MCP clients
  * making steady traffic, and ways to break a server on purpose — so that a newcomer watches a circuit
  * open and close. Ctrl-C stops everything.
  *
@@ -68,6 +69,10 @@ const { proxy, admin } = await breakwater
     process.exit(1);
   });
 const mcpUrl = `http://127.0.0.1:${proxy.port}${config.route}`;
+const stdioNames = config.upstreams
+  .filter((u) => u.stdio !== undefined)
+  .map((u) => u.name)
+  .join(", ");
 const adminUrl = `http://127.0.0.1:${admin.port}`;
 const control = await startControl(flags["control-listen"]);
 const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
@@ -75,7 +80,7 @@ const traffic = new DemoTraffic(mcpUrl);
 traffic.start();
 
 process.stdout.write(`
-Breakwater demo — three MCP servers (${servers.map((s) => s.name).join(", ")}) behind one proxy.
+Breakwater demo — MCP servers ${servers.map((s) => s.name).join(", ")} (HTTP) and ${stdioNames} (stdio, a process per session) behind one proxy.
 
   MCP endpoint   ${mcpUrl}         (point any MCP client here: tools echo, add, slow, whoami, lookup)
   dashboard      ${adminUrl}/
