@@ -68,6 +68,7 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
       "crash",
       "echo",
       "env",
+      "later",
       "pid",
       "progress",
     ]);
@@ -111,6 +112,10 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     const answer = await client.callTool({ name: "ask", arguments: { question: "the answer?" } });
     assert.equal(textOf(answer), "42 (to: the answer?)");
     assert.deepEqual([questions, logs], [["the answer?"], ["asking: the answer?"]]);
+    // a notification that belongs to no request comes on the session's GET stream
+    await client.callTool({ name: "later", arguments: { note: "on its own" } });
+    await until(() => logs.length === 2, "the later log message arrives");
+    assert.equal(logs[1], "later: on its own");
   });
 
   it("passes on PATH, HOME, LANG and the upstream's env, and nothing else of the proxy's environment", async () => {

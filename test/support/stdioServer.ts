@@ -2,7 +2,8 @@
  * A small stdio MCP server for the tests (the official SDK on stdin/stdout). Tools: `echo`, `pid`
  * (its process id), `env` (the value of a variable of its environment), `progress` (reports steps,
  * then answers), `ask` (asks the client's model through sampling, and answers with its reply, after a
- * log message), `crash` (exits with code 3 while the call is pending). With argument `--fail-start`
+ * log message), `later` (logs a message 50 ms after answering: a notification of no request), `crash`
+ * (exits with code 3 while the call is pending). With argument `--fail-start`
  * it exits before reading anything.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -43,6 +44,11 @@ server.registerTool("ask", { inputSchema: { question: z.string() } }, async ({ q
     maxTokens: 50,
   });
   return text(reply.content.type === "text" ? reply.content.text : "(not text)");
+});
+server.registerTool("later", { inputSchema: { note: z.string() } }, async ({ note }) => {
+  // after the call has been answered: a notification that belongs to no request
+  setTimeout(() => void server.server.sendLoggingMessage({ level: "info", data: `later: ${note}` }), 50);
+  return text("scheduled");
 });
 server.registerTool("crash", {}, async () => {
   process.stderr.write("about to crash\n");
