@@ -17,11 +17,12 @@ export interface ChildProcessOptions {
   readonly env: Record<string, string>;
   /** Called with each line the child writes to stderr. */
   readonly onStderrLine?: (line: string) => void;
+  /** After stdin is closed, the wait before SIGTERM, then before SIGKILL; default 2 s and 5 s (SPEC §5). */
+  readonly stopAfterMs?: { readonly term: number; readonly kill: number };
 }
 
 /** After stdin is closed, how long a child has to exit before SIGTERM, then before SIGKILL (SPEC §5). */
-const termAfterMs = 2_000;
-const killAfterMs = 5_000;
+const stopAfterMs = { term: 2_000, kill: 5_000 };
 
 /**
  * An MCP SDK `Transport` over a child process's stdin/stdout — newline-delimited JSON-RPC, framed by the
@@ -97,10 +98,11 @@ export class ChildProcessTransport implements Transport {
     const child = this.#child;
     const exited = this.#exited;
     if (child === undefined || exited === undefined || this.#exit !== undefined) return;
+    const after = this.#options.stopAfterMs ?? stopAfterMs;
     child.stdin?.end();
-    if (await settlesWithin(exited, termAfterMs)) return;
+    if (await settlesWithin(exited, after.term)) return;
     child.kill("SIGTERM");
-    if (await settlesWithin(exited, killAfterMs)) return;
+    if (await settlesWithin(exited, after.kill)) return;
     child.kill("SIGKILL");
     await exited;
   }
