@@ -17,7 +17,17 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../scripts/freePort.ts";
 import { median, table } from "./harness.ts";
-import { CONNECTIONS, node, nodeTarget, type Run, runWrk, type Target, waitForPort } from "./wrk.ts";
+import {
+  CONNECTIONS,
+  interleavedRounds,
+  medianOf,
+  node,
+  nodeTarget,
+  type Run,
+  runWrk,
+  type Target,
+  waitForPort,
+} from "./wrk.ts";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 4);
@@ -65,13 +75,8 @@ try {
   const ratios: (string | number)[][] = [];
   for (const scenario of scenarios) {
     const wrk = (target: Target, seconds: number) => runWrk(target, seconds, "./wrk-mcp.lua", scenario.path);
-    for (const target of targets) wrk(target, 1); // warm-up
-    const runs = new Map<string, Run[]>(targets.map((t) => [t.name, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? targets : [...targets].reverse();
-      for (const target of order) runs.get(target.name)?.push(wrk(target, SECONDS));
-    }
-    const med = (name: string, key: keyof Run) => median((runs.get(name) ?? []).map((r) => r[key]));
+    const runs = interleavedRounds(targets, ROUNDS, (target, warmUp) => wrk(target, warmUp ? 1 : SECONDS));
+    const med = (name: string, key: keyof Run) => medianOf(runs, name, key);
     const perMb = (name: string) => med(name, "cpuMicrosPerRequest") / (scenario.answerBytes / (1 << 20));
     console.log(`## ${scenario.name}\n`);
     console.log(

@@ -18,6 +18,8 @@ import { freePort } from "../scripts/freePort.ts";
 import { median, table } from "./harness.ts";
 import {
   CONNECTIONS,
+  interleavedRounds,
+  medianOf,
   nginxTarget,
   node,
   nodeTarget,
@@ -98,13 +100,8 @@ try {
   console.log(
     `# Proxy benchmark — Node ${process.version}, wrk -c${CONNECTIONS}, ${ROUNDS} interleaved rounds of ${SECONDS} s, medians\n`,
   );
-  for (const target of targets) runWrk(target, 2); // warm-up
-  const runs = new Map<string, Run[]>(targets.map((t) => [t.name, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? targets : [...targets].reverse();
-    for (const target of order) runs.get(target.name)?.push(runWrk(target, SECONDS));
-  }
-  const med = (name: string, key: keyof Run) => median((runs.get(name) ?? []).map((r) => r[key]));
+  const runs = interleavedRounds(targets, ROUNDS, (target, warmUp) => runWrk(target, warmUp ? 2 : SECONDS));
+  const med = (name: string, key: keyof Run) => medianOf(runs, name, key);
   console.log(
     table(
       ["target", "req/s", "p50 ms", "p99 ms", "proxy CPU µs/req", "errors"],

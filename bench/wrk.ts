@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../scripts/freePort.ts";
+import { median } from "./harness.ts";
 
 export const CONNECTIONS = 50;
 const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
@@ -157,4 +158,27 @@ export function runWrk(target: Target, seconds: number, script = "./wrk-post.lua
       pids.length === 0 || requests === 0 ? NaN : (((after - before) / ticksPerSecond) * 1e6) / requests,
     errors,
   };
+}
+
+/**
+ * Runs `run` once per target per round, the order reversed every other round (so that neither target
+ * always follows the other), after a warm-up of each; returns the runs of each target, by name.
+ */
+export function interleavedRounds(
+  targets: readonly Target[],
+  rounds: number,
+  run: (target: Target, warmUp: boolean) => Run,
+): Map<string, Run[]> {
+  for (const target of targets) run(target, true);
+  const runs = new Map<string, Run[]>(targets.map((t) => [t.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    for (const target of order) runs.get(target.name)?.push(run(target, false));
+  }
+  return runs;
+}
+
+/** The median of `key` over the runs of target `name`. */
+export function medianOf(runs: Map<string, Run[]>, name: string, key: keyof Run): number {
+  return median((runs.get(name) ?? []).map((r) => r[key]));
 }
