@@ -41,6 +41,15 @@ async function connect(
   return { client, transport };
 }
 
+/** A client's `initialize`, and the headers of a Streamable HTTP POST. */
+const init = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+});
+const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+
 const textOf = (result: unknown) => (result as { content?: { text: string }[] }).content?.[0]?.text ?? "";
 
 function alive(pid: number): boolean {
@@ -141,11 +150,7 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     assert.equal(proxy.breakwater.upstreams[0]?.circuit.state, "open", "a failure for the circuit");
     const res = await request(proxy.url, {
       method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "mcp-session-id": transport.sessionId as string,
-      },
+      headers: { ...headers, "mcp-session-id": transport.sessionId as string },
       body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }),
     });
     await res.body.text();
@@ -174,13 +179,6 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
 
   it("opens the circuit of a crash-looping command (502s), and spawns nothing while it is open", async () => {
     const proxy = await stdioProxy("[upstreams.circuit_breaker]\nfailure_threshold = 2", ["--fail-start"]);
-    const init = JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-    });
-    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
       const res = await request(proxy.url, { method: "POST", headers, body: init });
@@ -198,13 +196,6 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
       '[[upstreams]]\nname = "missing"\ncommand = ["/nonexistent/mcp-server"]\n',
     );
     cleanups.push(() => missing.close());
-    const init = JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-    });
-    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
     const cannot = await request(missing.url, { method: "POST", headers, body: init });
     assert.equal(cannot.statusCode, 502);
     await cannot.body.text();
@@ -236,7 +227,7 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     for (let id = 1; id <= 4; id++) {
       const res = await request(proxy.url, {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+        headers,
         body: JSON.stringify({
           jsonrpc: "2.0",
           id,
