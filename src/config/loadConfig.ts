@@ -3,7 +3,6 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
 import { HostRule } from "../edge/HostRule.ts";
 import { OriginRule } from "../edge/OriginRule.ts";
-import type { CircuitBreakerOptions } from "../index.ts";
 import { failureCodeMatcher } from "../mcp/failureCodes.ts";
 import {
   breakerDefaults,
@@ -13,12 +12,12 @@ import {
   healthCheckDefaults,
   toolCircuitDefaults,
 } from "./breakerDefaults.ts";
-import type { Config, UpstreamConfig } from "./Config.ts";
+import type { Config } from "./Config.ts";
 import { ConfigError } from "./ConfigError.ts";
-import { failureStatusMatcher } from "./failureStatuses.ts";
 import { isLoopback, parseListenAddress } from "./listenAddress.ts";
 import { type ConfigFile, configSchema } from "./schema.ts";
-import { caFile, listenerTls, type UpstreamTls } from "./tlsFiles.ts";
+import { caFile, listenerTls } from "./tlsFiles.ts";
+import { toUpstream } from "./upstreamConfig.ts";
 
 /** What the command line adds to (or puts in place of) the file. */
 export interface ConfigFlags {
@@ -29,6 +28,9 @@ export interface ConfigFlags {
   /** Replace the file's upstreams. */
   upstreams?: readonly string[] | undefined;
 }
+
+/** One upstream's table with every default filled in. */
+export type EffectiveUpstream = EffectiveConfig["upstreams"][number];
 
 /** The validated file with every default filled in: what `breakwater check` prints. */
 export type EffectiveConfig = Omit<ConfigFile, "upstreams" | "proxy"> & {
@@ -266,65 +268,6 @@ function checkBreaker(section: EffectiveBreakerSection, where: string): void {
       `${where}.max_timeout_duration_secs: ${max} is shorter than timeout_duration_secs (${section.timeout_duration_secs})`,
     );
   }
-}
-
-function toUpstream(
-  upstream: EffectiveConfig["upstreams"][number],
-  tls: UpstreamTls,
-  maxInFlight: number,
-): UpstreamConfig {
-  const check = upstream.health_check;
-  const tools = upstream.tool_circuit;
-  return {
-    name: upstream.name,
-    url: upstream.url === undefined ? undefined : new URL(upstream.url),
-    stdio:
-      upstream.command === undefined
-        ? undefined
-        : {
-            command: upstream.command as [string, ...string[]],
-            cwd: upstream.cwd,
-            env: upstream.env ?? {},
-            maxProcesses: upstream.max_processes ?? 16,
-            idleTimeoutMs: (upstream.idle_timeout_secs ?? 600) * 1_000,
-          },
-    // with health checks, only they probe a recovering upstream: no client is risked (SPEC §3.3)
-    breaker: {
-      ...breakerOptions(upstream.name, upstream.circuit_breaker),
-      halfOpenProbesOnly: check.kind !== "none",
-    },
-    isFailureStatus: failureStatusMatcher(upstream.circuit_breaker.failure_statuses),
-    tls,
-    maxInFlight,
-    toolCircuit: {
-      enabled: tools.enabled,
-      maxTools: tools.max_tools,
-      breaker: breakerOptions(upstream.name, tools),
-    },
-    healthCheck: {
-      kind: check.kind,
-      intervalMs: check.interval_secs * 1_000,
-      timeoutMs: check.timeout_ms,
-      path: check.path,
-    },
-  };
-}
-
-function breakerOptions(name: string, s: EffectiveBreakerSection): CircuitBreakerOptions {
-  return {
-    name,
-    failureThreshold: s.failure_threshold,
-    failureRateThreshold: s.failure_rate_threshold,
-    windowDuration: s.window_duration_secs * 1_000,
-    minimumRequests: s.minimum_requests,
-    openDuration: s.timeout_duration_secs * 1_000,
-    successThreshold: s.success_threshold,
-    halfOpenMaxConcurrent: s.half_open_max_requests,
-    ...(s.max_timeout_duration_secs === undefined
-      ? {}
-      : { maxOpenDuration: s.max_timeout_duration_secs * 1_000 }),
-    ...(s.slow_call_duration_ms === undefined ? {} : { slowCallDuration: s.slow_call_duration_ms }),
-  };
 }
 
 /** Drops keys whose value is undefined, so that spreading does not erase a default. */
