@@ -3,7 +3,9 @@
  * in a process of its own) in front of the test stdio server (test/support/stdioServer.ts):
  * - the time from a client's `initialize` to its answer, process spawn included (20 sessions);
  * - the round trip of a `tools/call` (echo) through the bridge against the same server driven directly
- *   over stdio by the SDK's client (1,000 calls each, one after another, interleaved in batches of 100);
+ *   over stdio by the SDK's client, and against an MCP server over HTTP reached directly by the SDK's
+ *   HTTP client (what HTTP and SSE cost on their own) — 1,000 calls each, one after another,
+ *   interleaved in batches of 100;
  * - memory per live session: the proxy's RSS growth per session, and each child's own RSS.
  */
 import { spawn } from "node:child_process";
@@ -15,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { DemoMcpServer } from "../examples/demo/DemoMcpServer.ts";
 import { freePort } from "../scripts/freePort.ts";
 import { table } from "./harness.ts";
 
@@ -64,28 +67,28 @@ try {
 
   const direct = new Client({ name: "bench-direct", version: "1.0.0" });
   await direct.connect(new StdioClientTransport({ command: process.execPath, args: [server] }));
+  const httpServer = new DemoMcpServer("http");
+  await httpServer.start();
+  const overHttp = new Client({ name: "bench-http", version: "1.0.0" });
+  await overHttp.connect(new StreamableHTTPClientTransport(new URL(httpServer.url)));
   const bridged = clients[0] as Client;
   const call = (client: Client) => client.callTool({ name: "echo", arguments: { text: "ping" } });
-  for (let i = 0; i < 100; i++) await Promise.all([call(direct), call(bridged)]); // warm-up
-  const times = { direct: [] as number[], bridged: [] as number[] };
+  const each = { direct, bridged, overHttp };
+  const names = Object.keys(each) as (keyof typeof each)[];
+  for (let i = 0; i < 100; i++) await Promise.all(names.map((name) => call(each[name]))); // warm-up
+  const times = { direct: [] as number[], bridged: [] as number[], overHttp: [] as number[] };
   for (let batch = 0; batch < CALLS / 100; batch++) {
-    for (const [name, client] of batch % 2 === 0
-      ? ([
-          ["direct", direct],
-          ["bridged", bridged],
-        ] as const)
-      : ([
-          ["bridged", bridged],
-          ["direct", direct],
-        ] as const)) {
+    for (const name of batch % 2 === 0 ? names : [...names].reverse()) {
       for (let i = 0; i < 100; i++) {
         const t0 = performance.now();
-        await call(client);
+        await call(each[name]);
         times[name].push(performance.now() - t0);
       }
     }
   }
   await direct.close();
+  await overHttp.close();
+  await httpServer.close();
   for (const client of clients) await client.close();
 
   console.log(`# stdio bridge — Node ${process.version}, ${SESSIONS} sessions, ${CALLS} calls each way\n`);
@@ -103,6 +106,11 @@ try {
           "tools/call over stdio directly, SDK client (ms)",
           percentile(times.direct, 50),
           percentile(times.direct, 99),
+        ],
+        [
+          "tools/call to an HTTP MCP server directly, SDK client (ms)",
+          percentile(times.overHttp, 50),
+          percentile(times.overHttp, 99),
         ],
       ],
     ),
