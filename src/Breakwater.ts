@@ -9,6 +9,7 @@ import { EdgeGuard } from "./edge/EdgeGuard.ts";
 import { HostRule } from "./edge/HostRule.ts";
 import { OriginRule } from "./edge/OriginRule.ts";
 import { PublicUrls } from "./edge/PublicUrls.ts";
+import { SessionTokens } from "./fleet/SessionTokens.ts";
 import type { CircuitBreaker, Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
 import { HealthChecker } from "./mcp/HealthChecker.ts";
@@ -22,16 +23,11 @@ import { CircuitRegistry } from "./proxy/CircuitRegistry.ts";
 import type { ExchangeJudge } from "./proxy/ExchangeJudge.ts";
 import { HttpUpstream } from "./proxy/HttpUpstream.ts";
 import { ProxyServer } from "./proxy/ProxyServer.ts";
-import { SessionTable } from "./proxy/SessionTable.ts";
 import { StatusJudge } from "./proxy/StatusJudge.ts";
 import type { Upstream } from "./proxy/Upstream.ts";
 import { UpstreamBalancer } from "./proxy/UpstreamBalancer.ts";
 import { StderrLog } from "./stdio/StderrLog.ts";
 import { StdioUpstream } from "./stdio/StdioUpstream.ts";
-
-/** Session bindings kept at most, and how long an unused one is kept (README: MCP sessions). */
-const maxSessions = 10_000;
-const sessionIdleMs = 60 * 60 * 1_000;
 
 export interface BreakwaterOptions {
   readonly config: Config;
@@ -140,11 +136,7 @@ export class Breakwater {
       bodyBudget: new BodyBudget(config.maxBufferedBytes),
       requestTimeoutMs: config.requestTimeoutMs,
       balancer: new UpstreamBalancer(this.upstreams, config.loadBalancing),
-      sessions: new SessionTable<Upstream>({
-        maxSessions,
-        idleMs: sessionIdleMs,
-        clock: clock ?? { now: () => performance.now() },
-      }),
+      sessions: new SessionTokens(this.upstreams, config.sessionKeys),
       answerLimits: { answerTimeoutMs: config.answerTimeoutMs, maxAnswerMs: config.maxAnswerMs },
       // a JSON-RPC call is judged by its answer, a tool call by its tool's circuit too (SPEC §3); the rest by status (§2)
       calls: new McpCalls({

@@ -85,4 +85,6 @@ export interface Config {
   /** Whether a JSON-RPC error code counts as a failure (`proxy.jsonrpc_failure_codes`, SPEC §3.1). */
   readonly isFailureCode: (code: number) => boolean;
   readonly upstreams: readonly UpstreamConfig[];
+  /** Keys that seal session tokens (SPEC §6.1), the first sealing; none: a random key per process. */
+  readonly sessionKeys: readonly Buffer[];
 }

@@ -3,6 +3,7 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
 import { HostRule } from "../edge/HostRule.ts";
 import { OriginRule } from "../edge/OriginRule.ts";
+import { parseSessionKey } from "../fleet/SessionSealer.ts";
 import { failureCodeMatcher } from "../mcp/failureCodes.ts";
 import {
   breakerDefaults,
@@ -128,6 +129,7 @@ export function loadConfig(
     loadBalancing: effective.proxy.load_balancing,
     isFailureCode: failureCodeMatcher(effective.proxy.jsonrpc_failure_codes),
     upstreams,
+    sessionKeys: sessionKeys(source, effective.fleet.session_keys, env["BREAKWATER_SESSION_KEYS"]),
   };
   return { config, effective: redacted(effective) };
 }
@@ -275,9 +277,37 @@ function defined<T extends object>(section: T): Partial<T> {
   return Object.fromEntries(Object.entries(section).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** The session keys of the file, else of `BREAKWATER_SESSION_KEYS` (comma-separated); each checked. */
+function sessionKeys(
+  source: string,
+  fromFile: readonly string[] | undefined,
+  fromEnv: string | undefined,
+): Buffer[] {
+  const [where, keys] =
+    fromFile !== undefined
+      ? [`${source}: fleet.session_keys`, fromFile]
+      : ["BREAKWATER_SESSION_KEYS", (fromEnv ?? "").split(",").filter((k) => k.trim() !== "")];
+  return keys.map((key, index) => {
+    try {
+      return parseSessionKey(key);
+    } catch (error) {
+      throw new ConfigError(`${where}[${index}]: ${(error as Error).message}`);
+    }
+  });
+}
+
+/** Secrets are not printed: the admin token, the session keys. */
 function redacted(effective: EffectiveConfig): EffectiveConfig {
-  if (effective.server.admin_token === undefined) return effective;
-  return { ...effective, server: { ...effective.server, admin_token: "(set, hidden)" } };
+  const server =
+    effective.server.admin_token === undefined
+      ? effective.server
+      : { ...effective.server, admin_token: "(set, hidden)" };
+  const keys = effective.fleet.session_keys;
+  const fleet =
+    keys === undefined
+      ? effective.fleet
+      : { ...effective.fleet, session_keys: keys.map(() => "(set, hidden)") };
+  return { ...effective, server, fleet };
 }
 
 /** One line per problem, each naming the file and key: `f.toml: proxy.circuit_breaker.failure_threshold: …, got 0`. */

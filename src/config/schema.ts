@@ -91,6 +91,12 @@ export const configSchema = z.strictObject({
       health_check: healthCheckSection.prefault({}),
     })
     .prefault({}),
+  fleet: z
+    .strictObject({
+      // 32 bytes each, base64 or hex: checked by loadConfig, which names the entry
+      session_keys: z.array(z.string().min(1)).min(1).optional(),
+    })
+    .prefault({}),
   upstreams: z
     .array(
       z.strictObject({

@@ -3,16 +3,16 @@ import type { ListenerTls } from "../config/tlsFiles.ts";
 import { type Discovery, discoveryRequest } from "../edge/discovery.ts";
 import type { EdgeGuard } from "../edge/EdgeGuard.ts";
 import type { PublicUrls } from "../edge/PublicUrls.ts";
+import { type SessionTokens, withUpstreamSession } from "../fleet/SessionTokens.ts";
 import { httpListener } from "../httpListener.ts";
 import type { Permit, Rejection } from "../index.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
 import type { Call, CallReader } from "./Call.ts";
 import { answerClientError } from "./clientErrors.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
-import { sendClientError, sendForbidden, sendUpstreamFailure } from "./proxyAnswers.ts";
+import { sendClientError, sendForbidden, sendSessionUnknown, sendUpstreamFailure } from "./proxyAnswers.ts";
 import { readBodyOrAnswer, unacceptableBody } from "./RequestBody.ts";
 import { unsafeTarget } from "./requestTarget.ts";
-import type { SessionTable } from "./SessionTable.ts";
 import { type ExchangeObserver, Settlement } from "./Settlement.ts";
 import { routeRemainder } from "./targetPath.ts";
 import { type Upstream, type UpstreamRequest, upstreamRequest } from "./Upstream.ts";
@@ -33,7 +33,8 @@ export interface ProxyServerOptions {
   /** How long a JSON-RPC call's answer may take after its head, and the whole call at most (SPEC §3.1). */
   readonly answerLimits: AnswerLimits;
   readonly balancer: UpstreamBalancer;
-  readonly sessions: SessionTable<Upstream>;
+  /** Opens the session tokens clients send, and seals the sessions upstreams name (SPEC §6.1). */
+  readonly sessions: SessionTokens;
   /** Reads what a request means (JSON-RPC calls, their tools): how it is judged, what must admit it. */
   readonly calls: CallReader;
   /** Told of every exchange with an upstream: at its head, and at its outcome. */
@@ -164,14 +165,19 @@ export class ProxyServer {
     body: Buffer | undefined,
     discovery: Discovery | undefined,
   ) {
-    const request = upstreamRequest(req, target, body, discovery, this.#proto);
+    let request = upstreamRequest(req, target, body, discovery, this.#proto);
     const method = request.method;
+    const header = req.headers[sessionHeader];
+    let bound: Upstream | undefined;
+    // a discovery document belongs to no session: it goes where a sessionless request would
+    if (typeof header === "string" && discovery === undefined) {
+      const session = this.#o.sessions.open(header);
+      if (session === undefined) return sendSessionUnknown(res, jsonRpcShape(method, body));
+      bound = session.upstream;
+      request = { ...request, rawHeaders: withUpstreamSession(request.rawHeaders, session.sessionId) };
+    }
     const call = this.#o.calls.read(request, req.headers);
     if (call.refuse !== undefined) return call.refuse(res);
-    const header = req.headers[sessionHeader];
-    // a discovery document belongs to no session: it goes where a sessionless request would
-    const bound =
-      typeof header === "string" && discovery === undefined ? this.#o.sessions.lookup(header) : undefined;
     const callAdmit = call.admit;
     const admit: Admit =
       callAdmit === undefined ? this.#admit : (upstream) => callAdmit(upstream, this.#admit);
@@ -256,6 +262,7 @@ export class ProxyServer {
         res: incoming.res,
         request: incoming.request,
         publicUrls: this.#o.publicUrls,
+        sessions: this.#o.sessions,
         settlement,
         judge: incoming.call.judge(settlement.upstream),
         timeLeftMs: this.#timeLeft(incoming),
@@ -275,18 +282,8 @@ export class ProxyServer {
     return Math.max(1, Math.ceil(incoming.startedAt + timeout - performance.now()));
   }
 
-  /** Keeps the session table in step with a response; or answers for an upstream that gave none. */
+  /** Answers for an upstream that gave no response. */
   #answer(incoming: Incoming, settlement: Settlement, result: ExchangeResult): void {
-    if (result.kind === "responded" && settlement.headers !== undefined) {
-      this.#o.sessions.afterResponse({
-        method: incoming.request.method,
-        requested: incoming.req.headers[sessionHeader],
-        bound: incoming.bound,
-        upstream: settlement.upstream,
-        status: settlement.status,
-        named: settlement.headers[sessionHeader],
-      });
-    }
     if (result.kind === "responded" || result.kind === "client_gone") return;
     const { res, request } = incoming;
     const upstream = settlement.upstream.name;

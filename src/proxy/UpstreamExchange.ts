@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { PublicUrls } from "../edge/PublicUrls.ts";
+import type { SessionTokens } from "../fleet/SessionTokens.ts";
 import type { ExchangeJudge, Judgement } from "./ExchangeJudge.ts";
 import { isEventStream } from "./eventStream.ts";
 import { clientResponseHeaders } from "./hopByHop.ts";
@@ -47,6 +48,8 @@ export interface ExchangeOptions {
   readonly request: UpstreamRequest;
   /** Makes the URLs the upstream names public (SPEC §4.2). */
   readonly publicUrls: PublicUrls;
+  /** Seals the session an upstream names into the client's token (SPEC §6.1). */
+  readonly sessions: SessionTokens;
   readonly settlement: Settlement;
   readonly judge: ExchangeJudge;
   /** Whole milliseconds left for the response head to come (what is left of the request's budget). */
@@ -111,7 +114,10 @@ export class UpstreamExchange implements ResponseSink {
     this.#status = status;
     this.#statusMessage = statusMessage;
     const { publicUrls, request } = this.#o;
-    this.#headers = publicUrls.headers(headers, settlement.upstream, request);
+    this.#headers = this.#o.sessions.sealed(
+      publicUrls.headers(headers, settlement.upstream, request),
+      settlement.upstream,
+    );
     if (publicUrls.rewritesBody(request, status, headers)) this.#collected = [];
     this.#eventStream = isEventStream(headers);
     if (this.#eventStream) this.#commit();

@@ -101,26 +101,53 @@ function jsonRpcError(id: JsonRpcId, answer: UpstreamFailureAnswer) {
 }
 
 /**
+ * The answer to a session token that names no session of this proxy (SPEC §6.1): forged, another
+ * fleet's, a retired key's, a removed upstream's. 404, as MCP servers answer an unknown session, so
+ * that the client starts a new one.
+ */
+export function sendSessionUnknown(res: ServerResponse, shape: JsonRpcShape): void {
+  const error = { code: -32001, message: "Session not found", data: { reason: "unknown_session" } };
+  const plain = { error: "Session not found: start a new session", reason: "unknown_session" };
+  sendErrors(res, 404, shape, error, plain, { "cache-control": "no-store" });
+}
+
+/**
  * The edge's 403 (SPEC §4.1): a JSON-RPC error per request id (the code the MCP SDK's own DNS
  * rebinding protection answers), the bare status for a notification, or plain JSON otherwise.
  */
 export function sendForbidden(res: ServerResponse, reason: EdgeRefusal, shape: JsonRpcShape): void {
   const message =
     reason === "forbidden_host" ? "Forbidden: Host not allowed" : "Forbidden: Origin not allowed";
-  const error = (id: JsonRpcId) => ({
-    jsonrpc: "2.0",
-    id,
-    error: { code: -32000, message, data: { reason } },
-  });
+  const error = { code: -32000, message, data: { reason } };
+  sendErrors(
+    res,
+    403,
+    shape,
+    error,
+    { error: message, reason },
+    { "cache-control": "no-store", connection: "close" },
+  );
+}
+
+/** `error` as a JSON-RPC error per request id of `shape` (the bare status for a notification), else `plain`. */
+function sendErrors(
+  res: ServerResponse,
+  status: number,
+  shape: JsonRpcShape,
+  error: unknown,
+  plain: unknown,
+  headers: Record<string, string>,
+): void {
+  const answer = (id: JsonRpcId) => ({ jsonrpc: "2.0", id, error });
   const body =
     shape.kind === "request"
-      ? error(shape.id)
+      ? answer(shape.id)
       : shape.kind === "batch"
-        ? shape.ids.map(error)
+        ? shape.ids.map(answer)
         : shape.kind === "notification"
           ? undefined
-          : { error: message, reason };
-  sendJson(res, 403, body, { "cache-control": "no-store", connection: "close" });
+          : plain;
+  sendJson(res, status, body, headers);
 }
 
 /** A plain JSON error of the proxy itself (400, 404 outside the route, 413). */

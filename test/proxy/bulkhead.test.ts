@@ -83,17 +83,19 @@ describe("max_in_flight (SPEC §3.4)", () => {
       "[proxy]\nmax_in_flight = 1",
     );
     opened.push(fleet.close);
-    await (await request(fleet.proxy.url, { method: "POST", body: rpc(0, "initialize") })).body.text();
+    const init = await request(fleet.proxy.url, { method: "POST", body: rpc(0, "initialize") });
+    await init.body.text();
+    const token = init.headers["mcp-session-id"] as string; // the session "s-1", sealed (SPEC §6.1)
     const busy = request(fleet.proxy.url, {
       method: "POST",
       body: rpc(1),
-      headers: { "mcp-session-id": "s-1" },
+      headers: { "mcp-session-id": token },
     });
     await until(() => held !== undefined);
     const refused = await request(fleet.proxy.url, {
       method: "POST",
       body: rpc(2),
-      headers: { "mcp-session-id": "s-1" },
+      headers: { "mcp-session-id": token },
     });
     assert.equal(refused.statusCode, 503);
     assert.equal(

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
-import { SessionTable } from "../../src/proxy/SessionTable.ts";
-import { ManualClock } from "../support/ManualClock.ts";
 import { rpc, startFleet, startProxy, upstreamsToml } from "../support/proxy.ts";
 import { type Handler, refusedPort, startUpstream, type TestUpstream } from "../support/upstream.ts";
 
@@ -131,89 +130,77 @@ describe("MCP sessions", () => {
     assert.equal(proxy.breakwater.upstreams[0]?.circuit.metrics().failedRequests, 1);
   });
 
-  it("ends the binding with DELETE, after which the session id is balanced like any request", async () => {
+  it("after DELETE, routes the session's token to its upstream still, which answers 404 for the ended session", async () => {
     const { a, b, proxy } = await twoServers();
     const init = await call(proxy.url, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize" }));
     const deleted = await call(proxy.url, "", init.session, "DELETE");
     assert.equal(deleted.status, 200);
-    const before = a.seen.length + b.seen.length;
-    const replies = [
-      await call(proxy.url, rpc(1), init.session),
-      await call(proxy.url, rpc(2), init.session),
-    ];
-    assert.deepEqual(
-      replies.map((r) => r.status),
-      [404, 404],
-      "the upstreams no longer know the session",
-    );
-    assert.equal(a.seen.length + b.seen.length, before + 2);
-    assert.deepEqual(
-      new Set(replies.map((r) => r.upstream)),
-      new Set(["a", "b"]),
-      "balanced again: round robin sent the two requests to both upstreams",
-    );
+    const home = init.upstream === "a" ? a : b;
+    const before = home.seen.length;
+    const reply = await call(proxy.url, rpc(1), init.session);
+    assert.deepEqual([reply.status, reply.upstream], [404, init.upstream]);
+    assert.equal(home.seen.length, before + 1);
   });
 
-  it("keeps the binding when the upstream refuses to end the session (405)", async () => {
-    const { proxy, close } = await startFleet({
-      a: mcpServer("a", { refuseDelete: true }),
-      b: mcpServer("b", { refuseDelete: true }),
-    });
-    opened.push(close);
+  it("never shows the client an upstream's session id, and sends the upstream its own", async () => {
+    const { a, b, proxy } = await twoServers();
     const init = await call(proxy.url, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize" }));
-    const refused = await call(proxy.url, "", init.session, "DELETE");
-    assert.equal(refused.status, 405);
-    const replies = [
-      await call(proxy.url, rpc(1), init.session),
-      await call(proxy.url, rpc(2), init.session),
-    ];
-    assert.deepEqual(
-      replies.map((r) => [r.status, r.upstream]),
-      [
-        [200, init.upstream],
-        [200, init.upstream],
-      ],
-      "the session lives on, on its upstream",
-    );
+    assert.match(init.session ?? "", /^bw1\.[A-Za-z0-9_-]+$/);
+    assert.doesNotMatch(init.session ?? "", /^(a|b)-\d/);
+    await call(proxy.url, rpc(1), init.session);
+    const seen = [...a.seen, ...b.seen].at(-1);
+    assert.equal(seen?.headers["mcp-session-id"], `${init.upstream}-1`);
   });
 
-  it("balances a request whose session id was never bound", async () => {
-    const { proxy } = await twoServers();
-    const reply = await call(proxy.url, rpc(1), "from-before-a-restart");
-    assert.equal(reply.status, 404, "the upstream says it does not know the session");
-  });
-});
-
-describe("SessionTable", () => {
-  it("forgets the least recently used session past its bound", () => {
-    const table = new SessionTable<string>({ maxSessions: 2, idleMs: 1_000, clock: new ManualClock() });
-    table.bind("s1", "a");
-    table.bind("s2", "b");
-    table.lookup("s1");
-    table.bind("s3", "c");
-    assert.deepEqual(
-      [table.lookup("s1"), table.lookup("s2"), table.lookup("s3"), table.size],
-      ["a", undefined, "c", 2],
-    );
-  });
-
-  it("forgets a session unused for idleMs, and keeps one in use", () => {
-    const clock = new ManualClock();
-    const table = new SessionTable<string>({ maxSessions: 10, idleMs: 1_000, clock });
-    table.bind("busy", "a");
-    table.bind("idle", "b");
-    for (let i = 0; i < 3; i++) {
-      clock.advance(600);
-      assert.equal(table.lookup("busy"), "a");
+  it("answers 404 (unknown_session) for a token that does not open: forged, or from another fleet", async () => {
+    const { a, b, proxy } = await twoServers();
+    for (const token of [
+      "from-before-a-restart",
+      "bw1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ]) {
+      const reply = await call(proxy.url, rpc(3), token);
+      assert.equal(reply.status, 404);
+      const body = JSON.parse(reply.text) as {
+        id: number;
+        error: { code: number; data: { reason: string } };
+      };
+      assert.deepEqual([body.id, body.error.code, body.error.data.reason], [3, -32001, "unknown_session"]);
     }
-    assert.equal(table.lookup("idle"), undefined);
-    assert.equal(table.size, 1);
+    assert.equal(a.seen.length + b.seen.length, 0, "nothing was forwarded");
   });
 
-  it("ends a binding on request", () => {
-    const table = new SessionTable<string>({ maxSessions: 10, idleMs: 1_000, clock: new ManualClock() });
-    table.bind("s", "a");
-    table.end("s");
-    assert.equal(table.lookup("s"), undefined);
+  it("routes a session through any replica with the same keys, and after a restart (SPEC §6.1)", async () => {
+    const a = await startUpstream(mcpServer("a"));
+    const b = await startUpstream(mcpServer("b"));
+    const key = randomBytes(32).toString("base64");
+    const toml = `[fleet]\nsession_keys = ["${key}"]\n${upstreamsToml([
+      { name: "a", url: a.url },
+      { name: "b", url: b.url },
+    ])}`;
+    const one = await startProxy(toml);
+    const two = await startProxy(toml);
+    const stranger = await startProxy(
+      upstreamsToml([
+        { name: "a", url: a.url },
+        { name: "b", url: b.url },
+      ]),
+    );
+    opened.push(
+      () => a.close(),
+      () => b.close(),
+      () => one.close(),
+      () => two.close(),
+      () => stranger.close(),
+    );
+    const init = await call(one.url, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize" }));
+    for (let i = 1; i <= 3; i++) {
+      const reply = await call(two.url, rpc(i), init.session);
+      assert.deepEqual([reply.status, reply.upstream], [200, init.upstream], "the other replica routes it");
+    }
+    await one.close();
+    const restarted = await startProxy(toml);
+    opened.push(() => restarted.close());
+    assert.deepEqual((await call(restarted.url, rpc(9), init.session)).status, 200);
+    assert.equal((await call(stranger.url, rpc(10), init.session)).status, 404, "a proxy without the keys");
   });
 });

@@ -70,7 +70,11 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
   it("runs a process per session and serves it over Streamable HTTP, progress included", async () => {
     const proxy = await stdioProxy();
     const { client, transport } = await connect(proxy);
-    assert.match(transport.sessionId ?? "", /^[0-9a-f-]{36}$/);
+    assert.match(
+      transport.sessionId ?? "",
+      /^bw1\.[A-Za-z0-9_-]+$/,
+      "a token sealing the session Breakwater issued",
+    );
     const tools = await client.listTools();
     assert.deepEqual(tools.tools.map((t) => t.name).sort(), [
       "ask",

@@ -3,14 +3,13 @@ import { EdgeGuard } from "../../src/edge/EdgeGuard.ts";
 import { HostRule } from "../../src/edge/HostRule.ts";
 import { OriginRule } from "../../src/edge/OriginRule.ts";
 import { PublicUrls } from "../../src/edge/PublicUrls.ts";
+import { SessionTokens } from "../../src/fleet/SessionTokens.ts";
 import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
 import { ProxyServer, type ProxyServerOptions } from "../../src/proxy/ProxyServer.ts";
-import { SessionTable } from "../../src/proxy/SessionTable.ts";
 import type { SettledReport } from "../../src/proxy/Settlement.ts";
 import { StatusJudge } from "../../src/proxy/StatusJudge.ts";
 import type { Upstream } from "../../src/proxy/Upstream.ts";
 import { UpstreamBalancer } from "../../src/proxy/UpstreamBalancer.ts";
-import { ManualClock } from "./ManualClock.ts";
 
 export interface BareProxy {
   readonly url: string;
@@ -38,7 +37,7 @@ export async function startBareProxy(
     bodyBudget: new BodyBudget(1 << 24),
     requestTimeoutMs: 5_000,
     balancer: new UpstreamBalancer(upstreams, "round_robin"),
-    sessions: new SessionTable({ maxSessions: 10, idleMs: 60_000, clock: new ManualClock() }),
+    sessions: new SessionTokens(upstreams, []),
     answerLimits: { answerTimeoutMs: 0, maxAnswerMs: 0 },
     calls: { read: () => ({ judge: () => judge }) },
     observer: { head() {}, settled: (report) => settled.push(report) },

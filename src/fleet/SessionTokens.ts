@@ -1,0 +1,63 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Upstream } from "../proxy/Upstream.ts";
+import { SessionSealer } from "./SessionSealer.ts";
+
+/** A session as a client's token names it: its upstream and the upstream's own session id. */
+export interface TokenSession {
+  readonly upstream: Upstream;
+  readonly sessionId: string;
+}
+
+const sessionHeader = "mcp-session-id";
+
+/**
+ * Stateless session routing (SPEC §6.1): the client never sees an upstream's `Mcp-Session-Id`, but a
+ * token sealing the upstream and its id. A request's token is opened to find where its session lives;
+ * a response's session id is sealed on its way out. Nothing is remembered: any replica with the same
+ * keys routes the session, and so does a restarted proxy.
+ */
+export class SessionTokens {
+  readonly #sealer: SessionSealer;
+  readonly #byDigest = new Map<string, Upstream>();
+  readonly #digests = new Map<Upstream, string>();
+
+  /**
+   * @throws {Error} when two upstream names share a digest (8 bytes of SHA-256: never by chance).
+   */
+  constructor(upstreams: readonly Upstream[], keys: readonly Buffer[]) {
+    this.#sealer = new SessionSealer(keys);
+    for (const upstream of upstreams) {
+      const digest = SessionSealer.upstreamDigest(upstream.name);
+      if (this.#byDigest.has(digest))
+        throw new Error(`upstream names collide in session tokens: ${upstream.name}`);
+      this.#byDigest.set(digest, upstream);
+      this.#digests.set(upstream, digest);
+    }
+  }
+
+  /** The session a client's token names, or undefined: forged, another fleet's, or a removed upstream's. */
+  open(token: string): TokenSession | undefined {
+    const opened = this.#sealer.open(token);
+    const upstream = opened === undefined ? undefined : this.#byDigest.get(opened.upstream);
+    return upstream === undefined || opened === undefined
+      ? undefined
+      : { upstream, sessionId: opened.sessionId };
+  }
+
+  /** `headers` for the client: an upstream session id sealed into a token (the same object when none). */
+  sealed(headers: IncomingHttpHeaders, upstream: Upstream): IncomingHttpHeaders {
+    const id = headers[sessionHeader];
+    const digest = this.#digests.get(upstream);
+    if (typeof id !== "string" || digest === undefined) return headers;
+    return { ...headers, [sessionHeader]: this.#sealer.seal(digest, id) };
+  }
+}
+
+/** The client's headers with its token replaced by the upstream's own session id, for sending on. */
+export function withUpstreamSession(rawHeaders: readonly string[], sessionId: string): string[] {
+  const out = [...rawHeaders];
+  for (let i = 0; i < out.length; i += 2) {
+    if ((out[i] as string).toLowerCase() === sessionHeader) out[i + 1] = sessionId;
+  }
+  return out;
+}
