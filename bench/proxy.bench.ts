@@ -10,7 +10,8 @@
  * `BENCH_BASELINE=/path/to/another/checkout` adds that checkout's Breakwater (breakers on) as
  * "breakwater (baseline)", to measure a change against the code before it side by side in one run.
  * `BENCH_ONLY=breakwater` keeps only the targets whose name starts with that (more rounds in the same
- * time, e.g. `BENCH_ONLY=breakwater BENCH_ROUNDS=16 BENCH_SECONDS=2`).
+ * time, e.g. `BENCH_ONLY=breakwater BENCH_ROUNDS=16 BENCH_SECONDS=2`). `BENCH_SESSIONS=1` sends MCP
+ * session traffic: every request carries the session its target gave an `initialize`.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,6 +31,7 @@ import {
 } from "./wrk.ts";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
+const SESSIONS = process.env["BENCH_SESSIONS"] === "1";
 const BASELINE = process.env["BENCH_BASELINE"];
 const ONLY = process.env["BENCH_ONLY"];
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
@@ -100,7 +102,27 @@ try {
   console.log(
     `# Proxy benchmark — Node ${process.version}, wrk -c${CONNECTIONS}, ${ROUNDS} interleaved rounds of ${SECONDS} s, medians\n`,
   );
-  const runs = interleavedRounds(targets, ROUNDS, (target, warmUp) => runWrk(target, warmUp ? 2 : SECONDS));
+  // with BENCH_SESSIONS=1, every request carries the session its target gave an initialize (MCP session
+  // traffic: the token opened on each request, or the raw id looked up, for a baseline before tokens)
+  const sessions = new Map<string, string>();
+  if (SESSIONS) {
+    for (const target of targets) {
+      const res = await fetch(target.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}',
+      });
+      await res.arrayBuffer();
+      sessions.set(target.name, res.headers.get("mcp-session-id") ?? "");
+    }
+  }
+  const runs = interleavedRounds(targets, ROUNDS, (target, warmUp) =>
+    SESSIONS
+      ? runWrk(target, warmUp ? 2 : SECONDS, "./wrk-session.lua", "", {
+          MCP_SESSION: sessions.get(target.name),
+        })
+      : runWrk(target, warmUp ? 2 : SECONDS),
+  );
   const med = (name: string, key: keyof Run) => medianOf(runs, name, key);
   console.log(
     table(

@@ -137,13 +137,19 @@ function ms(text: string): number {
  * Runs wrk against `target` for `seconds` (50 connections, one thread), with the Lua `script` that
  * shapes its requests, and reads the proxy's CPU from /proc around it. `path` is added to its URL.
  */
-export function runWrk(target: Target, seconds: number, script = "./wrk-post.lua", path = ""): Run {
+export function runWrk(
+  target: Target,
+  seconds: number,
+  script = "./wrk-post.lua",
+  path = "",
+  env: NodeJS.ProcessEnv = {},
+): Run {
   const pids = target.pids();
   const before = pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
   const out = execFileSync(
     "wrk",
     ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", here(script), `${target.url}${path}`],
-    { encoding: "utf8" },
+    { encoding: "utf8", env: { ...process.env, ...env } },
   );
   const after = pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);

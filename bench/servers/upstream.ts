@@ -1,4 +1,7 @@
-/** The benchmark's upstream: answers every request with a fixed JSON-RPC result of ~200 bytes. */
+/**
+ * The benchmark's upstream: answers every request with a fixed JSON-RPC result of ~200 bytes; an
+ * `initialize` also gets a session id (`Mcp-Session-Id: bench-session`), for session traffic.
+ */
 import { createServer } from "node:http";
 
 const body = JSON.stringify({
@@ -7,9 +10,16 @@ const body = JSON.stringify({
   result: { content: [{ type: "text", text: "x".repeat(120) }], isError: false },
 });
 const server = createServer((req, res) => {
-  req.resume();
+  let initialize = false;
+  req.on("data", (chunk: Buffer) => {
+    if (chunk.includes('"initialize"')) initialize = true;
+  });
   req.on("end", () => {
-    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      ...(initialize ? { "mcp-session-id": "bench-session" } : {}),
+    });
     res.end(body);
   });
 });

@@ -9,6 +9,20 @@ export interface TokenSession {
 }
 
 const sessionHeader = "mcp-session-id";
+/**
+ * Tokens remembered, opened and sealed: a session sends the same token on each request, and an upstream
+ * names the same session id on each response, while one AES-GCM operation costs ~15 µs (a cipher made
+ * per call). A cache, not state: a replica that never saw a token opens it all the same.
+ */
+const cached = 4_096;
+
+/** A Map that forgets its oldest entry past `cached` entries. */
+class BoundedCache<V> extends Map<string, V> {
+  override set(key: string, value: V): this {
+    if (this.size >= cached && !this.has(key)) this.delete(this.keys().next().value as string);
+    return super.set(key, value);
+  }
+}
 
 /**
  * Stateless session routing (SPEC §6.1): the client never sees an upstream's `Mcp-Session-Id`, but a
@@ -20,6 +34,9 @@ export class SessionTokens {
   readonly #sealer: SessionSealer;
   readonly #byDigest = new Map<string, Upstream>();
   readonly #digests = new Map<Upstream, string>();
+  readonly #opened = new BoundedCache<TokenSession>();
+  /** Tokens by upstream digest and session id. */
+  readonly #sealed = new BoundedCache<string>();
 
   /**
    * @throws {Error} when two upstream names share a digest (8 bytes of SHA-256: never by chance).
@@ -37,11 +54,14 @@ export class SessionTokens {
 
   /** The session a client's token names, or undefined: forged, another fleet's, or a removed upstream's. */
   open(token: string): TokenSession | undefined {
+    const known = this.#opened.get(token);
+    if (known !== undefined) return known;
     const opened = this.#sealer.open(token);
     const upstream = opened === undefined ? undefined : this.#byDigest.get(opened.upstream);
-    return upstream === undefined || opened === undefined
-      ? undefined
-      : { upstream, sessionId: opened.sessionId };
+    if (upstream === undefined || opened === undefined) return undefined;
+    const session = { upstream, sessionId: opened.sessionId };
+    this.#opened.set(token, session);
+    return session;
   }
 
   /** `headers` for the client: an upstream session id sealed into a token (the same object when none). */
@@ -49,7 +69,14 @@ export class SessionTokens {
     const id = headers[sessionHeader];
     const digest = this.#digests.get(upstream);
     if (typeof id !== "string" || digest === undefined) return headers;
-    return { ...headers, [sessionHeader]: this.#sealer.seal(digest, id) };
+    const key = `${digest}:${id}`;
+    let token = this.#sealed.get(key);
+    if (token === undefined) {
+      token = this.#sealer.seal(digest, id);
+      this.#sealed.set(key, token);
+      this.#opened.set(token, { upstream, sessionId: id });
+    }
+    return { ...headers, [sessionHeader]: token };
   }
 }
 
