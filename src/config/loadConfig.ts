@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { parse as parseToml, TomlError } from "smol-toml";
-import type { z } from "zod";
 import { HostRule } from "../edge/HostRule.ts";
 import { OriginRule } from "../edge/OriginRule.ts";
 import { parseSessionKey } from "../fleet/SessionSealer.ts";
@@ -15,6 +14,7 @@ import {
 } from "./breakerDefaults.ts";
 import type { Config } from "./Config.ts";
 import { ConfigError } from "./ConfigError.ts";
+import { describeIssues } from "./describeIssues.ts";
 import { isLoopback, parseListenAddress } from "./listenAddress.ts";
 import { type ConfigFile, configSchema } from "./schema.ts";
 import { caFile, listenerTls } from "./tlsFiles.ts";
@@ -308,32 +308,4 @@ function redacted(effective: EffectiveConfig): EffectiveConfig {
       ? effective.fleet
       : { ...effective.fleet, session_keys: keys.map(() => "(set, hidden)") };
   return { ...effective, server, fleet };
-}
-
-/** One line per problem, each naming the file and key: `f.toml: proxy.circuit_breaker.failure_threshold: …, got 0`. */
-function describeIssues(source: string, issues: readonly z.core.$ZodIssue[]): string {
-  return issues
-    .flatMap((issue) => {
-      if (issue.code === "unrecognized_keys") {
-        return issue.keys.map((key) => `${source}: unknown key ${keyPath([...issue.path, key])}`);
-      }
-      // a type error already says what it received
-      const got =
-        issue.code !== "invalid_type" && "input" in issue && issue.input !== undefined
-          ? `, got ${show(issue.input)}`
-          : "";
-      return [`${source}: ${keyPath(issue.path) || "(top level)"}: ${issue.message}${got}`];
-    })
-    .join("\n");
-}
-
-function keyPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((part, i) => (typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${String(part)}`))
-    .join("");
-}
-
-function show(value: unknown): string {
-  if (typeof value === "object" && value !== null) return Array.isArray(value) ? "an array" : "a table";
-  return JSON.stringify(value) ?? String(value);
 }

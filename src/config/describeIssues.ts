@@ -1,0 +1,29 @@
+import type { z } from "zod";
+
+/** One line per problem, each naming the file and key: `f.toml: proxy.circuit_breaker.failure_threshold: …, got 0`. */
+export function describeIssues(source: string, issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .flatMap((issue) => {
+      if (issue.code === "unrecognized_keys") {
+        return issue.keys.map((key) => `${source}: unknown key ${keyPath([...issue.path, key])}`);
+      }
+      // a type error already says what it received
+      const got =
+        issue.code !== "invalid_type" && "input" in issue && issue.input !== undefined
+          ? `, got ${show(issue.input)}`
+          : "";
+      return [`${source}: ${keyPath(issue.path) || "(top level)"}: ${issue.message}${got}`];
+    })
+    .join("\n");
+}
+
+function keyPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, i) => (typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${String(part)}`))
+    .join("");
+}
+
+function show(value: unknown): string {
+  if (typeof value === "object" && value !== null) return Array.isArray(value) ? "an array" : "a table";
+  return JSON.stringify(value) ?? String(value);
+}
