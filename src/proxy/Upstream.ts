@@ -68,6 +68,22 @@ export function upstreamRequest(
   };
 }
 
+/** A failure of `error` with the facts given; every other fact false. */
+export function transportFailure(
+  error: Error,
+  facts: Partial<Omit<TransportFailure, "error">> = {},
+): TransportFailure {
+  return {
+    error,
+    nothingSent: false,
+    connectionLost: false,
+    staleConnection: false,
+    badRequest: false,
+    overloaded: false,
+    ...facts,
+  };
+}
+
 /** What the transport can be asked to do with an exchange in progress. */
 export interface TransportControls {
   pause(): void;

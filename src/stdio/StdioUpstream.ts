@@ -2,7 +2,13 @@ import type { JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { StdioConfig } from "../config/Config.ts";
 import type { CircuitBreaker } from "../index.ts";
 import { decodeUtf8 } from "../proxy/jsonRpc.ts";
-import type { ResponseSink, TransportFailure, Upstream, UpstreamRequest } from "../proxy/Upstream.ts";
+import {
+  type ResponseSink,
+  type TransportFailure,
+  transportFailure,
+  type Upstream,
+  type UpstreamRequest,
+} from "../proxy/Upstream.ts";
 import { ChildProcessTransport } from "./ChildProcessTransport.ts";
 import { minimalEnvironment } from "./minimalEnvironment.ts";
 import { type ExitReason, StdioSession } from "./StdioSession.ts";
@@ -160,15 +166,7 @@ function fail(
   facts: Partial<Omit<TransportFailure, "error">>,
 ): void {
   stream.abort(error);
-  sink.error({
-    error,
-    nothingSent: false,
-    connectionLost: false,
-    staleConnection: false,
-    badRequest: false,
-    overloaded: false,
-    ...facts,
-  });
+  sink.error(transportFailure(error, facts));
 }
 
 function headerValue(rawHeaders: readonly string[], name: string): string | undefined {

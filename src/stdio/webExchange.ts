@@ -1,6 +1,11 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { upstreamRequestHeaders } from "../proxy/hopByHop.ts";
-import type { ResponseSink, TransportControls, UpstreamRequest } from "../proxy/Upstream.ts";
+import {
+  type ResponseSink,
+  type TransportControls,
+  transportFailure,
+  type UpstreamRequest,
+} from "../proxy/Upstream.ts";
 
 /**
  * The client's request as a web `Request`, for the SDK's Streamable HTTP server transport: the same
@@ -101,14 +106,7 @@ export class WebResponseStream implements TransportControls {
     } catch (error) {
       if (this.#over) return;
       this.#done();
-      this.#sink.error({
-        error: error as Error,
-        nothingSent: false,
-        connectionLost: true,
-        staleConnection: false,
-        badRequest: false,
-        overloaded: false,
-      });
+      this.#sink.error(transportFailure(error as Error, { connectionLost: true }));
     } finally {
       this.#reading = false;
     }

@@ -1,5 +1,11 @@
 import { CircuitBreaker } from "../../src/index.ts";
-import type { ResponseSink, TransportFailure, Upstream, UpstreamRequest } from "../../src/proxy/Upstream.ts";
+import {
+  type ResponseSink,
+  type TransportFailure,
+  transportFailure,
+  type Upstream,
+  type UpstreamRequest,
+} from "../../src/proxy/Upstream.ts";
 import { ManualClock } from "./ManualClock.ts";
 
 /** What a fake upstream does with one request: anything a transport may tell a sink. */
@@ -18,15 +24,7 @@ export const answers =
 export const fails =
   (facts: Partial<Omit<TransportFailure, "error">>): Behaviour =>
   (sink) =>
-    sink.error({
-      error: new Error("fake transport failure"),
-      nothingSent: false,
-      connectionLost: false,
-      staleConnection: false,
-      badRequest: false,
-      overloaded: false,
-      ...facts,
-    });
+    sink.error(transportFailure(new Error("fake transport failure"), facts));
 
 /**
  * An upstream without a network: each request gets the next behaviour of its script (then 200 "ok"),
