@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { AdminServer } from "./admin/AdminServer.ts";
 import { CircuitActivity } from "./admin/CircuitActivity.ts";
 import { ProxyMetrics } from "./admin/ProxyMetrics.ts";
+import { monotonicClock } from "./breaker/Clock.ts";
 import type { Config, StdioConfig, UpstreamConfig } from "./config/Config.ts";
 import { isLoopback } from "./config/listenAddress.ts";
 import { EdgeGuard } from "./edge/EdgeGuard.ts";
@@ -10,6 +11,7 @@ import { HostRule } from "./edge/HostRule.ts";
 import { OriginRule } from "./edge/OriginRule.ts";
 import { PublicUrls } from "./edge/PublicUrls.ts";
 import { SessionTokens } from "./fleet/SessionTokens.ts";
+import { SharedCircuits } from "./fleet/SharedCircuits.ts";
 import type { CircuitBreaker, Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
 import { HealthChecker } from "./mcp/HealthChecker.ts";
@@ -19,7 +21,7 @@ import { JsonRpcJudge } from "./mcp/JsonRpcJudge.ts";
 import { McpCalls } from "./mcp/McpCalls.ts";
 import { ToolCircuits } from "./mcp/ToolCircuits.ts";
 import { BodyBudget } from "./proxy/BodyBudget.ts";
-import { CircuitRegistry } from "./proxy/CircuitRegistry.ts";
+import { type Circuit, CircuitRegistry } from "./proxy/CircuitRegistry.ts";
 import type { ExchangeJudge } from "./proxy/ExchangeJudge.ts";
 import { HttpUpstream } from "./proxy/HttpUpstream.ts";
 import { ProxyServer } from "./proxy/ProxyServer.ts";
@@ -41,7 +43,9 @@ export interface BreakwaterOptions {
  * the audit log of every state change.
  */
 export class Breakwater {
-  readonly circuits = new CircuitRegistry();
+  readonly circuits: CircuitRegistry;
+  /** Circuits shared with the fleet's other replicas; undefined without `fleet.redis_url`. */
+  readonly fleet: SharedCircuits | undefined;
   readonly upstreams: readonly Upstream[];
   readonly proxy: ProxyServer;
   readonly admin: AdminServer;
@@ -61,7 +65,21 @@ export class Breakwater {
         );
       }
     }
-    const circuits = this.circuits;
+    const fleet: SharedCircuits | undefined =
+      config.fleet === undefined
+        ? undefined
+        : new SharedCircuits({
+            redisUrl: config.fleet.redisUrl,
+            name: config.fleet.name,
+            logger,
+            clock: clock ?? monotonicClock,
+            circuitFor: (upstream, tool): Circuit | undefined =>
+              tool === undefined ? this.circuits.get(upstream) : tools.circuitFor(upstream, tool),
+          });
+    this.fleet = fleet;
+    const circuits: CircuitRegistry = new CircuitRegistry({ probeGate: fleet?.probeGate.bind(fleet) });
+    this.circuits = circuits;
+    fleet?.watch(circuits);
     // the audit trail: every state change of every circuit, once (SPEC §2, Logs)
     circuits.onCreated(({ upstream, tool, breaker }) => {
       breaker.onStateChange(({ from, to, reason, origin }) => {
@@ -121,6 +139,7 @@ export class Breakwater {
       return upstream;
     });
     metrics.watchProcesses(this.upstreams);
+    if (fleet !== undefined) metrics.watchFleet(fleet.link);
     this.proxy = new ProxyServer({
       route: config.route,
       edge: new EdgeGuard(
@@ -171,6 +190,7 @@ export class Breakwater {
       hosts: new HostRule(config.adminAllowedHosts),
       tls: config.adminTls ? config.tls : undefined,
       toolCircuit: (upstream, tool) => tools.circuitFor(upstream, tool),
+      fleet: fleet?.link,
       onControl: (upstream, action, tool) =>
         logger.info({ upstream, ...(tool === undefined ? {} : { tool }), action }, "manual circuit control"),
     });
@@ -188,6 +208,7 @@ export class Breakwater {
       throw error;
     }
     this.#activity.start();
+    this.fleet?.start();
     for (const checker of this.#checkers) checker.start();
     return { proxy, admin };
   }
@@ -214,7 +235,7 @@ export class Breakwater {
       await closed;
     }
     clearTimeout(timer);
-    await Promise.all(this.upstreams.map((u) => u.close()));
+    await Promise.all([...this.upstreams.map((u) => u.close()), this.fleet?.close()]);
   }
 }
 

@@ -26,11 +26,19 @@ export interface AdminServerOptions {
   readonly hosts: HostRule;
   /** Certificate and key when the admin listener speaks HTTPS (`server.admin_tls`). */
   readonly tls?: ListenerTls | undefined;
+  /** The fleet's link, shown in `/health` (SPEC §6.2); undefined without a fleet. */
+  readonly fleet?: FleetStatus | undefined;
   /** Called after a manual circuit action (for the audit log); `tool` for a tool's circuit. */
   readonly onControl?: (upstream: string, action: CircuitAction, tool: string | undefined) => void;
 }
 
 export type CircuitAction = "open" | "disable" | "reset";
+
+/** What `/health` tells of the fleet: a `FleetLink`. */
+export interface FleetStatus {
+  readonly connected: boolean;
+  replicasSeen(): number;
+}
 
 /** The dashboard's files, served as they are: no build step, no CDN. */
 const assets = new Map(
@@ -77,6 +85,13 @@ export class AdminServer {
     this.server.on("clientError", (_error, socket) => socket.destroy());
   }
 
+  #health(): object {
+    const report = circuitReport(this.#o.upstreams, this.#o.circuits);
+    const fleet = this.#o.fleet;
+    if (fleet === undefined) return report;
+    return { ...report, fleet: { connected: fleet.connected, replicas_seen: fleet.replicasSeen() } };
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     req.resume(); // no admin endpoint reads a body
     const path = (req.url ?? "/").split("?")[0] as string;
@@ -106,7 +121,7 @@ export class AdminServer {
     if (path === "/health" || path === "/ready" || path === "/metrics") {
       if (method !== "GET" && method !== "HEAD")
         return json(res, 405, { error: "use GET" }, { allow: "GET, HEAD" });
-      if (path === "/health") return json(res, 200, circuitReport(upstreams, this.#o.circuits));
+      if (path === "/health") return json(res, 200, this.#health());
       if (path === "/ready") {
         const ready = upstreams.some((u) => admits(u.circuit.state));
         return json(res, ready ? 200 : 503, { ready });

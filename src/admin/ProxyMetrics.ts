@@ -176,6 +176,18 @@ export class ProxyMetrics implements ExchangeObserver {
     });
   }
 
+  /** `breakwater_fleet_connected`: whether the link to the fleet's Redis is up (SPEC §6.2). */
+  watchFleet(link: { readonly connected: boolean }): void {
+    new Gauge({
+      name: "breakwater_fleet_connected",
+      help: "1 while circuits are shared with the fleet through Redis, 0 while this replica is on its own.",
+      registers: [this.registry],
+      collect() {
+        this.set(link.connected ? 1 : 0);
+      },
+    });
+  }
+
   /** Counts a stdio process that ended: `stopped` by Breakwater, `exited` on its own, or `crashed`. */
   stdioExit(upstream: string, reason: string): void {
     this.#exits.inc({ upstream, reason });

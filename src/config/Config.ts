@@ -87,4 +87,12 @@ export interface Config {
   readonly upstreams: readonly UpstreamConfig[];
   /** Keys that seal session tokens (SPEC §6.1), the first sealing; none: a random key per process. */
   readonly sessionKeys: readonly Buffer[];
+  /** Circuits shared with the other replicas through Redis (SPEC §6.2); undefined: local circuits only. */
+  readonly fleet: FleetConfig | undefined;
+}
+
+export interface FleetConfig {
+  readonly redisUrl: URL;
+  /** The fleet's name: the prefix of its Redis keys and channel, so that fleets can share a server. */
+  readonly name: string;
 }

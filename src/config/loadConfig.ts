@@ -3,6 +3,7 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import { HostRule } from "../edge/HostRule.ts";
 import { OriginRule } from "../edge/OriginRule.ts";
 import { parseSessionKey } from "../fleet/SessionSealer.ts";
+import { withoutPassword } from "../fleet/withoutPassword.ts";
 import { failureCodeMatcher } from "../mcp/failureCodes.ts";
 import {
   breakerDefaults,
@@ -130,6 +131,10 @@ export function loadConfig(
     isFailureCode: failureCodeMatcher(effective.proxy.jsonrpc_failure_codes),
     upstreams,
     sessionKeys: sessionKeys(source, effective.fleet.session_keys, env["BREAKWATER_SESSION_KEYS"]),
+    fleet:
+      effective.fleet.redis_url === undefined
+        ? undefined
+        : { redisUrl: new URL(effective.fleet.redis_url), name: effective.fleet.name },
   };
   return { config, effective: redacted(effective) };
 }
@@ -296,16 +301,15 @@ function sessionKeys(
   });
 }
 
-/** Secrets are not printed: the admin token, the session keys. */
+/** Secrets are not printed: the admin token, the session keys, a password in the Redis URL. */
 function redacted(effective: EffectiveConfig): EffectiveConfig {
   const server =
     effective.server.admin_token === undefined
       ? effective.server
       : { ...effective.server, admin_token: "(set, hidden)" };
   const keys = effective.fleet.session_keys;
-  const fleet =
-    keys === undefined
-      ? effective.fleet
-      : { ...effective.fleet, session_keys: keys.map(() => "(set, hidden)") };
+  const fleet = { ...effective.fleet };
+  if (keys !== undefined) fleet.session_keys = keys.map(() => "(set, hidden)");
+  if (fleet.redis_url !== undefined) fleet.redis_url = withoutPassword(fleet.redis_url);
   return { ...effective, server, fleet };
 }

@@ -95,6 +95,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       // 32 bytes each, base64 or hex: checked by loadConfig, which names the entry
       session_keys: z.array(z.string().min(1)).min(1).optional(),
+      // shared circuits (SPEC §6.2): unset, each replica's circuits are its own
+      redis_url: z.url({ protocol: /^rediss?$/, error: "expected a redis:// or rediss:// URL" }).optional(),
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected 1 to 64 letters, digits, '_', '.' or '-'")
+        .default("breakwater"),
     })
     .prefault({}),
   upstreams: z

@@ -10,6 +10,16 @@ export interface Circuit {
 
 export type CircuitListener = (circuit: Circuit) => void;
 
+/** Makes the `probeGate` of a circuit about to be made: a fleet's probe lease (SPEC §6.2). */
+export type ProbeGateFactory = (
+  upstream: string,
+  tool: string | undefined,
+  openDurationMs: number,
+) => () => boolean;
+
+/** The library's default open time, for a gate made for options that leave it unset. */
+const defaultOpenDurationMs = 30_000;
+
 /**
  * Every circuit of the proxy, keyed by upstream (and tool). Whatever watches circuits — metrics, the
  * audit log, the dashboard's history, a fleet — subscribes to `onCreated` once instead of being wired
@@ -20,6 +30,11 @@ export class CircuitRegistry {
   /** Each upstream's tool circuits, by tool name, in the order they were made. */
   readonly #tools = new Map<string, Map<string, Circuit>>();
   #listeners: readonly CircuitListener[] = [];
+  readonly #probeGate: ProbeGateFactory | undefined;
+
+  constructor(options?: { readonly probeGate?: ProbeGateFactory | undefined }) {
+    this.#probeGate = options?.probeGate;
+  }
 
   /**
    * Calls `listener` for every circuit made from now on, and at once for those made already.
@@ -42,7 +57,9 @@ export class CircuitRegistry {
   create(upstream: string, options: CircuitBreakerOptions, tool?: string): Circuit {
     const key = keyOf(upstream, tool);
     if (this.#circuits.has(key)) throw new Error(`circuit ${key} exists already`);
-    const circuit: Circuit = { upstream, tool, breaker: new CircuitBreaker(options) };
+    const gate = this.#probeGate?.(upstream, tool, options.openDuration ?? defaultOpenDurationMs);
+    const breaker = new CircuitBreaker(gate === undefined ? options : { ...options, probeGate: gate });
+    const circuit: Circuit = { upstream, tool, breaker };
     this.#circuits.set(key, circuit);
     if (tool !== undefined) {
       const tools = this.#tools.get(upstream) ?? new Map<string, Circuit>();
