@@ -79,7 +79,6 @@ export class Breakwater {
     this.fleet = fleet;
     const circuits: CircuitRegistry = new CircuitRegistry({ probeGate: fleet?.probeGate.bind(fleet) });
     this.circuits = circuits;
-    fleet?.watch(circuits);
     // the audit trail: every state change of every circuit, once (SPEC §2, Logs)
     circuits.onCreated(({ upstream, tool, breaker }) => {
       breaker.onStateChange(({ from, to, reason, origin }) => {
@@ -95,6 +94,7 @@ export class Breakwater {
         else logger.info(entry, "circuit state changed");
       });
     });
+    fleet?.watch(circuits); // after the audit trail, so that a change is logged before it is told
     const metrics = new ProxyMetrics(circuits);
     const activity = new CircuitActivity(circuits);
     this.#activity = activity;

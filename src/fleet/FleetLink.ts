@@ -162,6 +162,7 @@ export class FleetLink {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#announcer);
+    if (this.#connected) this.#send({ kind: "bye", from: this.replica });
     await Promise.all([this.#commands, this.#subscriber].map((c) => c.quit().catch(() => c.disconnect())));
   }
 
@@ -180,6 +181,12 @@ export class FleetLink {
   #heard(text: string): void {
     const message = parseFleetMessage(text);
     if (message === undefined || message.from === this.replica) return;
+    if (message.kind === "bye") {
+      this.#seen.delete(message.from);
+      return;
+    }
+    // a newcomer hears back from each replica at once, rather than over the next announcements
+    if (!this.#seen.has(message.from)) this.#announce();
     this.#seen.set(message.from, Date.now());
     if (message.kind !== "hello") this.#o.onDecision(message);
   }

@@ -157,7 +157,12 @@ export class SharedCircuits {
     try {
       for (const { value, ms } of await this.link.recall(`${this.#prefix}:circuit:`)) {
         const decision = parseFleetMessage(value);
-        if (decision === undefined || decision.kind === "hello" || decision.from === this.link.replica)
+        if (
+          decision === undefined ||
+          decision.kind === "hello" ||
+          decision.kind === "bye" ||
+          decision.from === this.link.replica
+        )
           continue;
         this.#apply(decision.kind === "open" && ms !== undefined ? { ...decision, ms } : decision);
       }

@@ -2,11 +2,11 @@ import { z } from "zod";
 
 /**
  * What replicas tell each other on the fleet's channel (SPEC §6.2): a circuit decision, or that a
- * replica is alive. A decision names its circuit by upstream (and tool); `ms` is the time an opened
+ * replica is alive (`hello`) or leaving (`bye`). A decision names its circuit by upstream (and tool); `ms` is the time an opened
  * circuit has left, a duration rather than a moment so that replicas' clocks need not agree.
  */
 export type FleetMessage = z.infer<typeof fleetMessage>;
-export type CircuitDecision = Exclude<FleetMessage, { kind: "hello" }>;
+export type CircuitDecision = Exclude<FleetMessage, { kind: "hello" | "bye" }>;
 
 const circuit = {
   from: z.string().min(1),
@@ -16,6 +16,7 @@ const circuit = {
 
 const fleetMessage = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("hello"), from: z.string().min(1) }),
+  z.object({ kind: z.literal("bye"), from: z.string().min(1) }),
   z.object({ kind: z.literal("open"), ms: z.number().positive().finite(), ...circuit }),
   z.object({ kind: z.literal("close"), ...circuit }),
   z.object({ kind: z.enum(["forced_open", "disabled", "reset"]), ...circuit }),

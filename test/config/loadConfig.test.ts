@@ -263,6 +263,19 @@ describe("loading the configuration", () => {
     assert.equal(effective.server.admin_token, undefined);
   });
 
+  it("reads fleet.redis_url and fleet.name (SPEC §6.2), refuses a bad one naming the key, hides a password", () => {
+    const none = loadConfig({ configPath: file(one) });
+    assert.equal(none.config.fleet, undefined, "no Redis: each replica's circuits are its own");
+    const { config, effective } = loadConfig({
+      configPath: file(`[fleet]\nredis_url = "redis://:s3cret@127.0.0.1:6379/2"\n${one}`),
+    });
+    assert.deepEqual([config.fleet?.redisUrl.port, config.fleet?.name], ["6379", "breakwater"]);
+    assert.equal(config.fleet?.redisUrl.password, "s3cret");
+    assert.equal(effective.fleet.redis_url, "redis://:hidden@127.0.0.1:6379/2");
+    refuses(`[fleet]\nredis_url = "http://127.0.0.1:6379"\n${one}`, /fleet\.redis_url: expected a redis:\/\//);
+    refuses(`[fleet]\nredis_url = "redis://h"\nname = "a b"\n${one}`, /fleet\.name: expected 1 to 64 letters/);
+  });
+
   it("hides the token in the effective configuration", () => {
     const { effective } = loadConfig({ configPath: file(`[server]\nadmin_token = "abc"\n${one}`) });
     assert.equal(effective.server.admin_token, "(set, hidden)");
