@@ -1,35 +1,22 @@
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { AdminServer } from "./admin/AdminServer.ts";
 import { CircuitActivity } from "./admin/CircuitActivity.ts";
 import { ProxyMetrics } from "./admin/ProxyMetrics.ts";
 import { monotonicClock } from "./breaker/Clock.ts";
-import type { Config, StdioConfig, UpstreamConfig } from "./config/Config.ts";
-import { isLoopback } from "./config/listenAddress.ts";
-import { EdgeGuard } from "./edge/EdgeGuard.ts";
+import type { Config } from "./config/Config.ts";
+import { assembleDataPlane, type DataPlane } from "./DataPlane.ts";
 import { HostRule } from "./edge/HostRule.ts";
-import { OriginRule } from "./edge/OriginRule.ts";
-import { PublicUrls } from "./edge/PublicUrls.ts";
-import { SessionTokens } from "./fleet/SessionTokens.ts";
 import { SharedCircuits } from "./fleet/SharedCircuits.ts";
-import type { CircuitBreaker, Clock } from "./index.ts";
+import { replaceCertificate } from "./httpListener.ts";
+import type { Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
-import { HealthChecker } from "./mcp/HealthChecker.ts";
-import { type HealthCheck, healthCheckId, httpCheck, mcpCheck } from "./mcp/healthChecks.ts";
-import type { JsonRpcRules } from "./mcp/JsonRpcJudge.ts";
-import { JsonRpcJudge } from "./mcp/JsonRpcJudge.ts";
-import { McpCalls } from "./mcp/McpCalls.ts";
-import { ToolCircuits } from "./mcp/ToolCircuits.ts";
-import { BodyBudget } from "./proxy/BodyBudget.ts";
 import { type Circuit, CircuitRegistry } from "./proxy/CircuitRegistry.ts";
-import type { ExchangeJudge } from "./proxy/ExchangeJudge.ts";
-import { HttpUpstream } from "./proxy/HttpUpstream.ts";
 import { ProxyServer } from "./proxy/ProxyServer.ts";
-import { StatusJudge } from "./proxy/StatusJudge.ts";
 import type { Upstream } from "./proxy/Upstream.ts";
-import { UpstreamBalancer } from "./proxy/UpstreamBalancer.ts";
-import { StderrLog } from "./stdio/StderrLog.ts";
-import { StdioUpstream } from "./stdio/StdioUpstream.ts";
+import { closeWhenIdle } from "./reload/closeWhenIdle.ts";
+import { planUpstreams } from "./reload/upstreamPlan.ts";
 
 export interface BreakwaterOptions {
   readonly config: Config;
@@ -38,33 +25,39 @@ export interface BreakwaterOptions {
   readonly clock?: Clock;
 }
 
+/** What a reload did to the upstreams, by name (SPEC §6.3). */
+export interface UpstreamChanges {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  /** Made anew (connections or processes changed); `circuitKept` says whether its circuit went on. */
+  readonly rebuilt: readonly { readonly name: string; readonly circuitKept: boolean }[];
+  readonly kept: readonly string[];
+}
+
 /**
  * The whole proxy: its upstreams and their circuits, the data plane, the admin listener, metrics and
- * the audit log of every state change.
+ * the audit log of every state change. The listeners, circuits, metrics and the fleet's link outlive a
+ * configuration; the data plane is made from one, and made again by `reload` (SPEC §6.3).
  */
 export class Breakwater {
   readonly circuits: CircuitRegistry;
   /** Circuits shared with the fleet's other replicas; undefined without `fleet.redis_url`. */
   readonly fleet: SharedCircuits | undefined;
-  readonly upstreams: readonly Upstream[];
   readonly proxy: ProxyServer;
   readonly admin: AdminServer;
   readonly #logger: Logger;
   readonly #config: Config;
   readonly #activity: CircuitActivity;
-  readonly #checkers: HealthChecker[] = [];
+  readonly #parts: Parameters<typeof assembleDataPlane>[1];
+  #plane: DataPlane;
+  /** Removed or replaced upstreams still finishing their requests. */
+  readonly #draining = new Set<Upstream>();
+  #started = false;
 
   constructor({ config, logger, clock }: BreakwaterOptions) {
     this.#logger = logger;
     this.#config = config;
-    for (const u of config.upstreams) {
-      if (u.url?.protocol === "https:" && u.tls.insecure) {
-        logger.warn(
-          { upstream: u.name, url: u.url.href },
-          "tls_insecure_skip_verify: this upstream's certificate is not checked; anyone on the path can pose as it",
-        );
-      }
-    }
+    warnInsecure(config, logger);
     const fleet: SharedCircuits | undefined =
       config.fleet === undefined
         ? undefined
@@ -74,7 +67,7 @@ export class Breakwater {
             logger,
             clock: clock ?? monotonicClock,
             circuitFor: (upstream, tool): Circuit | undefined =>
-              tool === undefined ? this.circuits.get(upstream) : tools.circuitFor(upstream, tool),
+              tool === undefined ? this.circuits.get(upstream) : this.#plane.tools.circuitFor(upstream, tool),
           });
     this.fleet = fleet;
     const circuits: CircuitRegistry = new CircuitRegistry({ probeGate: fleet?.probeGate.bind(fleet) });
@@ -98,73 +91,12 @@ export class Breakwater {
     const metrics = new ProxyMetrics(circuits);
     const activity = new CircuitActivity(circuits);
     this.#activity = activity;
-    const judges = new Map<Upstream, ExchangeJudge>();
-    const callRules = new Map<Upstream, JsonRpcRules>();
-    const upstreamUrls = new Map<Upstream, URL>();
-    const tools = new ToolCircuits(
+    this.#parts = {
       circuits,
-      new Map(config.upstreams.map((u) => [u.name, u.toolCircuit])),
+      metrics,
+      logger,
       clock,
-    );
-    this.upstreams = config.upstreams.map((u) => {
-      const options = clock === undefined ? u.breaker : { ...u.breaker, clock };
-      const circuit = circuits.create(u.name, options).breaker;
-      const upstream =
-        u.stdio === undefined
-          ? new HttpUpstream(u, circuit, config.requestTimeoutMs)
-          : stdioUpstream(u.name, u.stdio, circuit, logger, metrics);
-      judges.set(upstream, new StatusJudge(u.isFailureStatus));
-      callRules.set(upstream, { isFailureStatus: u.isFailureStatus, isFailureCode: config.isFailureCode });
-      if (u.url !== undefined) upstreamUrls.set(upstream, u.url);
-      const check =
-        upstream instanceof HttpUpstream
-          ? healthCheck(u, upstream, callRules.get(upstream) as JsonRpcRules)
-          : undefined;
-      if (check !== undefined) {
-        this.#checkers.push(
-          new HealthChecker({
-            upstream: u.name,
-            breaker: upstream.circuit,
-            check,
-            intervalMs: u.healthCheck.intervalMs,
-            timeoutMs: u.healthCheck.timeoutMs,
-            onResult: (name, result) => {
-              metrics.healthCheck(name, result.healthy);
-              if (!result.healthy)
-                logger.warn({ upstream: name, problem: result.problem }, "health check failed");
-            },
-          }),
-        );
-      }
-      return upstream;
-    });
-    metrics.watchProcesses(this.upstreams);
-    if (fleet !== undefined) metrics.watchFleet(fleet.link);
-    this.proxy = new ProxyServer({
-      route: config.route,
-      edge: new EdgeGuard(
-        new HostRule(config.allowedHosts),
-        new OriginRule(config.allowedOrigins, {
-          loopbackListener: isLoopback(config.listen.host),
-          https: config.tls !== undefined,
-        }),
-      ),
-      tls: config.tls,
-      publicUrls: new PublicUrls({ route: config.route, publicUrl: config.publicUrl, upstreamUrls }),
-      maxBodyBytes: config.maxBodyBytes,
-      bodyBudget: new BodyBudget(config.maxBufferedBytes),
-      requestTimeoutMs: config.requestTimeoutMs,
-      balancer: new UpstreamBalancer(this.upstreams, config.loadBalancing),
-      sessions: new SessionTokens(this.upstreams, config.sessionKeys),
-      answerLimits: { answerTimeoutMs: config.answerTimeoutMs, maxAnswerMs: config.maxAnswerMs },
-      // a JSON-RPC call is judged by its answer, a tool call by its tool's circuit too (SPEC §3); the rest by status (§2)
-      calls: new McpCalls({
-        plainJudges: judges,
-        rules: callRules,
-        tools,
-        readJsonRpc: config.readJsonRpc,
-        sessionsOnly: sessionsOnly(this.upstreams),
-      }),
+      fallbackSessionKey: randomBytes(32),
       observer: {
         head: (report) => metrics.head(report),
         settled: (report) => {
@@ -180,20 +112,29 @@ export class Breakwater {
       },
       onOverloaded: (upstream) => metrics.overloaded(upstream.name),
       onInternalError: (error) => logger.error({ err: error }, "request failed inside the proxy"),
-    });
+    };
+    this.#plane = assembleDataPlane(config, this.#parts, undefined, undefined);
+    metrics.watchProcesses(() => this.upstreams);
+    if (fleet !== undefined) metrics.watchFleet(fleet.link);
+    this.proxy = new ProxyServer(this.#plane.proxy);
     this.admin = new AdminServer({
-      upstreams: this.upstreams,
+      upstreams: () => this.upstreams,
       circuits,
       metrics,
       activity,
       token: config.adminToken,
       hosts: new HostRule(config.adminAllowedHosts),
       tls: config.adminTls ? config.tls : undefined,
-      toolCircuit: (upstream, tool) => tools.circuitFor(upstream, tool),
+      toolCircuit: (upstream, tool) => this.#plane.tools.circuitFor(upstream, tool),
       fleet: fleet?.link,
       onControl: (upstream, action, tool) =>
         logger.info({ upstream, ...(tool === undefined ? {} : { tool }), action }, "manual circuit control"),
     });
+  }
+
+  /** The upstreams requests go to now. */
+  get upstreams(): readonly Upstream[] {
+    return this.#plane.upstreams;
   }
 
   /** Starts both listeners. Rejects (with the listen error) if either cannot listen. */
@@ -207,10 +148,49 @@ export class Breakwater {
       this.proxy.server.close();
       throw error;
     }
+    this.#started = true;
     this.#activity.start();
     this.fleet?.start();
-    for (const checker of this.#checkers) checker.start();
+    for (const checker of this.#plane.checkers) checker.start();
     return { proxy, admin };
+  }
+
+  /**
+   * Applies a new configuration without dropping a connection (SPEC §6.3): new upstreams are added;
+   * removed ones take no new requests and are closed once their requests end; an upstream whose
+   * URL/command and breaker options are unchanged keeps its circuit (and, when nothing else about it
+   * changed, its connections or processes); the listener's certificate is replaced. What needs a
+   * restart (listen addresses, TLS on or off, the fleet's Redis) is the caller's to tell and is not
+   * applied here.
+   */
+  reload(config: Config): UpstreamChanges {
+    const before = this.#plane;
+    const plan = planUpstreams(before.running, config.upstreams, config.requestTimeoutMs);
+    warnInsecure(config, this.#logger);
+    const next = assembleDataPlane(config, this.#parts, plan, before);
+    const tls = this.#config.tls === undefined ? undefined : config.tls;
+    this.proxy.reconfigure({ ...next.proxy, tls });
+    this.admin.reconfigure({ token: config.adminToken, hosts: new HostRule(config.adminAllowedHosts) });
+    if (this.#config.adminTls && tls !== undefined) replaceCertificate(this.admin.server, tls);
+    this.#plane = next;
+    for (const checker of before.checkers) checker.stop();
+    if (this.#started) for (const checker of next.checkers) checker.start();
+    const current = new Set(next.upstreams);
+    const maxDrainMs = Math.max(config.requestTimeoutMs, config.maxAnswerMs);
+    for (const old of before.upstreams) {
+      if (current.has(old)) continue;
+      this.#draining.add(old);
+      void closeWhenIdle(old, maxDrainMs).finally(() => this.#draining.delete(old));
+    }
+    const changes: UpstreamChanges = {
+      added: [...plan.fates].filter(([, f]) => f.kind === "added").map(([name]) => name),
+      removed: plan.removed.map((r) => r.config.name),
+      rebuilt: [...plan.fates].flatMap(([name, f]) =>
+        f.kind === "rebuilt" ? [{ name, circuitKept: f.keepsCircuit }] : [],
+      ),
+      kept: [...plan.fates].filter(([, f]) => f.kind === "kept").map(([name]) => name),
+    };
+    return changes;
   }
 
   /**
@@ -220,7 +200,7 @@ export class Breakwater {
    */
   async close(graceMs = 10_000): Promise<void> {
     this.#activity.stop();
-    for (const checker of this.#checkers) checker.stop();
+    for (const checker of this.#plane.checkers) checker.stop();
     const servers = [this.proxy.server, this.admin.server].filter((s) => s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.proxy.drain();
@@ -235,50 +215,19 @@ export class Breakwater {
       await closed;
     }
     clearTimeout(timer);
-    await Promise.all([...this.upstreams.map((u) => u.close()), this.fleet?.close()]);
+    const upstreams = [...this.upstreams, ...this.#draining];
+    await Promise.all([...upstreams.map((u) => u.close()), this.fleet?.close()]);
   }
 }
 
-/**
- * The upstreams that serve sessions only (stdio ones), for sessionless calls to go around — unless
- * every upstream is one, when such a call gets its 400 from the upstream (SPEC §5).
- */
-function sessionsOnly(upstreams: readonly Upstream[]): ReadonlySet<Upstream> {
-  const stdio = upstreams.filter((u) => u instanceof StdioUpstream);
-  return new Set(stdio.length < upstreams.length ? stdio : []);
-}
-
-/** A stdio upstream (SPEC §5), its children's stderr in the log. */
-function stdioUpstream(
-  name: string,
-  config: StdioConfig,
-  circuit: CircuitBreaker,
-  logger: Logger,
-  metrics: ProxyMetrics,
-): StdioUpstream {
-  const stderr = new StderrLog(logger, name);
-  return new StdioUpstream({
-    name,
-    circuit,
-    config,
-    onStderrLine: (pid, line) => stderr.line(pid, line),
-    onExit: (upstream, reason) => metrics.stdioExit(upstream, reason),
-  });
-}
-
-/** The health check an upstream's config asks for (SPEC §3.3), over its own connections; none for "none". */
-function healthCheck(
-  config: UpstreamConfig,
-  upstream: HttpUpstream,
-  rules: JsonRpcRules,
-): HealthCheck | undefined {
-  const { kind, path } = config.healthCheck;
-  const url = config.url;
-  if (url === undefined) return undefined;
-  if (kind === "http") return httpCheck(upstream.dispatcher, new URL(path, url.origin));
-  if (kind === "mcp") {
-    const call = { ids: [healthCheckId], progressTokens: new Set<string>(), tool: undefined };
-    return mcpCheck(upstream.dispatcher, url, () => new JsonRpcJudge(call, rules));
+/** Says, for each upstream whose certificate is not checked, that anyone on the path can pose as it. */
+function warnInsecure(config: Config, logger: Logger): void {
+  for (const u of config.upstreams) {
+    if (u.url?.protocol === "https:" && u.tls.insecure) {
+      logger.warn(
+        { upstream: u.name, url: u.url.href },
+        "tls_insecure_skip_verify: this upstream's certificate is not checked; anyone on the path can pose as it",
+      );
+    }
   }
-  return undefined;
 }

@@ -6,6 +6,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createTlsServer } from "node:https";
+import type { Server as TlsServer } from "node:tls";
 import type { ListenerTls } from "./config/tlsFiles.ts";
 
 /** A node:http server, or an HTTPS one when `tls` is given (SPEC §4.3): the listeners' one way to be made. */
@@ -17,4 +18,9 @@ export function httpListener(
   return tls === undefined
     ? createServer(options, handle)
     : createTlsServer({ ...options, cert: tls.cert, key: tls.key }, handle);
+}
+
+/** Gives an HTTPS listener made by {@link httpListener} a new certificate and key, for new connections. */
+export function replaceCertificate(server: Server, tls: ListenerTls): void {
+  (server as unknown as TlsServer).setSecureContext({ cert: tls.cert, key: tls.key });
 }

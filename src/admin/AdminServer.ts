@@ -13,7 +13,8 @@ import { dashboardState } from "./dashboardState.ts";
 import type { ProxyMetrics } from "./ProxyMetrics.ts";
 
 export interface AdminServerOptions {
-  readonly upstreams: readonly Upstream[];
+  /** The upstreams now (a reload changes them). */
+  readonly upstreams: () => readonly Upstream[];
   /** Where circuit control finds a circuit by name. */
   readonly circuits: CircuitRegistry;
   /** A tool's circuit, made when the operator names a tool not called yet; undefined when it has none. */
@@ -66,13 +67,12 @@ const actions: Record<CircuitAction, (breaker: CircuitBreaker) => void> = {
  */
 export class AdminServer {
   readonly server: Server;
-  readonly #o: AdminServerOptions;
-  readonly #authorized: (authorization: string | undefined) => boolean;
+  #o: AdminServerOptions;
+  #authorized: (authorization: string | undefined) => boolean;
 
   constructor(options: AdminServerOptions) {
     this.#o = options;
-    const token = options.token;
-    this.#authorized = token === undefined ? () => true : bearerTokenMatcher(token);
+    this.#authorized = authorizer(options.token);
     const serverOptions = { headersTimeout: 10_000, requestTimeout: 30_000 };
     const handle = (req: IncomingMessage, res: ServerResponse) => {
       this.#handle(req, res).catch(() => {
@@ -85,8 +85,14 @@ export class AdminServer {
     this.server.on("clientError", (_error, socket) => socket.destroy());
   }
 
+  /** A reloaded token and allowed hosts (SPEC §6.3), from the next request on. */
+  reconfigure(changes: Pick<AdminServerOptions, "token" | "hosts">): void {
+    this.#o = { ...this.#o, ...changes };
+    this.#authorized = authorizer(changes.token);
+  }
+
   #health(): object {
-    const report = circuitReport(this.#o.upstreams, this.#o.circuits);
+    const report = circuitReport(this.#o.upstreams(), this.#o.circuits);
     const fleet = this.#o.fleet;
     if (fleet === undefined) return report;
     return { ...report, fleet: { connected: fleet.connected, replicas_seen: fleet.replicasSeen() } };
@@ -99,7 +105,7 @@ export class AdminServer {
     if (!this.#o.hosts.allows(req.headers.host)) {
       return json(res, 403, { error: "Forbidden: Host not allowed", reason: "forbidden_host" });
     }
-    const upstreams = this.#o.upstreams;
+    const upstreams = this.#o.upstreams();
 
     const asset = assets.get(path);
     if (asset !== undefined && (method === "GET" || method === "HEAD")) {
@@ -189,6 +195,10 @@ function json(
 }
 
 /** Whether a request carries no `Origin`, or the admin listener's own (http or https, same host and port). */
+function authorizer(token: string | undefined): (authorization: string | undefined) => boolean {
+  return token === undefined ? () => true : bearerTokenMatcher(token);
+}
+
 function isOwnOrigin(origin: string | undefined, host: string | undefined): boolean {
   if (origin === undefined) return true;
   const url = URL.parse(origin);

@@ -162,14 +162,14 @@ export class ProxyMetrics implements ExchangeObserver {
   }
 
   /** Reports the live processes of the upstreams that run them (stdio ones, SPEC §5). */
-  watchProcesses(upstreams: readonly Upstream[]): void {
+  watchProcesses(upstreams: () => readonly Upstream[]): void {
     new Gauge({
       name: "breakwater_stdio_processes",
       help: "Live processes of each stdio upstream.",
       labelNames: ["upstream"] as const,
       registers: [this.registry],
       collect() {
-        for (const upstream of upstreams) {
+        for (const upstream of upstreams()) {
           if (upstream.processes !== undefined) this.set({ upstream: upstream.name }, upstream.processes);
         }
       },

@@ -12,7 +12,6 @@ export class ToolCircuits {
   readonly #registry: CircuitRegistry;
   readonly #configs: ReadonlyMap<string, ToolCircuitConfig>;
   readonly #clock: Clock | undefined;
-  readonly #counts = new Map<string, number>();
 
   /** `configs`: by upstream name. */
   constructor(registry: CircuitRegistry, configs: ReadonlyMap<string, ToolCircuitConfig>, clock?: Clock) {
@@ -27,9 +26,7 @@ export class ToolCircuits {
     if (existing !== undefined) return existing;
     const config = this.#configs.get(upstream);
     if (config === undefined || !config.enabled) return undefined;
-    const count = this.#counts.get(upstream) ?? 0;
-    if (count >= config.maxTools) return undefined;
-    this.#counts.set(upstream, count + 1);
+    if (this.#registry.toolCount(upstream) >= config.maxTools) return undefined;
     const clock = this.#clock === undefined ? {} : { clock: this.#clock };
     return this.#registry.create(
       upstream,

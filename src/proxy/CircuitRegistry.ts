@@ -70,12 +70,26 @@ export class CircuitRegistry {
     return circuit;
   }
 
+  /**
+   * Forgets the circuits of `upstream`'s tools, and unless `toolsOnly`, its own too: a reload removed the
+   * upstream, or changed the options its circuits were made with. Watchers stop seeing them.
+   */
+  remove(upstream: string, { toolsOnly = false } = {}): void {
+    for (const tool of this.#tools.get(upstream)?.keys() ?? []) this.#circuits.delete(keyOf(upstream, tool));
+    this.#tools.delete(upstream);
+    if (!toolsOnly) this.#circuits.delete(keyOf(upstream, undefined));
+  }
+
   get(upstream: string, tool?: string): Circuit | undefined {
     return this.#circuits.get(keyOf(upstream, tool));
   }
 
   all(): IterableIterator<Circuit> {
     return this.#circuits.values();
+  }
+
+  toolCount(upstream: string): number {
+    return this.#tools.get(upstream)?.size ?? 0;
   }
 
   /** The tool circuits of `upstream`. */

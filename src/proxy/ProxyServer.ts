@@ -4,7 +4,7 @@ import { type Discovery, discoveryRequest } from "../edge/discovery.ts";
 import type { EdgeGuard } from "../edge/EdgeGuard.ts";
 import type { PublicUrls } from "../edge/PublicUrls.ts";
 import { type SessionTokens, withUpstreamSession } from "../fleet/SessionTokens.ts";
-import { httpListener } from "../httpListener.ts";
+import { httpListener, replaceCertificate } from "../httpListener.ts";
 import type { Permit, Rejection } from "../index.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
 import type { Call, CallReader } from "./Call.ts";
@@ -80,7 +80,8 @@ interface Incoming {
  */
 export class ProxyServer {
   readonly server: Server;
-  readonly #o: ProxyServerOptions;
+  /** Read afresh by each request (and each attempt), so a reload applies to the next one. */
+  #o: ProxyServerOptions;
   #draining = false;
   /** Whether an upstream takes a request: room under its max_in_flight (counted when not), then its circuit. */
   readonly #admit: Admit;
@@ -116,6 +117,17 @@ export class ProxyServer {
     this.server = httpListener(tls, serverOptions, handle);
     this.server.on("clientError", answerClientError);
     this.server.on("close", () => clearInterval(this.#drainTimer));
+  }
+
+  /**
+   * Applies a reloaded configuration (SPEC §6.3) from the next request on; requests under way finish
+   * with the upstreams they have. The listener's own options (`tls`'s presence, client timeouts, the
+   * callbacks) stay as they were made; a new certificate and key take effect for new connections.
+   */
+  reconfigure(options: ProxyServerOptions): void {
+    this.#o = options;
+    const tls = options.tls;
+    if (tls !== undefined && this.#proto === "https") replaceCertificate(this.server, tls);
   }
 
   /**

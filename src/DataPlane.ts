@@ -1,0 +1,196 @@
+import type { Logger } from "pino";
+import type { ProxyMetrics } from "./admin/ProxyMetrics.ts";
+import type { Config, StdioConfig, UpstreamConfig } from "./config/Config.ts";
+import { isLoopback } from "./config/listenAddress.ts";
+import { EdgeGuard } from "./edge/EdgeGuard.ts";
+import { HostRule } from "./edge/HostRule.ts";
+import { OriginRule } from "./edge/OriginRule.ts";
+import { PublicUrls } from "./edge/PublicUrls.ts";
+import { SessionTokens } from "./fleet/SessionTokens.ts";
+import type { CircuitBreaker, Clock } from "./index.ts";
+import { HealthChecker } from "./mcp/HealthChecker.ts";
+import { type HealthCheck, healthCheckId, httpCheck, mcpCheck } from "./mcp/healthChecks.ts";
+import { JsonRpcJudge, type JsonRpcRules } from "./mcp/JsonRpcJudge.ts";
+import { McpCalls } from "./mcp/McpCalls.ts";
+import { ToolCircuits } from "./mcp/ToolCircuits.ts";
+import { BodyBudget } from "./proxy/BodyBudget.ts";
+import type { CircuitRegistry } from "./proxy/CircuitRegistry.ts";
+import type { ExchangeJudge } from "./proxy/ExchangeJudge.ts";
+import { HttpUpstream } from "./proxy/HttpUpstream.ts";
+import type { ProxyServerOptions } from "./proxy/ProxyServer.ts";
+import { StatusJudge } from "./proxy/StatusJudge.ts";
+import type { Upstream } from "./proxy/Upstream.ts";
+import { UpstreamBalancer } from "./proxy/UpstreamBalancer.ts";
+import { type RunningUpstream, sameToolCircuits, type UpstreamPlan } from "./reload/upstreamPlan.ts";
+import { StderrLog } from "./stdio/StderrLog.ts";
+import { StdioUpstream } from "./stdio/StdioUpstream.ts";
+
+/** What outlives a configuration: the circuits, metrics, the log, and the proxy's own callbacks. */
+export interface DataPlaneParts {
+  readonly circuits: CircuitRegistry;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  readonly clock: Clock | undefined;
+  /** Seals session tokens when the config names no keys: one per process, kept across reloads. */
+  readonly fallbackSessionKey: Buffer;
+  readonly observer: ProxyServerOptions["observer"];
+  readonly onOverloaded: (upstream: Upstream) => void;
+  readonly onInternalError: (error: unknown) => void;
+}
+
+/** Everything one configuration runs on: its upstreams, what the proxy reads per request, its checks. */
+export interface DataPlane {
+  readonly upstreams: readonly Upstream[];
+  readonly running: ReadonlyMap<string, RunningUpstream>;
+  readonly proxy: ProxyServerOptions;
+  readonly tools: ToolCircuits;
+  readonly checkers: readonly HealthChecker[];
+}
+
+/**
+ * Makes the data plane of `config`: at start-up every upstream new; at a reload (SPEC §6.3) those
+ * `plan` keeps are used as they are, and a rebuilt one takes over its predecessor's circuit when the
+ * plan allows. The caller drains and closes what the plan leaves behind.
+ */
+export function assembleDataPlane(
+  config: Config,
+  parts: DataPlaneParts,
+  plan: UpstreamPlan | undefined,
+  previous: DataPlane | undefined,
+): DataPlane {
+  const { circuits, logger, metrics, clock } = parts;
+  const judges = new Map<Upstream, ExchangeJudge>();
+  const callRules = new Map<Upstream, JsonRpcRules>();
+  const upstreamUrls = new Map<Upstream, URL>();
+  const checkers: HealthChecker[] = [];
+  const running = new Map<string, RunningUpstream>();
+  for (const gone of plan?.removed ?? []) circuits.remove(gone.config.name);
+  const tools = new ToolCircuits(
+    circuits,
+    new Map(config.upstreams.map((u) => [u.name, u.toolCircuit])),
+    clock,
+  );
+  const upstreams = config.upstreams.map((u) => {
+    const fate = plan?.fates.get(u.name) ?? { kind: "added" };
+    const keepsCircuit = fate.kind === "kept" || (fate.kind === "rebuilt" && fate.keepsCircuit);
+    // tool circuits made with other options (or for another server) are made again on first use
+    if (fate.kind !== "added" && !sameToolCircuits(fate.running.config, u)) {
+      circuits.remove(u.name, { toolsOnly: keepsCircuit });
+    }
+    let upstream: Upstream;
+    if (fate.kind === "kept") {
+      upstream = fate.running.upstream;
+    } else {
+      const circuit = keepsCircuit
+        ? (fate.running.upstream.circuit as CircuitBreaker)
+        : circuits.create(u.name, clock === undefined ? u.breaker : { ...u.breaker, clock }).breaker;
+      upstream =
+        u.stdio === undefined
+          ? new HttpUpstream(u, circuit, config.requestTimeoutMs)
+          : stdioUpstream(u.name, u.stdio, circuit, logger, metrics);
+    }
+    running.set(u.name, { config: u, requestTimeoutMs: config.requestTimeoutMs, upstream });
+    judges.set(upstream, new StatusJudge(u.isFailureStatus));
+    const rules = { isFailureStatus: u.isFailureStatus, isFailureCode: config.isFailureCode };
+    callRules.set(upstream, rules);
+    if (u.url !== undefined) upstreamUrls.set(upstream, u.url);
+    const check = upstream instanceof HttpUpstream ? healthCheck(u, upstream, rules) : undefined;
+    if (check !== undefined) {
+      checkers.push(
+        new HealthChecker({
+          upstream: u.name,
+          breaker: upstream.circuit,
+          check,
+          intervalMs: u.healthCheck.intervalMs,
+          timeoutMs: u.healthCheck.timeoutMs,
+          onResult: (name, result) => {
+            metrics.healthCheck(name, result.healthy);
+            if (!result.healthy)
+              logger.warn({ upstream: name, problem: result.problem }, "health check failed");
+          },
+        }),
+      );
+    }
+    return upstream;
+  });
+  const keys = config.sessionKeys.length > 0 ? config.sessionKeys : [parts.fallbackSessionKey];
+  const budget = previous?.proxy.bodyBudget;
+  const proxy: ProxyServerOptions = {
+    route: config.route,
+    edge: new EdgeGuard(
+      new HostRule(config.allowedHosts),
+      new OriginRule(config.allowedOrigins, {
+        loopbackListener: isLoopback(config.listen.host),
+        https: config.tls !== undefined,
+      }),
+    ),
+    tls: config.tls,
+    publicUrls: new PublicUrls({ route: config.route, publicUrl: config.publicUrl, upstreamUrls }),
+    maxBodyBytes: config.maxBodyBytes,
+    // the bytes held now are counted by the budget they were taken from: keep it while its limit holds
+    bodyBudget:
+      budget !== undefined && budget.limit === config.maxBufferedBytes
+        ? budget
+        : new BodyBudget(config.maxBufferedBytes),
+    requestTimeoutMs: config.requestTimeoutMs,
+    balancer: new UpstreamBalancer(upstreams, config.loadBalancing),
+    sessions: new SessionTokens(upstreams, keys),
+    answerLimits: { answerTimeoutMs: config.answerTimeoutMs, maxAnswerMs: config.maxAnswerMs },
+    // a JSON-RPC call is judged by its answer, a tool call by its tool's circuit too (SPEC §3); the rest by status (§2)
+    calls: new McpCalls({
+      plainJudges: judges,
+      rules: callRules,
+      tools,
+      readJsonRpc: config.readJsonRpc,
+      sessionsOnly: sessionsOnly(upstreams),
+    }),
+    observer: parts.observer,
+    onOverloaded: parts.onOverloaded,
+    onInternalError: parts.onInternalError,
+  };
+  return { upstreams, running, proxy, tools, checkers };
+}
+
+/**
+ * The upstreams that serve sessions only (stdio ones), for sessionless calls to go around — unless
+ * every upstream is one, when such a call gets its 400 from the upstream (SPEC §5).
+ */
+function sessionsOnly(upstreams: readonly Upstream[]): ReadonlySet<Upstream> {
+  const stdio = upstreams.filter((u) => u instanceof StdioUpstream);
+  return new Set(stdio.length < upstreams.length ? stdio : []);
+}
+
+/** A stdio upstream (SPEC §5), its children's stderr in the log. */
+function stdioUpstream(
+  name: string,
+  config: StdioConfig,
+  circuit: CircuitBreaker,
+  logger: Logger,
+  metrics: ProxyMetrics,
+): StdioUpstream {
+  const stderr = new StderrLog(logger, name);
+  return new StdioUpstream({
+    name,
+    circuit,
+    config,
+    onStderrLine: (pid, line) => stderr.line(pid, line),
+    onExit: (upstream, reason) => metrics.stdioExit(upstream, reason),
+  });
+}
+
+/** The health check an upstream's config asks for (SPEC §3.3), over its own connections; none for "none". */
+function healthCheck(
+  config: UpstreamConfig,
+  upstream: HttpUpstream,
+  rules: JsonRpcRules,
+): HealthCheck | undefined {
+  const { kind, path } = config.healthCheck;
+  const url = config.url;
+  if (url === undefined) return undefined;
+  if (kind === "http") return httpCheck(upstream.dispatcher, new URL(path, url.origin));
+  if (kind === "mcp") {
+    const call = { ids: [healthCheckId], progressTokens: new Set<string>(), tool: undefined };
+    return mcpCheck(upstream.dispatcher, url, () => new JsonRpcJudge(call, rules));
+  }
+  return undefined;
+}
