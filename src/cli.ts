@@ -7,6 +7,7 @@ import { ConfigError } from "./config/ConfigError.ts";
 import { formatListenAddress } from "./config/listenAddress.ts";
 import { type ConfigFlags, loadConfig } from "./config/loadConfig.ts";
 import { createLogger } from "./logger.ts";
+import { ConfigReloader, type LoadedConfig } from "./reload/ConfigReloader.ts";
 
 /**
  * The `breakwater` command (SPEC §2). Exit codes: 0 clean exit, 2 bad usage or config (the message
@@ -20,6 +21,7 @@ const usage = `Usage:
 
 Options (flags win over the file; --upstream replaces the file's upstreams):
   -c, --config FILE         TOML configuration
+      --watch               reload when the config file changes (SIGHUP always reloads)
       --listen HOST:PORT    proxy listener        (default 127.0.0.1:8080)
       --route PATH          path prefix served    (default /)
       --upstream URL        an upstream; repeat for several
@@ -71,7 +73,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${stringify(loaded.effective)}\n`);
     return 0;
   }
-  return run(loaded.config);
+  if (values.watch && flags.configPath === undefined) {
+    process.stderr.write("breakwater: --watch needs --config: there is no file to watch\n");
+    return 2;
+  }
+  return run(loaded, () => loadConfig(flags), values.watch === true ? flags.configPath : undefined);
 }
 
 function parse(argv: string[]) {
@@ -85,13 +91,20 @@ function parse(argv: string[]) {
       route: { type: "string" },
       upstream: { type: "string", multiple: true },
       "admin-listen": { type: "string" },
+      watch: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
   });
 }
 
-async function run(config: ReturnType<typeof loadConfig>["config"]): Promise<number> {
+/** Runs the proxy until SIGTERM or SIGINT; SIGHUP (and, with `watchPath`, a change of it) reloads. */
+async function run(
+  loaded: LoadedConfig,
+  load: () => LoadedConfig,
+  watchPath: string | undefined,
+): Promise<number> {
+  const config = loaded.config;
   const logger = createLogger();
   const breakwater = new Breakwater({ config, logger });
   try {
@@ -121,6 +134,15 @@ async function run(config: ReturnType<typeof loadConfig>["config"]): Promise<num
     await breakwater.close(0);
     return 1;
   }
+  const reloader = new ConfigReloader({
+    load,
+    running: loaded,
+    apply: (next) => breakwater.reload(next),
+    logger,
+    path: watchPath,
+  });
+  process.on("SIGHUP", () => reloader.reload("SIGHUP"));
+  if (watchPath !== undefined) reloader.watch();
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -130,6 +152,7 @@ async function run(config: ReturnType<typeof loadConfig>["config"]): Promise<num
         return;
       }
       stopping = true;
+      reloader.stop();
       logger.info({ signal }, "shutting down: no new connections, letting in-flight requests finish");
       breakwater.close(10_000).then(
         () => {

@@ -272,8 +272,14 @@ describe("loading the configuration", () => {
     assert.deepEqual([config.fleet?.redisUrl.port, config.fleet?.name], ["6379", "breakwater"]);
     assert.equal(config.fleet?.redisUrl.password, "s3cret");
     assert.equal(effective.fleet.redis_url, "redis://:hidden@127.0.0.1:6379/2");
-    refuses(`[fleet]\nredis_url = "http://127.0.0.1:6379"\n${one}`, /fleet\.redis_url: expected a redis:\/\//);
-    refuses(`[fleet]\nredis_url = "redis://h"\nname = "a b"\n${one}`, /fleet\.name: expected 1 to 64 letters/);
+    refuses(
+      `[fleet]\nredis_url = "http://127.0.0.1:6379"\n${one}`,
+      /fleet\.redis_url: expected a redis:\/\//,
+    );
+    refuses(
+      `[fleet]\nredis_url = "redis://h"\nname = "a b"\n${one}`,
+      /fleet\.name: expected 1 to 64 letters/,
+    );
   });
 
   it("hides the token in the effective configuration", () => {

@@ -22,15 +22,27 @@ export class Replica {
   #child: ChildProcess | undefined;
 
   readonly configPath: string;
+  readonly #args: readonly string[];
 
-  constructor(configPath: string) {
+  /** `args`: more of the CLI's flags, such as `--watch`. */
+  constructor(configPath: string, args: readonly string[] = []) {
     this.configPath = configPath;
+    this.#args = args;
   }
 
   async start(): Promise<this> {
     const child = spawn(
       process.execPath,
-      [cli, "--config", this.configPath, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"],
+      [
+        cli,
+        "--config",
+        this.configPath,
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        ...this.#args,
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     this.#child = child;
@@ -67,6 +79,10 @@ export class Replica {
   /** The log lines with this message (or starting with it). */
   lines(msg: string): LogLine[] {
     return this.logs.filter((l) => l.msg.startsWith(msg));
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.#child?.kill(signal);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,115 @@
+import { type FSWatcher, readFileSync, watch } from "node:fs";
+import { basename, dirname } from "node:path";
+import type { Logger } from "pino";
+import type { UpstreamChanges } from "../Breakwater.ts";
+import type { Config } from "../config/Config.ts";
+import { ConfigError } from "../config/ConfigError.ts";
+import type { EffectiveConfig } from "../config/loadConfig.ts";
+import { settingChanges } from "./settingChanges.ts";
+
+export interface LoadedConfig {
+  readonly config: Config;
+  readonly effective: EffectiveConfig;
+}
+
+export interface ConfigReloaderOptions {
+  /** Reads and checks the configuration again (the same file and flags as at start). */
+  readonly load: () => LoadedConfig;
+  /** The configuration running now. */
+  readonly running: LoadedConfig;
+  /** Applies a valid new configuration (`Breakwater.reload`). */
+  readonly apply: (config: Config) => UpstreamChanges;
+  readonly logger: Logger;
+  /** The config file, for `watch()`. */
+  readonly path?: string | undefined;
+}
+
+/** A burst of file events (an editor's write, rename and chmod) is one change. */
+const settleMs = 100;
+
+/**
+ * Reloads the configuration on request (SIGHUP) or when its file changes (`--watch`), SPEC §6.3: a valid
+ * one is applied and logged with what changed; one that needs a restart for some keys is applied but for
+ * those, which are named; an invalid one is logged with the message `breakwater check` would print, and
+ * the running configuration stays.
+ */
+export class ConfigReloader {
+  readonly #o: ConfigReloaderOptions;
+  #running: LoadedConfig;
+  #watcher: FSWatcher | undefined;
+  #settle: NodeJS.Timeout | undefined;
+  #lastText: string | undefined;
+
+  constructor(options: ConfigReloaderOptions) {
+    this.#o = options;
+    this.#running = options.running;
+  }
+
+  /** Reloads now. */
+  reload(trigger: string): void {
+    const { logger } = this.#o;
+    let next: LoadedConfig;
+    try {
+      next = this.#o.load();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      logger.error({ trigger, problem: error.message }, "config reload refused: the running config stays");
+      return;
+    }
+    const settings = settingChanges(this.#running, next);
+    const upstreams = this.#o.apply(next.config);
+    this.#running = next;
+    if (settings.needRestart.length > 0) {
+      logger.warn(
+        { trigger, keys: settings.needRestart },
+        "config changes that need a restart were not applied",
+      );
+    }
+    logger.info(
+      {
+        trigger,
+        upstreams,
+        changed: settings.applied,
+        ...(settings.needRestart.length === 0 ? {} : { need_restart: settings.needRestart }),
+      },
+      "config reloaded",
+    );
+  }
+
+  /**
+   * Reloads whenever the config file's content changes. The folder is watched, not the file, so that
+   * an editor's save by rename, or a Kubernetes ConfigMap's swap of a symlink, is seen too.
+   */
+  watch(): void {
+    const path = this.#o.path;
+    if (path === undefined || this.#watcher !== undefined) return;
+    this.#lastText = readText(path);
+    const name = basename(path);
+    this.#watcher = watch(dirname(path), (_event, file) => {
+      if (file !== null && file !== name && !file.startsWith("..")) return;
+      clearTimeout(this.#settle);
+      this.#settle = setTimeout(() => {
+        const text = readText(path);
+        if (text === undefined || text === this.#lastText) return;
+        this.#lastText = text;
+        this.reload("watch");
+      }, settleMs);
+    });
+    this.#watcher.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.#settle);
+    this.#watcher?.close();
+    this.#watcher = undefined;
+  }
+}
+
+/** The file's text, or undefined while it is missing (between an editor's delete and its rename). */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,63 @@
+import type { Config } from "../config/Config.ts";
+import type { EffectiveConfig } from "../config/loadConfig.ts";
+
+/** Keys a running proxy cannot take on: its listeners and its link to the fleet are made once. */
+const restartOnly = [
+  "server.listen",
+  "server.admin_listen",
+  "server.admin_tls",
+  "fleet.redis_url",
+  "fleet.name",
+] as const;
+
+export interface SettingChanges {
+  /** Dotted keys outside `[[upstreams]]` whose value changed, applied by the reload. */
+  readonly applied: readonly string[];
+  /** Dotted keys that changed but take a restart, left as they run. */
+  readonly needRestart: readonly string[];
+}
+
+/**
+ * What changed between two effective configurations besides the upstreams (which the upstream plan
+ * tells), as dotted keys. A certificate whose files were rewritten in place shows as
+ * `server.tls_cert_file (re-read)`; TLS turned on or off as `server.tls`, which takes a restart.
+ */
+export function settingChanges(
+  before: { config: Config; effective: EffectiveConfig },
+  after: { config: Config; effective: EffectiveConfig },
+): SettingChanges {
+  const { upstreams: _a, ...was } = before.effective;
+  const { upstreams: _b, ...now } = after.effective;
+  let changed = changedKeys(was, now, "");
+  if (before.config.adminToken !== after.config.adminToken && !changed.includes("server.admin_token")) {
+    changed.push("server.admin_token"); // shown hidden either way
+  }
+  const tlsBefore = before.config.tls;
+  const tlsAfter = after.config.tls;
+  // turning TLS on or off changes the listener itself; new files for the same listener do not
+  if ((tlsBefore === undefined) !== (tlsAfter === undefined)) {
+    changed = [...changed.filter((k) => !k.startsWith("server.tls_")), "server.tls"];
+  } else if (
+    tlsBefore !== undefined &&
+    tlsAfter !== undefined &&
+    !changed.some((k) => k.startsWith("server.tls_")) &&
+    !(tlsBefore.cert.equals(tlsAfter.cert) && tlsBefore.key.equals(tlsAfter.key))
+  ) {
+    changed.push("server.tls_cert_file (re-read)");
+  }
+  const needsRestart = (key: string) =>
+    key === "server.tls" || restartOnly.some((k) => key === k || key.startsWith(`${k}.`));
+  return { applied: changed.filter((k) => !needsRestart(k)), needRestart: changed.filter(needsRestart) };
+}
+
+function changedKeys(a: unknown, b: unknown, path: string): string[] {
+  if (isTable(a) && isTable(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => changedKeys(a[k], b[k], path === "" ? k : `${path}.${k}`));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [path];
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,221 @@
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { after, describe, it } from "node:test";
+import { connect } from "node:tls";
+import { request } from "undici";
+import { Breakwater } from "../../src/Breakwater.ts";
+import { loadConfig } from "../../src/config/loadConfig.ts";
+import { createLogger } from "../../src/logger.ts";
+import { ConfigReloader } from "../../src/reload/ConfigReloader.ts";
+import { makeCertificates } from "../support/certificates.ts";
+import { upstreamsToml } from "../support/proxy.ts";
+import { echo, type Handler, startUpstream, type TestUpstream } from "../support/upstream.ts";
+
+const cleanup: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const step of cleanup.reverse()) await step();
+});
+
+/** Breakwater from a config file that stays on disk, and a reloader for it; log lines kept. */
+async function reloadable(toml: string) {
+  const dir = mkdtempSync(join(tmpdir(), "breakwater-reload-"));
+  const path = join(dir, "breakwater.toml");
+  writeFileSync(path, toml);
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const logger = createLogger(sink);
+  const load = () => loadConfig({ configPath: path, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" });
+  const running = load();
+  const breakwater = new Breakwater({ config: running.config, logger });
+  const { proxy, admin } = await breakwater.start();
+  const reloader = new ConfigReloader({ load, running, apply: (c) => breakwater.reload(c), logger, path });
+  cleanup.push(
+    () => rmSync(dir, { recursive: true, force: true }),
+    () => breakwater.close(1_000),
+    () => reloader.stop(),
+  );
+  return {
+    path,
+    breakwater,
+    reloader,
+    lines,
+    url: `http://127.0.0.1:${proxy.port}`,
+    adminUrl: `http://127.0.0.1:${admin.port}`,
+    /** Writes a new config and reloads it, as SIGHUP does; the log line of that reload. */
+    reloadWith(next: string) {
+      writeFileSync(path, next);
+      const count = lines.length;
+      reloader.reload("SIGHUP");
+      return lines.slice(count);
+    },
+  };
+}
+
+async function upstream(handler: Handler): Promise<TestUpstream> {
+  const u = await startUpstream(handler);
+  cleanup.push(() => u.close());
+  return u;
+}
+
+async function get(url: string) {
+  const res = await request(url);
+  const text = await res.body.text();
+  return { status: res.statusCode, upstream: res.headers["x-upstream"], text };
+}
+
+describe("reload without restart (SPEC §6.3)", () => {
+  it("adds and removes upstreams, finishing the removed one's request, and keeps an unchanged one's circuit", async () => {
+    let release: () => void = () => {};
+    const a = await upstream(echo("a"));
+    const b = await upstream((req, res, body) => {
+      release = () => echo("b")(req, res, body);
+    });
+    const c = await upstream(echo("c"));
+    const toml = (list: { name: string; url: string }[]) =>
+      `[proxy]\nload_balancing = "failover"\n${upstreamsToml(list)}`;
+    const proxy = await reloadable(
+      toml([
+        { name: "b", url: b.url },
+        { name: "a", url: a.url },
+      ]),
+    );
+    const circuitA = proxy.breakwater.circuits.get("a")?.breaker;
+    assert.ok(circuitA);
+    circuitA.forceOpen();
+    const inFlight = get(proxy.url); // to b, which holds it
+    for (let i = 0; i < 100 && b.seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(b.seen.length, 1);
+
+    const logged = proxy.reloadWith(
+      toml([
+        { name: "c", url: c.url },
+        { name: "a", url: a.url },
+      ]),
+    );
+    const reloaded = logged.find((l) => l["msg"] === "config reloaded");
+    assert.deepEqual(reloaded?.["upstreams"], { added: ["c"], removed: ["b"], rebuilt: [], kept: ["a"] });
+    assert.equal(proxy.breakwater.circuits.get("a")?.breaker, circuitA, "the same circuit");
+    assert.equal(circuitA.state, "forced_open", "and its state");
+    assert.equal(proxy.breakwater.circuits.get("b"), undefined);
+
+    for (let i = 0; i < 3; i++) assert.equal((await get(proxy.url)).upstream, "c", "new requests skip b");
+    assert.equal(b.seen.length, 1);
+    release();
+    const finished = await inFlight;
+    assert.deepEqual([finished.status, finished.upstream], [200, "b"], "b's request finished");
+    const health = (await (await request(`${proxy.adminUrl}/health`)).body.json()) as {
+      circuit_breakers: Record<string, unknown>;
+    };
+    assert.deepEqual(Object.keys(health.circuit_breakers), ["c", "a"]);
+  });
+
+  it("makes a new circuit for changed breaker options, and keeps the circuit of an upstream rebuilt for other reasons", async () => {
+    const a = await upstream(echo("a"));
+    const b = await upstream(echo("b"));
+    const proxy = await reloadable(
+      upstreamsToml([
+        { name: "a", url: a.url },
+        { name: "b", url: b.url },
+      ]),
+    );
+    const [circuitA, circuitB] = ["a", "b"].map((n) => proxy.breakwater.circuits.get(n)?.breaker);
+    const [upstreamA] = proxy.breakwater.upstreams;
+    circuitA?.forceOpen();
+    circuitB?.forceOpen();
+    const logged = proxy.reloadWith(
+      upstreamsToml([
+        { name: "a", url: a.url, extra: "max_in_flight = 7" },
+        { name: "b", url: b.url, extra: "[upstreams.circuit_breaker]\nfailure_threshold = 2" },
+      ]),
+    );
+    assert.deepEqual(logged.find((l) => l["msg"] === "config reloaded")?.["upstreams"], {
+      added: [],
+      removed: [],
+      rebuilt: [
+        { name: "a", circuitKept: true },
+        { name: "b", circuitKept: false },
+      ],
+      kept: [],
+    });
+    const [newA] = proxy.breakwater.upstreams;
+    assert.notEqual(newA, upstreamA);
+    assert.equal(newA?.maxInFlight, 7);
+    assert.equal(newA?.circuit, circuitA);
+    assert.equal(circuitA?.state, "forced_open");
+    assert.equal(proxy.breakwater.circuits.get("b")?.breaker.state, "closed", "a new circuit for b");
+  });
+
+  it("refuses an invalid config with the message check prints, and keeps the running one", async () => {
+    const a = await upstream(echo("a"));
+    const good = upstreamsToml([{ name: "a", url: a.url }]);
+    const proxy = await reloadable(good);
+    const logged = proxy.reloadWith(`[proxy.circuit_breaker]\nfailure_threshold = -1\n${good}`);
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0]?.["msg"], "config reload refused: the running config stays");
+    assert.match(String(logged[0]?.["problem"]), /proxy\.circuit_breaker\.failure_threshold: .*got -1/);
+    assert.equal((await get(proxy.url)).status, 200);
+    assert.equal(proxy.breakwater.upstreams.length, 1);
+  });
+
+  it("logs the keys that changed, and those that need a restart as not applied", async () => {
+    const a = await upstream(echo("a"));
+    const list = upstreamsToml([{ name: "a", url: a.url }]);
+    const proxy = await reloadable(list);
+    const logged = proxy.reloadWith(
+      `[proxy]\nrequest_timeout_ms = 1234\n[server]\nmax_body_bytes = 100\n[fleet]\nname = "other"\n${list}`,
+    );
+    const reloaded = logged.find((l) => l["msg"] === "config reloaded");
+    assert.deepEqual(reloaded?.["changed"], ["server.max_body_bytes", "proxy.request_timeout_ms"]);
+    assert.deepEqual(reloaded?.["need_restart"], ["fleet.name"]);
+    assert.ok(logged.some((l) => l["msg"] === "config changes that need a restart were not applied"));
+    assert.deepEqual(
+      reloaded?.["upstreams"],
+      { added: [], removed: [], rebuilt: ["a"].map((name) => ({ name, circuitKept: true })), kept: [] },
+      "new connections for the new timeout",
+    );
+    const big = await request(proxy.url, { method: "POST", body: "x".repeat(200) });
+    await big.body.text();
+    assert.equal(big.statusCode, 413, "the new body limit applies");
+  });
+
+  it("re-reads the certificate files: new connections get the new certificate", async () => {
+    const first = makeCertificates();
+    const second = makeCertificates();
+    cleanup.push(first.remove, second.remove);
+    const dir = mkdtempSync(join(tmpdir(), "breakwater-reload-tls-"));
+    const [certFile, keyFile] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+    copyFileSync(first.certFile, certFile);
+    copyFileSync(first.keyFile, keyFile);
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const a = await upstream(echo("a"));
+    const toml = `[server]\ntls_cert_file = "${certFile}"\ntls_key_file = "${keyFile}"\n${upstreamsToml([{ name: "a", url: a.url }])}`;
+    const proxy = await reloadable(toml);
+    const port = Number(new URL(proxy.url).port);
+    const served = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+          resolve(socket.getPeerX509Certificate()?.fingerprint256 ?? "");
+          socket.end();
+        });
+        socket.on("error", reject);
+      });
+    const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
+    assert.equal(await served(), fingerprint(first.cert));
+    copyFileSync(second.certFile, certFile);
+    copyFileSync(second.keyFile, keyFile);
+    const logged = proxy.reloadWith(toml);
+    assert.deepEqual(logged.find((l) => l["msg"] === "config reloaded")?.["changed"], [
+      "server.tls_cert_file (re-read)",
+    ]);
+    assert.equal(await served(), fingerprint(second.cert));
+  });
+});
