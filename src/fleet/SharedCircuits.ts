@@ -12,6 +12,8 @@ export interface SharedCircuitsOptions {
   readonly name: string;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** How often this replica says it is alive (and checks that Redis answers); default 5 s. */
+  readonly announceEveryMs?: number;
   /** Finds (or makes: a tool this replica has not seen called) the circuit a decision names. */
   readonly circuitFor: (upstream: string, tool: string | undefined) => Circuit | undefined;
 }
@@ -53,6 +55,7 @@ export class SharedCircuits {
       logger: options.logger,
       onDecision: (decision) => this.#apply(decision),
       onConnected: () => void this.#catchUp(),
+      ...(options.announceEveryMs === undefined ? {} : { announceEveryMs: options.announceEveryMs }),
     });
   }
 

@@ -10,7 +10,12 @@ import { CircuitRegistry } from "../../src/proxy/CircuitRegistry.ts";
 import { RedisServer } from "../support/redisServer.ts";
 
 /** One replica's circuits, shared through `redis`: the upstream "api"'s, and tools made on demand. */
-function replica(redis: RedisServer, name: string, options: CircuitBreakerOptions = {}) {
+function replica(
+  redis: RedisServer,
+  name: string,
+  options: CircuitBreakerOptions = {},
+  announceEveryMs?: number,
+) {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -24,6 +29,7 @@ function replica(redis: RedisServer, name: string, options: CircuitBreakerOption
     name,
     logger: createLogger(sink),
     clock: monotonicClock,
+    ...(announceEveryMs === undefined ? {} : { announceEveryMs }),
     circuitFor: (upstream, tool) =>
       registry.get(upstream, tool) ??
       (tool === undefined ? undefined : registry.create(upstream, breakerOptions, tool)),
@@ -187,5 +193,25 @@ describe("SharedCircuits (SPEC §6.2, a real redis-server)", () => {
       assert.equal(messages.filter((m) => String(m).startsWith("fleet link lost")).length, 1);
       assert.equal(messages.filter((m) => String(m).startsWith("fleet link back")).length, 1);
     }
+  });
+
+  it("Redis too slow to answer: the link counts as lost (local rules) until it answers again", async () => {
+    const name = `test${++fleetCount}`;
+    const a = replica(redis, name, { openDuration: 100 }, 200);
+    open.push(a);
+    await until(() => a.link.connected, "connected");
+    redis.pause();
+    try {
+      // the next heartbeat gets no answer within a second
+      await until(() => !a.link.connected, "the link counts as lost", 5_000);
+      fail(a.api);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      assert.ok(a.api.tryAcquire().admitted, "a probe by local rules, no lease asked of a frozen Redis");
+    } finally {
+      redis.resume();
+    }
+    await until(() => a.link.connected, "answers again", 5_000);
+    assert.equal(a.lines.filter((l) => String(l["msg"]).startsWith("fleet link lost")).length, 1);
+    assert.equal(a.lines.at(-1)?.["msg"], "fleet link back: circuits shared again");
   });
 });

@@ -45,6 +45,15 @@ export class RedisServer {
     return this;
   }
 
+  /** Freezes the server (SIGSTOP): connections stay up, nothing is answered, as a server too busy to. */
+  pause(): void {
+    this.#child?.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    this.#child?.kill("SIGCONT");
+  }
+
   /** Kills the server at once (SIGKILL: no goodbye to its clients). */
   async stop(): Promise<void> {
     const child = this.#child;
@@ -52,6 +61,7 @@ export class RedisServer {
     if (child === undefined || child.exitCode !== null) return;
     const exited = once(child, "exit");
     child.kill("SIGKILL");
+    child.kill("SIGCONT"); // a paused one too
     await exited;
   }
 }
