@@ -11,8 +11,14 @@
  * "breakwater (baseline)", to measure a change against the code before it side by side in one run.
  * `BENCH_ONLY=breakwater` keeps only the targets whose name starts with that (more rounds in the same
  * time, e.g. `BENCH_ONLY=breakwater BENCH_ROUNDS=16 BENCH_SECONDS=2`). `BENCH_SESSIONS=1` sends MCP
- * session traffic: every request carries the session its target gave an `initialize`.
+ * session traffic: every request carries the session its target gave an `initialize`. `BENCH_FLEET=1`
+ * adds two targets from one config file, with and without `fleet.redis_url` (against a redis-server
+ * the benchmark starts, Debian's), for the cost of sharing circuits (SPEC §6.2: Redis is off the
+ * request path); `BENCH_ONLY="breakwater, fleet"` keeps just those two.
  */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../scripts/freePort.ts";
@@ -35,6 +41,7 @@ const SESSIONS = process.env["BENCH_SESSIONS"] === "1";
 const BASELINE = process.env["BENCH_BASELINE"];
 const ONLY = process.env["BENCH_ONLY"];
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
+const FLEET = process.env["BENCH_FLEET"] === "1";
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 const upstreamPort = await freePort();
@@ -45,17 +52,24 @@ const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
 const targets: Target[] = [
   { name: "direct (no proxy)", url: `${upstreamUrl}/`, pids: () => [], stop: () => {} },
 ];
-/** Breakwater's CLI of `checkout` in front of the upstream; `disable` turns its circuit off. */
-async function breakwaterTarget(name: string, checkout: string, disable = false): Promise<Target> {
+/**
+ * Breakwater's CLI of `checkout` in front of the upstream; `disable` turns its circuit off; `config`, a
+ * config file's text (its upstream is the benchmark's, named by its URL as the flag would).
+ */
+async function breakwaterTarget(
+  name: string,
+  checkout: string,
+  disable = false,
+  config?: string,
+): Promise<Target> {
   const [port, admin] = [await freePort(), await freePort()];
-  const args = [
-    "--listen",
-    `127.0.0.1:${port}`,
-    "--admin-listen",
-    `127.0.0.1:${admin}`,
-    "--upstream",
-    upstreamUrl,
-  ];
+  const args = ["--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${admin}`];
+  if (config === undefined) args.push("--upstream", upstreamUrl);
+  else {
+    const path = join(work, `${name.replace(/\W+/g, "-")}.toml`);
+    writeFileSync(path, `${config}\n[[upstreams]]\nname = "${upstreamUrl}"\nurl = "${upstreamUrl}"\n`);
+    args.push("--config", path);
+  }
   return nodeTarget(
     name,
     [join(checkout, "src/cli.ts"), ...args],
@@ -71,8 +85,33 @@ async function breakwaterTarget(name: string, checkout: string, disable = false)
       : undefined,
   );
 }
+/** Waits (up to 10 s) until the redis-server on `port` answers PING. */
+async function redisAnswers(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      execFileSync("redis-cli", ["-p", String(port), "ping"], { stdio: "ignore" });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`redis-server on port ${port} did not answer`);
+}
 const checkout = here("..");
+const work = mkdtempSync(join(tmpdir(), "breakwater-bench-"));
 targets.push(await breakwaterTarget("breakwater, breakers on", checkout));
+let redis: ChildProcess | undefined;
+if (FLEET) {
+  const redisPort = await freePort();
+  redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", ""], {
+    stdio: "ignore",
+  });
+  await redisAnswers(redisPort);
+  // both from a file, alike but for the one key
+  targets.push(await breakwaterTarget("breakwater, fleet: redis_url unset", checkout, false, "[fleet]"));
+  const fleet = `[fleet]\nredis_url = "redis://127.0.0.1:${redisPort}"`;
+  targets.push(await breakwaterTarget("breakwater, fleet: redis_url set", checkout, false, fleet));
+}
 targets.push(await breakwaterTarget("breakwater, breakers off", checkout, true));
 if (BASELINE !== undefined) targets.push(await breakwaterTarget("breakwater (baseline)", BASELINE));
 const minimalPort = await freePort();
@@ -172,6 +211,28 @@ try {
           "≥ 2",
         ],
         ["CPU µs/req: breakwater", med("breakwater, breakers on", "cpuMicrosPerRequest"), "≤ 50"],
+        ...(FLEET
+          ? [
+              [
+                "req/s: redis_url set ÷ unset",
+                ratio(
+                  "breakwater, fleet: redis_url set",
+                  "breakwater, fleet: redis_url unset",
+                  "requestsPerSecond",
+                ),
+                "≥ 0.98",
+              ],
+              [
+                "CPU/req: redis_url set ÷ unset",
+                ratio(
+                  "breakwater, fleet: redis_url set",
+                  "breakwater, fleet: redis_url unset",
+                  "cpuMicrosPerRequest",
+                ),
+                "",
+              ],
+            ]
+          : []),
         ...(BASELINE === undefined
           ? []
           : [
@@ -192,4 +253,6 @@ try {
 } finally {
   for (const target of targets) target.stop();
   upstreamProcess.kill();
+  redis?.kill();
+  rmSync(work, { recursive: true, force: true });
 }
