@@ -121,7 +121,11 @@ export class AdminServer {
 
     if (path === "/dashboard/state") {
       const { activity, circuits, token } = this.#o;
-      return json(res, 200, dashboardState(upstreams, circuits, activity, token !== undefined));
+      return json(
+        res,
+        200,
+        dashboardState(upstreams, circuits, activity, token !== undefined, this.#o.fleet),
+      );
     }
 
     if (path === "/health" || path === "/ready" || path === "/metrics") {

@@ -1,5 +1,6 @@
 import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { Upstream } from "../proxy/Upstream.ts";
+import type { FleetStatus } from "./AdminServer.ts";
 import type { ActivitySample, CircuitActivity, RecordedTransition } from "./CircuitActivity.ts";
 import {
   type CircuitReport,
@@ -14,6 +15,8 @@ export interface DashboardState {
   /** "token": circuit control needs the admin token; "open": it does not (loopback, no token set). */
   readonly control: "token" | "open";
   readonly sampleSeconds: number;
+  /** The link to the fleet's Redis (SPEC §6.2); null without `fleet.redis_url`. */
+  readonly fleet: { readonly connected: boolean; readonly replicas_seen: number } | null;
   readonly upstreams: readonly (CircuitReport & {
     name: string;
     /** The tool circuits that are not closed (SPEC §3.2: open and half-open ones at least). */
@@ -31,12 +34,14 @@ export function dashboardState(
   circuits: CircuitRegistry,
   activity: CircuitActivity,
   tokenRequired: boolean,
+  fleet?: FleetStatus,
 ): DashboardState {
   const report = circuitReport(upstreams, circuits);
   return {
     status: report.status,
     control: tokenRequired ? "token" : "open",
     sampleSeconds: activity.sampleMs / 1_000,
+    fleet: fleet === undefined ? null : { connected: fleet.connected, replicas_seen: fleet.replicasSeen() },
     upstreams: upstreams.map((u) => {
       const { tools, ...own } = report.circuit_breakers[u.name] as UpstreamReport;
       return {

@@ -169,6 +169,10 @@ url = "${upstream.url}"
       fleet: { connected: boolean };
     };
     assert.equal(health.fleet.connected, false);
+    const dashboard = (await (await request(`${replicas[2]?.adminUrl}/dashboard/state`)).body.json()) as {
+      fleet: { connected: boolean };
+    };
+    assert.equal(dashboard.fleet.connected, false, "the dashboard says so too");
     await redis.start();
     await until(
       () => replicas.every((r) => r.lines("fleet link back").length === 1),

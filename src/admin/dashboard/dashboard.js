@@ -106,6 +106,15 @@ function render(data) {
       : data.status === "degraded"
         ? `Degraded: ${notClosed} of ${data.upstreams.length} circuits not closed`
         : "Unhealthy: no upstream admits requests";
+  const fleet = $("#fleet");
+  fleet.hidden = data.fleet === null;
+  if (data.fleet !== null) {
+    fleet.dataset.connected = String(data.fleet.connected);
+    const others = data.fleet.replicas_seen;
+    fleet.textContent = data.fleet.connected
+      ? `Fleet: circuits shared with ${others} other ${others === 1 ? "replica" : "replicas"}`
+      : "Fleet: Redis unreachable — this replica's circuits are its own until it is back";
+  }
 
   controlMode = data.control;
   $("#control").hidden = data.control !== "token";
