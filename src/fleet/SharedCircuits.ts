@@ -45,6 +45,7 @@ export class SharedCircuits {
   /** The circuits whose state now is this replica's own decision: told again after a time apart. */
   readonly #ownDecisions = new Map<string, { circuit: Circuit; change: StateChange }>();
   readonly #prefix: string;
+  #registry: CircuitRegistry | undefined;
 
   constructor(options: SharedCircuitsOptions) {
     this.#o = options;
@@ -73,6 +74,7 @@ export class SharedCircuits {
 
   /** Shares every circuit of `registry`, those made later included. */
   watch(registry: CircuitRegistry): void {
+    this.#registry = registry;
     registry.onCreated((circuit) => {
       const id = circuitId(circuit.upstream, circuit.tool);
       let timer: NodeJS.Timeout | undefined;
@@ -169,8 +171,10 @@ export class SharedCircuits {
           continue;
         this.#apply(decision.kind === "open" && ms !== undefined ? { ...decision, ms } : decision);
       }
-      for (const { circuit, change } of this.#ownDecisions.values()) {
-        if (circuit.breaker.state === change.to) this.#tell(circuit, change);
+      for (const [id, { circuit, change }] of this.#ownDecisions) {
+        // a circuit a reload has since removed or made anew is no longer this replica's to tell of
+        if (this.#registry?.get(circuit.upstream, circuit.tool) !== circuit) this.#ownDecisions.delete(id);
+        else if (circuit.breaker.state === change.to) this.#tell(circuit, change);
       }
     } catch {
       // the link failed again; the next connection catches up

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
+import { freePort } from "../../scripts/freePort.ts";
 
 /**
  * A real `redis-server` on 127.0.0.1 and a free port, without persistence, for the fleet's tests.
@@ -64,16 +64,4 @@ export class RedisServer {
     child.kill("SIGCONT"); // a paused one too
     await exited;
   }
-}
-
-/** A port nothing listens on just now (the kernel's choice for a listen(0), given back at once). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
