@@ -159,11 +159,19 @@ export class FleetLink {
     this.#commands.eval(releaseScript, 1, key, this.replica).catch((error: unknown) => this.#failed(error));
   }
 
+  /**
+   * Says goodbye (when the link is up: bounded by the command timeout) and drops both connections. Not
+   * QUIT: a connection still being made would queue it until Redis is back, and hold up a shutdown.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#announcer);
-    if (this.#connected) this.#send({ kind: "bye", from: this.replica });
-    await Promise.all([this.#commands, this.#subscriber].map((c) => c.quit().catch(() => c.disconnect())));
+    if (this.#connected) {
+      const bye: FleetMessage = { kind: "bye", from: this.replica };
+      await this.#commands.publish(this.#channel, JSON.stringify(bye)).catch(() => {});
+    }
+    this.#commands.disconnect();
+    this.#subscriber.disconnect();
   }
 
   #send(message: FleetMessage): void {

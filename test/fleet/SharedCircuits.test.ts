@@ -214,4 +214,15 @@ describe("SharedCircuits (SPEC §6.2, a real redis-server)", () => {
     assert.equal(a.lines.filter((l) => String(l["msg"]).startsWith("fleet link lost")).length, 1);
     assert.equal(a.lines.at(-1)?.["msg"], "fleet link back: circuits shared again");
   });
+
+  it("closes at once when Redis was never reachable (no queued QUIT holds up a shutdown)", async () => {
+    const nowhere = new RedisServer();
+    nowhere.port = 9; // discard: nothing listens there
+    const lonely = replica(nowhere, `test${++fleetCount}`);
+    await until(() => lonely.lines.some((l) => String(l["msg"]).startsWith("fleet link lost")), "it knows");
+    const started = performance.now();
+    await lonely.shared.close();
+    assert.ok(performance.now() - started < 1_000, "closed without waiting for Redis");
+    assert.ok(lonely.api.tryAcquire().admitted, "its circuits worked alone all along");
+  });
 });
