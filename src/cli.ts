@@ -107,8 +107,18 @@ async function run(
   const config = loaded.config;
   const logger = createLogger();
   const breakwater = new Breakwater({ config, logger });
+  const reloader = new ConfigReloader({
+    load,
+    running: loaded,
+    apply: (next) => breakwater.reload(next),
+    logger,
+    path: watchPath,
+  });
   try {
     const { proxy, admin } = await breakwater.start();
+    // ready to reload before saying so: a change made once the line is out is not missed
+    process.on("SIGHUP", () => reloader.reload("SIGHUP"));
+    if (watchPath !== undefined) reloader.watch();
     logger.info(
       {
         proxy: `${config.tls ? "https" : "http"}://${formatListenAddress({ host: proxy.address, port: proxy.port })}${config.route}`,
@@ -134,15 +144,6 @@ async function run(
     await breakwater.close(0);
     return 1;
   }
-  const reloader = new ConfigReloader({
-    load,
-    running: loaded,
-    apply: (next) => breakwater.reload(next),
-    logger,
-    path: watchPath,
-  });
-  process.on("SIGHUP", () => reloader.reload("SIGHUP"));
-  if (watchPath !== undefined) reloader.watch();
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {

@@ -8,6 +8,7 @@ import type { Upstream } from "../../src/proxy/Upstream.ts";
 import { closeWhenIdle } from "../../src/reload/closeWhenIdle.ts";
 import { upstreamsToml } from "../support/proxy.ts";
 import { Replica } from "../support/replica.ts";
+import { runChild } from "../support/runChild.ts";
 import { echo, startUpstream } from "../support/upstream.ts";
 
 async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -66,6 +67,13 @@ describe("reloading the running command (SPEC §6.3)", () => {
       await a.close();
       await b.close();
     }
+  });
+
+  it("refuses --watch without a config file to watch, exit 2", async () => {
+    const cli = new URL("../../src/cli.ts", import.meta.url).pathname;
+    const result = await runChild([cli, "--watch", "--upstream", "http://127.0.0.1:1"]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--watch needs --config/);
   });
 
   it("closes a drained upstream once its last request ends, or at the deadline", async () => {
