@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 
 export interface SeenRequest {
   method: string;
@@ -76,11 +76,22 @@ export async function startUpstream(handler: Handler): Promise<TestUpstream> {
   };
 }
 
-/** A port on which nothing listens: connections to it are refused. */
+/**
+ * A port on which nothing listens: connections to it are refused. A privileged one (discard, echo…)
+ * that is checked to refuse: an ephemeral port freed a moment ago could be given to another test's
+ * server (the suite runs files in parallel), which would then answer for the "dead" upstream.
+ */
 export async function refusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (const port of [9, 7, 13, 19, 1]) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
+    });
+    if (refused) return port;
+  }
+  throw new Error("no refusing port found among 9, 7, 13, 19, 1");
 }
