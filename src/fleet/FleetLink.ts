@@ -23,7 +23,10 @@ const commandTimeoutMs = 1_000;
 /** Other replicas count as seen for this long after their last word (SPEC §6.2: a minute). */
 const seenForMs = 60_000;
 
-const leaseScript = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+/** Wins the lease when nobody holds it, or extends it when this replica does: 0; else the holder's time left. */
+const leaseScript = `local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 0 end
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) return 0 end
 local left = redis.call('PTTL', KEYS[1])
 if left < 1 then return 1 end
 return left`;
@@ -140,7 +143,8 @@ export class FleetLink {
   }
 
   /**
-   * Asks for the lease `key` for `ms` (`SET NX PX`, held by this replica's id).
+   * Asks for the lease `key` for `ms` (`SET NX PX`, held by this replica's id), or extends it for `ms`
+   * from now if this replica holds it already.
    *
    * @returns 0 when won, else the time left on another's hold.
    * @throws when Redis does not answer (down, or slower than `commandTimeoutMs`).

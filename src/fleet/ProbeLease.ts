@@ -10,7 +10,10 @@ export interface LeaseLink {
 
 /** A lease won later than this is a lease lost (SPEC §6.2: a probe waits at most 50 ms on Redis). */
 export const leaseWaitMs = 50;
-/** A replica that lost asks again after the holder's time is up, and at least this often. */
+/**
+ * A replica that lost asks again after the holder's time is up, and at least this often. Also the
+ * longest the breaker tells a caller refused by the gate to wait before asking again.
+ */
 const askAgainMs = 1_000;
 
 /**
@@ -18,8 +21,10 @@ const askAgainMs = 1_000;
  * replica holds the lease, so that N replicas send one probe (or run one health check) at a time to a
  * recovering upstream, not N. The gate is synchronous and never waits: the lease is asked for ahead of
  * need — when the circuit's open time ends, and again whenever the gate finds it not held — so the
- * request path touches no Redis at all. A lease lasts as long as a probe slot (the open duration):
- * a replica that dies holding it holds up the others no longer than its probe could have.
+ * request path touches no Redis at all. A lease lasts as long as a probe slot (the open duration) and
+ * the longest wait of a caller the gate refused (1 s), so that a caller refused while the lease was
+ * being won comes back to use it before it lapses; a holder that keeps probing extends it as it goes.
+ * A replica that dies holding it holds up the others no longer than that.
  * While the link is down, the gate is open: each replica probes by its local rules alone.
  */
 export class ProbeLease {
@@ -31,10 +36,11 @@ export class ProbeLease {
   #asking = false;
   #askAfter = Number.NEGATIVE_INFINITY;
 
-  constructor(link: LeaseLink, key: string, ms: number, clock: Clock) {
+  /** `probeSlotMs`: how long a probe may hold its slot (the breaker's open duration). */
+  constructor(link: LeaseLink, key: string, probeSlotMs: number, clock: Clock) {
     this.#link = link;
     this.#key = key;
-    this.#ms = ms;
+    this.#ms = probeSlotMs + askAgainMs;
     this.#clock = clock;
   }
 
@@ -42,23 +48,37 @@ export class ProbeLease {
   readonly admits = (): boolean => {
     if (!this.#link.connected) return true;
     const now = this.#clock.now();
-    if (now < this.#heldUntil) return true;
+    if (now < this.#heldUntil) {
+      // in use: extend it before it lapses, while a probe of this replica's may still follow
+      if (this.#heldUntil - now < this.#ms / 2) this.#extend(now);
+      return true;
+    }
     this.ask(now);
     return false;
   };
 
   /** Asks for the lease in the background, unless it is held, being asked for, or held by another. */
   ask(now = this.#clock.now()): void {
-    if (this.#asking || now < this.#heldUntil || now < this.#askAfter || !this.#link.connected) return;
+    if (now < this.#heldUntil || now < this.#askAfter) return;
+    this.#extend(now);
+  }
+
+  /** Asks Redis for the lease, or to extend the one held (the same script does both). */
+  #extend(now: number): void {
+    if (this.#asking || !this.#link.connected) return;
     this.#asking = true;
     const askedAt = now;
+    const extending = now < this.#heldUntil;
     this.#link.lease(this.#key, this.#ms).then(
       (left) => {
         this.#asking = false;
         const answeredAt = this.#clock.now();
         if (left > 0) {
+          this.#heldUntil = Number.NEGATIVE_INFINITY; // lapsed, and another replica took it
           this.#askAfter = answeredAt + Math.min(left, askAgainMs);
         } else if (answeredAt - askedAt > leaseWaitMs) {
+          // a late extension is kept by Redis but not counted on here; a late win is given back
+          if (extending) return;
           this.#link.release(this.#key); // won too late to trust: Redis is slow, give it back
           this.#askAfter = answeredAt + askAgainMs;
         } else {
@@ -78,9 +98,5 @@ export class ProbeLease {
     this.#heldUntil = Number.NEGATIVE_INFINITY;
     this.#askAfter = Number.NEGATIVE_INFINITY;
     if (held) this.#link.release(this.#key);
-  }
-
-  get held(): boolean {
-    return this.#clock.now() < this.#heldUntil;
   }
 }

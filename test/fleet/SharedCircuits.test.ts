@@ -6,6 +6,7 @@ import { monotonicClock } from "../../src/breaker/Clock.ts";
 import { SharedCircuits } from "../../src/fleet/SharedCircuits.ts";
 import type { CircuitBreakerOptions, Permit } from "../../src/index.ts";
 import { createLogger } from "../../src/logger.ts";
+import { HealthChecker } from "../../src/mcp/HealthChecker.ts";
 import { CircuitRegistry } from "../../src/proxy/CircuitRegistry.ts";
 import { RedisServer } from "../support/redisServer.ts";
 
@@ -224,5 +225,41 @@ describe("SharedCircuits (SPEC §6.2, a real redis-server)", () => {
     await lonely.shared.close();
     assert.ok(performance.now() - started < 1_000, "closed without waiting for Redis");
     assert.ok(lonely.api.tryAcquire().admitted, "its circuits worked alone all along");
+  });
+
+  it("health checks take the lease too: one replica checks a recovering upstream, one check at a time", async () => {
+    const replicas = await started(3, { openDuration: 300, halfOpenProbesOnly: true, successThreshold: 2 });
+    let running = 0;
+    let most = 0;
+    const checked: Replica[] = [];
+    const checkers = replicas.map(
+      (r) =>
+        new HealthChecker({
+          upstream: "api",
+          breaker: r.api,
+          intervalMs: 60_000,
+          timeoutMs: 5_000,
+          check: async () => {
+            most = Math.max(most, ++running);
+            checked.push(r);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            running--;
+            return { healthy: true };
+          },
+        }),
+    );
+    const [a] = replicas;
+    assert.ok(a);
+    fail(a.api);
+    await until(() => replicas.every((r) => r.api.state === "open"), "all are open");
+    for (const checker of checkers) checker.start();
+    try {
+      await until(() => replicas.every((r) => r.api.state === "closed"), "all are closed");
+    } finally {
+      for (const checker of checkers) checker.stop();
+    }
+    assert.equal(most, 1, "never two checks at once");
+    assert.equal(checked.length, 2, "success_threshold checks, then the others closed on its word");
+    assert.equal(new Set(checked).size, 1, "by the replica holding the lease");
   });
 });
