@@ -63,6 +63,13 @@ sleep 5.2
 for n in $(seq 1 12); do i=$(( (n - 1) % 3 + 1 )); printf 'r%s:%s ' $i "$(rpc http://127.0.0.1:808$i/ '{"jsonrpc":"2.0","id":3,"method":"tools/list"}')"; sleep 0.05; done; echo
 for i in 1 2 3; do echo "replica $i: $(grep -h '"circuit state changed"' $W/r$i.log | node -e 'const t=require("fs").readFileSync(0,"utf8").trim().split("\n").map(JSON.parse); console.log(t.map(l=>`${l.from}→${l.to} (${l.reason})`).join(", "))')"; done
 
+say "reload: beta added to the file, SIGHUP to replica 1 (its alpha circuit and connections are kept)"
+printf '\n[[upstreams]]\nname = "beta"\nurl = "http://127.0.0.1:3002/mcp"\n' >> $W/fleet.toml
+pkill -HUP -f "listen 127.0.0.1:8081"
+sleep 0.5
+grep -h '"config reloaded"' $W/r1.log | node -e 'for (const l of require("fs").readFileSync(0,"utf8").trim().split("\n").map(JSON.parse)) console.log(l.time, l.msg, JSON.stringify({ trigger: l.trigger, upstreams: l.upstreams, changed: l.changed }))'
+echo "replica 1 /health: $(curl -s http://127.0.0.1:9911/health | node -e 'const h=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log(Object.entries(h.circuit_breakers).map(([n,c])=>`${n} ${c.state}, ${c.total_requests} requests`).join("; "))')"
+
 say "Redis dies: every replica goes on alone, without an error"
 pkill -f "redis-server 127.0.0.1:6390"
 sleep 1.5
