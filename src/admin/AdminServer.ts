@@ -198,11 +198,12 @@ function json(
     .end(text);
 }
 
-/** Whether a request carries no `Origin`, or the admin listener's own (http or https, same host and port). */
+/** Whether a request's `Authorization` may control circuits: any without a token, else the bearer's. */
 function authorizer(token: string | undefined): (authorization: string | undefined) => boolean {
   return token === undefined ? () => true : bearerTokenMatcher(token);
 }
 
+/** Whether a request carries no `Origin`, or the admin listener's own (http or https, same host and port). */
 function isOwnOrigin(origin: string | undefined, host: string | undefined): boolean {
   if (origin === undefined) return true;
   const url = URL.parse(origin);

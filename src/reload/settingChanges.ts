@@ -29,8 +29,13 @@ export function settingChanges(
   const { upstreams: _a, ...was } = before.effective;
   const { upstreams: _b, ...now } = after.effective;
   let changed = changedKeys(was, now, "");
+  // secrets are compared as they are, not as shown ("(set, hidden)")
   if (before.config.adminToken !== after.config.adminToken && !changed.includes("server.admin_token")) {
-    changed.push("server.admin_token"); // shown hidden either way
+    changed.push("server.admin_token");
+  }
+  const keys = (c: Config) => c.sessionKeys.map((k) => k.toString("hex")).join();
+  if (keys(before.config) !== keys(after.config) && !changed.includes("fleet.session_keys")) {
+    changed.push("fleet.session_keys");
   }
   const tlsBefore = before.config.tls;
   const tlsAfter = after.config.tls;

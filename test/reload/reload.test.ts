@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -185,6 +185,31 @@ describe("reload without restart (SPEC §6.3)", () => {
     const big = await request(proxy.url, { method: "POST", body: "x".repeat(200) });
     await big.body.text();
     assert.equal(big.statusCode, 413, "the new body limit applies");
+  });
+
+  it("names a new admin token or session key (shown hidden) and applies them: the new token controls circuits", async () => {
+    const a = await upstream(echo("a"));
+    const list = upstreamsToml([{ name: "a", url: a.url }]);
+    const [k1, k2] = [randomBytes(32).toString("base64"), randomBytes(32).toString("base64")];
+    const proxy = await reloadable(
+      `[server]\nadmin_token = "old"\n[fleet]\nsession_keys = ["${k1}"]\n${list}`,
+    );
+    const logged = proxy.reloadWith(
+      `[server]\nadmin_token = "new"\n[fleet]\nsession_keys = ["${k2}"]\n${list}`,
+    );
+    assert.deepEqual(logged.find((l) => l["msg"] === "config reloaded")?.["changed"], [
+      "server.admin_token",
+      "fleet.session_keys",
+    ]);
+    assert.equal(JSON.stringify(logged).includes(k2), false, "no secret in the log");
+    const control = (token: string) =>
+      request(`${proxy.adminUrl}/circuits`, { headers: { authorization: `Bearer ${token}` } }).then(
+        async (res) => {
+          await res.body.text();
+          return res.statusCode;
+        },
+      );
+    assert.deepEqual([await control("old"), await control("new")], [401, 200]);
   });
 
   it("re-reads the certificate files: new connections get the new certificate", async () => {
