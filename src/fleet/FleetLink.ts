@@ -113,7 +113,7 @@ export class FleetLink {
 
   /** Tells the other replicas; dropped when the link is down (each replica then goes on alone). */
   publish(decision: CircuitDecision): void {
-    this.#send({ ...decision, from: this.replica });
+    this.#send(decision);
   }
 
   /** Keeps `value` under `key` for `ms` (a circuit's lasting decision, for replicas that join later). */

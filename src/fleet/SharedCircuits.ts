@@ -77,14 +77,14 @@ export class SharedCircuits {
     this.#registry = registry;
     registry.onCreated((circuit) => {
       const id = circuitId(circuit.upstream, circuit.tool);
-      let timer: NodeJS.Timeout | undefined;
+      const openEnds: { timer?: NodeJS.Timeout } = {};
       circuit.breaker.onStateChange((change) => {
         const lease = this.#leases.get(id);
-        clearTimeout(timer);
+        clearTimeout(openEnds.timer);
         if (change.to === "half_open") lease?.ask();
         else lease?.release();
         // ask for the lease when the open time ends, so the first probe need not wait for it
-        if (change.to === "open") timer = this.#askWhenOpenEnds(circuit.breaker, lease);
+        if (change.to === "open" && lease !== undefined) this.#askWhenOpenEnds(circuit.breaker, openEnds);
         if (change.origin === undefined) this.#tell(circuit, change);
         if (change.origin === undefined && change.to !== "closed")
           this.#ownDecisions.set(id, { circuit, change });
@@ -101,16 +101,15 @@ export class SharedCircuits {
     return this.link.close();
   }
 
-  #askWhenOpenEnds(breaker: CircuitBreaker, lease: ProbeLease | undefined): NodeJS.Timeout | undefined {
-    if (lease === undefined) return undefined;
+  /** Wakes when `breaker`'s open time ends: the change to half-open then asks for the lease. */
+  #askWhenOpenEnds(breaker: CircuitBreaker, openEnds: { timer?: NodeJS.Timeout }): void {
     const left = breaker.metrics().retryAfterMs;
-    if (left === null) return undefined;
-    const timer = setTimeout(() => {
+    if (left === null) return;
+    openEnds.timer = setTimeout(() => {
       // reading the state makes it half-open when the time is up; still open, it was made longer
-      if (breaker.state === "open") this.#askWhenOpenEnds(breaker, lease);
+      if (breaker.state === "open") this.#askWhenOpenEnds(breaker, openEnds);
     }, left);
-    timer.unref();
-    return timer;
+    openEnds.timer.unref();
   }
 
   #tell(circuit: Circuit, change: StateChange): void {
