@@ -57,7 +57,14 @@ export class ConfigReloader {
       return;
     }
     const settings = settingChanges(this.#running, next);
-    const upstreams = this.#o.apply(next.config);
+    let upstreams: UpstreamChanges;
+    try {
+      upstreams = this.#o.apply(next.config);
+    } catch (error) {
+      // a config that passed every check and still could not be applied: say so, and serve on
+      logger.error({ trigger, err: error }, "config reload failed");
+      return;
+    }
     this.#running = next;
     if (settings.needRestart.length > 0) {
       logger.warn(

@@ -166,6 +166,29 @@ describe("reload without restart (SPEC §6.3)", () => {
     assert.equal(proxy.breakwater.upstreams.length, 1);
   });
 
+  it("logs a reload that fails to apply instead of throwing out of the signal handler", async () => {
+    const a = await upstream(echo("a"));
+    const proxy = await reloadable(upstreamsToml([{ name: "a", url: a.url }]));
+    const failing = new ConfigReloader({
+      load: () => loadConfig({ configPath: proxy.path, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" }),
+      running: loadConfig({ configPath: proxy.path, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" }),
+      apply: () => {
+        throw new Error("cannot apply");
+      },
+      logger: createLogger(
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            proxy.lines.push(JSON.parse(chunk.toString("utf8")));
+            done();
+          },
+        }),
+      ),
+    });
+    failing.reload("SIGHUP");
+    assert.equal(proxy.lines.at(-1)?.["msg"], "config reload failed");
+    assert.equal((await get(proxy.url)).status, 200);
+  });
+
   it("logs the keys that changed, and those that need a restart as not applied", async () => {
     const a = await upstream(echo("a"));
     const list = upstreamsToml([{ name: "a", url: a.url }]);
