@@ -57,7 +57,7 @@ export class ProxyMetrics implements ExchangeObserver {
     const toolTallies = this.#toolOutcomes;
     const requests = new Counter({
       name: "breakwater_upstream_requests_total",
-      help: "Requests per upstream by outcome: success, failure, neutral, rejected by its circuit, or skipped at max_in_flight (overloaded).",
+      help: "Requests per upstream by outcome: success, failure, neutral, rejected by its circuit, or overloaded (skipped at max_in_flight, or a stdio upstream at max_processes).",
       labelNames: ["upstream", "outcome"] as const,
       registers: [this.registry],
       collect() {
@@ -155,7 +155,7 @@ export class ProxyMetrics implements ExchangeObserver {
   settled(report: SettledReport): void {
     const upstream = report.upstream.name;
     const tally = this.#outcomes.get(upstream);
-    if (tally !== undefined) tally.counts[report.outcome]++;
+    if (tally !== undefined) tally.counts[report.overloaded === true ? "overloaded" : report.outcome]++;
     const tool = report.tool;
     const toolTally = tool === undefined ? undefined : this.#toolOutcomes.get(upstream)?.get(tool.name);
     if (toolTally !== undefined) toolTally.counts[(tool as { outcome: Outcome }).outcome]++;

@@ -248,7 +248,8 @@ export class ProxyServer {
         resent = true;
         continue;
       }
-      settlement.settle(failure.overloaded ? "neutral" : "failure");
+      if (failure.overloaded) settlement.settleOverloaded();
+      else settlement.settle("failure");
       if (failure.nothingSent && !failedOver) {
         failedOver = true;
         const tried = settlement.upstream;

@@ -22,6 +22,8 @@ export interface SettledReport {
   readonly tool: { readonly name: string; readonly outcome: Outcome } | undefined;
   /** What was wrong with the upstream's answer, when it was broken (logged once, as a warning). */
   readonly problem: string | undefined;
+  /** The upstream refused the request for want of room (a stdio upstream at `max_processes`): neutral. */
+  readonly overloaded?: true;
 }
 
 /** Who hears of exchanges: told twice per exchange, at the head (if any) and at the outcome. */
@@ -92,20 +94,30 @@ export class Settlement {
 
   /** Settles the permit(s) with `outcome` and reports it; later calls are ignored. */
   settle(outcome: ExchangeOutcome, problem?: string): void {
+    this.#settle(outcome, problem, false);
+  }
+
+  /** The upstream had no room for the request: neutral for its circuit, counted as overloaded. */
+  settleOverloaded(): void {
+    this.#settle("neutral", undefined, true);
+  }
+
+  #settle(outcome: ExchangeOutcome, problem: string | undefined, overloaded: boolean): void {
     if (this.#settled) return;
     this.#settled = true;
     this.stopTimer();
     const permit = this.#permit;
-    const upstream = this.upstream;
+    let report: SettledReport;
     if (permit instanceof PairedPermit) {
       const toolOutcome = permit.settle(outcome);
       const upstreamOutcome = typeof outcome === "string" ? outcome : outcome.upstream;
       const tool = { name: permit.scope, outcome: toolOutcome };
-      this.#observer.settled({ upstream, outcome: upstreamOutcome, tool, problem });
-      return;
+      report = { upstream: this.upstream, outcome: upstreamOutcome, tool, problem };
+    } else {
+      const plain = typeof outcome === "string" ? outcome : outcome.whole;
+      permit[plain]();
+      report = { upstream: this.upstream, outcome: plain, tool: undefined, problem };
     }
-    const plain = typeof outcome === "string" ? outcome : outcome.whole;
-    permit[plain]();
-    this.#observer.settled({ upstream, outcome: plain, tool: undefined, problem });
+    this.#observer.settled(overloaded ? { ...report, overloaded } : report);
   }
 }

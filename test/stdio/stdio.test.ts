@@ -213,6 +213,8 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
       ((await full.body.json()) as { error: { data: { reason: string } } }).error.data.reason,
       "overloaded",
     );
+    const metrics = await (await request(`${proxy.adminUrl}/metrics`)).body.text();
+    assert.match(metrics, /breakwater_upstream_requests_total\{upstream="local",outcome="overloaded"\} 1/);
     const noSession = await request(proxy.url, {
       method: "POST",
       headers,
