@@ -1,0 +1,12 @@
+/**
+ * Waits until `condition()` holds, checking after each turn of the event loop (a real event — a socket,
+ * a child process, Redis — is what makes it true, not the passing of time). Fails naming `what` when it
+ * has not held within `ms`: a bound for a broken build, never part of a verdict.
+ */
+export async function until(condition: () => boolean, what = "the condition", ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
