@@ -5,7 +5,9 @@
  * chunk size, each target (a process of its own) gets CONNECTIONS such uploads of BODY_BYTES each;
  * its resident memory is read from /proc before, once the proxy has taken every byte, and after the
  * clients have left. `BENCH_BASELINE=/path/to/another/checkout` runs that checkout's Breakwater beside
- * this one, in the same run.
+ * this one, in the same run. Then the answer rows (`answerMemory.ts`): one tool result of 16, 64 and
+ * 256 MiB, as a JSON body, an event-stream event and a stdio server's stdout line, read through the
+ * proxy while its peak memory is sampled.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -14,11 +16,14 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../scripts/freePort.ts";
+import { type AnswerResult, measureAnswer, startBigAnswerUpstream } from "./answerMemory.ts";
 import { table } from "./harness.ts";
 
 const BODY_BYTES = Number(process.env["BENCH_BODY_BYTES"] ?? 1 << 20);
 const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 2);
 const BASELINE = process.env["BENCH_BASELINE"];
+/** The answer rows' sizes, MiB (`BENCH_ANSWER_MIB=16,64`). */
+const ANSWER_MIB = (process.env["BENCH_ANSWER_MIB"] ?? "16,64,256").split(",").map(Number);
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 function rssMiB(pid: number): number {
@@ -126,4 +131,40 @@ try {
   );
 } finally {
   upstreamProcess.kill();
+}
+
+const bigAnswers = await startBigAnswerUpstream();
+try {
+  const answers: AnswerResult[] = [];
+  for (const kind of ["json", "sse", "stdio"] as const)
+    for (const mib of ANSWER_MIB)
+      for (const [name, cli] of targets)
+        answers.push(await measureAnswer(name, cli, kind, mib, bigAnswers.port));
+  console.log(
+    "\n# Answer memory — one tool result through the proxy, the proxy's peak RSS while it passes\n",
+  );
+  console.log(
+    table(
+      [
+        "target",
+        "answer",
+        "answer MiB",
+        "RSS before MiB",
+        "RSS peak MiB",
+        "peak growth ÷ answer size",
+        "whole answer",
+      ],
+      answers.map((r) => [
+        r.target,
+        r.kind,
+        r.answerMiB,
+        r.beforeMiB,
+        r.peakMiB,
+        (r.peakMiB - r.beforeMiB) / r.answerMiB,
+        r.complete ? "yes" : "no",
+      ]),
+    ),
+  );
+} finally {
+  bigAnswers.stop();
 }
