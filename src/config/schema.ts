@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { duration } from "./duration.ts";
 import { parseListenAddress } from "./listenAddress.ts";
 
 /**
  * The TOML configuration of SPEC §2: every key, its type, range and default. Objects are strict, so
- * an unknown key (a typo) is refused rather than ignored.
+ * an unknown key (a typo) is refused rather than ignored. Every duration key (`…_ms`, `…_secs`) is a
+ * {@link duration}, bounded by what node's timers hold.
  */
 
 const statusClass = z.string().regex(/^[1-5]xx$/, 'expected a status code or a class such as "5xx"');
@@ -13,13 +15,13 @@ const status = z.int().min(100).max(599);
 export const breakerSection = z.strictObject({
   failure_threshold: z.int().min(1).optional(),
   failure_rate_threshold: z.number().gt(0).lte(1).optional(),
-  window_duration_secs: z.number().positive().finite().optional(),
-  timeout_duration_secs: z.number().positive().finite().optional(),
+  window_duration_secs: duration("secs").optional(),
+  timeout_duration_secs: duration("secs").optional(),
   success_threshold: z.int().min(1).optional(),
   minimum_requests: z.int().min(1).optional(),
   half_open_max_requests: z.int().min(1).max(10_000).optional(),
-  max_timeout_duration_secs: z.number().positive().finite().optional(),
-  slow_call_duration_ms: z.number().positive().finite().optional(),
+  max_timeout_duration_secs: duration("secs").optional(),
+  slow_call_duration_ms: duration("ms").optional(),
   failure_statuses: z.array(z.union([status, statusClass])).optional(),
 });
 
@@ -32,8 +34,8 @@ export const toolCircuitSection = breakerSection.extend({
 /** `[proxy.health_check]` and `[upstreams.health_check]` (SPEC §3.3): every key optional, merged later. */
 export const healthCheckSection = z.strictObject({
   kind: z.enum(["mcp", "http", "none"]).optional(),
-  interval_secs: z.number().positive().finite().optional(),
-  timeout_ms: z.int().min(1).optional(),
+  interval_secs: duration("secs").optional(),
+  timeout_ms: duration("ms", { whole: true }).optional(),
   path: z
     .string()
     .regex(/^\/[^#\s]*$/, 'expected a path starting with "/"')
@@ -70,7 +72,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   proxy: z
     .strictObject({
-      request_timeout_ms: z.int().min(1).default(30_000),
+      request_timeout_ms: duration("ms", { whole: true }).default(30_000),
       load_balancing: z.enum(["round_robin", "failover"]).default("round_robin"),
       ca_file: z.string().min(1).optional(),
       tls_insecure_skip_verify: z.boolean().default(false),
@@ -84,8 +86,8 @@ export const configSchema = z.strictObject({
         )
         .default([-32603, "-32000..-32019"]),
       read_jsonrpc: z.boolean().default(true),
-      answer_timeout_ms: z.int().min(0).default(300_000),
-      max_answer_ms: z.int().min(0).default(3_600_000),
+      answer_timeout_ms: duration("ms", { whole: true, zeroMeansNone: true }).default(300_000),
+      max_answer_ms: duration("ms", { whole: true, zeroMeansNone: true }).default(3_600_000),
       circuit_breaker: breakerSection.prefault({}),
       tool_circuit: toolCircuitSection.prefault({}),
       health_check: healthCheckSection.prefault({}),
@@ -113,7 +115,7 @@ export const configSchema = z.strictObject({
         cwd: z.string().min(1).optional(),
         env: z.record(z.string(), z.string()).optional(),
         max_processes: z.int().min(1).optional(),
-        idle_timeout_secs: z.number().positive().finite().optional(),
+        idle_timeout_secs: duration("secs").optional(),
         ca_file: z.string().min(1).optional(),
         tls_insecure_skip_verify: z.boolean().optional(),
         max_in_flight: z.int().min(0).optional(),
