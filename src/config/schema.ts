@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { duration } from "./duration.ts";
 import { parseListenAddress } from "./listenAddress.ts";
+import { hasCredentials } from "./redactUrl.ts";
 
 /**
  * The TOML configuration of SPEC §2: every key, its type, range and default. Objects are strict, so
@@ -46,7 +47,16 @@ const listen = z.string().refine((text) => parseListenAddress(text) !== undefine
   message: 'expected "host:port", e.g. "127.0.0.1:8080"',
 });
 
-const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" });
+/**
+ * Said of `user:password@` in an http(s) URL of the config. Requests to an upstream are sent to its
+ * URL's origin, so such credentials would never be sent: refused rather than silently dropped.
+ */
+export const credentialsNotSent =
+  'credentials in the URL are not sent: remove "user:password@" (a client\'s own Authorization header is forwarded as sent)';
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
+  .refine((text) => !hasCredentials(text), credentialsNotSent);
 
 export const configSchema = z.strictObject({
   server: z
@@ -64,7 +74,7 @@ export const configSchema = z.strictObject({
       allowed_hosts: z.array(z.string().min(1)).optional(),
       allowed_origins: z.array(z.string().min(1)).optional(),
       admin_allowed_hosts: z.array(z.string().min(1)).optional(),
-      public_url: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).optional(),
+      public_url: httpUrl.optional(),
       tls_cert_file: z.string().min(1).optional(),
       tls_key_file: z.string().min(1).optional(),
       admin_tls: z.boolean().default(false),
