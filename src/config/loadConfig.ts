@@ -16,6 +16,7 @@ import type { Config } from "./Config.ts";
 import { ConfigError } from "./ConfigError.ts";
 import { describeIssues } from "./describeIssues.ts";
 import { isLoopback, parseListenAddress } from "./listenAddress.ts";
+import { redacted } from "./redacted.ts";
 import { hasCredentials, redactUrl } from "./redactUrl.ts";
 import { type ConfigFile, configSchema, credentialsNotSent } from "./schema.ts";
 import { caFile, listenerTls } from "./tlsFiles.ts";
@@ -301,25 +302,4 @@ function sessionKeys(
       throw new ConfigError(`${where}[${index}]: ${(error as Error).message}`);
     }
   });
-}
-
-/**
- * Secrets are not printed: the admin token, the session keys, a password in the Redis URL, the values
- * of a stdio upstream's `env` (where its servers' tokens live; the names stay, to show what is set).
- */
-function redacted(effective: EffectiveConfig): EffectiveConfig {
-  const server =
-    effective.server.admin_token === undefined
-      ? effective.server
-      : { ...effective.server, admin_token: "(set, hidden)" };
-  const keys = effective.fleet.session_keys;
-  const fleet = { ...effective.fleet };
-  if (keys !== undefined) fleet.session_keys = keys.map(() => "(set, hidden)");
-  if (fleet.redis_url !== undefined) fleet.redis_url = redactUrl(fleet.redis_url);
-  const upstreams = effective.upstreams.map((upstream) =>
-    upstream.env === undefined
-      ? upstream
-      : { ...upstream, env: Object.fromEntries(Object.keys(upstream.env).map((name) => [name, "(hidden)"])) },
-  );
-  return { ...effective, server, fleet, upstreams };
 }
