@@ -3,8 +3,8 @@ import { redactUrl } from "./redactUrl.ts";
 
 /**
  * The effective configuration as `breakwater check` prints it, secrets hidden: the admin token, the
- * session keys, a password in the Redis URL, the values
- * of a stdio upstream's `env` (where its servers' tokens live; the names stay, to show what is set).
+ * session keys, a password in the Redis URL, the values of a stdio upstream's `env` (where its
+ * servers' tokens live; the names stay, to show what is set).
  */
 export function redacted(effective: EffectiveConfig): EffectiveConfig {
   const server =
