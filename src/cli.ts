@@ -6,6 +6,7 @@ import { Breakwater } from "./Breakwater.ts";
 import { ConfigError } from "./config/ConfigError.ts";
 import { formatListenAddress } from "./config/listenAddress.ts";
 import { type ConfigFlags, loadConfig } from "./config/loadConfig.ts";
+import { redactUrl } from "./config/redactUrl.ts";
 import { createLogger } from "./logger.ts";
 import { ConfigReloader, type LoadedConfig } from "./reload/ConfigReloader.ts";
 
@@ -125,7 +126,8 @@ async function run(
         admin: `${config.adminTls ? "https" : "http"}://${formatListenAddress({ host: admin.address, port: admin.port })}`,
         upstreams: config.upstreams.map((u) => ({
           name: u.name,
-          ...(u.url === undefined ? { command: u.stdio?.command } : { url: u.url.href }),
+          // the config refuses credentials in an upstream url; redacted all the same, as every URL shown
+          ...(u.url === undefined ? { command: u.stdio?.command } : { url: redactUrl(u.url) }),
         })),
       },
       "breakwater listening",

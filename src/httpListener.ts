@@ -8,16 +8,21 @@ import {
 import { createServer as createTlsServer } from "node:https";
 import type { Server as TlsServer } from "node:tls";
 import type { ListenerTls } from "./config/tlsFiles.ts";
+import { refuseBadHost } from "./edge/HostField.ts";
 
-/** A node:http server, or an HTTPS one when `tls` is given (SPEC §4.3): the listeners' one way to be made. */
+/**
+ * A node:http server, or an HTTPS one when `tls` is given (SPEC §4.3): the listeners' one way to be
+ * made. Each answers a request with several `Host` fields or an invalid one 400 (RFC 9112 §3.2).
+ */
 export function httpListener(
   tls: ListenerTls | undefined,
   options: ServerOptions,
   handle: (req: IncomingMessage, res: ServerResponse) => void,
 ): Server {
+  const guarded = refuseBadHost(handle);
   return tls === undefined
-    ? createServer(options, handle)
-    : createTlsServer({ ...options, cert: tls.cert, key: tls.key }, handle);
+    ? createServer(options, guarded)
+    : createTlsServer({ ...options, cert: tls.cert, key: tls.key }, guarded);
 }
 
 /** Gives an HTTPS listener made by {@link httpListener} a new certificate and key, for new connections. */

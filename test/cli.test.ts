@@ -55,6 +55,38 @@ describe("breakwater (CLI)", () => {
     assert.doesNotMatch(result.stdout, /hush/);
   });
 
+  it("check shows the names of a stdio upstream's env but not their values, and a Redis URL without its password", async () => {
+    const path = configFile(
+      "secrets.toml",
+      '[fleet]\nredis_url = "redis://app:r3dis-s3cret@127.0.0.1:6379"\n' +
+        '[[upstreams]]\nname = "gh"\ncommand = ["server"]\nenv = { GITHUB_TOKEN = "ghp_s3cret" }\n',
+    );
+    const result = await breakwater("check", "--config", path);
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stdout, /s3cret/);
+    assert.match(result.stdout, /GITHUB_TOKEN = "\(hidden\)"/);
+    assert.match(result.stdout, /redis_url = "redis:\/\/app:\*\*\*@127\.0\.0\.1:6379"/);
+  });
+
+  it("check exits 2 for a duration beyond 2^31-1 ms and for credentials in an upstream url, naming the key", async () => {
+    for (const [toml, message] of [
+      [
+        '[proxy]\nrequest_timeout_ms = 3000000000\n[[upstreams]]\nurl = "http://h"\n',
+        "proxy.request_timeout_ms: at most 2147483647 ms (about 24.8 days), got 3000000000",
+      ],
+      [
+        '[[upstreams]]\nurl = "http://alice:s3cret@h/mcp"\n',
+        "upstreams[0].url: credentials in the URL are not sent",
+      ],
+    ] as const) {
+      const path = configFile("refused.toml", toml);
+      const result = await breakwater("check", "--config", path);
+      assert.equal(result.code, 2, toml);
+      assert.ok(result.stderr.includes(`${path}: ${message}`), result.stderr);
+      assert.doesNotMatch(result.stderr, /s3cret/);
+    }
+  });
+
   it("exits 2 naming the file and the key for a bad config, without a stack trace", async () => {
     const path = configFile(
       "bad.toml",

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { hasCredentials, redactUrl } from "./redactUrl.ts";
 
 /** One line per problem, each naming the file and key: `f.toml: proxy.circuit_breaker.failure_threshold: …, got 0`. */
 export function describeIssues(source: string, issues: readonly z.core.$ZodIssue[]): string {
@@ -25,5 +26,7 @@ function keyPath(path: readonly PropertyKey[]): string {
 
 function show(value: unknown): string {
   if (typeof value === "object" && value !== null) return Array.isArray(value) ? "an array" : "a table";
+  // a refused URL is shown without its password: the message reaches stderr and the reload log
+  if (typeof value === "string" && hasCredentials(value)) return JSON.stringify(redactUrl(value));
   return JSON.stringify(value) ?? String(value);
 }

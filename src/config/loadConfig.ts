@@ -3,7 +3,6 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import { HostRule } from "../edge/HostRule.ts";
 import { OriginRule } from "../edge/OriginRule.ts";
 import { parseSessionKey } from "../fleet/SessionSealer.ts";
-import { withoutPassword } from "../fleet/withoutPassword.ts";
 import { failureCodeMatcher } from "../mcp/failureCodes.ts";
 import {
   breakerDefaults,
@@ -17,7 +16,9 @@ import type { Config } from "./Config.ts";
 import { ConfigError } from "./ConfigError.ts";
 import { describeIssues } from "./describeIssues.ts";
 import { isLoopback, parseListenAddress } from "./listenAddress.ts";
-import { type ConfigFile, configSchema } from "./schema.ts";
+import { redacted } from "./redacted.ts";
+import { hasCredentials, redactUrl } from "./redactUrl.ts";
+import { type ConfigFile, configSchema, credentialsNotSent } from "./schema.ts";
 import { caFile, listenerTls } from "./tlsFiles.ts";
 import { toUpstream } from "./upstreamConfig.ts";
 
@@ -203,8 +204,10 @@ function applyFlags(raw: Record<string, unknown>, flags: ConfigFlags): void {
   if (flags.upstreams !== undefined && flags.upstreams.length > 0) {
     for (const url of flags.upstreams) {
       if (!/^https?:$/.test(URL.parse(url)?.protocol ?? "")) {
-        throw new ConfigError(`--upstream "${url}": expected an http:// or https:// URL`);
+        const shown = URL.canParse(url) ? redactUrl(url) : url;
+        throw new ConfigError(`--upstream "${shown}": expected an http:// or https:// URL`);
       }
+      if (hasCredentials(url)) throw new ConfigError(`--upstream "${redactUrl(url)}": ${credentialsNotSent}`);
     }
     raw["upstreams"] = flags.upstreams.map((url) => ({ url }));
   }
@@ -299,17 +302,4 @@ function sessionKeys(
       throw new ConfigError(`${where}[${index}]: ${(error as Error).message}`);
     }
   });
-}
-
-/** Secrets are not printed: the admin token, the session keys, a password in the Redis URL. */
-function redacted(effective: EffectiveConfig): EffectiveConfig {
-  const server =
-    effective.server.admin_token === undefined
-      ? effective.server
-      : { ...effective.server, admin_token: "(set, hidden)" };
-  const keys = effective.fleet.session_keys;
-  const fleet = { ...effective.fleet };
-  if (keys !== undefined) fleet.session_keys = keys.map(() => "(set, hidden)");
-  if (fleet.redis_url !== undefined) fleet.redis_url = withoutPassword(fleet.redis_url);
-  return { ...effective, server, fleet };
 }

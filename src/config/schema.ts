@@ -1,9 +1,12 @@
 import { z } from "zod";
+import { duration } from "./duration.ts";
 import { parseListenAddress } from "./listenAddress.ts";
+import { hasCredentials } from "./redactUrl.ts";
 
 /**
  * The TOML configuration of SPEC §2: every key, its type, range and default. Objects are strict, so
- * an unknown key (a typo) is refused rather than ignored.
+ * an unknown key (a typo) is refused rather than ignored. Every duration key (`…_ms`, `…_secs`) is a
+ * {@link duration}, bounded by what node's timers hold.
  */
 
 const statusClass = z.string().regex(/^[1-5]xx$/, 'expected a status code or a class such as "5xx"');
@@ -13,13 +16,13 @@ const status = z.int().min(100).max(599);
 export const breakerSection = z.strictObject({
   failure_threshold: z.int().min(1).optional(),
   failure_rate_threshold: z.number().gt(0).lte(1).optional(),
-  window_duration_secs: z.number().positive().finite().optional(),
-  timeout_duration_secs: z.number().positive().finite().optional(),
+  window_duration_secs: duration("secs").optional(),
+  timeout_duration_secs: duration("secs").optional(),
   success_threshold: z.int().min(1).optional(),
   minimum_requests: z.int().min(1).optional(),
   half_open_max_requests: z.int().min(1).max(10_000).optional(),
-  max_timeout_duration_secs: z.number().positive().finite().optional(),
-  slow_call_duration_ms: z.number().positive().finite().optional(),
+  max_timeout_duration_secs: duration("secs").optional(),
+  slow_call_duration_ms: duration("ms").optional(),
   failure_statuses: z.array(z.union([status, statusClass])).optional(),
 });
 
@@ -32,8 +35,8 @@ export const toolCircuitSection = breakerSection.extend({
 /** `[proxy.health_check]` and `[upstreams.health_check]` (SPEC §3.3): every key optional, merged later. */
 export const healthCheckSection = z.strictObject({
   kind: z.enum(["mcp", "http", "none"]).optional(),
-  interval_secs: z.number().positive().finite().optional(),
-  timeout_ms: z.int().min(1).optional(),
+  interval_secs: duration("secs").optional(),
+  timeout_ms: duration("ms", { whole: true }).optional(),
   path: z
     .string()
     .regex(/^\/[^#\s]*$/, 'expected a path starting with "/"')
@@ -44,7 +47,16 @@ const listen = z.string().refine((text) => parseListenAddress(text) !== undefine
   message: 'expected "host:port", e.g. "127.0.0.1:8080"',
 });
 
-const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" });
+/**
+ * Said of `user:password@` in an http(s) URL of the config. Requests to an upstream are sent to its
+ * URL's origin, so such credentials would never be sent: refused rather than silently dropped.
+ */
+export const credentialsNotSent =
+  'credentials in the URL are not sent: remove "user:password@" (a client\'s own Authorization header is forwarded as sent)';
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
+  .refine((text) => !hasCredentials(text), credentialsNotSent);
 
 export const configSchema = z.strictObject({
   server: z
@@ -62,7 +74,7 @@ export const configSchema = z.strictObject({
       allowed_hosts: z.array(z.string().min(1)).optional(),
       allowed_origins: z.array(z.string().min(1)).optional(),
       admin_allowed_hosts: z.array(z.string().min(1)).optional(),
-      public_url: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).optional(),
+      public_url: httpUrl.optional(),
       tls_cert_file: z.string().min(1).optional(),
       tls_key_file: z.string().min(1).optional(),
       admin_tls: z.boolean().default(false),
@@ -70,7 +82,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   proxy: z
     .strictObject({
-      request_timeout_ms: z.int().min(1).default(30_000),
+      request_timeout_ms: duration("ms", { whole: true }).default(30_000),
       load_balancing: z.enum(["round_robin", "failover"]).default("round_robin"),
       ca_file: z.string().min(1).optional(),
       tls_insecure_skip_verify: z.boolean().default(false),
@@ -84,8 +96,8 @@ export const configSchema = z.strictObject({
         )
         .default([-32603, "-32000..-32019"]),
       read_jsonrpc: z.boolean().default(true),
-      answer_timeout_ms: z.int().min(0).default(300_000),
-      max_answer_ms: z.int().min(0).default(3_600_000),
+      answer_timeout_ms: duration("ms", { whole: true, zeroMeansNone: true }).default(300_000),
+      max_answer_ms: duration("ms", { whole: true, zeroMeansNone: true }).default(3_600_000),
       circuit_breaker: breakerSection.prefault({}),
       tool_circuit: toolCircuitSection.prefault({}),
       health_check: healthCheckSection.prefault({}),
@@ -113,7 +125,7 @@ export const configSchema = z.strictObject({
         cwd: z.string().min(1).optional(),
         env: z.record(z.string(), z.string()).optional(),
         max_processes: z.int().min(1).optional(),
-        idle_timeout_secs: z.number().positive().finite().optional(),
+        idle_timeout_secs: duration("secs").optional(),
         ca_file: z.string().min(1).optional(),
         tls_insecure_skip_verify: z.boolean().optional(),
         max_in_flight: z.int().min(0).optional(),

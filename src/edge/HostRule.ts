@@ -1,3 +1,5 @@
+import { isHostSyntax } from "./HostField.ts";
+
 /** A host as a request names it: the name (lowercase; an IPv6 address in brackets) and the port, if any. */
 export interface HostName {
   readonly name: string;
@@ -6,13 +8,15 @@ export interface HostName {
 }
 
 /**
- * Reads `name[:port]` (a `Host` header, or an `allowed_hosts` entry) the way a URL parser does;
- * `undefined` for anything that is not just a host and a port (userinfo, a path, spaces, a bad port).
+ * Reads `name[:port]` (a `Host` header, or an `allowed_hosts` entry) the way a URL parser does, once
+ * it has the syntax of a Host written as is ({@link isHostSyntax}: ASCII, no pct-encoding, nothing the
+ * parser would decode into another name); `undefined` for anything that is not just a host and a port
+ * (userinfo, a path, spaces, a bad port, `loc%61lhost`).
  */
 export function parseHost(text: string): HostName | undefined {
-  if (text === "" || /[\s/?#@\\]/.test(text)) return undefined;
+  if (!isHostSyntax(text)) return undefined;
   const url = URL.parse(`http://${text}`);
-  if (url === null || url.username !== "" || url.password !== "") return undefined;
+  if (url === null) return undefined; // e.g. a port beyond 65535
   const portWritten = /:\d+$/.test(text) && !/^\[[^\]]*\]$/.test(text);
   return { name: url.hostname, port: portWritten ? (url.port === "" ? "80" : url.port) : undefined };
 }
@@ -38,7 +42,11 @@ export class HostRule {
       .filter((entry) => entry !== "*")
       .map((entry) => {
         const host = parseHost(entry);
-        if (host === undefined) throw new RangeError(`not a host name with an optional port: "${entry}"`);
+        if (host === undefined) {
+          throw new RangeError(
+            `not a host name with an optional port (ASCII; an international name in its xn-- form): "${entry}"`,
+          );
+        }
         return host;
       });
   }

@@ -271,7 +271,7 @@ describe("loading the configuration", () => {
     });
     assert.deepEqual([config.fleet?.redisUrl.port, config.fleet?.name], ["6379", "breakwater"]);
     assert.equal(config.fleet?.redisUrl.password, "s3cret");
-    assert.equal(effective.fleet.redis_url, "redis://:hidden@127.0.0.1:6379/2");
+    assert.equal(effective.fleet.redis_url, "redis://:***@127.0.0.1:6379/2");
     refuses(
       `[fleet]\nredis_url = "http://127.0.0.1:6379"\n${one}`,
       /fleet\.redis_url: expected a redis:\/\//,
@@ -279,6 +279,49 @@ describe("loading the configuration", () => {
     refuses(
       `[fleet]\nredis_url = "redis://h"\nname = "a b"\n${one}`,
       /fleet\.name: expected 1 to 64 letters/,
+    );
+  });
+
+  it("hides the values of a stdio upstream's env in the effective configuration, keeping their names", () => {
+    const { config, effective } = loadConfig({
+      configPath: file(
+        '[[upstreams]]\ncommand = ["server"]\nenv = { GITHUB_TOKEN = "ghp_s3cret", LOG_LEVEL = "info" }\n',
+      ),
+    });
+    assert.deepEqual(config.upstreams[0]?.stdio?.env, { GITHUB_TOKEN: "ghp_s3cret", LOG_LEVEL: "info" });
+    assert.deepEqual(effective.upstreams[0]?.env, { GITHUB_TOKEN: "(hidden)", LOG_LEVEL: "(hidden)" });
+  });
+
+  it("refuses credentials in an upstream url or public_url (they would never be sent), without echoing the password", () => {
+    for (const [toml, key] of [
+      ['[[upstreams]]\nurl = "http://alice:s3cret@127.0.0.1:3000/mcp"\n', "upstreams[0].url"],
+      ['[[upstreams]]\nurl = "https://token-s3cret@mcp.example.com/"\n', "upstreams[0].url"],
+      [`[server]\npublic_url = "https://bob:s3cret@mcp.example.com/mcp"\n${one}`, "server.public_url"],
+    ] as const) {
+      const path = file(toml);
+      assert.throws(
+        () => loadConfig({ configPath: path }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError, String(error));
+          assert.ok(
+            error.message.startsWith(`${path}: ${key}: credentials in the URL are not sent`),
+            error.message,
+          );
+          assert.doesNotMatch(error.message, /s3cret/);
+          return true;
+        },
+        toml,
+      );
+    }
+    assert.throws(
+      () => loadConfig({ upstreams: ["http://alice:s3cret@127.0.0.1:3000/mcp"] }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.message.startsWith('--upstream "http://alice:***@127.0.0.1:3000/mcp": credentials in the URL'),
+    );
+    assert.throws(
+      () => loadConfig({ upstreams: ["ftp://alice:s3cret@h/"] }),
+      (error: unknown) => error instanceof ConfigError && !error.message.includes("s3cret"),
     );
   });
 

@@ -79,19 +79,55 @@ describe("Host and Origin at the proxy's edge (SPEC §4.1)", () => {
     await loopback.body.text();
   });
 
-  it("answers a malformed Host or Origin with 403, never an exception", async () => {
+  it("answers a malformed Origin with 403 and a malformed Host with 400, never an exception", async () => {
     const { proxy } = await fleet();
-    for (const headers of [
-      "Host: a@b\r\n",
-      "Host: localhost\r\nOrigin: http://[::1\r\n",
-      "Host: localhost\r\nOrigin: null\r\n",
-    ]) {
+    for (const [headers, status] of [
+      ["Host: a@b\r\n", 400],
+      ["Host: localhost\r\nOrigin: http://[::1\r\n", 403],
+      ["Host: localhost\r\nOrigin: null\r\n", 403],
+      ["", 400], // HTTP/1.1 without Host (node's own rule)
+    ] as const) {
       const reply = await rawRequest(proxy.url, `GET / HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`);
-      assert.equal(statusOf(reply), 403, headers);
+      assert.equal(statusOf(reply), status, headers);
     }
     const still = await request(proxy.url);
     assert.equal(still.statusCode, 200);
     await still.body.text();
+  });
+
+  it("answers more than one Host field with 400 bad_host, forwarding nothing, even where any host is allowed", async () => {
+    const { proxy, upstream } = await fleet(`[server]\nallowed_hosts = ["*"]`);
+    const port = new URL(proxy.url).port;
+    for (const hosts of [
+      `Host: localhost:${port}\r\nHost: evil.example.com`,
+      `Host: evil.example.com\r\nhost: localhost:${port}`,
+      `Host: localhost:${port}\r\nHOST: localhost:${port}`,
+    ]) {
+      const initialize = initializeAs(`localhost:${port}`).replace(`Host: localhost:${port}`, hosts);
+      const reply = await rawRequest(proxy.url, initialize);
+      assert.equal(statusOf(reply), 400, hosts);
+      assert.deepEqual(bodyOf(reply), {
+        error: "Bad Request: more than one Host header",
+        reason: "bad_host",
+      });
+    }
+    assert.equal(upstream?.seen.length, 0);
+  });
+
+  it("refuses a Host a URL parser would decode into an allowed name (loc%61lhost) with 400 bad_host", async () => {
+    const { proxy, upstream } = await fleet();
+    for (const host of ["loc%61lhost", "LOC%61LHOST:1", "127.0.0.%31"]) {
+      const reply = await rawRequest(proxy.url, initializeAs(host, "http://localhost"));
+      assert.equal(statusOf(reply), 400, host);
+      assert.deepEqual(bodyOf(reply), { error: "Bad Request: invalid Host header", reason: "bad_host" });
+    }
+    // a byte a URL parser maps to ASCII (ª → a), sent as the one latin-1 byte node reads it as
+    const latin1 = Buffer.from(
+      `GET / HTTP/1.1\r\nHost: loc\u00aalhost\r\nConnection: close\r\n\r\n`,
+      "latin1",
+    );
+    assert.equal(statusOf(await rawRequest(proxy.url, latin1)), 400);
+    assert.equal(upstream?.seen.length, 0);
   });
 });
 
@@ -106,6 +142,26 @@ describe("Host and Origin on the admin listener (SPEC §4.1)", () => {
         reason: "forbidden_host",
       });
     }
+  });
+
+  it("answers more than one Host, or loc%61lhost, with 400 bad_host on every endpoint", async () => {
+    const { proxy } = await fleet();
+    const port = new URL(proxy.adminUrl).port;
+    for (const path of ["/health", "/", "/circuits/u/open"]) {
+      for (const [hosts, error] of [
+        [`Host: localhost:${port}\r\nHost: evil.example.com`, "Bad Request: more than one Host header"],
+        ["Host: loc%61lhost", "Bad Request: invalid Host header"],
+      ] as const) {
+        const method = path.startsWith("/circuits") ? "POST" : "GET";
+        const reply = await rawRequest(
+          proxy.adminUrl,
+          `${method} ${path} HTTP/1.1\r\n${hosts}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+        );
+        assert.equal(statusOf(reply), 400, `${path} ${hosts}`);
+        assert.deepEqual(bodyOf(reply), { error, reason: "bad_host" });
+      }
+    }
+    assert.equal(proxy.breakwater.upstreams[0]?.circuit.state, "closed");
   });
 
   it("refuses circuit control from a foreign Origin (a cross-site form POST), and leaves the circuit alone", async () => {
