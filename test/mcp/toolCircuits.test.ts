@@ -263,10 +263,17 @@ describe("tool circuits only for tools the upstream has shown (SPEC §3.2)", () 
     await junk(call, 100); // a plain result for each: each learnt, a circuit on its next call
     await junk(call, 100);
     assert.equal(toolCircuits(fleet), 100, "max_tools holds");
+    await (await request(`${fleet.proxy.adminUrl}/metrics`)).body.text(); // each has its series now
     await list();
     await call(toolCall(1, "query"));
     assert.equal(tool("u", "query")?.totalRequests, 1, "the listed tool has room");
     assert.equal(toolCircuits(fleet), 100);
+    const metrics = await (await request(`${fleet.proxy.adminUrl}/metrics`)).body.text();
+    for (const series of [
+      /^breakwater_tool_circuit_state\{.*state="closed"\}/gm,
+      /^breakwater_tool_requests_total\{.*outcome="success"\}/gm,
+    ])
+      assert.equal(metrics.match(series)?.length, 100, "the circuit that made room left /metrics too");
   });
 
   it("makes no circuit for a name of 4 MB, and forwards the call, judged by the upstream's circuit", async () => {
