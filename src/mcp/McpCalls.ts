@@ -11,7 +11,7 @@ import { sendHeaderMismatch, sendToolUnavailable, type ToolRefusal } from "./mcp
 import { ToolCallWitness } from "./ToolCallWitness.ts";
 import type { ToolCircuits } from "./ToolCircuits.ts";
 import { ToolListJudge } from "./ToolListJudge.ts";
-import { isToolName } from "./toolName.ts";
+import { isToolName, maxToolNameLength } from "./toolName.ts";
 
 export interface McpCallsOptions {
   /** How anything but a JSON-RPC call is judged at each upstream (SPEC §2: by its status). */
@@ -102,7 +102,9 @@ class McpCall implements Call {
     if (catalog === undefined) return judge; // no tool circuits: nothing to learn
     if (this.#listsTools) return new ToolListJudge(judge, catalog);
     const tool = this.#call.tool;
-    if (tool === undefined || catalog.knows(tool) || !isToolName(tool)) return judge;
+    // a known tool's call (nearly every call) costs one lookup; a name too long for a tool not even that
+    if (tool === undefined || tool.length > maxToolNameLength || catalog.knows(tool) || !isToolName(tool))
+      return judge;
     return new ToolCallWitness(judge, () => catalog.answered(tool));
   }
 
