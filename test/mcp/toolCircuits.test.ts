@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
+import { loadConfig } from "../../src/config/loadConfig.ts";
 import type { JsonRpcReply } from "../support/jsonRpcReply.ts";
 import { startFleet } from "../support/proxy.ts";
 import type { Handler } from "../support/upstream.ts";
@@ -295,5 +299,29 @@ describe("tool circuits only for tools the upstream has shown (SPEC §3.2)", () 
     for (let i = 0; i < 10; i++) await call(toolCall(i, `${i}`.padEnd(1_000_000, "x")));
     for (let i = 0; i < 10; i++) await call(toolCall(i, `${i}`.padEnd(1_000_000, "x"))); // answered once already
     assert.equal(toolCircuits(fleet), before);
+  });
+});
+
+describe("what an upstream has shown of its tools, across a reload (SPEC §6.3)", () => {
+  it("keeps the tools an upstream listed while its tool circuits are kept, and forgets them when they are not", async () => {
+    const { fleet, call, tool, list } = await behind({ u: server({ query: "ok", search: "ok" }) });
+    await list();
+    await call(toolCall(1, "query"));
+    const breakwater = fleet.proxy.breakwater;
+    const url = fleet.upstreams["u"]?.url as string;
+    const dir = mkdtempSync(join(tmpdir(), "breakwater-tools-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const reload = (toml: string) => {
+      const configPath = join(dir, "breakwater.toml");
+      writeFileSync(configPath, `${toml}\n[[upstreams]]\nname = "u"\nurl = "${url}"\n`);
+      const flags = { configPath, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" };
+      breakwater.reload(loadConfig(flags, {}).config);
+    };
+    reload("[proxy.tool_circuit]\nfailure_threshold = 2\n[server]\nmax_body_bytes = 9000000");
+    await call(toolCall(2, "search"));
+    assert.equal(tool("u", "search")?.totalRequests, 1, "listed before the reload: known after it");
+    reload("[proxy.tool_circuit]\nfailure_threshold = 3");
+    await call(toolCall(3, "query"));
+    assert.equal(tool("u", "query"), undefined, "tool circuits made anew: to be learnt anew");
   });
 });
