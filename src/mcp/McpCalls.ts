@@ -98,13 +98,14 @@ class McpCall implements Call {
 
   judge(upstream: Upstream): ExchangeJudge {
     const judge = new JsonRpcJudge(this.#call, this.#o.rules.get(upstream) as JsonRpcRules);
+    const tool = this.#call.tool;
+    // only a tools/list or a tool's call can show a tool; a name too long for a tool cannot
+    if (!this.#listsTools && (tool === undefined || tool.length > maxToolNameLength)) return judge;
     const catalog = this.#o.tools.catalogOf(upstream.name);
     if (catalog === undefined) return judge; // no tool circuits: nothing to learn
     if (this.#listsTools) return new ToolListJudge(judge, catalog);
-    const tool = this.#call.tool;
-    // a known tool's call (nearly every call) costs one lookup; a name too long for a tool not even that
-    if (tool === undefined || tool.length > maxToolNameLength || catalog.knows(tool) || !isToolName(tool))
-      return judge;
+    // a known tool's call (nearly every one) costs these lookups and nothing more
+    if (tool === undefined || catalog.knows(tool) || !isToolName(tool)) return judge;
     return new ToolCallWitness(judge, () => catalog.answered(tool));
   }
 
