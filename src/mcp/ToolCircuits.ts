@@ -15,10 +15,11 @@ const held: ReadonlySet<CircuitState> = new Set<CircuitState>(["forced_open", "d
  * without a circuit is guarded by its upstream's circuit alone (the server refuses a tool it does not
  * have). An operator may make one for any tool name (SEP-986), listed or not.
  *
- * At most `max_tools` per upstream, and listed tools always find room: when the upstream is full, a
- * listed tool's circuit (or the operator's) takes the place of the oldest circuit of a tool that is not
- * listed (any more), preferring a closed one — unless the operator holds it (forced open or disabled).
- * A tool known only from an answer gets a circuit only while there is room.
+ * At most `max_tools` per upstream, and listed tools find room: the catalogue lists at most as many,
+ * and when the upstream is full, a listed tool's circuit (or the operator's) takes the place of the
+ * oldest circuit of a tool that is not listed (any more), preferring a closed one — never one the
+ * operator holds (forced open or disabled): only circuits an operator holds can leave a listed tool
+ * without one. A tool known only from an answer gets a circuit only while there is room.
  */
 export class ToolCircuits {
   readonly #registry: CircuitRegistry;
