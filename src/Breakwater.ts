@@ -125,7 +125,7 @@ export class Breakwater {
       token: config.adminToken,
       hosts: new HostRule(config.adminAllowedHosts),
       tls: config.adminTls ? config.tls : undefined,
-      toolCircuit: (upstream, tool) => this.#plane.tools.circuitFor(upstream, tool),
+      toolCircuit: (upstream, tool) => this.#plane.tools.forOperator(upstream, tool),
       fleet: fleet?.link,
       onControl: (upstream, action, tool) =>
         logger.info({ upstream, ...(tool === undefined ? {} : { tool }), action }, "manual circuit control"),

@@ -12,6 +12,7 @@ import { HealthChecker } from "./mcp/HealthChecker.ts";
 import { type HealthCheck, healthCheckId, httpCheck, mcpCheck } from "./mcp/healthChecks.ts";
 import { JsonRpcJudge, type JsonRpcRules } from "./mcp/JsonRpcJudge.ts";
 import { McpCalls } from "./mcp/McpCalls.ts";
+import { ToolCatalog } from "./mcp/ToolCatalog.ts";
 import { ToolCircuits } from "./mcp/ToolCircuits.ts";
 import { BodyBudget } from "./proxy/BodyBudget.ts";
 import type { CircuitRegistry } from "./proxy/CircuitRegistry.ts";
@@ -65,18 +66,16 @@ export function assembleDataPlane(
   const checkers: HealthChecker[] = [];
   const running = new Map<string, RunningUpstream>();
   for (const gone of plan?.removed ?? []) circuits.remove(gone.config.name);
-  const tools = new ToolCircuits(
-    circuits,
-    new Map(config.upstreams.map((u) => [u.name, u.toolCircuit])),
-    clock,
-  );
+  // what each upstream has shown of its tools, kept as long as its tool circuits are (SPEC §3.2)
+  const catalogs = new Map<string, ToolCatalog>();
   const upstreams = config.upstreams.map((u) => {
     const fate = plan?.fates.get(u.name) ?? { kind: "added" };
     const keepsCircuit = fate.kind === "kept" || (fate.kind === "rebuilt" && fate.keepsCircuit);
     // tool circuits made with other options (or for another server) are made again on first use
-    if (fate.kind !== "added" && !sameToolCircuits(fate.running.config, u)) {
-      circuits.remove(u.name, { toolsOnly: keepsCircuit });
-    }
+    const keepsTools = fate.kind !== "added" && sameToolCircuits(fate.running.config, u);
+    if (fate.kind !== "added" && !keepsTools) circuits.remove(u.name, { toolsOnly: keepsCircuit });
+    const catalog = keepsTools ? previous?.tools.catalogOf(u.name) : undefined;
+    catalogs.set(u.name, catalog ?? new ToolCatalog(u.toolCircuit.maxTools));
     let upstream: Upstream;
     if (fate.kind === "kept") {
       upstream = fate.running.upstream;
@@ -113,6 +112,8 @@ export function assembleDataPlane(
     }
     return upstream;
   });
+  const toolConfigs = new Map(config.upstreams.map((u) => [u.name, u.toolCircuit]));
+  const tools = new ToolCircuits(circuits, toolConfigs, catalogs, clock);
   const keys = config.sessionKeys.length > 0 ? config.sessionKeys : [parts.fallbackSessionKey];
   const budget = previous?.proxy.bodyBudget;
   const proxy: ProxyServerOptions = {

@@ -99,6 +99,7 @@ export class DemoTraffic {
       if (client === undefined) {
         client = new Client({ name: `demo-client-${index + 1}`, version: "1.0.0" });
         await client.connect(new StreamableHTTPClientTransport(this.#url));
+        await client.listTools(); // as MCP clients do: Breakwater learns the server's tools from the list
         this.#clients[index] = client;
       }
       await client.callTool({ name: "whoami", arguments: {} });

@@ -4,6 +4,7 @@ import type { ListenerTls } from "../config/tlsFiles.ts";
 import type { HostRule } from "../edge/HostRule.ts";
 import { httpListener } from "../httpListener.ts";
 import type { CircuitBreaker } from "../index.ts";
+import { isToolName } from "../mcp/toolName.ts";
 import type { Circuit, CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { Upstream } from "../proxy/Upstream.ts";
 import { bearerTokenMatcher } from "./bearerToken.ts";
@@ -17,7 +18,10 @@ export interface AdminServerOptions {
   readonly upstreams: () => readonly Upstream[];
   /** Where circuit control finds a circuit by name. */
   readonly circuits: CircuitRegistry;
-  /** A tool's circuit, made when the operator names a tool not called yet; undefined when it has none. */
+  /**
+   * A tool's circuit, made when the operator names a tool not called (or not listed) yet; undefined
+   * when it has none (SPEC §3.2: tool circuits off, or no room within `max_tools`).
+   */
   readonly toolCircuit: (upstream: string, tool: string) => Circuit | undefined;
   readonly metrics: ProxyMetrics;
   readonly activity: CircuitActivity;
@@ -166,10 +170,15 @@ export class AdminServer {
       const tool = match[2] === undefined ? undefined : safeDecode(match[2]);
       if (!upstreams.some((u) => u.name === name))
         return json(res, 404, { error: `no upstream named ${JSON.stringify(name)}` });
+      if (tool !== undefined && !isToolName(tool)) {
+        return json(res, 400, {
+          error: "a tool name is 1 to 128 characters: letters, digits, _ - . (SEP-986)",
+        });
+      }
       const circuit = tool === undefined ? this.#o.circuits.get(name) : this.#o.toolCircuit(name, tool);
       if (circuit === undefined) {
         return json(res, 404, {
-          error: `upstream ${JSON.stringify(name)} has no circuit for tool ${JSON.stringify(tool)} (tool circuits off, or max_tools reached)`,
+          error: `upstream ${JSON.stringify(name)} has no circuit for tool ${JSON.stringify(tool)} (tool circuits off, or max_tools reached by listed tools and circuits held open or disabled)`,
         });
       }
       const action = match[3] as CircuitAction;

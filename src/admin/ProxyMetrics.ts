@@ -120,7 +120,7 @@ export class ProxyMetrics implements ExchangeObserver {
         }
       },
     });
-    new Gauge({
+    const toolStates = new Gauge({
       name: "breakwater_tool_circuit_state",
       help: "Circuit state per tool of an upstream: 1 for the current state, 0 for the others.",
       labelNames: ["upstream", "tool", "state"] as const,
@@ -132,6 +132,13 @@ export class ProxyMetrics implements ExchangeObserver {
             this.set({ upstream, tool: tool as string, state }, state === current ? 1 : 0);
         }
       },
+    });
+    // a tool circuit dropped (to make room for a listed tool's, or by a reload) leaves no series behind
+    circuits.onRemoved(({ upstream, tool }) => {
+      if (tool === undefined) return;
+      toolTallies.get(upstream)?.delete(tool);
+      for (const outcome of toolOutcomes) toolRequests.remove({ upstream, tool, outcome });
+      for (const state of states) toolStates.remove({ upstream, tool, state });
     });
     circuits.onCreated(({ upstream, tool, breaker }) => {
       if (tool !== undefined) {

@@ -8,7 +8,10 @@ import type { Admit } from "../proxy/UpstreamBalancer.ts";
 import { JsonRpcJudge, type JsonRpcRules } from "./JsonRpcJudge.ts";
 import { headersDisagree, type JsonRpcCall, readJsonRpcBody } from "./jsonRpcCall.ts";
 import { sendHeaderMismatch, sendToolUnavailable, type ToolRefusal } from "./mcpAnswers.ts";
+import { ToolCallWitness } from "./ToolCallWitness.ts";
 import type { ToolCircuits } from "./ToolCircuits.ts";
+import { ToolListJudge } from "./ToolListJudge.ts";
+import { isToolName, maxToolNameLength } from "./toolName.ts";
 
 export interface McpCallsOptions {
   /** How anything but a JSON-RPC call is judged at each upstream (SPEC §2: by its status). */
@@ -56,22 +59,32 @@ export class McpCalls implements CallReader {
     }
     if (read.kind === "message") return this.#plain;
     const sessionless = headers["mcp-session-id"] === undefined && read.message?.method !== "initialize";
-    return new McpCall(read.call, this.#o, sessionless && this.#o.sessionsOnly.size > 0);
+    const listsTools = read.message?.method === "tools/list";
+    return new McpCall(read.call, this.#o, sessionless && this.#o.sessionsOnly.size > 0, listsTools);
   }
 }
 
-/** One JSON-RPC call on its way: judged by its answer; a tool call also admitted by its tool's circuit. */
+/**
+ * One JSON-RPC call on its way: judged by its answer; a tool call also admitted by its tool's circuit.
+ * What the answer shows of the upstream's tools is learnt on the way (SPEC §3.2): the names of a
+ * `tools/list` answer, and a tool not known yet whose call was answered with a result.
+ */
 class McpCall implements Call {
   readonly admit: ((upstream: Upstream, admit: Admit) => Acquisition) | undefined;
   readonly #call: JsonRpcCall;
   readonly #o: McpCallsOptions;
+  readonly #listsTools: boolean;
   /** The tool circuit that refused the call and will admit soonest, if any did. */
   #refusal: ToolRefusal | undefined;
 
-  /** `skipSessionsOnly`: a sessionless call, which upstreams that serve sessions only cannot take. */
-  constructor(call: JsonRpcCall, options: McpCallsOptions, skipSessionsOnly: boolean) {
+  /**
+   * `skipSessionsOnly`: a sessionless call, which upstreams that serve sessions only cannot take.
+   * `listsTools`: a lone `tools/list`.
+   */
+  constructor(call: JsonRpcCall, options: McpCallsOptions, skipSessionsOnly: boolean, listsTools: boolean) {
     this.#call = call;
     this.#o = options;
+    this.#listsTools = listsTools;
     const tool = call.tool;
     const skip = skipSessionsOnly ? options.sessionsOnly : undefined;
     if (tool === undefined && skip === undefined) this.admit = undefined;
@@ -84,7 +97,16 @@ class McpCall implements Call {
   }
 
   judge(upstream: Upstream): ExchangeJudge {
-    return new JsonRpcJudge(this.#call, this.#o.rules.get(upstream) as JsonRpcRules);
+    const judge = new JsonRpcJudge(this.#call, this.#o.rules.get(upstream) as JsonRpcRules);
+    const tool = this.#call.tool;
+    // only a tools/list or a tool's call can show a tool; a name too long for a tool cannot
+    if (!this.#listsTools && (tool === undefined || tool.length > maxToolNameLength)) return judge;
+    const catalog = this.#o.tools.catalogOf(upstream.name);
+    if (catalog === undefined) return judge; // no tool circuits: nothing to learn
+    if (this.#listsTools) return new ToolListJudge(judge, catalog);
+    // a known tool's call (nearly every one) costs these lookups and nothing more
+    if (tool === undefined || catalog.knows(tool) || !isToolName(tool)) return judge;
+    return new ToolCallWitness(judge, () => catalog.answered(tool));
   }
 
   answerRefusal(res: ServerResponse): boolean {

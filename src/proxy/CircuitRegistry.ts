@@ -30,6 +30,7 @@ export class CircuitRegistry {
   /** Each upstream's tool circuits, by tool name, in the order they were made. */
   readonly #tools = new Map<string, Map<string, Circuit>>();
   #listeners: readonly CircuitListener[] = [];
+  #removedListeners: readonly CircuitListener[] = [];
   readonly #probeGate: ProbeGateFactory | undefined;
 
   constructor(options?: { readonly probeGate?: ProbeGateFactory | undefined }) {
@@ -46,6 +47,19 @@ export class CircuitRegistry {
     for (const circuit of this.#circuits.values()) listener(circuit);
     return () => {
       this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /**
+   * Calls `listener` for every circuit removed from now on (a reload, or a tool circuit dropped to make
+   * room for another): whatever keeps something per circuit lets go of it.
+   *
+   * @returns a function that removes the listener.
+   */
+  onRemoved(listener: CircuitListener): () => void {
+    this.#removedListeners = [...this.#removedListeners, listener];
+    return () => {
+      this.#removedListeners = this.#removedListeners.filter((l) => l !== listener);
     };
   }
 
@@ -75,9 +89,15 @@ export class CircuitRegistry {
    * upstream, or changed the options its circuits were made with. Watchers stop seeing them.
    */
   remove(upstream: string, { toolsOnly = false } = {}): void {
-    for (const tool of this.#tools.get(upstream)?.keys() ?? []) this.#circuits.delete(keyOf(upstream, tool));
+    for (const tool of [...(this.#tools.get(upstream)?.keys() ?? [])]) this.removeTool(upstream, tool);
     this.#tools.delete(upstream);
-    if (!toolsOnly) this.#circuits.delete(keyOf(upstream, undefined));
+    if (!toolsOnly) this.#forget(keyOf(upstream, undefined));
+  }
+
+  /** Forgets the circuit of `upstream`'s `tool`, if it has one. */
+  removeTool(upstream: string, tool: string): void {
+    this.#tools.get(upstream)?.delete(tool);
+    this.#forget(keyOf(upstream, tool));
   }
 
   get(upstream: string, tool?: string): Circuit | undefined {
@@ -92,9 +112,16 @@ export class CircuitRegistry {
     return this.#tools.get(upstream)?.size ?? 0;
   }
 
-  /** The tool circuits of `upstream`. */
+  /** The tool circuits of `upstream`, in the order they were made. */
   toolsOf(upstream: string): Iterable<Circuit> {
     return this.#tools.get(upstream)?.values() ?? [];
+  }
+
+  #forget(key: string): void {
+    const circuit = this.#circuits.get(key);
+    if (circuit === undefined) return;
+    this.#circuits.delete(key);
+    for (const listener of this.#removedListeners) listener(circuit);
   }
 }
 

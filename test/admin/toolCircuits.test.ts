@@ -4,12 +4,16 @@ import { request } from "undici";
 import { startFleet } from "../support/proxy.ts";
 import type { Handler } from "../support/upstream.ts";
 
-/** Every tools/call fails with -32603, for every tool. */
+/** Lists query and search; every tools/call fails with -32603, for every tool. */
 const failingTools: Handler = (_req, res, body) => {
-  const { id } = JSON.parse(body) as { id: unknown };
+  const { id, method } = JSON.parse(body) as { id: unknown; method: string };
+  const answer =
+    method === "tools/list"
+      ? { result: { tools: [{ name: "query" }, { name: "search" }] } }
+      : { error: { code: -32603, message: "down" } };
   res
     .writeHead(200, { "content-type": "application/json" })
-    .end(JSON.stringify({ jsonrpc: "2.0", id, error: { code: -32603, message: "down" } }));
+    .end(JSON.stringify({ jsonrpc: "2.0", id, ...answer }));
 };
 
 const toolCall = (id: number, tool: string) =>
@@ -20,6 +24,8 @@ describe("tool circuits at the admin listener (SPEC §3.2)", () => {
 
   before(async () => {
     fleet = await startFleet({ u: failingTools }, "[proxy.tool_circuit]\nfailure_threshold = 1\n");
+    const list = JSON.stringify({ jsonrpc: "2.0", id: 0, method: "tools/list" });
+    await (await request(fleet.proxy.url, { method: "POST", body: list })).body.text();
     for (const tool of ["query", "search"]) {
       const res = await request(fleet.proxy.url, { method: "POST", body: toolCall(1, tool) });
       await res.body.text();
@@ -62,13 +68,13 @@ describe("tool circuits at the admin listener (SPEC §3.2)", () => {
     );
   });
 
-  it("controls a tool's circuit, even one not called yet, and shows it on the dashboard", async () => {
+  it("controls a tool's circuit, even one not called or listed yet, and shows it on the dashboard", async () => {
     const reset = await admin("/circuits/u/tools/query/reset", "POST");
     assert.equal(reset.status, 200);
     assert.deepEqual([JSON.parse(reset.text).tool, JSON.parse(reset.text).state], ["query", "closed"]);
-    const opened = await admin(`/circuits/u/tools/${encodeURIComponent("new tool")}/open`, "POST");
+    const opened = await admin("/circuits/u/tools/new_tool/open", "POST");
     assert.equal(JSON.parse(opened.text).state, "forced_open");
-    const refused = await request(fleet.proxy.url, { method: "POST", body: toolCall(9, "new tool") });
+    const refused = await request(fleet.proxy.url, { method: "POST", body: toolCall(9, "new_tool") });
     const answer = (await refused.body.json()) as { result: { _meta: Record<string, { state: string }> } };
     assert.equal(answer.result._meta["breakwater/circuit"]?.state, "forced_open");
     const state = JSON.parse((await admin("/dashboard/state")).text);
@@ -76,11 +82,16 @@ describe("tool circuits at the admin listener (SPEC §3.2)", () => {
       state.upstreams[0].tools.map((t: { name: string; state: string }) => [t.name, t.state]),
       [
         ["search", "open"],
-        ["new tool", "forced_open"],
+        ["new_tool", "forced_open"],
       ],
       "the dashboard lists the tools that are not closed",
     );
     assert.equal((await admin("/circuits/nope/tools/query/open", "POST")).status, 404);
+    const invalid = await admin(`/circuits/u/tools/${encodeURIComponent("new tool")}/open`, "POST");
+    assert.equal(invalid.status, 400, "no tool name (SEP-986): a space");
+    assert.equal(fleet.proxy.breakwater.circuits.get("u", "new tool"), undefined);
+    const long = await admin(`/circuits/u/tools/${"x".repeat(129)}/open`, "POST");
+    assert.equal(long.status, 400, "no tool name (SEP-986): over 128 characters");
     const manual = fleet.proxy.logs().filter((line) => line["msg"] === "manual circuit control");
     assert.deepEqual(manual.at(0), { ...manual.at(0), upstream: "u", tool: "query", action: "reset" });
   });

@@ -149,16 +149,20 @@ describe("the dashboard, in a real browser", { skip }, () => {
     const tools = await startFleet(
       {
         delta: (_req, res, body) => {
-          const { id } = JSON.parse(body) as { id: unknown };
+          const { id, method } = JSON.parse(body) as { id: unknown; method: string };
+          const result =
+            method === "tools/list" ? { tools: [{ name: "lookup" }] } : { isError: true, content: [] };
           res
             .writeHead(200, { "content-type": "application/json" })
-            .end(JSON.stringify({ jsonrpc: "2.0", id, result: { isError: true, content: [] } }));
+            .end(JSON.stringify({ jsonrpc: "2.0", id, result }));
         },
       },
       "[proxy.tool_circuit]\nfailure_threshold = 1",
     );
     const other = await browser.newPage();
     try {
+      const list = JSON.stringify({ jsonrpc: "2.0", id: 0, method: "tools/list" });
+      await request(tools.proxy.url, { method: "POST", body: list }).then((r) => r.body.text());
       const call = JSON.stringify({
         jsonrpc: "2.0",
         id: 1,

@@ -79,6 +79,16 @@ describe("the demo (npm start)", () => {
         };
       let lookup = (await report()).circuit_breakers["alpha"]?.tools["lookup"]?.state;
       for (let i = 0; i < 60 && lookup !== "open"; i++) {
+        // a tool circuit is made for a tool the upstream listed (SPEC §3.2): two lists a round, so that
+        // round robin brings lists to every upstream and the call to each in turn
+        for (const id of [1000 + 2 * i, 1001 + 2 * i]) {
+          const list = await fetch(mcp, {
+            method: "POST",
+            headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+            body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/list" }),
+          });
+          await list.arrayBuffer();
+        }
         const res = await fetch(mcp, {
           method: "POST",
           headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
