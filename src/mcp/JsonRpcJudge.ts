@@ -66,6 +66,8 @@ export class JsonRpcJudge implements ExchangeJudge {
   #inEvent = nothingFound();
   #answeredInEvent: string[] = [];
   #verdict: ExchangeOutcome | undefined;
+  /** A JSON body held an answer (a response without `method`). */
+  #anyAnswer = false;
 
   constructor(call: JsonRpcCall, rules: JsonRpcRules) {
     this.#rules = rules;
@@ -124,9 +126,6 @@ export class JsonRpcJudge implements ExchangeJudge {
   unanswered(): readonly string[] {
     return this.#waiting === undefined ? this.#call.ids : [...this.#waiting.values()];
   }
-
-  /** A JSON body held an answer (a response without `method`). */
-  #anyAnswer = false;
 
   #eventMessage(message: ScannedMessage): void {
     const waiting = this.#waiting as Map<string, string>;
