@@ -35,20 +35,23 @@ export function circuitReport(
   status: HealthStatus;
   circuit_breakers: Record<string, UpstreamReport>;
 } {
-  const reports: Record<string, UpstreamReport> = {};
+  // Names come from configs and from clients (a tool may be called `__proto__`): the reports are made
+  // with Object.fromEntries, which defines own properties, never by assignment, which would set the
+  // prototype instead and leave the circuit out of the JSON.
+  const reports: [string, UpstreamReport][] = [];
   let closed = 0;
   let admitting = 0;
   for (const upstream of upstreams) {
     const report = breakerReport(upstream.circuit);
     if (report.state === "closed") closed++;
     if (admits(report.state)) admitting++;
-    const tools: Record<string, CircuitReport> = {};
+    const tools: [string, CircuitReport][] = [];
     for (const { tool, breaker } of circuits.toolsOf(upstream.name))
-      tools[tool as string] = breakerReport(breaker);
-    reports[upstream.name] = { ...report, tools };
+      tools.push([tool as string, breakerReport(breaker)]);
+    reports.push([upstream.name, { ...report, tools: Object.fromEntries(tools) }]);
   }
   const status = closed === upstreams.length ? "healthy" : admitting === 0 ? "unhealthy" : "degraded";
-  return { status, circuit_breakers: reports };
+  return { status, circuit_breakers: Object.fromEntries(reports) };
 }
 
 export function breakerReport(breaker: CircuitBreaker): CircuitReport {

@@ -1,7 +1,16 @@
-/** One JSON-RPC response as the scanner saw it. */
-export interface ScannedAnswer {
-  /** The `id` as its JSON text (`1`, `"a"`, `null`); undefined when the message had none (or it was not wanted). */
+import { closingQuote, endsInEscape } from "../proxy/jsonSkipping.ts";
+
+/** One JSON-RPC message as the scanner saw it: only what judging a call needs. */
+export interface ScannedMessage {
+  /**
+   * The `id` as the sender wrote it (its JSON text: `1`, `"caf\u00e9"`); undefined when the message had
+   * none, had one that is no string, number or null, or one longer than `maxCapturedBytes`.
+   */
   id: string | undefined;
+  /** The message had a top-level `method`: a request or a notification, never an answer (JSON-RPC 2.0 §5). */
+  request: boolean;
+  /** The `method`, when it is a string of at most `maxCapturedBytes`. */
+  method?: string;
   /** The message had a top-level `result`. */
   result: boolean;
   /** The `code` of a top-level `error` (NaN when it had no numeric code); undefined without an error. */
@@ -10,327 +19,437 @@ export interface ScannedAnswer {
   isError: boolean;
   /** The error's `data.reason`, when it is a string (the proxy's own errors say what failed). */
   errorReason?: string;
+  /** `params.progressToken` as its JSON text (a progress notification's; SPEC §3.1). */
+  progressToken?: string;
 }
 
-/** The keys the scanner minds; any other is `otherKey`. */
-type Key = 0 | 1 | 2 | 3 | 4;
-const otherKey = 0;
-const idKey = 1;
-const errorKey = 2;
-const resultKey = 3;
-const isErrorKey = 4;
-const keys = new Map<string, Key>([
-  ["id", idKey],
-  ["error", errorKey],
-  ["result", resultKey],
-  ["isError", isErrorKey],
+/** What the reader needs besides `result`, `error` and `method`. */
+export interface ScannerWants {
+  /** A result's `isError` (a tool call's). */
+  readonly isError: boolean;
+  /** The `id` (to match an answer to its request; a JSON body is the answer whatever its id). */
+  readonly id: boolean;
+  /** `params.progressToken` (progress notifications on an event stream). */
+  readonly progress: boolean;
+}
+
+/**
+ * The most bytes kept of one value (an id, a code, a reason, a progress token, a method): what makes
+ * the memory of reading an answer constant whatever the answer's size. A longer id matches no request.
+ */
+export const maxCapturedBytes = 65_536;
+/** Keys the scanner minds are short; even written with `\u` escapes they fit in this. */
+const maxKeyBytes = 128;
+
+// The objects whose keys are read; every other value is stepped over.
+const message = 1;
+const result = 2;
+const error = 3;
+const errorData = 4;
+const params = 5;
+const batch = 6;
+// The values that are kept.
+const noSlot = 0;
+const idSlot = 1;
+const methodSlot = 2;
+const codeSlot = 3;
+const reasonSlot = 4;
+const tokenSlot = 5;
+const isErrorSlot = 6;
+// Where the reading is.
+const value = 0;
+const key = 1;
+const colon = 2;
+const after = 3;
+const string = 4;
+const scalar = 5;
+const skipping = 6;
+const ended = 7;
+
+/** Per object read: its keys, and what each names — a value to keep (`slot`) or an object to read (`object`). */
+const keysOf = new Map<number, readonly (readonly [Buffer, number, number])[]>([
+  [
+    message,
+    [
+      [Buffer.from("id"), idSlot, 0],
+      [Buffer.from("method"), methodSlot, 0],
+      [Buffer.from("result"), noSlot, result],
+      [Buffer.from("error"), noSlot, error],
+      [Buffer.from("params"), noSlot, params],
+    ],
+  ],
+  [result, [[Buffer.from("isError"), isErrorSlot, 0]]],
+  [
+    error,
+    [
+      [Buffer.from("code"), codeSlot, 0],
+      [Buffer.from("data"), noSlot, errorData],
+    ],
+  ],
+  [errorData, [[Buffer.from("reason"), reasonSlot, 0]]],
+  [params, [[Buffer.from("progressToken"), tokenSlot, 0]]],
 ]);
-const keyBytes = [...keys].map(([name, key]) => [Buffer.from(name, "latin1"), key] as const);
 
-/** The key whose name is `bytes[from, to)`, compared byte by byte: no string is made for it. */
-function keyIn(bytes: Buffer, from: number, to: number): Key {
-  next: for (const [name, key] of keyBytes) {
-    if (name.length !== to - from) continue;
-    for (let j = 0; j < name.length; j++) if (bytes[from + j] !== name[j]) continue next;
-    return key;
-  }
-  return otherKey;
-}
-
-/** How far a string is read byte by byte before a native search takes over: most strings are short. */
-const nearBytes = 32;
-/**
- * A string with escaped quotes closer together than this on average (JSON inside a string) is read
- * byte by byte: a native search costs a call per quote, about what reading 24 bytes costs.
- */
-const denseSpacing = 24;
+const isDelimiter = (c: number) => c === 0x2c || c === 0x7d || c === 0x5d || isSpace(c);
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /**
- * The index of the quote that closes a string whose body goes on at `from`, or -1 when it does not
- * close in `bytes`. A short string is read byte by byte; a long one is searched with `indexOf` (a
- * native scan that costs next to nothing per byte), a quote being escaped when an odd number of
- * backslashes comes before it; one dense with escaped quotes (JSON inside a string) is read byte by
- * byte again. `bytes[from - 1]` is never a backslash of the string's body.
- */
-function closingQuote(bytes: Buffer, from: number): number {
-  const near = Math.min(bytes.length, from + nearBytes);
-  for (let j = from; j < near; j++) {
-    const b = bytes[j];
-    if (b === 0x22) return j;
-    if (b === 0x5c) return closingQuoteByBytes(bytes, j);
-  }
-  let quote = bytes.indexOf(0x22, near);
-  let escapedQuotes = 0;
-  while (quote >= 0) {
-    let backslashes = 0;
-    for (let j = quote - 1; j >= from && bytes[j] === 0x5c; j--) backslashes++;
-    if ((backslashes & 1) === 0) return quote;
-    if (++escapedQuotes >= 8 && quote - from < escapedQuotes * denseSpacing)
-      return closingQuoteByBytes(bytes, quote + 1);
-    quote = bytes.indexOf(0x22, quote + 1);
-  }
-  return -1;
-}
-
-/** `closingQuote` byte by byte, from a byte that is not escaped. */
-function closingQuoteByBytes(bytes: Buffer, from: number): number {
-  for (let j = from; j < bytes.length; j++) {
-    const b = bytes[j];
-    if (b === 0x5c) j++;
-    else if (b === 0x22) return j;
-  }
-  return -1;
-}
-
-/** Whether `bytes` ends in an unfinished escape (an odd run of backslashes after `from`). */
-function endsInEscape(bytes: Buffer, from: number): boolean {
-  let backslashes = 0;
-  for (let j = bytes.length - 1; j >= from && bytes[j] === 0x5c; j--) backslashes++;
-  return (backslashes & 1) === 1;
-}
-
-/**
- * Finds, in a JSON-RPC response or a batch of them fed chunk by chunk, each message's `id` and whether
- * it holds a `result` (and whether that says `isError: true`) or an `error` (with its code), without
- * parsing the values (SPEC §3.1): a result
- * of several megabytes is stepped over — values deeper than the keys it reads in a tight loop that
- * minds only strings and brackets, long strings with a native search. Only the `id` and the `error`
- * value are kept whole, and parsed. It reads bytes: a multi-byte UTF-8 character is never a quote, a
- * backslash or a bracket, so it cannot confuse the structure.
+ * Reads, from a JSON-RPC message or a batch of them fed chunk by chunk, what judging a call needs (SPEC
+ * §3.1): each message's `id` (as written), whether it has a `method` (then it is no answer), a
+ * `result` (and its `isError`), an `error`'s `code` and `data.reason`, and `params.progressToken`.
+ * Nothing else is kept and no value is parsed whole: a result or an error of megabytes is stepped over
+ * (strings with a native search), so memory stays constant whatever the answer's size. It reads bytes:
+ * a multi-byte UTF-8 character is never a quote, a backslash or a bracket. Duplicate keys: the last
+ * wins, as with `JSON.parse`. Each message is handed to `onMessage` when it closes.
  */
 export class AnswerScanner {
-  readonly answers: ScannedAnswer[] = [];
-  /** Whether a result's `isError` matters (a tool call's), and whether the id does (to match an answer). */
-  readonly #wants: { readonly isError: boolean; readonly id: boolean };
-  /** A lone result whose verdict is known: the rest, however long, need not be read. */
-  #done = false;
-  #depth = 0;
-  /** Depth of the messages' own keys: 1 for a lone response, 2 inside a batch; 0 until known. */
-  #messageDepth = 0;
-  #inString = false;
-  #escaped = false;
-  #expectKey = false;
-  #expectValue = false;
+  readonly #wants: ScannerWants;
+  readonly #onMessage: (message: ScannedMessage) => void;
+  #state = value;
+  /** The objects being read, outermost first (`message`, `result`, … or `batch`). */
+  #frames: number[] = [];
+  #current: ScannedMessage | undefined;
+  /** What the value about to start is: a slot to keep, or an object to read (else stepped over). */
+  #slot = noSlot;
+  #object = 0;
+  /** The string being read is a key. */
   #readingKey = false;
-  /** The start of a key that a chunk cut (rare), as latin1 text. */
-  #keyStart = "";
-  /** The key last read, as one of the few the scanner minds (`otherKey` for the rest). */
-  #lastKey: Key = otherKey;
-  #capturing = false;
-  /** The kept value's bytes from earlier chunks. */
-  #captured: Buffer[] = [];
-  #current: ScannedAnswer | undefined;
-  /** Depth of the keys of the message's `result` object while inside it; 0 elsewhere. */
-  #resultDepth = 0;
-  /** The value about to start is that of the result's `isError`. */
-  #isErrorNext = false;
-  /** Not a JSON-RPC response (a scalar at the top, a batch of scalars): reading stops. */
+  #escaped = false;
+  /** Brackets open in the value being stepped over; whether it is inside a string. */
+  #skipDepth = 0;
+  #skipInString = false;
+  /** The kept text: where it starts in the current chunk, and what earlier chunks held. */
+  #captureFrom = 0;
+  #parts: Buffer[] = [];
+  #partsBytes = 0;
+  #overflow = false;
   #lost = false;
 
-  /** Whether the answer was not a JSON object or an array of them. */
+  constructor(onMessage: (message: ScannedMessage) => void, wants: ScannerWants) {
+    this.#onMessage = onMessage;
+    this.#wants = wants;
+  }
+
+  /** Whether the bytes were not a JSON object or an array of them (reading stopped). */
   get lost(): boolean {
     return this.#lost;
   }
 
-  /** Feeds the answer's next bytes. */
-  /**
-   * `wants`: what the reader needs besides `result` and `error` (default: both). Without `isError`, and
-   * with the `id` seen (or not wanted), reading a lone response stops at its `result` key: a result of
-   * megabytes costs nothing more.
-   */
-  constructor(wants: { isError: boolean; id: boolean } = { isError: true, id: true }) {
-    this.#wants = wants;
+  /** Forgets everything, for the next message (an event stream's next event). */
+  reset(): void {
+    this.#state = value;
+    this.#frames = [];
+    this.#current = undefined;
+    this.#escaped = false;
+    this.#skipDepth = 0;
+    this.#skipInString = false;
+    this.#parts = [];
+    this.#partsBytes = 0;
+    this.#lost = false;
   }
 
   feed(bytes: Buffer): void {
-    if (this.#lost || this.#done) return;
-    let keyFrom = 0;
-    let captureFrom = 0;
-    for (let i = 0; i < bytes.length; i++) {
-      const c = bytes[i] as number;
-      if (this.#inString) {
-        if (this.#escaped) this.#escaped = false;
-        else if (c === 0x5c) this.#escaped = true;
-        else if (c === 0x22) {
-          this.#inString = false;
-          if (this.#readingKey) {
-            this.#readingKey = false;
-            this.#lastKey =
-              this.#keyStart === ""
-                ? keyIn(bytes, keyFrom, i)
-                : (keys.get(this.#keyStart + bytes.toString("latin1", keyFrom, i)) ?? otherKey);
-            this.#keyStart = "";
-          }
-        } else if (!this.#readingKey && !this.#capturing) {
-          // a value nobody keeps: stepped over to its closing quote, which the next turn reads
-          const end = closingQuote(bytes, i);
-          if (end >= 0) i = end - 1;
-          else {
-            this.#escaped = endsInEscape(bytes, i);
-            i = bytes.length;
-          }
-        }
-        continue;
-      }
-      if (this.#depth > (this.#resultDepth || this.#messageDepth) && this.#messageDepth !== 0) {
-        const next = this.#skipDeep(bytes, i);
-        if (next !== i) {
-          i = next - 1;
+    const n = bytes.length;
+    let i = 0;
+    this.#captureFrom = 0;
+    while (i < n) {
+      switch (this.#state) {
+        case skipping:
+          i = this.#skip(bytes, i);
           continue;
-        } // else at the bracket that closes back to the read level: read below
+        case string:
+          i = this.#string(bytes, i);
+          continue;
+        case scalar: {
+          while (i < n && !isDelimiter(bytes[i] as number)) i++;
+          if (i < n) this.#endValue(bytes, i);
+          continue;
+        }
+        case ended:
+          return;
       }
-      const md = this.#messageDepth;
-      switch (c) {
-        case 0x22: // "
-          this.#inString = true;
-          if (this.#depth === 0 || (this.#depth === 1 && md === 2))
-            this.#lost = true; // a string, not a message
-          else if ((this.#depth === md || this.#depth === this.#resultDepth) && this.#expectKey) {
-            this.#expectKey = false;
+      const c = bytes[i] as number;
+      i++;
+      if (isSpace(c)) continue;
+      switch (this.#state) {
+        case value:
+          this.#valueStarts(i - 1, c);
+          break;
+        case key:
+          if (c === 0x22) {
             this.#readingKey = true;
-            keyFrom = i + 1;
-          } else if (this.#depth === md && this.#expectValue) captureFrom = this.#valueAt(i, captureFrom);
-          else if (this.#depth === this.#resultDepth) this.#isErrorNext = false;
+            this.#beginCapture(i - 1);
+            this.#state = string;
+          } else if (c === 0x7d) this.#close();
+          else this.#lose();
           break;
-        case 0x7b: // {
-        case 0x5b: // [
-          if (this.#depth === 0) {
-            this.#messageDepth = c === 0x7b ? 1 : 2;
-            if (c === 0x7b) this.#startMessage();
-          } else if (this.#depth === 1 && md === 2) {
-            if (c !== 0x7b) this.#lost = true;
-            this.#startMessage();
-          } else if (this.#depth === md && this.#expectValue) {
-            captureFrom = this.#valueAt(i, captureFrom);
-            if (c === 0x7b && this.#lastKey === resultKey) {
-              this.#resultDepth = md + 1;
-              this.#expectKey = true;
-            }
-          } else if (this.#depth === this.#resultDepth) this.#isErrorNext = false;
-          this.#depth++;
+        case colon:
+          if (c === 0x3a) this.#state = value;
+          else this.#lose();
           break;
-        case 0x7d: // }
-        case 0x5d: // ]
-          this.#depth--;
-          if (this.#depth === this.#resultDepth - 1) {
-            this.#resultDepth = 0; // the result object ended
-            this.#expectKey = false;
-          }
-          if (this.#depth === this.#messageDepth - 1 && this.#current !== undefined) {
-            this.#endValue(bytes, i, captureFrom);
-            this.answers.push(this.#current);
-            this.#current = undefined;
-          }
+        case after:
+          if (c === 0x2c) this.#state = this.#frames.at(-1) === batch ? value : key;
+          else if (c === 0x7d || c === 0x5d) this.#close();
+          else this.#lose();
           break;
-        case 0x3a: // :
-          if (this.#depth === md) {
-            this.#expectValue = true;
-            const current = this.#current;
-            if (this.#lastKey === resultKey && current !== undefined) {
-              current.result = true;
-              if (md === 1 && !this.#wants.isError && (!this.#wants.id || current.id !== undefined)) {
-                this.answers.push(current);
-                this.#done = true;
-                return;
-              }
-            }
-          } else if (this.#depth === this.#resultDepth) this.#isErrorNext = this.#lastKey === isErrorKey;
-          break;
-        case 0x2c: // ,
-          if (this.#depth === md) {
-            this.#endValue(bytes, i, captureFrom);
-            this.#expectKey = true;
-          } else if (this.#depth === this.#resultDepth) {
-            this.#expectKey = true;
-            this.#isErrorNext = false;
-          }
-          break;
-        case 0x20:
-        case 0x09:
-        case 0x0a:
-        case 0x0d:
-          break;
-        default:
-          if (this.#depth === 0 || (this.#depth === 1 && md === 2))
-            this.#lost = true; // a scalar, not a message
-          else if (this.#depth === md && this.#expectValue) captureFrom = this.#valueAt(i, captureFrom);
-          else if (this.#depth === this.#resultDepth && this.#isErrorNext) {
-            this.#isErrorNext = false;
-            if (c === 0x74 && this.#current !== undefined) this.#current.isError = true; // t(rue)
-          }
       }
-      if (this.#lost) return;
     }
-    if (this.#readingKey) this.#keyStart += bytes.toString("latin1", keyFrom);
-    // a copy: the chunk's memory belongs to the socket, which reuses it
-    if (this.#capturing) this.#captured.push(Buffer.from(bytes.subarray(captureFrom)));
+    const state = this.#state;
+    if (state === string || (state === scalar && this.#slot !== noSlot))
+      this.#keep(bytes, this.#captureFrom, n);
   }
 
-  /**
-   * Steps over a value deeper than any key that is read (a result's content, an error's data): only
-   * strings and brackets matter there. Stops before the bracket that closes back to the read level,
-   * for the main loop; returns where it stopped (the end of `bytes` when a string runs on past it).
-   */
-  #skipDeep(bytes: Buffer, from: number): number {
-    const watched = this.#resultDepth || this.#messageDepth;
-    let depth = this.#depth;
-    let i = from;
-    while (i < bytes.length) {
-      const c = bytes[i];
+  #valueStarts(i: number, c: number): void {
+    const frames = this.#frames;
+    const top = frames.at(-1);
+    if (top === undefined || top === batch) {
+      if (c === 0x7b) {
+        frames.push(message);
+        this.#current = {
+          id: undefined,
+          request: false,
+          result: false,
+          errorCode: undefined,
+          isError: false,
+        };
+        this.#state = key;
+      } else if (c === 0x5b && top === undefined) {
+        frames.push(batch);
+        this.#state = value;
+      } else if (c === 0x5d && top === batch) this.#close();
+      else this.#lose(); // a scalar, or a batch of scalars: not JSON-RPC
+      return;
+    }
+    const slot = this.#slot;
+    if (c === 0x7b && this.#object !== 0) {
+      frames.push(this.#object);
+      this.#state = key;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (slot !== noSlot) this.#fill(slot, undefined); // an id or a code that is an object: none
+      this.#skipDepth = 1;
+      this.#state = skipping;
+    } else if (slot === noSlot) {
       if (c === 0x22) {
-        const end = closingQuote(bytes, i + 1);
-        if (end < 0) {
-          this.#inString = true;
-          this.#escaped = endsInEscape(bytes, i + 1);
-          i = bytes.length;
-          break;
+        this.#skipInString = true;
+        this.#state = skipping;
+      } else this.#state = scalar;
+    } else {
+      this.#beginCapture(i);
+      this.#state = c === 0x22 ? string : scalar;
+    }
+  }
+
+  /** Inside a string that is read (a key, or a value kept): to its closing quote. */
+  #string(bytes: Buffer, i: number): number {
+    if (this.#escaped) {
+      this.#escaped = false;
+      i++;
+      if (i >= bytes.length) return i;
+    }
+    const end = closingQuote(bytes, i);
+    if (end < 0) {
+      this.#escaped = endsInEscape(bytes, i);
+      return bytes.length;
+    }
+    if (this.#readingKey) {
+      this.#readingKey = false;
+      this.#keyRead(bytes, end + 1);
+    } else this.#endValue(bytes, end + 1);
+    return end + 1;
+  }
+
+  /** Steps over a value nobody reads: only strings and brackets matter in it. */
+  #skip(bytes: Buffer, i: number): number {
+    const n = bytes.length;
+    let depth = this.#skipDepth;
+    while (i < n) {
+      if (this.#skipInString) {
+        if (this.#escaped) {
+          this.#escaped = false;
+          i++;
+          continue;
         }
+        const end = closingQuote(bytes, i);
+        if (end < 0) {
+          this.#escaped = endsInEscape(bytes, i);
+          this.#skipDepth = depth;
+          return n;
+        }
+        this.#skipInString = false;
         i = end + 1;
+        if (depth === 0) break;
         continue;
       }
-      if (c === 0x7b || c === 0x5b) depth++;
-      else if (c === 0x7d || c === 0x5d) {
-        if (depth === watched + 1) break;
-        depth--;
-      }
+      const c = bytes[i];
       i++;
+      if (c === 0x22) this.#skipInString = true;
+      else if (c === 0x7b || c === 0x5b) depth++;
+      else if ((c === 0x7d || c === 0x5d) && --depth === 0) break;
     }
-    this.#depth = depth;
+    this.#skipDepth = depth;
+    if (depth === 0 && !this.#skipInString) this.#state = after;
     return i;
   }
 
-  #startMessage(): void {
-    this.#current = { id: undefined, result: false, errorCode: undefined, isError: false };
-    this.#expectKey = true;
-  }
-
-  /** A message's value starts at `i`: kept from there when it is the `error`, or the `id` when wanted. */
-  #valueAt(i: number, captureFrom: number): number {
-    this.#expectValue = false;
-    const kept = this.#lastKey === errorKey || (this.#lastKey === idKey && this.#wants.id);
-    if (!kept) return captureFrom;
-    this.#capturing = true;
-    this.#captured = [];
-    return i;
-  }
-
-  #endValue(bytes: Buffer, i: number, captureFrom: number): void {
-    this.#expectValue = false;
-    if (!this.#capturing || this.#current === undefined) return;
-    this.#capturing = false;
-    const last = bytes.subarray(captureFrom, i);
-    const kept = this.#captured.length === 0 ? last : Buffer.concat([...this.#captured, last]);
-    const raw = kept.toString("utf8").trim();
-    this.#captured = [];
-    if (this.#lastKey === idKey) this.#current.id = raw;
-    else {
-      try {
-        const { code, data } = JSON.parse(raw) as { code?: unknown; data?: { reason?: unknown } };
-        this.#current.errorCode = typeof code === "number" ? code : Number.NaN;
-        if (typeof data?.reason === "string") this.#current.errorReason = data.reason;
-      } catch {
-        this.#current.errorCode = Number.NaN;
+  /** A key ended at `end` (after its quote): what its value is to the scanner. */
+  #keyRead(bytes: Buffer, end: number): void {
+    this.#state = colon;
+    this.#slot = noSlot;
+    this.#object = 0;
+    const names = keysOf.get(this.#frames.at(-1) as number);
+    if (names === undefined) return;
+    const from = this.#captureFrom + 1;
+    const to = end - 1;
+    let plain = this.#parts.length === 0 && !this.#overflow && to - from <= maxKeyBytes;
+    for (let j = from; plain && j < to; j++) if (bytes[j] === 0x5c) plain = false;
+    if (plain) {
+      // the usual case: compared byte by byte, no string made
+      for (const [name, slot, object] of names) {
+        if (name.length === to - from && bytes.compare(name, 0, name.length, from, to) === 0) {
+          this.#chose(slot, object);
+          return;
+        }
+      }
+      return;
+    }
+    // cut by a chunk, or written with escapes (`"\u0069d"` is `"id"` to JSON.parse, and so to the server)
+    const text = this.#captured(bytes, end);
+    const name = text === undefined ? undefined : decodeString(text);
+    if (name === undefined) return;
+    for (const [candidate, slot, object] of names) {
+      if (candidate.toString("latin1") === name) {
+        this.#chose(slot, object);
+        return;
       }
     }
   }
+
+  #chose(slot: number, object: number): void {
+    const current = this.#current as ScannedMessage;
+    if (object === result) {
+      current.result = true;
+      // without isError to read, and with the id seen (or not wanted), a lone answer is known here: the
+      // rest of a result of megabytes is never read
+      const lone = this.#frames.length === 1;
+      if (lone && !this.#wants.isError && (!this.#wants.id || current.id !== undefined)) {
+        this.#onMessage(current);
+        this.#current = undefined;
+        this.#state = ended;
+        return;
+      }
+      if (!this.#wants.isError) return;
+    } else if (object === error) current.errorCode = Number.NaN;
+    else if (object === params && !this.#wants.progress) return;
+    else if (slot === idSlot && !this.#wants.id) return;
+    else if (slot === methodSlot) current.request = true;
+    this.#slot = slot;
+    this.#object = object;
+  }
+
+  /** A value ends at `end` in this chunk. */
+  #endValue(bytes: Buffer, end: number): void {
+    this.#state = after;
+    if (this.#slot !== noSlot) this.#fill(this.#slot, this.#captured(bytes, end));
+  }
+
+  #fill(slot: number, text: string | undefined): void {
+    this.#slot = noSlot;
+    const current = this.#current as ScannedMessage;
+    switch (slot) {
+      case idSlot:
+        current.id = text !== undefined && isIdText(text) ? text : undefined;
+        break;
+      case methodSlot: {
+        const method = text?.startsWith('"') ? decodeString(text) : undefined;
+        if (method === undefined) delete current.method;
+        else current.method = method;
+        break;
+      }
+      case codeSlot:
+        current.errorCode = text !== undefined && isNumberText(text) ? Number(text) : Number.NaN;
+        break;
+      case reasonSlot: {
+        const reason = text?.startsWith('"') ? decodeString(text) : undefined;
+        if (reason === undefined) delete current.errorReason;
+        else current.errorReason = reason;
+        break;
+      }
+      case tokenSlot:
+        if (text === undefined) delete current.progressToken;
+        else current.progressToken = text;
+        break;
+      case isErrorSlot:
+        current.isError = text === "true";
+        break;
+    }
+  }
+
+  /** An object or the batch closed. */
+  #close(): void {
+    const closed = this.#frames.pop();
+    if (closed === message && this.#current !== undefined) {
+      this.#onMessage(this.#current);
+      this.#current = undefined;
+    }
+    this.#state = this.#frames.length === 0 ? ended : after;
+  }
+
+  #lose(): void {
+    this.#lost = true;
+    this.#state = ended;
+  }
+
+  #beginCapture(from: number): void {
+    this.#captureFrom = from;
+    this.#parts = [];
+    this.#partsBytes = 0;
+    this.#overflow = false;
+  }
+
+  /** Keeps `bytes[from, to)` of a value that goes on in the next chunk (a copy: sockets reuse chunks). */
+  #keep(bytes: Buffer, from: number, to: number): void {
+    const limit = this.#readingKey ? maxKeyBytes : maxCapturedBytes;
+    if (this.#overflow) return;
+    if (this.#partsBytes + to - from > limit) {
+      this.#overflow = true;
+      this.#parts = [];
+      return;
+    }
+    this.#parts.push(Buffer.from(bytes.subarray(from, to)));
+    this.#partsBytes += to - from;
+  }
+
+  /** The kept value, ending at `end` in this chunk; undefined when it was too long. */
+  #captured(bytes: Buffer, end: number): string | undefined {
+    const from = this.#captureFrom;
+    if (this.#parts.length === 0 && !this.#overflow)
+      return end - from > maxCapturedBytes ? undefined : bytes.toString("utf8", from, end);
+    this.#keep(bytes, from, end);
+    const parts = this.#parts;
+    this.#parts = [];
+    // joined before decoding: a character cut between chunks is whole again
+    return this.#overflow ? undefined : Buffer.concat(parts).toString("utf8");
+  }
+}
+
+/** A JSON string's value, or undefined when `text` is not one. */
+function decodeString(text: string): string | undefined {
+  try {
+    const decoded: unknown = JSON.parse(text);
+    return typeof decoded === "string" ? decoded : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A JSON number, as RFC 8259 §6 writes it. */
+const numberText = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
+function isNumberText(text: string): boolean {
+  return numberText.test(text);
+}
+
+/** Whether `text` is an id JSON-RPC allows: a string, a number or null (JSON-RPC 2.0 §4). */
+function isIdText(text: string): boolean {
+  return text === "null" || text.startsWith('"') || isNumberText(text);
 }

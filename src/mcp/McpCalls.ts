@@ -7,7 +7,12 @@ import type { Upstream, UpstreamRequest } from "../proxy/Upstream.ts";
 import type { Admit } from "../proxy/UpstreamBalancer.ts";
 import { JsonRpcJudge, type JsonRpcRules } from "./JsonRpcJudge.ts";
 import { headersDisagree, type JsonRpcCall, readJsonRpcBody } from "./jsonRpcCall.ts";
-import { sendHeaderMismatch, sendToolUnavailable, type ToolRefusal } from "./mcpAnswers.ts";
+import {
+  sendBatchedToolCall,
+  sendHeaderMismatch,
+  sendToolUnavailable,
+  type ToolRefusal,
+} from "./mcpAnswers.ts";
 import { ToolCallWitness } from "./ToolCallWitness.ts";
 import type { ToolCircuits } from "./ToolCircuits.ts";
 import { ToolListJudge } from "./ToolListJudge.ts";
@@ -52,15 +57,22 @@ export class McpCalls implements CallReader {
       return this.#plain;
     const read = readJsonRpcBody(body);
     if (read.kind === "other") return this.#plain;
-    const mismatch = headersDisagree(headers, read.message);
+    const mismatch = headersDisagree(headers, read.messages);
     if (mismatch !== undefined) {
       const id = read.kind === "call" ? (read.call.ids[0] as string) : "null";
       return { refuse: (res) => sendHeaderMismatch(res, id, mismatch), judge: this.#plain.judge };
     }
     if (read.kind === "message") return this.#plain;
-    const sessionless = headers["mcp-session-id"] === undefined && read.message?.method !== "initialize";
-    const listsTools = read.message?.method === "tools/list";
-    return new McpCall(read.call, this.#o, sessionless && this.#o.sessionsOnly.size > 0, listsTools);
+    const call = read.call;
+    // A tool circuit guards one call and hears one answer (SPEC §3.2); a batch holding a tools/call
+    // would pass its tool's circuit by (an operator's forced open included). Batches left MCP with
+    // 2025-06-18 and no SDK client sends one, so such a batch is refused rather than half guarded.
+    if (call.tool === undefined && call.tools !== undefined && call.tools.length > 0)
+      return { refuse: (res) => sendBatchedToolCall(res, call.ids), judge: this.#plain.judge };
+    const lone = read.messages.length === 1 ? read.messages[0] : undefined;
+    const sessionless = headers["mcp-session-id"] === undefined && lone?.method !== "initialize";
+    const listsTools = lone?.method === "tools/list";
+    return new McpCall(call, this.#o, sessionless && this.#o.sessionsOnly.size > 0, listsTools);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ExchangeJudge, ExchangeOutcome, Judgement } from "../proxy/ExchangeJudge.ts";
 import { isEventStream } from "../proxy/eventStream.ts";
-import { EventDataReader } from "./EventDataReader.ts";
+import { EventStreamReader } from "./EventStreamReader.ts";
 import type { ToolCatalog } from "./ToolCatalog.ts";
 import { ToolListNames } from "./ToolListNames.ts";
 
@@ -25,7 +25,7 @@ export class ToolListJudge implements ExchangeJudge {
   readonly #maxBytes: number;
   #read = 0;
   #json: ToolListNames | undefined;
-  #events: EventDataReader | undefined;
+  #events: EventStreamReader | undefined;
   #event: ToolListNames | undefined;
 
   constructor(inner: ExchangeJudge, catalog: ToolCatalog, maxBytes = maxToolListBytes) {
@@ -38,10 +38,14 @@ export class ToolListJudge implements ExchangeJudge {
     if (status >= 200 && status < 300) {
       if (isEventStream(headers)) {
         this.#event = this.#names();
-        this.#events = new EventDataReader(
-          (bytes) => this.#event?.feed(bytes),
-          () => this.#eventEnd(),
-        );
+        this.#events = new EventStreamReader({
+          data: (bytes) => this.#event?.feed(bytes),
+          event: () => this.#eventEnd(),
+          // an event the stream never ended: what was read of it is no list
+          discard: () => {
+            this.#event = this.#names();
+          },
+        });
       } else if (String(headers["content-type"]).includes("json")) this.#json = this.#names();
     }
     return this.#inner.head(status, headers);

@@ -46,6 +46,19 @@ export function sendHeaderMismatch(res: ServerResponse, id: string, problem: str
   send(res, 400, `{"jsonrpc":"2.0","id":${id},"error":${JSON.stringify(error)}}`);
 }
 
+/**
+ * The answer to a batch that holds a `tools/call` (see `McpCalls.read`): 400 with a JSON-RPC error
+ * -32600 (invalid request) for each request id of the batch (`ids` as the client wrote them).
+ */
+export function sendBatchedToolCall(res: ServerResponse, ids: readonly string[]): void {
+  const error = JSON.stringify({
+    code: -32600,
+    message: "Invalid request: tools/call cannot be batched through this proxy; send each call alone",
+    data: { reason: "batched_tool_call" },
+  });
+  send(res, 400, `[${ids.map((id) => `{"jsonrpc":"2.0","id":${id},"error":${error}}`).join(",")}]`);
+}
+
 function send(res: ServerResponse, status: number, text: string): void {
   res
     .writeHead(status, {

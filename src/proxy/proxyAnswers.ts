@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { EdgeRefusal } from "../edge/EdgeGuard.ts";
-import type { JsonRpcId, JsonRpcShape } from "./jsonRpc.ts";
+import type { JsonRpcShape } from "./jsonRpc.ts";
 
 /** Why the proxy answered itself instead of passing on an upstream's response. */
 export type ProxyFailureReason = "circuit_open" | "overloaded" | "connect_failed" | "timeout";
@@ -35,19 +35,26 @@ export function sendUpstreamFailure(
   if (answer.status === 503 && answer.retryAfterMs !== undefined) {
     headers["retry-after"] = String(Math.max(1, Math.ceil(answer.retryAfterMs / 1_000)));
   }
-  let body: unknown;
+  const sessionLost = answer.status === 404;
+  const error = {
+    // -32001 is what MCP servers answer for an unknown session; -32603 is JSON-RPC's internal error
+    code: sessionLost ? -32001 : -32603,
+    message: sessionLost ? "Session not found" : "Upstream unavailable",
+    data: {
+      reason: answer.reason,
+      upstream: answer.upstream,
+      ...(answer.retryAfterMs === undefined ? {} : { retryAfterMs: answer.retryAfterMs }),
+    },
+  };
+  let body: string | undefined;
   switch (shape.kind) {
     case "request":
-      body = jsonRpcError(shape.id, answer);
-      break;
     case "batch":
-      body = shape.ids.map((id) => jsonRpcError(id, answer));
-      break;
     case "notification":
-      body = undefined;
+      body = jsonRpcErrors(shape, error);
       break;
     case "other":
-      body = {
+      body = JSON.stringify({
         error: plainMessages[answer.status],
         upstream: answer.upstream,
         ...(answer.status === 503
@@ -56,16 +63,27 @@ export function sendUpstreamFailure(
               ...(answer.reason === "circuit_open" ? {} : { reason: answer.reason }),
             }
           : { reason: answer.reason }),
-      };
+      });
       break;
   }
   sendJson(res, answer.status, body, headers);
 }
 
 /**
+ * What ends an upstream event left unfinished when the proxy ends the stream itself, so that no client
+ * takes it for a message: it is made an event of a type MCP clients ignore (the SDK's client takes
+ * only events whose type is empty or "message"; a browser's EventSource fires no `onmessage` for
+ * it). Where the upstream stopped is not known — in a line, or just after one — and must not matter:
+ * in a line, the first `event:` line is only its tail (a field the client drops or a value made
+ * longer), and the second sets the type; just after a line, both set it. Only then does a blank line
+ * dispatch the event. A bare "\n\n" would have dispatched the truncated event as a message.
+ */
+const discardUnfinished = "event: breakwater-discarded\nevent: breakwater-discarded\n\n";
+
+/**
  * The events that end an event stream whose JSON-RPC answer did not come in time (SPEC §3.1): one
- * error per unanswered request id (`ids` as JSON text), after a blank line when the upstream's last
- * event was left unfinished.
+ * error per unanswered request id (`ids` as the client wrote them), after the upstream's last event
+ * is made harmless when it was left unfinished.
  */
 export function answerTimeoutEvents(
   ids: readonly string[],
@@ -77,27 +95,21 @@ export function answerTimeoutEvents(
     message: "Upstream answer timed out",
     data: { reason: "timeout", upstream },
   });
-  let text = atEventBoundary ? "" : "\n\n";
+  let text = atEventBoundary ? "" : discardUnfinished;
   for (const id of ids) text += `event: message\ndata: {"jsonrpc":"2.0","id":${id},"error":${error}}\n\n`;
   return text;
 }
 
-function jsonRpcError(id: JsonRpcId, answer: UpstreamFailureAnswer) {
-  const sessionLost = answer.status === 404;
-  return {
-    jsonrpc: "2.0",
-    id,
-    error: {
-      // -32001 is what MCP servers answer for an unknown session; -32603 is JSON-RPC's internal error
-      code: sessionLost ? -32001 : -32603,
-      message: sessionLost ? "Session not found" : "Upstream unavailable",
-      data: {
-        reason: answer.reason,
-        upstream: answer.upstream,
-        ...(answer.retryAfterMs === undefined ? {} : { retryAfterMs: answer.retryAfterMs }),
-      },
-    },
-  };
+/**
+ * `error` as a JSON-RPC error per request id of `shape` (an array for a batch; nothing for a
+ * notification), each id echoed exactly as the client wrote it (`shape` holds their JSON texts).
+ */
+function jsonRpcErrors(shape: JsonRpcShape, error: unknown): string | undefined {
+  const tail = `,"error":${JSON.stringify(error)}}`;
+  if (shape.kind === "request") return `{"jsonrpc":"2.0","id":${shape.id}${tail}`;
+  if (shape.kind === "batch")
+    return `[${shape.ids.map((id) => `{"jsonrpc":"2.0","id":${id}${tail}`).join(",")}]`;
+  return undefined;
 }
 
 /**
@@ -138,33 +150,30 @@ function sendErrors(
   plain: unknown,
   headers: Record<string, string>,
 ): void {
-  const answer = (id: JsonRpcId) => ({ jsonrpc: "2.0", id, error });
-  const body =
-    shape.kind === "request"
-      ? answer(shape.id)
-      : shape.kind === "batch"
-        ? shape.ids.map(answer)
-        : shape.kind === "notification"
-          ? undefined
-          : plain;
+  const body = shape.kind === "other" ? JSON.stringify(plain) : jsonRpcErrors(shape, error);
   sendJson(res, status, body, headers);
 }
 
 /** A plain JSON error of the proxy itself (400, 404 outside the route, 413). */
 export function sendClientError(res: ServerResponse, status: number, error: string, close = false): void {
-  sendJson(res, status, { error }, close ? { connection: "close" } : {});
+  sendJson(res, status, JSON.stringify({ error }), close ? { connection: "close" } : {});
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+/** Writes `text` (JSON), or the bare status when it is undefined. */
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  text: string | undefined,
+  headers: Record<string, string>,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  if (body === undefined) {
+  if (text === undefined) {
     res.writeHead(status, headers).end();
     return;
   }
-  const text = JSON.stringify(body);
   res
     .writeHead(status, {
       ...headers,

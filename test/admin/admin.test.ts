@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
-import { startProxy, type TestProxy, upstreamsToml } from "../support/proxy.ts";
-import { echo, startUpstream, status, type TestUpstream } from "../support/upstream.ts";
+import { startFleet, startProxy, type TestProxy, upstreamsToml } from "../support/proxy.ts";
+import { echo, type Handler, startUpstream, status, type TestUpstream } from "../support/upstream.ts";
 
 const token = "s3cret-token";
 
@@ -156,5 +156,42 @@ describe("the admin listener", () => {
     assert.equal((await admin("/circuits/a/explode", { method: "POST", token })).status, 404);
     assert.equal((await admin("/circuits/a/reset", { token })).status, 405);
     assert.equal((await admin("/nothing")).status, 404);
+  });
+});
+
+describe("tool circuits whose names are Object.prototype's own (SPEC §3.2)", () => {
+  const names = ["__proto__", "constructor"];
+  /** Lists the tools, and fails every call to them with -32603. */
+  const tools: Handler = (_req, res, body) => {
+    const { id, method } = JSON.parse(body) as { id: unknown; method: string };
+    const answer =
+      method === "tools/list"
+        ? { result: { tools: names.map((name) => ({ name, inputSchema: { type: "object" } })) } }
+        : { error: { code: -32603, message: "down" } };
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ jsonrpc: "2.0", id, ...answer }));
+  };
+  let fleet: Awaited<ReturnType<typeof startFleet>>;
+
+  before(async () => {
+    fleet = await startFleet({ u: tools }, "[proxy.tool_circuit]\nfailure_threshold = 1\n");
+    const list = { jsonrpc: "2.0", id: 0, method: "tools/list" };
+    await (await request(fleet.proxy.url, { method: "POST", body: JSON.stringify(list) })).body.text();
+    for (const name of names) {
+      const call = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name } };
+      await (await request(fleet.proxy.url, { method: "POST", body: JSON.stringify(call) })).body.text();
+    }
+  });
+  after(() => fleet.close());
+
+  it("lists a tool named __proto__ or constructor in /health and /circuits", async () => {
+    for (const path of ["/health", "/circuits"]) {
+      const text = await (await request(`${fleet.proxy.adminUrl}${path}`)).body.text();
+      const tools = JSON.parse(text).circuit_breakers.u.tools as Record<string, { state: string }>;
+      assert.deepEqual(Object.keys(tools), names, path);
+      for (const name of names)
+        assert.equal(Object.getOwnPropertyDescriptor(tools, name)?.value.state, "open");
+    }
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { EventDataReader } from "../../src/mcp/EventDataReader.ts";
+import { EventStreamReader } from "../../src/mcp/EventStreamReader.ts";
 import { JsonRpcJudge } from "../../src/mcp/JsonRpcJudge.ts";
 import { ToolCatalog } from "../../src/mcp/ToolCatalog.ts";
 import { ToolListJudge } from "../../src/mcp/ToolListJudge.ts";
@@ -65,23 +65,28 @@ describe("ToolListNames: the names of a tools/list answer, read as it streams", 
   });
 });
 
-describe("EventDataReader: the data of an event stream's events, without keeping it", () => {
+describe("EventStreamReader: the data of an event stream's events, without keeping it", () => {
   it("joins an event's data lines, whatever the line ends, and passes over other fields and comments", () => {
     const events: string[] = [];
     let current = "";
-    const reader = new EventDataReader(
-      (bytes) => {
+    const reader = new EventStreamReader({
+      data: (bytes) => {
         current += bytes.toString("utf8");
       },
-      () => {
+      event: () => {
         events.push(current);
         current = "";
       },
-    );
+      discard: () => {
+        current = "";
+      },
+    });
     const stream =
-      ": comment\r\nevent: message\r\ndata: one\r\ndata:two\rid: 7\n\ndata\n\n\nretry: 5\n\ndata:  three\n\n";
+      ": comment\r\nevent: message\r\ndata: one\r\ndata:two\rid: 7\n\n\nretry: 5\n\ndata:  three\n\ndata: cut";
     for (const byte of Buffer.from(stream)) reader.feed(Buffer.from([byte]));
-    assert.deepEqual(events, ["one\ntwo\n", "\n", " three\n"]);
+    reader.end();
+    assert.deepEqual(events, ["one\ntwo", " three"]);
+    assert.equal(current, "", "an event the stream did not end is discarded");
   });
 });
 

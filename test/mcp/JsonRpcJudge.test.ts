@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { JsonRpcJudge } from "../../src/mcp/JsonRpcJudge.ts";
+import type { JsonRpcCall } from "../../src/mcp/jsonRpcCall.ts";
+import { judgeContract } from "../support/judgeContract.ts";
+
+const rules = { isFailureStatus: (s: number) => s >= 500, isFailureCode: (c: number) => c === -32603 };
+const call = (over: Partial<JsonRpcCall> = {}): JsonRpcCall => ({
+  ids: ["1"],
+  progressTokens: new Set(),
+  tool: undefined,
+  ...over,
+});
+const sse = { "content-type": "text/event-stream" };
+const event = (data: string) => Buffer.from(`event: message\ndata: ${data}\n\n`);
+
+judgeContract({
+  name: "JsonRpcJudge on a JSON body",
+  make: () => new JsonRpcJudge(call(), rules),
+  whole: {
+    status: 200,
+    headers: { "content-type": "application/json" },
+    chunks: [Buffer.from('{"jsonrpc":"2.0","id":1,'), Buffer.from('"error":{"code":-32603,"message":"x"}}')],
+  },
+});
+
+judgeContract({
+  name: "JsonRpcJudge on an event stream",
+  make: () => new JsonRpcJudge(call(), rules),
+  whole: {
+    status: 200,
+    headers: sse,
+    chunks: [
+      event('{"jsonrpc":"2.0","method":"notifications/message","params":{}}'),
+      Buffer.from('data: {"jsonrpc":"2.0","id":1,"result":'),
+      Buffer.from('{"content":[]}}\n\n'),
+    ],
+  },
+});
+
+describe("JsonRpcJudge on an event stream (SPEC §3.1)", () => {
+  it("reports progress for the call's token, compared by value, and no other's", () => {
+    const judge = new JsonRpcJudge(call({ progressTokens: new Set(['"té"']) }), rules);
+    judge.head(200, sse);
+    const progress = (token: string) =>
+      event(
+        `{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":${token},"progress":1}}`,
+      );
+    assert.equal(judge.data(progress('"t\\u00e9"')), "progressed");
+    assert.equal(judge.data(progress('"other"')), "pending");
+  });
+
+  it("counts an event only once it is dispatched: an answer whose blank line never comes is a cut stream", () => {
+    const judge = new JsonRpcJudge(call(), rules);
+    judge.head(200, sse);
+    assert.equal(judge.data(Buffer.from('data: {"jsonrpc":"2.0","id":1,"result":{}}\n')), "pending");
+    assert.equal(judge.end(), "failure");
+  });
+
+  it("joins an event's data lines, as the standard does, before reading them", () => {
+    const judge = new JsonRpcJudge(call(), rules);
+    judge.head(200, sse);
+    const split = 'data: {"jsonrpc":"2.0",\r\ndata: "id":1,\rdata:"error":{"code":-32603}}\r\n\r\n';
+    assert.equal(judge.data(Buffer.from(split)), "failure");
+  });
+
+  it("waits for every id of a batch, each answered in its own event", () => {
+    const judge = new JsonRpcJudge(call({ ids: ["1", '"b"'] }), rules);
+    judge.head(200, sse);
+    assert.equal(judge.data(event('{"jsonrpc":"2.0","id":1,"result":{}}')), "pending");
+    assert.deepEqual(judge.unanswered(), ['"b"']);
+    assert.equal(judge.data(event('{"jsonrpc":"2.0","id":"b","result":{}}')), "success");
+  });
+});
