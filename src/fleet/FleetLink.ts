@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 import type { CircuitDecision, FleetMessage } from "./fleetMessages.ts";
 import { leaseScript, releaseScript } from "./leaseScripts.ts";
 import { MessageCodec, type RejectedReason } from "./MessageCodec.ts";
 import { ReplicasSeen } from "./ReplicasSeen.ts";
+import { redisConnections } from "./redisConnections.ts";
 import { Throttled } from "./Throttled.ts";
 import { withoutPassword } from "./withoutPassword.ts";
 
@@ -36,9 +37,6 @@ export interface RecalledDecision {
   /** The time left on it; undefined: it lasts until changed. */
   readonly ms: number | undefined;
 }
-
-/** The longest wait for Redis before a command counts as failed and the link as slow. */
-const commandTimeoutMs = 1_000;
 
 /**
  * A replica's link to the fleet's Redis (SPEC §6.2): one connection for commands, one subscribed to the
@@ -80,19 +78,9 @@ export class FleetLink {
     this.#codec =
       options.sessionKeys.length === 0 ? undefined : new MessageCodec(options.sessionKeys, options.name);
     this.#channel = `${options.name}:events`;
-    const common = {
-      lazyConnect: true,
-      connectTimeout: 2_000,
-      retryStrategy: (times: number) => Math.min(100 * 2 ** (times - 1), 2_000),
-    };
-    this.#commands = new Redis(options.url.href, {
-      ...common,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: commandTimeoutMs,
-    });
-    // the subscriber queues its SUBSCRIBE until connected, and subscribes again after each reconnection
-    this.#subscriber = new Redis(options.url.href, { ...common, maxRetriesPerRequest: null });
+    const { commands, subscriber } = redisConnections(options.url);
+    this.#commands = commands;
+    this.#subscriber = subscriber;
     for (const client of [this.#commands, this.#subscriber]) {
       client.on("ready", () => this.#update());
       // reconnection is ioredis's; here only whether the link is up, and the one log line if not
