@@ -255,7 +255,13 @@ export class FleetLink {
     }
     // a newcomer hears back from each replica soon, rather than over the next announcements
     if (this.#seen.heard(message.from, this.#timers.now())) this.#greeting.run();
-    if (message.kind !== "hello") this.#o.onDecision(message);
+    if (message.kind === "hello") return;
+    try {
+      this.#o.onDecision(message);
+    } catch (error) {
+      // thrown out of ioredis's message event, it would end the process
+      this.#o.logger.error({ err: error, decision: message }, "fleet decision not applied");
+    }
   }
 
   #answered(): void {
