@@ -7,6 +7,7 @@ import { ManualTimers } from "../support/ManualTimers.ts";
 import { RedisServer } from "../support/redisServer.ts";
 import { until } from "../support/until.ts";
 import { type SharedReplica, TestFleet } from "./sharedReplica.ts";
+import { untilAnswered } from "./untilAnswered.ts";
 
 function fail(breaker: SharedReplica["api"]): void {
   const permit = breaker.tryAcquire();
@@ -26,8 +27,8 @@ async function answered(replicas: readonly SharedReplica[]): Promise<void> {
 
 /** Steps `timers` on by `ms` at a time until `condition` holds: for a wait that takes a timer and a real event. */
 async function stepUntil(timers: ManualTimers, ms: number, condition: () => boolean, what: string) {
-  await until(() => {
-    void timers.advance(ms);
+  await untilAnswered(async () => {
+    await timers.advance(ms);
     return condition();
   }, what);
 }
@@ -145,11 +146,10 @@ describe("SharedCircuits (SPEC §6.2, a real redis-server)", () => {
     fail(a.api);
     const reader = new Redis(redis.url.href);
     try {
-      let kept = 0;
-      await until(() => {
-        void reader.exists(`${fleet.name}:circuit:api`).then((n) => (kept = n));
-        return kept === 1;
-      }, "the decision is kept in Redis");
+      await untilAnswered(
+        async () => (await reader.exists(`${fleet.name}:circuit:api`)) === 1,
+        "the decision is kept in Redis",
+      );
     } finally {
       reader.disconnect();
     }

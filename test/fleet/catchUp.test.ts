@@ -6,6 +6,7 @@ import { RedisServer } from "../support/redisServer.ts";
 import { TcpRelay } from "../support/tcpRelay.ts";
 import { until } from "../support/until.ts";
 import { type SharedReplica, TestFleet } from "./sharedReplica.ts";
+import { untilAnswered } from "./untilAnswered.ts";
 
 type Breaker = SharedReplica["api"];
 
@@ -64,11 +65,7 @@ describe("a replica cut off from the fleet catches up when its link is back (SPE
       (a) => a.reset(),
     );
     assert.equal(b.changes.at(-1)?.reason, "reset");
-    let left: string | null = "";
-    await until(() => {
-      void kept(fleet).then((value) => (left = value));
-      return left === null;
-    }, "the forced open is no longer kept");
+    await untilAnswered(async () => (await kept(fleet)) === null, "the forced open is no longer kept");
     const later = fleet.replica({ timers: new ManualTimers() });
     await until(() => later.link.connected, "a later replica is connected");
     assert.equal(later.api.state, "closed", "nothing kept to take on");

@@ -11,6 +11,7 @@ import { Replica } from "../support/replica.ts";
 import { sessionServer } from "../support/sessionServer.ts";
 import { until } from "../support/until.ts";
 import { startUpstream, type TestUpstream } from "../support/upstream.ts";
+import { untilAnswered } from "./untilAnswered.ts";
 
 async function post(url: string, message: object, session?: string) {
   const res = await request(url, {
@@ -193,11 +194,8 @@ url = "${upstream.url}"
     } finally {
       publisher.disconnect();
     }
-    let metrics = "";
-    await until(() => {
-      void request(`${one.adminUrl}/metrics`)
-        .then((res) => res.body.text())
-        .then((text) => (metrics = text));
+    await untilAnswered(async () => {
+      const metrics = await (await request(`${one.adminUrl}/metrics`)).body.text();
       return /^breakwater_fleet_messages_rejected_total\{reason="unauthenticated"\} 1$/m.test(metrics);
     }, "the rejection is counted");
     const health = (await (await request(`${two.adminUrl}/health`)).body.json()) as {
