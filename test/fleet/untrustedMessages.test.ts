@@ -9,6 +9,7 @@ import { ManualTimers } from "../support/ManualTimers.ts";
 import { RedisServer } from "../support/redisServer.ts";
 import { until } from "../support/until.ts";
 import { type SharedReplica, TestFleet } from "./sharedReplica.ts";
+import { untilAnswered } from "./untilAnswered.ts";
 
 /** Waits until every command `replica` sent Redis before now has been answered. */
 async function answered(replica: SharedReplica): Promise<void> {
@@ -142,5 +143,19 @@ describe("fleet messages are untrusted input (SPEC §6.2, a real redis-server)",
     const errors = keyless.lines.filter((l) => l["level"] === 50);
     assert.equal(errors.length, 1);
     assert.match(String(errors[0]?.["msg"]), /fleet\.session_keys/);
+  });
+
+  it("takes over a probe lease held without an expiry, which no replica sets, instead of never probing", async () => {
+    const { fleet, a, timers } = await replicaOnItsChannel();
+    await attacker.set(`${fleet.name}:lease:api`, "mallory");
+    const permit = a.api.tryAcquire();
+    assert.ok(permit.admitted);
+    permit.failure();
+    await timers.advance(60_000); // the open time ends: half-open, the lease asked for
+    await untilAnswered(async () => {
+      await answered(a);
+      return a.api.tryAcquire().admitted;
+    }, "a probe is admitted");
+    assert.equal(await attacker.get(`${fleet.name}:lease:api`), a.link.replica);
   });
 });
