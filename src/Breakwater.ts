@@ -64,6 +64,7 @@ export class Breakwater {
         : new SharedCircuits({
             redisUrl: config.fleet.redisUrl,
             name: config.fleet.name,
+            sessionKeys: config.sessionKeys,
             logger,
             clock: clock ?? monotonicClock,
             circuitFor: (upstream, tool): Circuit | undefined =>

@@ -184,13 +184,23 @@ export class ProxyMetrics implements ExchangeObserver {
   }
 
   /** `breakwater_fleet_connected`: whether the link to the fleet's Redis is up (SPEC §6.2). */
-  watchFleet(link: { readonly connected: boolean }): void {
+  watchFleet(link: { readonly connected: boolean; readonly rejected: ReadonlyMap<string, number> }): void {
     new Gauge({
       name: "breakwater_fleet_connected",
       help: "1 while circuits are shared with the fleet through Redis, 0 while this replica is on its own.",
       registers: [this.registry],
       collect() {
         this.set(link.connected ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: "breakwater_fleet_messages_rejected_total",
+      help: "Fleet messages (and kept decisions) ignored, by reason: unauthenticated, malformed, unknown_circuit.",
+      labelNames: ["reason"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [reason, count] of link.rejected) this.inc({ reason }, count);
       },
     });
   }

@@ -1,8 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { type CircuitDecision, type FleetMessage, parseFleetMessage } from "./fleetMessages.ts";
+import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
+import type { CircuitDecision, FleetMessage } from "./fleetMessages.ts";
+import { leaseScript, releaseScript } from "./leaseScripts.ts";
+import { MessageCodec, type RejectedReason } from "./MessageCodec.ts";
+import { ReplicasSeen } from "./ReplicasSeen.ts";
+import { redisConnections } from "./redisConnections.ts";
+import { Throttled } from "./Throttled.ts";
 import { withoutPassword } from "./withoutPassword.ts";
 
 export interface FleetLinkOptions {
@@ -10,35 +16,35 @@ export interface FleetLinkOptions {
   /** The fleet's name: prefix of its keys and channel. */
   readonly name: string;
   readonly logger: Logger;
+  /**
+   * The fleet's session keys (SPEC §6.1), from which the key authenticating its messages is derived
+   * (`FleetSigner`). None: the link is not made, and this replica's circuits stay its own.
+   */
+  readonly sessionKeys: readonly Buffer[];
   /** Told of every other replica's circuit decision. */
   readonly onDecision: (decision: CircuitDecision) => void;
   /** Told when the link is up, first or again: the moment to catch up on what was missed. */
   readonly onConnected?: () => void;
   /** How often this replica says it is alive, which also checks that Redis answers. Default 5 s. */
   readonly announceEveryMs?: number;
+  /** The heartbeat's and the greetings' timers; default the system's. */
+  readonly timers?: Timers;
 }
 
-/** The longest wait for Redis before a command counts as failed and the link as slow. */
-const commandTimeoutMs = 1_000;
-/** Other replicas count as seen for this long after their last word (SPEC §6.2: a minute). */
-const seenForMs = 60_000;
-
-/** Wins the lease when nobody holds it, or extends it when this replica does: 0; else the holder's time left. */
-const leaseScript = `local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 0 end
-if not holder then redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) return 0 end
-local left = redis.call('PTTL', KEYS[1])
-if left < 1 then return 1 end
-return left`;
-const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+/** A decision kept in Redis, as a replica (re)connecting finds it. */
+export interface RecalledDecision {
+  readonly decision: CircuitDecision;
+  /** The time left on it; undefined: it lasts until changed. */
+  readonly ms: number | undefined;
+}
 
 /**
  * A replica's link to the fleet's Redis (SPEC §6.2): one connection for commands, one subscribed to the
  * fleet's channel. Nothing waits on it but a probe lease: a command while the link is down fails at
  * once (no offline queue), one to a slow server after a second, and either marks the link down until
  * Redis answers again. The link is logged once when lost and once when back; ioredis reconnects with
- * a growing backoff (0.1 s doubling to 2 s).
+ * a growing backoff (0.1 s doubling to 2 s). Every message and kept value is signed ({@link MessageCodec});
+ * one that is not, or says nothing a replica would, is ignored and counted in `rejected`.
  */
 export class FleetLink {
   /** This replica, as the others know it. */
@@ -47,33 +53,34 @@ export class FleetLink {
   readonly #channel: string;
   readonly #commands: Redis;
   readonly #subscriber: Redis;
-  /** When each other replica was last heard from. */
-  readonly #seen = new Map<string, number>();
+  readonly #seen = new ReplicasSeen();
+  readonly #timers: Timers;
+  /** Undefined without session keys: nothing is sent or heard. */
+  readonly #codec: MessageCodec | undefined;
   #slow = false;
   #connected = false;
   #everConnected = false;
   #lostLogged = false;
   /** A connection failed or closed: until then a link not up is still being made, not lost. */
   #broken = false;
-  #announcer: NodeJS.Timeout | undefined;
+  #announcer: Timer | undefined;
+  /**
+   * Answers to newcomers: one greeting a second at most, however many `hello`s arrive — a flood of
+   * hellos from ids never seen (a replica restarting often, or a key holder gone wrong) costs no more.
+   */
+  readonly #greeting: Throttled;
   #closed = false;
 
   constructor(options: FleetLinkOptions) {
     this.#o = options;
+    this.#timers = options.timers ?? systemTimers;
+    this.#greeting = new Throttled(() => this.#announce(), 1_000, this.#timers);
+    this.#codec =
+      options.sessionKeys.length === 0 ? undefined : new MessageCodec(options.sessionKeys, options.name);
     this.#channel = `${options.name}:events`;
-    const common = {
-      lazyConnect: true,
-      connectTimeout: 2_000,
-      retryStrategy: (times: number) => Math.min(100 * 2 ** (times - 1), 2_000),
-    };
-    this.#commands = new Redis(options.url.href, {
-      ...common,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: commandTimeoutMs,
-    });
-    // the subscriber queues its SUBSCRIBE until connected, and subscribes again after each reconnection
-    this.#subscriber = new Redis(options.url.href, { ...common, maxRetriesPerRequest: null });
+    const { commands, subscriber } = redisConnections(options.url);
+    this.#commands = commands;
+    this.#subscriber = subscriber;
     for (const client of [this.#commands, this.#subscriber]) {
       client.on("ready", () => this.#update());
       // reconnection is ioredis's; here only whether the link is up, and the one log line if not
@@ -93,53 +100,80 @@ export class FleetLink {
   }
 
   /** Other replicas heard from in the last minute. */
-  replicasSeen(now = Date.now()): number {
-    let count = 0;
-    for (const [replica, at] of this.#seen) {
-      if (now - at <= seenForMs) count++;
-      else this.#seen.delete(replica);
-    }
-    return count;
+  replicasSeen(now = this.#timers.now()): number {
+    return this.#seen.count(now);
   }
 
-  /** Connects (in the background: a Redis down at start is a link lost, not an error) and announces. */
+  /**
+   * Connects (in the background: a Redis down at start is a link lost, not an error) and announces.
+   * Without session keys, logs once that circuits stay this replica's own, and connects to nothing.
+   */
   start(): void {
+    if (this.#codec === undefined) {
+      this.#o.logger.error(
+        { redis: withoutPassword(this.#o.url) },
+        "fleet link not made: fleet.redis_url needs fleet.session_keys (or BREAKWATER_SESSION_KEYS) to authenticate the replicas' messages; circuits stay this replica's own",
+      );
+      return;
+    }
     this.#subscriber.subscribe(this.#channel).catch(() => {});
     for (const client of [this.#commands, this.#subscriber]) client.connect().catch(() => {});
-    const every = this.#o.announceEveryMs ?? 5_000;
-    this.#announcer = setInterval(() => this.#announce(), every);
-    this.#announcer.unref();
+    this.#announceLater();
   }
 
-  /** Tells the other replicas; dropped when the link is down (each replica then goes on alone). */
-  publish(decision: CircuitDecision): void {
-    this.#send(decision);
+  /**
+   * Tells the other replicas; dropped when the link is down (each replica then goes on alone).
+   *
+   * @returns whether Redis took it.
+   */
+  publish(decision: CircuitDecision): Promise<boolean> {
+    return this.#send(decision);
   }
 
-  /** Keeps `value` under `key` for `ms` (a circuit's lasting decision, for replicas that join later). */
-  remember(key: string, value: string, ms: number | undefined): void {
+  /** Keeps `decision` under `key` for `ms` (a lasting decision, for replicas that join later). */
+  remember(key: string, decision: CircuitDecision, ms: number | undefined): Promise<boolean> {
+    if (this.#codec === undefined) return Promise.resolve(false);
+    const value = this.#codec.encode(decision);
     const command =
       ms === undefined ? this.#commands.set(key, value) : this.#commands.set(key, value, "PX", Math.ceil(ms));
-    command.catch((error: unknown) => this.#failed(error));
+    return this.#done(command);
   }
 
-  forget(key: string): void {
-    this.#commands.del(key).catch((error: unknown) => this.#failed(error));
+  /** @returns whether Redis took it. */
+  forget(key: string): Promise<boolean> {
+    return this.#done(this.#commands.del(key));
   }
 
-  /** Every remembered value under keys starting with `prefix`, with its time left (undefined: none). */
-  async recall(prefix: string): Promise<{ value: string; ms: number | undefined }[]> {
-    const found: { value: string; ms: number | undefined }[] = [];
+  /**
+   * Every decision kept under keys starting with `prefix` by another replica, with its time left;
+   * values not signed by the fleet, or saying no decision, are left out and counted.
+   */
+  async recall(prefix: string): Promise<RecalledDecision[]> {
+    const found: RecalledDecision[] = [];
     let cursor = "0";
     do {
       const [next, keys] = await this.#commands.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
       cursor = next;
       for (const key of keys) {
         const [value, ms] = await Promise.all([this.#commands.get(key), this.#commands.pttl(key)]);
-        if (value !== null && ms !== -2) found.push({ value, ms: ms > 0 ? ms : undefined });
+        if (value === null || ms === -2) continue;
+        const message = this.#codec?.decode(value);
+        if (message === undefined || message.from === this.replica) continue;
+        if (message.kind === "hello" || message.kind === "bye") this.countRejected("malformed");
+        else found.push({ decision: message, ms: ms > 0 ? ms : undefined });
       }
     } while (cursor !== "0");
     return found;
+  }
+
+  /** Messages and kept values not heard, by reason (`breakwater_fleet_messages_rejected_total`). */
+  get rejected(): ReadonlyMap<RejectedReason, number> {
+    return this.#codec?.rejected ?? new Map();
+  }
+
+  /** Counts a message (or kept value) not heard: e.g. one naming a circuit this replica will not make. */
+  countRejected(reason: RejectedReason): void {
+    this.#codec?.reject(reason);
   }
 
   /**
@@ -169,38 +203,65 @@ export class FleetLink {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#announcer);
-    if (this.#connected) {
+    this.#timers.clearTimeout(this.#announcer);
+    this.#greeting.cancel();
+    if (this.#connected && this.#codec !== undefined) {
       const bye: FleetMessage = { kind: "bye", from: this.replica };
-      await this.#commands.publish(this.#channel, JSON.stringify(bye)).catch(() => {});
+      await this.#commands.publish(this.#channel, this.#codec.encode(bye)).catch(() => {});
     }
     this.#commands.disconnect();
     this.#subscriber.disconnect();
   }
 
-  #send(message: FleetMessage): void {
-    this.#commands.publish(this.#channel, JSON.stringify(message)).then(
-      () => this.#answered(),
-      (error: unknown) => this.#failed(error),
+  #send(message: FleetMessage): Promise<boolean> {
+    if (this.#codec === undefined) return Promise.resolve(false);
+    return this.#done(this.#commands.publish(this.#channel, this.#codec.encode(message)));
+  }
+
+  /** Whether `command` was answered; a failure marks the link down or slow. */
+  #done(command: Promise<unknown>): Promise<boolean> {
+    return command.then(
+      () => {
+        this.#answered();
+        return true;
+      },
+      (error: unknown) => {
+        this.#failed(error);
+        return false;
+      },
     );
+  }
+
+  /** The heartbeat: an announcement every `announceEveryMs`, as long as the link is not closed. */
+  #announceLater(): void {
+    this.#announcer = this.#timers.setTimeout(() => {
+      if (this.#closed) return;
+      this.#announce();
+      this.#announceLater();
+    }, this.#o.announceEveryMs ?? 5_000);
   }
 
   /** Says this replica is alive: also the link's heartbeat, an answer marking a slow link well again. */
   #announce(): void {
-    if (this.#commands.status === "ready") this.#send({ kind: "hello", from: this.replica });
+    if (this.#commands.status === "ready") void this.#send({ kind: "hello", from: this.replica });
   }
 
-  #heard(text: string): void {
-    const message = parseFleetMessage(text);
+  #heard(signed: string): void {
+    const message = this.#codec?.decode(signed);
     if (message === undefined || message.from === this.replica) return;
     if (message.kind === "bye") {
-      this.#seen.delete(message.from);
+      this.#seen.left(message.from);
       return;
     }
-    // a newcomer hears back from each replica at once, rather than over the next announcements
-    if (!this.#seen.has(message.from)) this.#announce();
-    this.#seen.set(message.from, Date.now());
-    if (message.kind !== "hello") this.#o.onDecision(message);
+    // a newcomer hears back from each replica soon, rather than over the next announcements
+    if (this.#seen.heard(message.from, this.#timers.now())) this.#greeting.run();
+    if (message.kind === "hello") return;
+    try {
+      this.#o.onDecision(message);
+    } catch (error) {
+      // thrown out of ioredis's message event, it would end the process
+      this.#o.logger.error({ err: error, decision: message }, "fleet decision not applied");
+    }
   }
 
   #answered(): void {

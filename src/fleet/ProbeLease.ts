@@ -35,6 +35,8 @@ export class ProbeLease {
   #heldUntil = Number.NEGATIVE_INFINITY;
   #asking = false;
   #askAfter = Number.NEGATIVE_INFINITY;
+  /** Counts releases: an answer to an ask made before the latest release is not this circuit's any more. */
+  #releases = 0;
 
   /** `probeSlotMs`: how long a probe may hold its slot (the breaker's open duration). */
   constructor(link: LeaseLink, key: string, probeSlotMs: number, clock: Clock) {
@@ -69,11 +71,15 @@ export class ProbeLease {
     this.#asking = true;
     const askedAt = now;
     const extending = now < this.#heldUntil;
+    const releases = this.#releases;
     this.#link.lease(this.#key, this.#ms).then(
       (left) => {
         this.#asking = false;
         const answeredAt = this.#clock.now();
-        if (left > 0) {
+        if (releases !== this.#releases) {
+          // released while asked for: a lease won (or extended) now is given back, not held to its end
+          if (left === 0) this.#link.release(this.#key);
+        } else if (left > 0) {
           this.#heldUntil = Number.NEGATIVE_INFINITY; // lapsed, and another replica took it
           this.#askAfter = answeredAt + Math.min(left, askAgainMs);
         } else if (answeredAt - askedAt > leaseWaitMs) {
@@ -97,6 +103,7 @@ export class ProbeLease {
     const held = this.#clock.now() < this.#heldUntil;
     this.#heldUntil = Number.NEGATIVE_INFINITY;
     this.#askAfter = Number.NEGATIVE_INFINITY;
+    this.#releases++;
     if (held) this.#link.release(this.#key);
   }
 }

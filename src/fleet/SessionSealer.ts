@@ -18,8 +18,8 @@ const upstreamBytes = 8;
  * the upstream's name digest and its session id, under the first key; opened with any key (rotation).
  * Any replica holding the keys opens any replica's token: no session is kept in memory. A token that
  * was altered, made with another key, or is no token at all does not open. Tokens are visible ASCII
- * (`bw1.` and base64url); for an upstream session id of a UUID's length, about 100 characters. Keys
- * are used as they are: no derivation per request.
+ * (`bw1.` and base64url without padding): 52 + ⌈4/3 × the id's bytes⌉ characters, 100 for a UUID.
+ * Keys are used as they are: no derivation per request.
  */
 export class SessionSealer {
   readonly #keys: readonly Buffer[];
@@ -46,11 +46,18 @@ export class SessionSealer {
     return prefix + Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString("base64url");
   }
 
-  /** What `token` says, or undefined when it does not open under any key. */
+  /**
+   * What `token` says, or undefined when it does not open under any key. Only the spelling `seal` makes
+   * opens (SPEC §6.1): node's base64url decoder also takes `+/`, padding and junk after the data, so
+   * the text must encode back to itself. No length cap of its own: any token a replica seals, every
+   * replica opens (the HTTP server's header limit bounds what a client can send).
+   */
   open(token: string): SealedSession | undefined {
-    if (!token.startsWith(prefix) || token.length > 1_000) return undefined;
-    const bytes = Buffer.from(token.slice(prefix.length), "base64url");
-    if (bytes.length < ivBytes + upstreamBytes + tagBytes) return undefined;
+    if (!token.startsWith(prefix)) return undefined;
+    const text = token.slice(prefix.length);
+    const bytes = Buffer.from(text, "base64url");
+    if (bytes.length < ivBytes + upstreamBytes + tagBytes || bytes.toString("base64url") !== text)
+      return undefined;
     const iv = bytes.subarray(0, ivBytes);
     const tag = bytes.subarray(bytes.length - tagBytes);
     const sealed = bytes.subarray(ivBytes, bytes.length - tagBytes);

@@ -16,9 +16,16 @@ const sessionHeader = "mcp-session-id";
  */
 const cached = 4_096;
 
-/** A Map that forgets its oldest entry past `cached` entries. */
+/**
+ * Tokens longer than this are opened and sealed each time, not cached: the caches then hold at most
+ * about 10 MB whatever the upstreams' session ids (an id over ~700 bytes is rare; each use costs ~20 µs).
+ */
+const cachedTokenChars = 1_000;
+
+/** A Map that forgets its oldest entry past `cached` entries, and keeps no long token. */
 class BoundedCache<V> extends Map<string, V> {
   override set(key: string, value: V): this {
+    if (key.length > cachedTokenChars) return this;
     if (this.size >= cached && !this.has(key)) this.delete(this.keys().next().value as string);
     return super.set(key, value);
   }

@@ -8,15 +8,21 @@ import { z } from "zod";
 export type FleetMessage = z.infer<typeof fleetMessage>;
 export type CircuitDecision = Exclude<FleetMessage, { kind: "hello" | "bye" }>;
 
+/** A tool's name: at most 128 characters (SEP-986), as the proxy makes tool circuits for. */
+export const maxToolNameChars = 128;
+/** A replica's id is its host name (at most 253), pid and 6 hex digits. */
+const replica = z.string().min(1).max(300);
+
 const circuit = {
-  from: z.string().min(1),
-  upstream: z.string().min(1),
-  tool: z.string().min(1).optional(),
+  from: replica,
+  upstream: z.string().min(1).max(1_024),
+  tool: z.string().min(1).max(maxToolNameChars).optional(),
 };
 
 const fleetMessage = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("hello"), from: z.string().min(1) }),
-  z.object({ kind: z.literal("bye"), from: z.string().min(1) }),
+  z.object({ kind: z.literal("hello"), from: replica }),
+  z.object({ kind: z.literal("bye"), from: replica }),
+  // the receiver holds the time to its own circuit's limits (SharedCircuits)
   z.object({ kind: z.literal("open"), ms: z.number().positive().finite(), ...circuit }),
   z.object({ kind: z.literal("close"), ...circuit }),
   z.object({ kind: z.enum(["forced_open", "disabled", "reset"]), ...circuit }),

@@ -15,6 +15,8 @@ export type ProbeGateFactory = (
   upstream: string,
   tool: string | undefined,
   openDurationMs: number,
+  /** The longest the circuit may stay open: a fleet holds others' openings to it. */
+  maxOpenDurationMs: number,
 ) => () => boolean;
 
 /** The library's default open time, for a gate made for options that leave it unset. */
@@ -71,7 +73,8 @@ export class CircuitRegistry {
   create(upstream: string, options: CircuitBreakerOptions, tool?: string): Circuit {
     const key = keyOf(upstream, tool);
     if (this.#circuits.has(key)) throw new Error(`circuit ${key} exists already`);
-    const gate = this.#probeGate?.(upstream, tool, options.openDuration ?? defaultOpenDurationMs);
+    const openMs = options.openDuration ?? defaultOpenDurationMs;
+    const gate = this.#probeGate?.(upstream, tool, openMs, options.maxOpenDuration ?? openMs);
     const breaker = new CircuitBreaker(gate === undefined ? options : { ...options, probeGate: gate });
     const circuit: Circuit = { upstream, tool, breaker };
     this.#circuits.set(key, circuit);

