@@ -108,8 +108,12 @@ if (FLEET) {
   });
   await redisAnswers(redisPort);
   // both from a file, alike but for the one key
-  targets.push(await breakwaterTarget("breakwater, fleet: redis_url unset", checkout, false, "[fleet]"));
-  const fleet = `[fleet]\nredis_url = "redis://127.0.0.1:${redisPort}"`;
+  // the same session keys on both sides: shared circuits need them (fleet messages are signed with them)
+  const keys = `session_keys = ["${"ab".repeat(32)}"]`;
+  targets.push(
+    await breakwaterTarget("breakwater, fleet: redis_url unset", checkout, false, `[fleet]\n${keys}`),
+  );
+  const fleet = `[fleet]\n${keys}\nredis_url = "redis://127.0.0.1:${redisPort}"`;
   targets.push(await breakwaterTarget("breakwater, fleet: redis_url set", checkout, false, fleet));
 }
 targets.push(await breakwaterTarget("breakwater, breakers off", checkout, true));
