@@ -26,7 +26,9 @@ describe("tool circuits in a fleet (SPEC §3.2, §6.2)", () => {
   before(async () => {
     await redis.start();
     upstream = await server();
-    const toml = `[fleet]\nredis_url = "${redis.url.href}"\nname = "tools"\n${upstreamsToml([{ name: "u", url: upstream.url }])}`;
+    // shared circuits need the fleet's session keys: its messages are signed with them
+    const keys = `session_keys = ["${"cd".repeat(32)}"]`;
+    const toml = `[fleet]\nredis_url = "${redis.url.href}"\nname = "tools"\n${keys}\n${upstreamsToml([{ name: "u", url: upstream.url }])}`;
     a = await startProxy(toml);
     b = await startProxy(toml);
     await until(
