@@ -16,13 +16,20 @@ import { type Circuit, CircuitRegistry } from "./proxy/CircuitRegistry.ts";
 import { ProxyServer } from "./proxy/ProxyServer.ts";
 import type { Upstream } from "./proxy/Upstream.ts";
 import { closeWhenIdle } from "./reload/closeWhenIdle.ts";
+import { ReloadRefused } from "./reload/ReloadRefused.ts";
 import { planUpstreams } from "./reload/upstreamPlan.ts";
+import { systemTimers, type Timer, type Timers } from "./time/Timers.ts";
 
 export interface BreakwaterOptions {
   readonly config: Config;
   readonly logger: Logger;
   /** For the breakers and the session table; tests step it by hand. */
   readonly clock?: Clock;
+  /**
+   * The clock and timers of every wait outside the breakers: request and answer deadlines, health-check
+   * intervals, draining, the grace period. Default the system's; tests step their own.
+   */
+  readonly timers?: Timers;
 }
 
 /** What a reload did to the upstreams, by name (SPEC §6.3). */
@@ -53,9 +60,13 @@ export class Breakwater {
   /** Removed or replaced upstreams still finishing their requests. */
   readonly #draining = new Set<Upstream>();
   #started = false;
+  /** `close` has begun: nothing may start again (a reload would restart checks against closed pools). */
+  #closing = false;
+  readonly #timers: Timers;
 
-  constructor({ config, logger, clock }: BreakwaterOptions) {
+  constructor({ config, logger, clock, timers = systemTimers }: BreakwaterOptions) {
     this.#logger = logger;
+    this.#timers = timers;
     this.#config = config;
     warnInsecure(config, logger);
     const fleet: SharedCircuits | undefined =
@@ -96,6 +107,7 @@ export class Breakwater {
       metrics,
       logger,
       clock,
+      timers,
       fallbackSessionKey: randomBytes(32),
       observer: {
         head: (report) => metrics.head(report),
@@ -162,8 +174,11 @@ export class Breakwater {
    * changed, its connections or processes); the listener's certificate is replaced. What needs a
    * restart (listen addresses, TLS on or off, the fleet's Redis) is the caller's to tell and is not
    * applied here.
+   *
+   * @throws {ReloadRefused} once `close` has begun: nothing is changed.
    */
   reload(config: Config): UpstreamChanges {
+    if (this.#closing) throw new ReloadRefused("the proxy is shutting down");
     const before = this.#plane;
     const plan = planUpstreams(before.running, config.upstreams, config.requestTimeoutMs);
     warnInsecure(config, this.#logger);
@@ -180,7 +195,7 @@ export class Breakwater {
     for (const old of before.upstreams) {
       if (current.has(old)) continue;
       this.#draining.add(old);
-      void closeWhenIdle(old, maxDrainMs).finally(() => this.#draining.delete(old));
+      void closeWhenIdle(old, maxDrainMs, this.#timers).finally(() => this.#draining.delete(old));
     }
     const changes: UpstreamChanges = {
       added: [...plan.fates].filter(([, f]) => f.kind === "added").map(([name]) => name),
@@ -199,22 +214,23 @@ export class Breakwater {
    * closes the upstreams.
    */
   async close(graceMs = 10_000): Promise<void> {
+    this.#closing = true;
     this.#activity.stop();
     for (const checker of this.#plane.checkers) checker.stop();
     const servers = [this.proxy.server, this.admin.server].filter((s) => s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.proxy.drain();
     this.admin.server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     const expired = new Promise<"expired">((resolve) => {
-      timer = setTimeout(() => resolve("expired"), graceMs);
+      timer = this.#timers.setTimeout(() => resolve("expired"), graceMs);
     });
     if ((await Promise.race([closed, expired])) === "expired") {
       this.#logger.warn({ graceMs }, "grace period over: closing the connections still open");
       for (const s of servers) s.closeAllConnections();
       await closed;
     }
-    clearTimeout(timer);
+    this.#timers.clearTimeout(timer);
     const upstreams = [...this.upstreams, ...this.#draining];
     await Promise.all([...upstreams.map((u) => u.close()), this.fleet?.close()]);
   }

@@ -24,6 +24,7 @@ import { UpstreamBalancer } from "./proxy/UpstreamBalancer.ts";
 import { type RunningUpstream, sameToolCircuits, type UpstreamPlan } from "./reload/upstreamPlan.ts";
 import { StderrLog } from "./stdio/StderrLog.ts";
 import { StdioUpstream } from "./stdio/StdioUpstream.ts";
+import type { Timers } from "./time/Timers.ts";
 
 /** What outlives a configuration: the circuits, metrics, the log, and the proxy's own callbacks. */
 export interface DataPlaneParts {
@@ -31,6 +32,8 @@ export interface DataPlaneParts {
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
   readonly clock: Clock | undefined;
+  /** The clock and timers of deadlines and health-check intervals. */
+  readonly timers: Timers;
   /** Seals session tokens when the config names no keys: one per process, kept across reloads. */
   readonly fallbackSessionKey: Buffer;
   readonly observer: ProxyServerOptions["observer"];
@@ -103,6 +106,8 @@ export function assembleDataPlane(
           check,
           intervalMs: u.healthCheck.intervalMs,
           timeoutMs: u.healthCheck.timeoutMs,
+          timers: parts.timers,
+          onRefused: (name) => metrics.healthCheckRefused(name),
           onResult: (name, result) => {
             metrics.healthCheck(name, result.healthy);
             if (!result.healthy)
@@ -147,6 +152,7 @@ export function assembleDataPlane(
     observer: parts.observer,
     onOverloaded: parts.onOverloaded,
     onInternalError: parts.onInternalError,
+    timers: parts.timers,
   };
   return { upstreams, running, proxy, tools, checkers };
 }

@@ -22,6 +22,8 @@ class Tally {
     rejected: 0,
   };
   readonly #published: Record<Counted, number> = { ...this.counts };
+  /** Refusals of the proxy's own health checks: in the breaker's rejections, not clients' (SPEC §3.3). */
+  checkRefusals = 0;
 
   /** Calls `inc` with what each of `outcomes` gained since the last call. */
   publish(outcomes: readonly Counted[], inc: (outcome: Counted, delta: number) => void): void {
@@ -64,7 +66,7 @@ export class ProxyMetrics implements ExchangeObserver {
         for (const { upstream, breaker } of upstreamCircuits()) {
           const tally = upstreamTallies.get(upstream);
           if (tally === undefined) continue;
-          tally.counts.rejected = breaker.metrics().rejectedRequests;
+          tally.counts.rejected = breaker.metrics().rejectedRequests - tally.checkRefusals;
           tally.publish(upstreamOutcomes, (outcome, delta) => this.inc({ upstream, outcome }, delta));
         }
       },
@@ -196,6 +198,12 @@ export class ProxyMetrics implements ExchangeObserver {
   /** Counts one health check of `upstream`. */
   healthCheck(upstream: string, healthy: boolean): void {
     this.#checks.inc({ upstream, result: healthy ? "healthy" : "unhealthy" });
+  }
+
+  /** A health check of `upstream` was refused by its circuit: not a client's rejection, so not counted. */
+  healthCheckRefused(upstream: string): void {
+    const tally = this.#outcomes.get(upstream);
+    if (tally !== undefined) tally.checkRefusals++;
   }
 
   /** Counts an upstream skipped at its `max_in_flight`. */

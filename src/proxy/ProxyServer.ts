@@ -6,6 +6,7 @@ import type { PublicUrls } from "../edge/PublicUrls.ts";
 import { type SessionTokens, withUpstreamSession } from "../fleet/SessionTokens.ts";
 import { httpListener, replaceCertificate } from "../httpListener.ts";
 import type { Permit, Rejection } from "../index.ts";
+import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
 import type { Call, CallReader } from "./Call.ts";
 import { answerClientError } from "./clientErrors.ts";
@@ -47,6 +48,8 @@ export interface ProxyServerOptions {
   readonly clientHeadersTimeoutMs?: number;
   /** Time an idle keep-alive connection is kept; default 5 s. */
   readonly clientKeepAliveTimeoutMs?: number;
+  /** The clock and timers of deadlines and draining; default the system's (tests step their own). */
+  readonly timers?: Timers;
 }
 
 const sessionHeader = "mcp-session-id";
@@ -63,7 +66,7 @@ interface Incoming {
   readonly call: Call;
   /** Whether an upstream takes this request: its own admission, and the call's circuits. */
   readonly admit: Admit;
-  /** `performance.now()` reading when the request was first sent on: its budget runs from here. */
+  /** `timers.now()` reading when the request was first sent on: its budget runs from here. */
   readonly startedAt: number;
   /** Attempts made so far (resends included). */
   attempts: number;
@@ -88,10 +91,13 @@ export class ProxyServer {
   /** How clients reach this listener, for `X-Forwarded-Proto`. */
   readonly #proto: "http" | "https";
   readonly #isDraining = () => this.#draining;
-  #drainTimer: NodeJS.Timeout | undefined;
+  /** The listener's own timers (draining); each request reads the options' afresh. */
+  readonly #timers: Timers;
+  #drainTimer: Timer | undefined;
 
   constructor(options: ProxyServerOptions) {
     this.#o = options;
+    this.#timers = options.timers ?? systemTimers;
     const serverOptions = {
       // slow clients may not hold a socket forever (slowloris): headers in 10 s, the request in 5 min
       headersTimeout: options.clientHeadersTimeoutMs ?? 10_000,
@@ -116,7 +122,10 @@ export class ProxyServer {
     this.#proto = tls === undefined ? "http" : "https";
     this.server = httpListener(tls, serverOptions, handle);
     this.server.on("clientError", answerClientError);
-    this.server.on("close", () => clearInterval(this.#drainTimer));
+    this.server.on("close", () => {
+      this.#timers.clearTimeout(this.#drainTimer);
+      this.#drainTimer = undefined;
+    });
   }
 
   /**
@@ -136,10 +145,18 @@ export class ProxyServer {
    * timer. Call before `server.close()`.
    */
   drain(): void {
+    const first = !this.#draining;
     this.#draining = true;
     this.server.closeIdleConnections();
-    // a connection becomes idle when its response ends; node tells of no such moment, so look often
-    this.#drainTimer ??= setInterval(() => this.server.closeIdleConnections(), 50).unref();
+    if (first) this.#closeIdleSoon();
+  }
+
+  /** A connection becomes idle when its response ends; node tells of no such moment, so look often. */
+  #closeIdleSoon(): void {
+    this.#drainTimer = this.#timers.setTimeout(() => {
+      this.server.closeIdleConnections();
+      this.#closeIdleSoon();
+    }, 50);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -206,7 +223,7 @@ export class ProxyServer {
       request,
       call,
       admit,
-      startedAt: performance.now(),
+      startedAt: (this.#o.timers ?? systemTimers).now(),
       attempts: 0,
       bound,
       current: undefined,
@@ -230,7 +247,8 @@ export class ProxyServer {
     mayFailOver: boolean,
   ): Promise<void> {
     const { res, request } = incoming;
-    let settlement = new Settlement(upstream, permit, this.#o.observer, incoming.startedAt);
+    const timers = this.#o.timers ?? systemTimers;
+    let settlement = new Settlement(upstream, permit, this.#o.observer, timers, incoming.startedAt);
     let resent = false;
     let failedOver = !mayFailOver;
     for (;;) {
@@ -255,7 +273,14 @@ export class ProxyServer {
         const tried = settlement.upstream;
         const next = this.#o.balancer.choose((u) => (u === tried ? triedAlready : incoming.admit(u)));
         if (next.permit !== undefined) {
-          settlement = new Settlement(next.upstream, next.permit, this.#o.observer, incoming.startedAt);
+          // (its latency is timed from its own dispatch: see #timeLeft)
+          settlement = new Settlement(
+            next.upstream,
+            next.permit,
+            this.#o.observer,
+            timers,
+            incoming.startedAt,
+          );
           resent = false;
           continue;
         }
@@ -278,7 +303,7 @@ export class ProxyServer {
         sessions: this.#o.sessions,
         settlement,
         judge: incoming.call.judge(settlement.upstream),
-        timeLeftMs: this.#timeLeft(incoming),
+        timeLeftMs: this.#timeLeft(incoming, settlement),
         answerLimits: this.#o.answerLimits,
         draining: this.#isDraining,
         resolve,
@@ -288,11 +313,16 @@ export class ProxyServer {
     });
   }
 
-  /** What is left of the request's budget: all of it for the first attempt (no clock read needed). */
-  #timeLeft(incoming: Incoming): number {
+  /**
+   * What is left of the request's budget: all of it for the first attempt (no clock read needed). A later
+   * attempt (a resend, a failover) is dispatched now: its latency is timed from here.
+   */
+  #timeLeft(incoming: Incoming, settlement: Settlement): number {
     const timeout = this.#o.requestTimeoutMs;
     if (incoming.attempts++ === 0) return timeout;
-    return Math.max(1, Math.ceil(incoming.startedAt + timeout - performance.now()));
+    const now = settlement.timers.now();
+    settlement.redispatched(now);
+    return Math.max(1, Math.ceil(incoming.startedAt + timeout - now));
   }
 
   /** Answers for an upstream that gave no response. */

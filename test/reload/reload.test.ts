@@ -11,8 +11,11 @@ import { Breakwater } from "../../src/Breakwater.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import { createLogger } from "../../src/logger.ts";
 import { ConfigReloader } from "../../src/reload/ConfigReloader.ts";
+import type { Timers } from "../../src/time/Timers.ts";
 import { makeCertificates } from "../support/certificates.ts";
+import { ManualTimers } from "../support/ManualTimers.ts";
 import { upstreamsToml } from "../support/proxy.ts";
+import { until } from "../support/until.ts";
 import { echo, type Handler, startUpstream, type TestUpstream } from "../support/upstream.ts";
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -21,7 +24,7 @@ after(async () => {
 });
 
 /** Breakwater from a config file that stays on disk, and a reloader for it; log lines kept. */
-async function reloadable(toml: string) {
+async function reloadable(toml: string, timers?: Timers) {
   const dir = mkdtempSync(join(tmpdir(), "breakwater-reload-"));
   const path = join(dir, "breakwater.toml");
   writeFileSync(path, toml);
@@ -35,7 +38,11 @@ async function reloadable(toml: string) {
   const logger = createLogger(sink);
   const load = () => loadConfig({ configPath: path, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" });
   const running = load();
-  const breakwater = new Breakwater({ config: running.config, logger });
+  const breakwater = new Breakwater({
+    config: running.config,
+    logger,
+    ...(timers === undefined ? {} : { timers }),
+  });
   const { proxy, admin } = await breakwater.start();
   const reloader = new ConfigReloader({ load, running, apply: (c) => breakwater.reload(c), logger, path });
   cleanup.push(
@@ -92,8 +99,7 @@ describe("reload without restart (SPEC §6.3)", () => {
     assert.ok(circuitA);
     circuitA.forceOpen();
     const inFlight = get(proxy.url); // to b, which holds it
-    for (let i = 0; i < 100 && b.seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(b.seen.length, 1);
+    await until(() => b.seen.length === 1, "b holds the request");
 
     const logged = proxy.reloadWith(
       toml([
@@ -187,6 +193,25 @@ describe("reload without restart (SPEC §6.3)", () => {
     failing.reload("SIGHUP");
     assert.equal(proxy.lines.at(-1)?.["msg"], "config reload failed");
     assert.equal((await get(proxy.url)).status, 200);
+  });
+
+  it("ignores a reload (SIGHUP) once shutdown has begun: no health check restarts against closed upstreams", async () => {
+    const timers = new ManualTimers();
+    const a = await upstream(echo("a"));
+    const toml =
+      '[proxy.health_check]\nkind = "http"\npath = "/"\ninterval_secs = 10\n' +
+      `[proxy.circuit_breaker]\nfailure_threshold = 2\n${upstreamsToml([{ name: "a", url: a.url }])}`;
+    const proxy = await reloadable(toml, timers);
+    const closing = proxy.breakwater.close(1_000);
+    const logged = proxy.reloadWith(toml);
+    assert.equal(logged.at(-1)?.["msg"], "config reload ignored: the proxy is shutting down");
+    await closing;
+    await timers.advance(60_000);
+    assert.equal(proxy.breakwater.circuits.get("a")?.breaker.state, "closed");
+    assert.deepEqual(
+      proxy.lines.filter((l) => l["msg"] === "health check failed" || l["msg"] === "circuit opened"),
+      [],
+    );
   });
 
   it("logs the keys that changed, and those that need a restart as not applied", async () => {
