@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
-import type { ResponseSink } from "../../src/proxy/Upstream.ts";
+import { type ResponseSink, transportFailure } from "../../src/proxy/Upstream.ts";
 import { maxTimerMs } from "../../src/time/Timers.ts";
 import { startBareProxy } from "../support/bareProxy.ts";
 import { FakeUpstream } from "../support/fakeUpstream.ts";
@@ -60,5 +60,33 @@ describe("request deadlines on the time seam", () => {
       proxy.settled.map((s) => s.outcome),
       ["failure"],
     );
+  });
+});
+
+describe("latency of a failover (SPEC §2 metrics)", () => {
+  it("times the second upstream from its own dispatch, not from the first's", async () => {
+    const timers = new ManualTimers();
+    let first: ResponseSink | undefined;
+    const a = new FakeUpstream("a", [
+      (sink) => {
+        first = sink;
+      },
+    ]);
+    const b = new FakeUpstream("b");
+    const heads: { upstream: string; seconds: number }[] = [];
+    const proxy = await startBareProxy([a, b], {
+      timers,
+      observer: {
+        head: (report) => heads.push({ upstream: report.upstream.name, seconds: report.seconds }),
+        settled() {},
+      },
+    });
+    opened.push(() => proxy.close());
+    const response = request(proxy.url, { method: "GET" }).then((res) => res.body.text());
+    await until(() => first !== undefined, "the request reaches a");
+    await timers.advance(4_000); // a takes 4 s to fail to connect
+    first?.error(transportFailure(new Error("connect ETIMEDOUT"), { nothingSent: true }));
+    assert.equal(await response, '"b"');
+    assert.deepEqual(heads, [{ upstream: "b", seconds: 0 }]);
   });
 });
