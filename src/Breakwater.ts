@@ -9,7 +9,7 @@ import type { Config } from "./config/Config.ts";
 import { assembleDataPlane, type DataPlane } from "./DataPlane.ts";
 import { HostRule } from "./edge/HostRule.ts";
 import { SharedCircuits } from "./fleet/SharedCircuits.ts";
-import { replaceCertificate } from "./httpListener.ts";
+import { checkCertificate, replaceCertificate } from "./httpListener.ts";
 import type { Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
 import { type Circuit, CircuitRegistry } from "./proxy/CircuitRegistry.ts";
@@ -84,7 +84,7 @@ export class Breakwater {
     const circuits: CircuitRegistry = new CircuitRegistry({ probeGate: fleet?.probeGate.bind(fleet) });
     this.circuits = circuits;
     // the audit trail: every state change of every circuit, once (SPEC §2, Logs)
-    circuits.onCreated(({ upstream, tool, breaker }) => {
+    circuits.onCreated(({ upstream, tool, breaker }) =>
       breaker.onStateChange(({ from, to, reason, origin }) => {
         const entry = {
           upstream,
@@ -96,8 +96,8 @@ export class Breakwater {
         };
         if (to === "open" || to === "forced_open") logger.warn(entry, "circuit opened");
         else logger.info(entry, "circuit state changed");
-      });
-    });
+      }),
+    );
     fleet?.watch(circuits); // after the audit trail, so that a change is logged before it is told
     const metrics = new ProxyMetrics(circuits);
     const activity = new CircuitActivity(circuits);
@@ -125,7 +125,9 @@ export class Breakwater {
       onOverloaded: (upstream) => metrics.overloaded(upstream.name),
       onInternalError: (error) => logger.error({ err: error }, "request failed inside the proxy"),
     };
-    this.#plane = assembleDataPlane(config, this.#parts, undefined, undefined);
+    const assembled = assembleDataPlane(config, this.#parts, undefined, undefined);
+    assembled.install();
+    this.#plane = assembled.plane;
     metrics.watchProcesses(() => this.upstreams);
     if (fleet !== undefined) metrics.watchFleet(fleet.link);
     this.proxy = new ProxyServer(this.#plane.proxy);
@@ -175,19 +177,27 @@ export class Breakwater {
    * restart (listen addresses, TLS on or off, the fleet's Redis) is the caller's to tell and is not
    * applied here.
    *
+   * Everything new is built before anything running is changed, then swapped in at once: a config that
+   * cannot be applied (it throws) leaves the circuits, upstreams and listeners exactly as they were.
+   *
    * @throws {ReloadRefused} once `close` has begun: nothing is changed.
    */
   reload(config: Config): UpstreamChanges {
     if (this.#closing) throw new ReloadRefused("the proxy is shutting down");
     const before = this.#plane;
     const plan = planUpstreams(before.running, config.upstreams, config.requestTimeoutMs);
-    warnInsecure(config, this.#logger);
-    const next = assembleDataPlane(config, this.#parts, plan, before);
+    // built: may throw, changes nothing
+    const { plane: next, install } = assembleDataPlane(config, this.#parts, plan, before);
     const tls = this.#config.tls === undefined ? undefined : config.tls;
+    if (tls !== undefined) checkCertificate(tls);
+    const adminHosts = new HostRule(config.adminAllowedHosts);
+    // swapped in: nothing below fails on what was built and checked above
+    install();
     this.proxy.reconfigure({ ...next.proxy, tls });
-    this.admin.reconfigure({ token: config.adminToken, hosts: new HostRule(config.adminAllowedHosts) });
+    this.admin.reconfigure({ token: config.adminToken, hosts: adminHosts });
     if (this.#config.adminTls && tls !== undefined) replaceCertificate(this.admin.server, tls);
     this.#plane = next;
+    warnInsecure(config, this.#logger);
     for (const checker of before.checkers) checker.stop();
     if (this.#started) for (const checker of next.checkers) checker.start();
     const current = new Set(next.upstreams);

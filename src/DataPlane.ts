@@ -14,7 +14,7 @@ import { JsonRpcJudge, type JsonRpcRules } from "./mcp/JsonRpcJudge.ts";
 import { McpCalls } from "./mcp/McpCalls.ts";
 import { ToolCircuits } from "./mcp/ToolCircuits.ts";
 import { BodyBudget } from "./proxy/BodyBudget.ts";
-import type { CircuitRegistry } from "./proxy/CircuitRegistry.ts";
+import type { Circuit, CircuitRegistry } from "./proxy/CircuitRegistry.ts";
 import type { ExchangeJudge } from "./proxy/ExchangeJudge.ts";
 import { HttpUpstream } from "./proxy/HttpUpstream.ts";
 import type { ProxyServerOptions } from "./proxy/ProxyServer.ts";
@@ -50,24 +50,38 @@ export interface DataPlane {
   readonly checkers: readonly HealthChecker[];
 }
 
+/** A data plane made and not yet in force: its circuits are not in the registry until `install`. */
+export interface AssembledPlane {
+  readonly plane: DataPlane;
+  /**
+   * Puts the plane's circuits in the registry and forgets those it lets go (their listeners undone):
+   * the one step of a reload that changes what runs, made once everything that can fail was built.
+   */
+  readonly install: () => void;
+}
+
 /**
  * Makes the data plane of `config`: at start-up every upstream new; at a reload (SPEC §6.3) those
  * `plan` keeps are used as they are, and a rebuilt one takes over its predecessor's circuit when the
- * plan allows. The caller drains and closes what the plan leaves behind.
+ * plan allows. Nothing running is changed until `install` (so a config that cannot be applied leaves
+ * the registry as it was); the caller then drains and closes what the plan leaves behind.
  */
 export function assembleDataPlane(
   config: Config,
   parts: DataPlaneParts,
   plan: UpstreamPlan | undefined,
   previous: DataPlane | undefined,
-): DataPlane {
+): AssembledPlane {
   const { circuits, logger, metrics, clock } = parts;
+  /** Upstream names whose circuits (or only their tools', with `toolsOnly`) the registry forgets. */
+  const forget = new Map<string, { toolsOnly: boolean }>();
+  const made: Circuit[] = [];
   const judges = new Map<Upstream, ExchangeJudge>();
   const callRules = new Map<Upstream, JsonRpcRules>();
   const upstreamUrls = new Map<Upstream, URL>();
   const checkers: HealthChecker[] = [];
   const running = new Map<string, RunningUpstream>();
-  for (const gone of plan?.removed ?? []) circuits.remove(gone.config.name);
+  for (const gone of plan?.removed ?? []) forget.set(gone.config.name, { toolsOnly: false });
   const tools = new ToolCircuits(
     circuits,
     new Map(config.upstreams.map((u) => [u.name, u.toolCircuit])),
@@ -78,15 +92,18 @@ export function assembleDataPlane(
     const keepsCircuit = fate.kind === "kept" || (fate.kind === "rebuilt" && fate.keepsCircuit);
     // tool circuits made with other options (or for another server) are made again on first use
     if (fate.kind !== "added" && !sameToolCircuits(fate.running.config, u)) {
-      circuits.remove(u.name, { toolsOnly: keepsCircuit });
+      forget.set(u.name, { toolsOnly: keepsCircuit });
     }
     let upstream: Upstream;
     if (fate.kind === "kept") {
       upstream = fate.running.upstream;
     } else {
-      const circuit = keepsCircuit
-        ? (fate.running.upstream.circuit as CircuitBreaker)
-        : circuits.create(u.name, clock === undefined ? u.breaker : { ...u.breaker, clock }).breaker;
+      let circuit = fate.kind === "rebuilt" && fate.keepsCircuit ? fate.running.upstream.circuit : undefined;
+      if (circuit === undefined) {
+        const prepared = circuits.prepare(u.name, clock === undefined ? u.breaker : { ...u.breaker, clock });
+        made.push(prepared);
+        circuit = prepared.breaker;
+      }
       upstream =
         u.stdio === undefined
           ? new HttpUpstream(u, circuit, config.requestTimeoutMs)
@@ -154,7 +171,11 @@ export function assembleDataPlane(
     onInternalError: parts.onInternalError,
     timers: parts.timers,
   };
-  return { upstreams, running, proxy, tools, checkers };
+  const install = () => {
+    for (const [name, options] of forget) circuits.remove(name, options);
+    for (const circuit of made) circuits.add(circuit);
+  };
+  return { plane: { upstreams, running, proxy, tools, checkers }, install };
 }
 
 /**

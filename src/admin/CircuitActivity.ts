@@ -49,7 +49,7 @@ export class CircuitActivity {
     this.#keep = keep;
     this.#keepTransitions = keepTransitions;
     circuits.onCreated(({ upstream, tool, breaker }) => {
-      if (tool !== undefined) return;
+      if (tool !== undefined) return undefined;
       this.#tracks.set(upstream, {
         breaker,
         requests: 0,
@@ -58,7 +58,7 @@ export class CircuitActivity {
         samples: [],
         transitions: [],
       });
-      breaker.onStateChange((change) => this.#transition(upstream, change, Date.now()));
+      return breaker.onStateChange((change) => this.#transition(upstream, change, Date.now()));
     });
   }
 

@@ -141,12 +141,12 @@ export class ProxyMetrics implements ExchangeObserver {
         toolTallies.set(upstream, tools);
         tools.set(tool, new Tally());
         for (const outcome of toolOutcomes) toolRequests.inc({ upstream, tool, outcome }, 0);
-        return;
+        return undefined;
       }
       upstreamTallies.set(upstream, new Tally());
       this.#durations.set(upstream, duration.labels({ upstream }));
       for (const outcome of upstreamOutcomes) requests.inc({ upstream, outcome }, 0);
-      breaker.onStateChange(({ from, to }) => transitions.inc({ upstream, from, to }));
+      return breaker.onStateChange(({ from, to }) => transitions.inc({ upstream, from, to }));
     });
   }
 

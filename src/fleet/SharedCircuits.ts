@@ -78,7 +78,7 @@ export class SharedCircuits {
     registry.onCreated((circuit) => {
       const id = circuitId(circuit.upstream, circuit.tool);
       const openEnds: { timer?: NodeJS.Timeout } = {};
-      circuit.breaker.onStateChange((change) => {
+      return circuit.breaker.onStateChange((change) => {
         const lease = this.#leases.get(id);
         clearTimeout(openEnds.timer);
         if (change.to === "half_open") lease?.ask();
