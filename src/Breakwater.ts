@@ -124,6 +124,11 @@ export class Breakwater {
       },
       onOverloaded: (upstream) => metrics.overloaded(upstream.name),
       onInternalError: (error) => logger.error({ err: error }, "request failed inside the proxy"),
+      onProxyResources: (upstream, code) =>
+        logger.warn(
+          { upstream: upstream.name, code },
+          "the proxy is out of resources: request answered 503, the upstream's circuit unchanged",
+        ),
     };
     const assembled = assembleDataPlane(config, this.#parts, undefined, undefined);
     assembled.install();

@@ -39,6 +39,7 @@ export interface DataPlaneParts {
   readonly observer: ProxyServerOptions["observer"];
   readonly onOverloaded: (upstream: Upstream) => void;
   readonly onInternalError: (error: unknown) => void;
+  readonly onProxyResources: (upstream: Upstream, code: string) => void;
 }
 
 /** Everything one configuration runs on: its upstreams, what the proxy reads per request, its checks. */
@@ -169,6 +170,7 @@ export function assembleDataPlane(
     observer: parts.observer,
     onOverloaded: parts.onOverloaded,
     onInternalError: parts.onInternalError,
+    onProxyResources: parts.onProxyResources,
     timers: parts.timers,
   };
   const install = () => {

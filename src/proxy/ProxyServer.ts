@@ -42,6 +42,11 @@ export interface ProxyServerOptions {
   readonly observer: ExchangeObserver;
   /** Told of every upstream skipped at its `max_in_flight` (for `outcome="overloaded"`). */
   readonly onOverloaded?: (upstream: Upstream) => void;
+  /**
+   * Told when the proxy itself ran out of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM) sending a request
+   * to `upstream`: its own failure, neutral for the circuit, for the log.
+   */
+  readonly onProxyResources?: (upstream: Upstream, code: string) => void;
   /** Called with errors the proxy survived but should not have met (for logs). */
   readonly onInternalError?: (error: unknown) => void;
   /** Time a client has to send its request headers (slowloris); default 10 s. */
@@ -258,6 +263,19 @@ export class ProxyServer {
       if (failure.badRequest) {
         settlement.settle("neutral");
         return sendClientError(res, 400, "the request cannot be forwarded as it is");
+      }
+      if (failure.proxyResources) {
+        // the proxy's own failure: neither the upstream's circuit nor another upstream would mend it
+        settlement.settle("neutral");
+        const code = String((failure.error as NodeJS.ErrnoException).code ?? "");
+        this.#o.onProxyResources?.(settlement.upstream, code);
+        const answer = {
+          status: 503,
+          reason: "proxy_resources",
+          upstream: settlement.upstream.name,
+          retryAfterMs: 1_000,
+        } as const;
+        return sendUpstreamFailure(res, answer, jsonRpcShape(request.method, request.body));
       }
       if (
         !resent &&
