@@ -100,7 +100,7 @@ export class Breakwater {
     );
     fleet?.watch(circuits); // after the audit trail, so that a change is logged before it is told
     const metrics = new ProxyMetrics(circuits);
-    const activity = new CircuitActivity(circuits);
+    const activity = new CircuitActivity(circuits, { timers });
     this.#activity = activity;
     this.#parts = {
       circuits,

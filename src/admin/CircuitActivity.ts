@@ -1,6 +1,7 @@
 import type { CircuitBreaker, StateChange } from "../index.ts";
 import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { SettledReport } from "../proxy/Settlement.ts";
+import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 
 /** Requests in one sample period of one upstream. */
 export interface ActivitySample {
@@ -41,11 +42,22 @@ export class CircuitActivity {
   readonly #tracks = new Map<string, Track>();
   readonly #keep: number;
   readonly #keepTransitions: number;
-  #timer: NodeJS.Timeout | undefined;
+  /** When the next sample is closed (samples are stamped with wall-clock time, for the dashboard). */
+  readonly #timers: Timers;
+  #timer: Timer | undefined;
   #periodStart = Date.now();
 
-  constructor(circuits: CircuitRegistry, { sampleMs = 5_000, keep = 60, keepTransitions = 10 } = {}) {
+  constructor(
+    circuits: CircuitRegistry,
+    {
+      sampleMs = 5_000,
+      keep = 60,
+      keepTransitions = 10,
+      timers = systemTimers,
+    }: { sampleMs?: number; keep?: number; keepTransitions?: number; timers?: Timers } = {},
+  ) {
     this.sampleMs = sampleMs;
+    this.#timers = timers;
     this.#keep = keep;
     this.#keepTransitions = keepTransitions;
     circuits.onCreated(({ upstream, tool, breaker }) => {
@@ -63,11 +75,16 @@ export class CircuitActivity {
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => this.sample(Date.now()), this.sampleMs).unref();
+    if (this.#timer !== undefined) return;
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = undefined;
+      this.sample(Date.now());
+      this.start();
+    }, this.sampleMs);
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
