@@ -58,7 +58,13 @@ export async function startProxy(
       breakwater,
       clock,
       logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
-      close: () => breakwater.close(1_000),
+      close: () => {
+        // stepped time never ends a grace period by itself: what is still open is cut at once
+        if (options.timers !== undefined)
+          for (const server of [breakwater.proxy.server, breakwater.admin.server])
+            server.closeAllConnections();
+        return breakwater.close(1_000);
+      },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
