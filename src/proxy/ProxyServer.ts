@@ -6,10 +6,12 @@ import type { PublicUrls } from "../edge/PublicUrls.ts";
 import { type SessionTokens, withUpstreamSession } from "../fleet/SessionTokens.ts";
 import { httpListener, replaceCertificate } from "../httpListener.ts";
 import type { Permit, Rejection } from "../index.ts";
-import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
+import { systemTimers, type Timers } from "../time/Timers.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
 import type { Call, CallReader } from "./Call.ts";
 import { answerClientError } from "./clientErrors.ts";
+import { failureAnswer } from "./failureAnswer.ts";
+import { IdleSweeper } from "./IdleSweeper.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
 import { sendClientError, sendForbidden, sendSessionUnknown, sendUpstreamFailure } from "./proxyAnswers.ts";
 import { readBodyOrAnswer, unacceptableBody } from "./RequestBody.ts";
@@ -96,13 +98,11 @@ export class ProxyServer {
   /** How clients reach this listener, for `X-Forwarded-Proto`. */
   readonly #proto: "http" | "https";
   readonly #isDraining = () => this.#draining;
-  /** The listener's own timers (draining); each request reads the options' afresh. */
-  readonly #timers: Timers;
-  #drainTimer: Timer | undefined;
+  /** Closes connections as they go idle once draining (on the listener's own timers). */
+  readonly #sweeper: IdleSweeper;
 
   constructor(options: ProxyServerOptions) {
     this.#o = options;
-    this.#timers = options.timers ?? systemTimers;
     const serverOptions = {
       // slow clients may not hold a socket forever (slowloris): headers in 10 s, the request in 5 min
       headersTimeout: options.clientHeadersTimeoutMs ?? 10_000,
@@ -127,10 +127,7 @@ export class ProxyServer {
     this.#proto = tls === undefined ? "http" : "https";
     this.server = httpListener(tls, serverOptions, handle);
     this.server.on("clientError", answerClientError);
-    this.server.on("close", () => {
-      this.#timers.clearTimeout(this.#drainTimer);
-      this.#drainTimer = undefined;
-    });
+    this.#sweeper = new IdleSweeper(this.server, options.timers ?? systemTimers);
   }
 
   /**
@@ -150,18 +147,8 @@ export class ProxyServer {
    * timer. Call before `server.close()`.
    */
   drain(): void {
-    const first = !this.#draining;
     this.#draining = true;
-    this.server.closeIdleConnections();
-    if (first) this.#closeIdleSoon();
-  }
-
-  /** A connection becomes idle when its response ends; node tells of no such moment, so look often. */
-  #closeIdleSoon(): void {
-    this.#drainTimer = this.#timers.setTimeout(() => {
-      this.server.closeIdleConnections();
-      this.#closeIdleSoon();
-    }, 50);
+    this.#sweeper.start();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -267,15 +254,11 @@ export class ProxyServer {
       if (failure.proxyResources) {
         // the proxy's own failure: neither the upstream's circuit nor another upstream would mend it
         settlement.settle("neutral");
-        const code = String((failure.error as NodeJS.ErrnoException).code ?? "");
-        this.#o.onProxyResources?.(settlement.upstream, code);
-        const answer = {
-          status: 503,
-          reason: "proxy_resources",
-          upstream: settlement.upstream.name,
-          retryAfterMs: 1_000,
-        } as const;
-        return sendUpstreamFailure(res, answer, jsonRpcShape(request.method, request.body));
+        this.#o.onProxyResources?.(
+          settlement.upstream,
+          String((failure.error as NodeJS.ErrnoException).code),
+        );
+        return this.#answer(incoming, settlement, result);
       }
       if (
         !resent &&
@@ -345,17 +328,8 @@ export class ProxyServer {
 
   /** Answers for an upstream that gave no response. */
   #answer(incoming: Incoming, settlement: Settlement, result: ExchangeResult): void {
-    if (result.kind === "responded" || result.kind === "client_gone") return;
+    const answer = failureAnswer(result, settlement.upstream.name);
     const { res, request } = incoming;
-    const upstream = settlement.upstream.name;
-    sendUpstreamFailure(
-      res,
-      result.kind === "timeout"
-        ? { status: 504, reason: "timeout", upstream }
-        : result.kind === "failed" && result.failure.overloaded
-          ? { status: 503, reason: "overloaded", upstream, retryAfterMs: 1_000 }
-          : { status: 502, reason: "connect_failed", upstream },
-      jsonRpcShape(request.method, request.body),
-    );
+    if (answer !== undefined) sendUpstreamFailure(res, answer, jsonRpcShape(request.method, request.body));
   }
 }
