@@ -124,6 +124,10 @@ export class Breakwater {
       },
       onOverloaded: (upstream) => metrics.overloaded(upstream.name),
       onInternalError: (error) => logger.error({ err: error }, "request failed inside the proxy"),
+      onHealthCheckRefused: (upstream) => {
+        metrics.healthCheckRefused(upstream);
+        activity.healthCheckRefused(upstream);
+      },
       onProxyResources: (upstream, code) =>
         logger.warn(
           { upstream: upstream.name, code },

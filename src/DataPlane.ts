@@ -40,6 +40,8 @@ export interface DataPlaneParts {
   readonly onOverloaded: (upstream: Upstream) => void;
   readonly onInternalError: (error: unknown) => void;
   readonly onProxyResources: (upstream: Upstream, code: string) => void;
+  /** A circuit refused the proxy's own health check: kept out of clients' rejections. */
+  readonly onHealthCheckRefused: (upstream: string) => void;
 }
 
 /** Everything one configuration runs on: its upstreams, what the proxy reads per request, its checks. */
@@ -125,7 +127,7 @@ export function assembleDataPlane(
           intervalMs: u.healthCheck.intervalMs,
           timeoutMs: u.healthCheck.timeoutMs,
           timers: parts.timers,
-          onRefused: (name) => metrics.healthCheckRefused(name),
+          onRefused: parts.onHealthCheckRefused,
           onResult: (name, result) => {
             metrics.healthCheck(name, result.healthy);
             if (!result.healthy)

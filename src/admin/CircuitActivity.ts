@@ -27,6 +27,8 @@ interface Track {
   requests: number;
   failures: number;
   rejectedSeen: number;
+  /** The circuit's refusals of the proxy's own health checks: not clients' rejections, left out. */
+  checkRefusals: number;
   readonly samples: ActivitySample[];
   readonly transitions: RecordedTransition[];
 }
@@ -67,6 +69,7 @@ export class CircuitActivity {
         requests: 0,
         failures: 0,
         rejectedSeen: breaker.metrics().rejectedRequests,
+        checkRefusals: 0,
         samples: [],
         transitions: [],
       });
@@ -95,6 +98,12 @@ export class CircuitActivity {
     if (report.outcome === "failure") track.failures++;
   }
 
+  /** A health check of `upstream` was refused by its circuit: not a client's rejection, not charted. */
+  healthCheckRefused(upstream: string): void {
+    const track = this.#tracks.get(upstream);
+    if (track !== undefined) track.checkRefusals++;
+  }
+
   #transition(upstream: string, change: StateChange, at: number): void {
     const list = this.#tracks.get(upstream)?.transitions;
     if (list === undefined) return;
@@ -105,7 +114,7 @@ export class CircuitActivity {
   /** Closes the current sample period of every upstream. */
   sample(at: number): void {
     for (const track of this.#tracks.values()) {
-      const rejected = track.breaker.metrics().rejectedRequests;
+      const rejected = track.breaker.metrics().rejectedRequests - track.checkRefusals;
       track.samples.push({
         at,
         requests: track.requests,
@@ -125,7 +134,7 @@ export class CircuitActivity {
   samples(upstream: string, now: number): readonly ActivitySample[] {
     const track = this.#tracks.get(upstream);
     if (track === undefined) return [];
-    const rejected = track.breaker.metrics().rejectedRequests - track.rejectedSeen;
+    const rejected = track.breaker.metrics().rejectedRequests - track.checkRefusals - track.rejectedSeen;
     const seconds = (now - this.#periodStart) / 1_000;
     return [
       ...track.samples,

@@ -70,6 +70,22 @@ describe("CircuitActivity", () => {
     assert.equal(activity.samples("a", Date.now()).length, 4, "none once stopped");
   });
 
+  it("charts clients' rejections only, not the circuit's refusals of health checks", () => {
+    const { registry, circuit: a } = circuit();
+    const activity = new CircuitActivity(registry);
+    a.breaker.forceOpen();
+    a.breaker.tryAcquire({ probe: true });
+    activity.healthCheckRefused("a");
+    a.breaker.tryAcquire();
+    activity.sample(Date.now());
+    a.breaker.tryAcquire({ probe: true });
+    activity.healthCheckRefused("a");
+    assert.deepEqual(
+      activity.samples("a", Date.now()).map((s) => s.rejected),
+      [1, 0],
+    );
+  });
+
   it("stops watching a circuit the registry lets go (a reload replaced it)", () => {
     const { registry, circuit: a } = circuit();
     const activity = new CircuitActivity(registry);
