@@ -9,20 +9,27 @@ import type { Config } from "./config/Config.ts";
 import { assembleDataPlane, type DataPlane } from "./DataPlane.ts";
 import { HostRule } from "./edge/HostRule.ts";
 import { SharedCircuits } from "./fleet/SharedCircuits.ts";
-import { replaceCertificate } from "./httpListener.ts";
+import { checkCertificate, replaceCertificate } from "./httpListener.ts";
 import type { Clock } from "./index.ts";
 import { listen as listenOn } from "./listen.ts";
 import { type Circuit, CircuitRegistry } from "./proxy/CircuitRegistry.ts";
 import { ProxyServer } from "./proxy/ProxyServer.ts";
 import type { Upstream } from "./proxy/Upstream.ts";
 import { closeWhenIdle } from "./reload/closeWhenIdle.ts";
+import { ReloadRefused } from "./reload/ReloadRefused.ts";
 import { planUpstreams } from "./reload/upstreamPlan.ts";
+import { systemTimers, type Timer, type Timers } from "./time/Timers.ts";
 
 export interface BreakwaterOptions {
   readonly config: Config;
   readonly logger: Logger;
   /** For the breakers and the session table; tests step it by hand. */
   readonly clock?: Clock;
+  /**
+   * The clock and timers of every wait outside the breakers: request and answer deadlines, health-check
+   * intervals, draining, the grace period. Default the system's; tests step their own.
+   */
+  readonly timers?: Timers;
 }
 
 /** What a reload did to the upstreams, by name (SPEC §6.3). */
@@ -53,9 +60,13 @@ export class Breakwater {
   /** Removed or replaced upstreams still finishing their requests. */
   readonly #draining = new Set<Upstream>();
   #started = false;
+  /** `close` has begun: nothing may start again (a reload would restart checks against closed pools). */
+  #closing = false;
+  readonly #timers: Timers;
 
-  constructor({ config, logger, clock }: BreakwaterOptions) {
+  constructor({ config, logger, clock, timers = systemTimers }: BreakwaterOptions) {
     this.#logger = logger;
+    this.#timers = timers;
     this.#config = config;
     warnInsecure(config, logger);
     const fleet: SharedCircuits | undefined =
@@ -74,7 +85,7 @@ export class Breakwater {
     const circuits: CircuitRegistry = new CircuitRegistry({ probeGate: fleet?.probeGate.bind(fleet) });
     this.circuits = circuits;
     // the audit trail: every state change of every circuit, once (SPEC §2, Logs)
-    circuits.onCreated(({ upstream, tool, breaker }) => {
+    circuits.onCreated(({ upstream, tool, breaker }) =>
       breaker.onStateChange(({ from, to, reason, origin }) => {
         const entry = {
           upstream,
@@ -86,17 +97,18 @@ export class Breakwater {
         };
         if (to === "open" || to === "forced_open") logger.warn(entry, "circuit opened");
         else logger.info(entry, "circuit state changed");
-      });
-    });
+      }),
+    );
     fleet?.watch(circuits); // after the audit trail, so that a change is logged before it is told
     const metrics = new ProxyMetrics(circuits);
-    const activity = new CircuitActivity(circuits);
+    const activity = new CircuitActivity(circuits, { timers });
     this.#activity = activity;
     this.#parts = {
       circuits,
       metrics,
       logger,
       clock,
+      timers,
       fallbackSessionKey: randomBytes(32),
       observer: {
         head: (report) => metrics.head(report),
@@ -113,8 +125,19 @@ export class Breakwater {
       },
       onOverloaded: (upstream) => metrics.overloaded(upstream.name),
       onInternalError: (error) => logger.error({ err: error }, "request failed inside the proxy"),
+      onHealthCheckRefused: (upstream) => {
+        metrics.healthCheckRefused(upstream);
+        activity.healthCheckRefused(upstream);
+      },
+      onProxyResources: (upstream, code) =>
+        logger.warn(
+          { upstream: upstream.name, code },
+          "the proxy is out of resources: request answered 503, the upstream's circuit unchanged",
+        ),
     };
-    this.#plane = assembleDataPlane(config, this.#parts, undefined, undefined);
+    const assembled = assembleDataPlane(config, this.#parts, undefined, undefined);
+    assembled.install();
+    this.#plane = assembled.plane;
     metrics.watchProcesses(() => this.upstreams);
     if (fleet !== undefined) metrics.watchFleet(fleet.link);
     this.proxy = new ProxyServer(this.#plane.proxy);
@@ -163,17 +186,28 @@ export class Breakwater {
    * changed, its connections or processes); the listener's certificate is replaced. What needs a
    * restart (listen addresses, TLS on or off, the fleet's Redis) is the caller's to tell and is not
    * applied here.
+   *
+   * Everything new is built before anything running is changed, then swapped in at once: a config that
+   * cannot be applied (it throws) leaves the circuits, upstreams and listeners exactly as they were.
+   *
+   * @throws {ReloadRefused} once `close` has begun: nothing is changed.
    */
   reload(config: Config): UpstreamChanges {
+    if (this.#closing) throw new ReloadRefused("the proxy is shutting down");
     const before = this.#plane;
     const plan = planUpstreams(before.running, config.upstreams, config.requestTimeoutMs);
-    warnInsecure(config, this.#logger);
-    const next = assembleDataPlane(config, this.#parts, plan, before);
+    // built: may throw, changes nothing
+    const { plane: next, install } = assembleDataPlane(config, this.#parts, plan, before);
     const tls = this.#config.tls === undefined ? undefined : config.tls;
+    if (tls !== undefined) checkCertificate(tls);
+    const adminHosts = new HostRule(config.adminAllowedHosts);
+    // swapped in: nothing below fails on what was built and checked above
+    install();
     this.proxy.reconfigure({ ...next.proxy, tls });
-    this.admin.reconfigure({ token: config.adminToken, hosts: new HostRule(config.adminAllowedHosts) });
+    this.admin.reconfigure({ token: config.adminToken, hosts: adminHosts });
     if (this.#config.adminTls && tls !== undefined) replaceCertificate(this.admin.server, tls);
     this.#plane = next;
+    warnInsecure(config, this.#logger);
     for (const checker of before.checkers) checker.stop();
     if (this.#started) for (const checker of next.checkers) checker.start();
     const current = new Set(next.upstreams);
@@ -181,7 +215,7 @@ export class Breakwater {
     for (const old of before.upstreams) {
       if (current.has(old)) continue;
       this.#draining.add(old);
-      void closeWhenIdle(old, maxDrainMs).finally(() => this.#draining.delete(old));
+      void closeWhenIdle(old, maxDrainMs, this.#timers).finally(() => this.#draining.delete(old));
     }
     const changes: UpstreamChanges = {
       added: [...plan.fates].filter(([, f]) => f.kind === "added").map(([name]) => name),
@@ -200,22 +234,23 @@ export class Breakwater {
    * closes the upstreams.
    */
   async close(graceMs = 10_000): Promise<void> {
+    this.#closing = true;
     this.#activity.stop();
     for (const checker of this.#plane.checkers) checker.stop();
     const servers = [this.proxy.server, this.admin.server].filter((s) => s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.proxy.drain();
     this.admin.server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     const expired = new Promise<"expired">((resolve) => {
-      timer = setTimeout(() => resolve("expired"), graceMs);
+      timer = this.#timers.setTimeout(() => resolve("expired"), graceMs);
     });
     if ((await Promise.race([closed, expired])) === "expired") {
       this.#logger.warn({ graceMs }, "grace period over: closing the connections still open");
       for (const s of servers) s.closeAllConnections();
       await closed;
     }
-    clearTimeout(timer);
+    this.#timers.clearTimeout(timer);
     const upstreams = [...this.upstreams, ...this.#draining];
     await Promise.all([...upstreams.map((u) => u.close()), this.fleet?.close()]);
   }

@@ -15,7 +15,7 @@ import { McpCalls } from "./mcp/McpCalls.ts";
 import { ToolCatalog } from "./mcp/ToolCatalog.ts";
 import { ToolCircuits } from "./mcp/ToolCircuits.ts";
 import { BodyBudget } from "./proxy/BodyBudget.ts";
-import type { CircuitRegistry } from "./proxy/CircuitRegistry.ts";
+import type { Circuit, CircuitRegistry } from "./proxy/CircuitRegistry.ts";
 import type { ExchangeJudge } from "./proxy/ExchangeJudge.ts";
 import { HttpUpstream } from "./proxy/HttpUpstream.ts";
 import type { ProxyServerOptions } from "./proxy/ProxyServer.ts";
@@ -25,6 +25,7 @@ import { UpstreamBalancer } from "./proxy/UpstreamBalancer.ts";
 import { type RunningUpstream, sameToolCircuits, type UpstreamPlan } from "./reload/upstreamPlan.ts";
 import { StderrLog } from "./stdio/StderrLog.ts";
 import { StdioUpstream } from "./stdio/StdioUpstream.ts";
+import type { Timers } from "./time/Timers.ts";
 
 /** What outlives a configuration: the circuits, metrics, the log, and the proxy's own callbacks. */
 export interface DataPlaneParts {
@@ -32,11 +33,16 @@ export interface DataPlaneParts {
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
   readonly clock: Clock | undefined;
+  /** The clock and timers of deadlines and health-check intervals. */
+  readonly timers: Timers;
   /** Seals session tokens when the config names no keys: one per process, kept across reloads. */
   readonly fallbackSessionKey: Buffer;
   readonly observer: ProxyServerOptions["observer"];
   readonly onOverloaded: (upstream: Upstream) => void;
   readonly onInternalError: (error: unknown) => void;
+  readonly onProxyResources: (upstream: Upstream, code: string) => void;
+  /** A circuit refused the proxy's own health check: kept out of clients' rejections. */
+  readonly onHealthCheckRefused: (upstream: string) => void;
 }
 
 /** Everything one configuration runs on: its upstreams, what the proxy reads per request, its checks. */
@@ -48,24 +54,38 @@ export interface DataPlane {
   readonly checkers: readonly HealthChecker[];
 }
 
+/** A data plane made and not yet in force: its circuits are not in the registry until `install`. */
+export interface AssembledPlane {
+  readonly plane: DataPlane;
+  /**
+   * Puts the plane's circuits in the registry and forgets those it lets go (their listeners undone):
+   * the one step of a reload that changes what runs, made once everything that can fail was built.
+   */
+  readonly install: () => void;
+}
+
 /**
  * Makes the data plane of `config`: at start-up every upstream new; at a reload (SPEC §6.3) those
  * `plan` keeps are used as they are, and a rebuilt one takes over its predecessor's circuit when the
- * plan allows. The caller drains and closes what the plan leaves behind.
+ * plan allows. Nothing running is changed until `install` (so a config that cannot be applied leaves
+ * the registry as it was); the caller then drains and closes what the plan leaves behind.
  */
 export function assembleDataPlane(
   config: Config,
   parts: DataPlaneParts,
   plan: UpstreamPlan | undefined,
   previous: DataPlane | undefined,
-): DataPlane {
+): AssembledPlane {
   const { circuits, logger, metrics, clock } = parts;
+  /** Upstream names whose circuits (or only their tools', with `toolsOnly`) the registry forgets. */
+  const forget = new Map<string, { toolsOnly: boolean }>();
+  const made: Circuit[] = [];
   const judges = new Map<Upstream, ExchangeJudge>();
   const callRules = new Map<Upstream, JsonRpcRules>();
   const upstreamUrls = new Map<Upstream, URL>();
   const checkers: HealthChecker[] = [];
   const running = new Map<string, RunningUpstream>();
-  for (const gone of plan?.removed ?? []) circuits.remove(gone.config.name);
+  for (const gone of plan?.removed ?? []) forget.set(gone.config.name, { toolsOnly: false });
   // what each upstream has shown of its tools, kept as long as its tool circuits are (SPEC §3.2)
   const catalogs = new Map<string, ToolCatalog>();
   const upstreams = config.upstreams.map((u) => {
@@ -73,16 +93,19 @@ export function assembleDataPlane(
     const keepsCircuit = fate.kind === "kept" || (fate.kind === "rebuilt" && fate.keepsCircuit);
     // tool circuits made with other options (or for another server) are made again on first use
     const keepsTools = fate.kind !== "added" && sameToolCircuits(fate.running.config, u);
-    if (fate.kind !== "added" && !keepsTools) circuits.remove(u.name, { toolsOnly: keepsCircuit });
+    if (fate.kind !== "added" && !keepsTools) forget.set(u.name, { toolsOnly: keepsCircuit });
     const catalog = keepsTools ? previous?.tools.catalogOf(u.name) : undefined;
     catalogs.set(u.name, catalog ?? new ToolCatalog(u.toolCircuit.maxTools));
     let upstream: Upstream;
     if (fate.kind === "kept") {
       upstream = fate.running.upstream;
     } else {
-      const circuit = keepsCircuit
-        ? (fate.running.upstream.circuit as CircuitBreaker)
-        : circuits.create(u.name, clock === undefined ? u.breaker : { ...u.breaker, clock }).breaker;
+      let circuit = fate.kind === "rebuilt" && fate.keepsCircuit ? fate.running.upstream.circuit : undefined;
+      if (circuit === undefined) {
+        const prepared = circuits.prepare(u.name, clock === undefined ? u.breaker : { ...u.breaker, clock });
+        made.push(prepared);
+        circuit = prepared.breaker;
+      }
       upstream =
         u.stdio === undefined
           ? new HttpUpstream(u, circuit, config.requestTimeoutMs)
@@ -102,6 +125,8 @@ export function assembleDataPlane(
           check,
           intervalMs: u.healthCheck.intervalMs,
           timeoutMs: u.healthCheck.timeoutMs,
+          timers: parts.timers,
+          onRefused: parts.onHealthCheckRefused,
           onResult: (name, result) => {
             metrics.healthCheck(name, result.healthy);
             if (!result.healthy)
@@ -148,8 +173,14 @@ export function assembleDataPlane(
     observer: parts.observer,
     onOverloaded: parts.onOverloaded,
     onInternalError: parts.onInternalError,
+    onProxyResources: parts.onProxyResources,
+    timers: parts.timers,
   };
-  return { upstreams, running, proxy, tools, checkers };
+  const install = () => {
+    for (const [name, options] of forget) circuits.remove(name, options);
+    for (const circuit of made) circuits.add(circuit);
+  };
+  return { plane: { upstreams, running, proxy, tools, checkers }, install };
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createTlsServer } from "node:https";
-import type { Server as TlsServer } from "node:tls";
+import { createSecureContext, type Server as TlsServer } from "node:tls";
 import type { ListenerTls } from "./config/tlsFiles.ts";
 import { refuseBadHost } from "./edge/HostField.ts";
 
@@ -23,6 +23,14 @@ export function httpListener(
   return tls === undefined
     ? createServer(options, guarded)
     : createTlsServer({ ...options, cert: tls.cert, key: tls.key }, guarded);
+}
+
+/**
+ * Throws what {@link replaceCertificate} would throw for `tls` (a key that is not the certificate's),
+ * without changing a listener: a reload checks before it changes anything.
+ */
+export function checkCertificate(tls: ListenerTls): void {
+  createSecureContext({ cert: tls.cert, key: tls.key });
 }
 
 /** Gives an HTTPS listener made by {@link httpListener} a new certificate and key, for new connections. */

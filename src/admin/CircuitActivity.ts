@@ -1,6 +1,7 @@
 import type { CircuitBreaker, StateChange } from "../index.ts";
 import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { SettledReport } from "../proxy/Settlement.ts";
+import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 
 /** Requests in one sample period of one upstream. */
 export interface ActivitySample {
@@ -26,6 +27,8 @@ interface Track {
   requests: number;
   failures: number;
   rejectedSeen: number;
+  /** The circuit's refusals of the proxy's own health checks: not clients' rejections, left out. */
+  checkRefusals: number;
   readonly samples: ActivitySample[];
   readonly transitions: RecordedTransition[];
 }
@@ -41,33 +44,50 @@ export class CircuitActivity {
   readonly #tracks = new Map<string, Track>();
   readonly #keep: number;
   readonly #keepTransitions: number;
-  #timer: NodeJS.Timeout | undefined;
+  /** When the next sample is closed (samples are stamped with wall-clock time, for the dashboard). */
+  readonly #timers: Timers;
+  #timer: Timer | undefined;
   #periodStart = Date.now();
 
-  constructor(circuits: CircuitRegistry, { sampleMs = 5_000, keep = 60, keepTransitions = 10 } = {}) {
+  constructor(
+    circuits: CircuitRegistry,
+    {
+      sampleMs = 5_000,
+      keep = 60,
+      keepTransitions = 10,
+      timers = systemTimers,
+    }: { sampleMs?: number; keep?: number; keepTransitions?: number; timers?: Timers } = {},
+  ) {
     this.sampleMs = sampleMs;
+    this.#timers = timers;
     this.#keep = keep;
     this.#keepTransitions = keepTransitions;
     circuits.onCreated(({ upstream, tool, breaker }) => {
-      if (tool !== undefined) return;
+      if (tool !== undefined) return undefined;
       this.#tracks.set(upstream, {
         breaker,
         requests: 0,
         failures: 0,
         rejectedSeen: breaker.metrics().rejectedRequests,
+        checkRefusals: 0,
         samples: [],
         transitions: [],
       });
-      breaker.onStateChange((change) => this.#transition(upstream, change, Date.now()));
+      return breaker.onStateChange((change) => this.#transition(upstream, change, Date.now()));
     });
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => this.sample(Date.now()), this.sampleMs).unref();
+    if (this.#timer !== undefined) return;
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = undefined;
+      this.sample(Date.now());
+      this.start();
+    }, this.sampleMs);
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
@@ -76,6 +96,12 @@ export class CircuitActivity {
     if (track === undefined) return;
     track.requests++;
     if (report.outcome === "failure") track.failures++;
+  }
+
+  /** A health check of `upstream` was refused by its circuit: not a client's rejection, not charted. */
+  healthCheckRefused(upstream: string): void {
+    const track = this.#tracks.get(upstream);
+    if (track !== undefined) track.checkRefusals++;
   }
 
   #transition(upstream: string, change: StateChange, at: number): void {
@@ -88,7 +114,7 @@ export class CircuitActivity {
   /** Closes the current sample period of every upstream. */
   sample(at: number): void {
     for (const track of this.#tracks.values()) {
-      const rejected = track.breaker.metrics().rejectedRequests;
+      const rejected = track.breaker.metrics().rejectedRequests - track.checkRefusals;
       track.samples.push({
         at,
         requests: track.requests,
@@ -108,7 +134,7 @@ export class CircuitActivity {
   samples(upstream: string, now: number): readonly ActivitySample[] {
     const track = this.#tracks.get(upstream);
     if (track === undefined) return [];
-    const rejected = track.breaker.metrics().rejectedRequests - track.rejectedSeen;
+    const rejected = track.breaker.metrics().rejectedRequests - track.checkRefusals - track.rejectedSeen;
     const seconds = (now - this.#periodStart) / 1_000;
     return [
       ...track.samples,

@@ -22,6 +22,8 @@ class Tally {
     rejected: 0,
   };
   readonly #published: Record<Counted, number> = { ...this.counts };
+  /** Refusals of the proxy's own health checks: in the breaker's rejections, not clients' (SPEC §3.3). */
+  checkRefusals = 0;
 
   /** Calls `inc` with what each of `outcomes` gained since the last call. */
   publish(outcomes: readonly Counted[], inc: (outcome: Counted, delta: number) => void): void {
@@ -64,7 +66,7 @@ export class ProxyMetrics implements ExchangeObserver {
         for (const { upstream, breaker } of upstreamCircuits()) {
           const tally = upstreamTallies.get(upstream);
           if (tally === undefined) continue;
-          tally.counts.rejected = breaker.metrics().rejectedRequests;
+          tally.counts.rejected = breaker.metrics().rejectedRequests - tally.checkRefusals;
           tally.publish(upstreamOutcomes, (outcome, delta) => this.inc({ upstream, outcome }, delta));
         }
       },
@@ -146,12 +148,12 @@ export class ProxyMetrics implements ExchangeObserver {
         toolTallies.set(upstream, tools);
         tools.set(tool, new Tally());
         for (const outcome of toolOutcomes) toolRequests.inc({ upstream, tool, outcome }, 0);
-        return;
+        return undefined;
       }
       upstreamTallies.set(upstream, new Tally());
       this.#durations.set(upstream, duration.labels({ upstream }));
       for (const outcome of upstreamOutcomes) requests.inc({ upstream, outcome }, 0);
-      breaker.onStateChange(({ from, to }) => transitions.inc({ upstream, from, to }));
+      return breaker.onStateChange(({ from, to }) => transitions.inc({ upstream, from, to }));
     });
   }
 
@@ -213,6 +215,12 @@ export class ProxyMetrics implements ExchangeObserver {
   /** Counts one health check of `upstream`. */
   healthCheck(upstream: string, healthy: boolean): void {
     this.#checks.inc({ upstream, result: healthy ? "healthy" : "unhealthy" });
+  }
+
+  /** A health check of `upstream` was refused by its circuit: not a client's rejection, so not counted. */
+  healthCheckRefused(upstream: string): void {
+    const tally = this.#outcomes.get(upstream);
+    if (tally !== undefined) tally.checkRefusals++;
   }
 
   /** Counts an upstream skipped at its `max_in_flight`. */

@@ -103,7 +103,7 @@ export class SharedCircuits {
     registry.onCreated((circuit) => {
       const id = circuitId(circuit.upstream, circuit.tool);
       const openEnds: { timer?: Timer } = {};
-      circuit.breaker.onStateChange((change) => {
+      return circuit.breaker.onStateChange((change) => {
         const lease = this.#shared.get(id)?.lease;
         this.#timers.clearTimeout(openEnds.timer);
         if (change.to === "half_open") lease?.ask();

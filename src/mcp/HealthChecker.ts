@@ -1,4 +1,5 @@
 import type { CircuitBreaker } from "../index.ts";
+import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 import type { CheckResult, HealthCheck } from "./healthChecks.ts";
 
 export interface HealthCheckerOptions {
@@ -10,6 +11,13 @@ export interface HealthCheckerOptions {
   readonly timeoutMs: number;
   /** Told of every check that ran, for logs and metrics. */
   readonly onResult?: (upstream: string, result: CheckResult) => void;
+  /**
+   * Told when the circuit refused a check (still open by its clock, its probe slots or the fleet's lease
+   * taken): a refusal of the proxy's own, which is not a client's rejection (metrics subtract it).
+   */
+  readonly onRefused?: (upstream: string) => void;
+  /** The clock and timers of intervals and check timeouts; default the system's (tests step their own). */
+  readonly timers?: Timers;
 }
 
 /**
@@ -21,7 +29,8 @@ export interface HealthCheckerOptions {
  */
 export class HealthChecker {
   readonly #o: HealthCheckerOptions;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timers: Timers;
+  #timer: Timer | undefined;
   #running = false;
   #stopped = true;
   #unsubscribe: (() => void) | undefined;
@@ -30,6 +39,7 @@ export class HealthChecker {
 
   constructor(options: HealthCheckerOptions) {
     this.#o = options;
+    this.#timers = options.timers ?? systemTimers;
   }
 
   start(): void {
@@ -45,14 +55,14 @@ export class HealthChecker {
 
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#timers.clearTimeout(this.#timer);
     this.#unsubscribe?.();
     this.#stopping.abort();
   }
 
   /** Plans the next check from the circuit's state. */
   #schedule(): void {
-    clearTimeout(this.#timer);
+    this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#stopped) return;
     const { breaker, intervalMs } = this.#o;
@@ -72,9 +82,9 @@ export class HealthChecker {
     }
   }
 
+  /** Runs a check in `ms` (clamped by the timers: an open time beyond 2^31 − 1 ms never fires at once). */
   #after(ms: number): void {
-    this.#timer = setTimeout(() => void this.#run(), ms);
-    this.#timer.unref();
+    this.#timer = this.#timers.setTimeout(() => void this.#run(), ms);
   }
 
   async #run(): Promise<void> {
@@ -84,12 +94,16 @@ export class HealthChecker {
     const permit = breaker.tryAcquire({ probe: true });
     if (!permit.admitted) {
       this.#running = false;
+      this.#o.onRefused?.(upstream);
       // still open by the circuit's clock, or another probe holds the slot: ask again when it says
       if (permit.state !== "forced_open") this.#after(permit.retryAfterMs);
       return;
     }
-    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#stopping.signal]);
+    const timedOut = new AbortController();
+    const timeout = this.#timers.setTimeout(() => timedOut.abort(), timeoutMs);
+    const signal = AbortSignal.any([timedOut.signal, this.#stopping.signal]);
     const result = await check(signal);
+    this.#timers.clearTimeout(timeout);
     this.#running = false;
     if (this.#stopped) {
       permit.neutral();

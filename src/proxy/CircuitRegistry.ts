@@ -8,7 +8,12 @@ export interface Circuit {
   readonly breaker: CircuitBreaker;
 }
 
-export type CircuitListener = (circuit: Circuit) => void;
+/**
+ * Told of a circuit as it is made. What it returns, if a function, undoes what it attached to the
+ * circuit (its state-change listeners): called when the circuit is removed or replaced, so that a
+ * circuit a reload let go no longer logs, counts or publishes under the name a new one has.
+ */
+export type CircuitListener = (circuit: Circuit) => undefined | (() => void);
 
 /** Makes the `probeGate` of a circuit about to be made: a fleet's probe lease (SPEC §6.2). */
 export type ProbeGateFactory = (
@@ -32,8 +37,12 @@ export class CircuitRegistry {
   /** Each upstream's tool circuits, by tool name, in the order they were made. */
   readonly #tools = new Map<string, Map<string, Circuit>>();
   #listeners: readonly CircuitListener[] = [];
-  #removedListeners: readonly CircuitListener[] = [];
+  #removedListeners: readonly ((circuit: Circuit) => void)[] = [];
   readonly #probeGate: ProbeGateFactory | undefined;
+  /** What each listener attached to each circuit, undone when the circuit goes. */
+  readonly #detach = new Map<Circuit, (() => void)[]>();
+  /** Circuits made by `prepare` and not yet added: their probe gates (a fleet's lease) are made on `add`. */
+  readonly #unarmed = new WeakMap<Circuit, () => void>();
 
   constructor(options?: { readonly probeGate?: ProbeGateFactory | undefined }) {
     this.#probeGate = options?.probeGate;
@@ -46,7 +55,7 @@ export class CircuitRegistry {
    */
   onCreated(listener: CircuitListener): () => void {
     this.#listeners = [...this.#listeners, listener];
-    for (const circuit of this.#circuits.values()) listener(circuit);
+    for (const circuit of this.#circuits.values()) this.#tell(listener, circuit);
     return () => {
       this.#listeners = this.#listeners.filter((l) => l !== listener);
     };
@@ -58,7 +67,7 @@ export class CircuitRegistry {
    *
    * @returns a function that removes the listener.
    */
-  onRemoved(listener: CircuitListener): () => void {
+  onRemoved(listener: (circuit: Circuit) => void): () => void {
     this.#removedListeners = [...this.#removedListeners, listener];
     return () => {
       this.#removedListeners = this.#removedListeners.filter((l) => l !== listener);
@@ -71,25 +80,72 @@ export class CircuitRegistry {
    * @throws {Error} when that circuit exists already.
    */
   create(upstream: string, options: CircuitBreakerOptions, tool?: string): Circuit {
+    return this.add(this.prepare(upstream, options, tool));
+  }
+
+  /**
+   * Makes the circuit of `upstream` (or of its `tool`) without adding it: nobody is told of it and its
+   * probe gate is not made yet, so a reload can build everything first and `add` it when nothing can fail.
+   *
+   * @throws {RangeError|TypeError} for invalid breaker options.
+   */
+  prepare(upstream: string, options: CircuitBreakerOptions, tool?: string): Circuit {
+    const factory = this.#probeGate;
+    if (factory === undefined) return { upstream, tool, breaker: new CircuitBreaker(options) };
+    let gate: (() => boolean) | undefined;
+    const breaker = new CircuitBreaker({ ...options, probeGate: () => gate?.() ?? false });
+    const circuit: Circuit = { upstream, tool, breaker };
+    this.#unarmed.set(circuit, () => {
+      const openMs = options.openDuration ?? defaultOpenDurationMs;
+      gate = factory(upstream, tool, openMs, options.maxOpenDuration ?? openMs);
+    });
+    return circuit;
+  }
+
+  /**
+   * Adds a circuit made by `prepare`, and tells the listeners.
+   *
+   * @throws {Error} when a circuit of that key exists already.
+   */
+  add(circuit: Circuit): Circuit {
+    const { upstream, tool } = circuit;
     const key = keyOf(upstream, tool);
     if (this.#circuits.has(key)) throw new Error(`circuit ${key} exists already`);
-    const openMs = options.openDuration ?? defaultOpenDurationMs;
-    const gate = this.#probeGate?.(upstream, tool, openMs, options.maxOpenDuration ?? openMs);
-    const breaker = new CircuitBreaker(gate === undefined ? options : { ...options, probeGate: gate });
-    const circuit: Circuit = { upstream, tool, breaker };
+    this.#unarmed.get(circuit)?.();
+    this.#unarmed.delete(circuit);
     this.#circuits.set(key, circuit);
     if (tool !== undefined) {
       const tools = this.#tools.get(upstream) ?? new Map<string, Circuit>();
       this.#tools.set(upstream, tools);
       tools.set(tool, circuit);
     }
-    for (const listener of this.#listeners) listener(circuit);
+    for (const listener of this.#listeners) this.#tell(listener, circuit);
     return circuit;
+  }
+
+  #tell(listener: CircuitListener, circuit: Circuit): void {
+    const detach = listener(circuit);
+    if (detach === undefined) return;
+    const list = this.#detach.get(circuit);
+    if (list === undefined) this.#detach.set(circuit, [detach]);
+    else list.push(detach);
+  }
+
+  /** Forgets the circuit of `key`, undoing what listeners attached to it. */
+  #forget(key: string): void {
+    const circuit = this.#circuits.get(key);
+    if (circuit === undefined) return;
+    this.#circuits.delete(key);
+    for (const detach of this.#detach.get(circuit) ?? []) detach();
+    this.#detach.delete(circuit);
+    for (const listener of this.#removedListeners) listener(circuit);
   }
 
   /**
    * Forgets the circuits of `upstream`'s tools, and unless `toolsOnly`, its own too: a reload removed the
-   * upstream, or changed the options its circuits were made with. Watchers stop seeing them.
+   * upstream, or changed the options its circuits were made with. Watchers stop seeing them, and what
+   * they attached to them is undone: a removed circuit that still changes state (a request in flight
+   * settling on it) is not logged, counted or published.
    */
   remove(upstream: string, { toolsOnly = false } = {}): void {
     for (const tool of [...(this.#tools.get(upstream)?.keys() ?? [])]) this.removeTool(upstream, tool);
@@ -118,13 +174,6 @@ export class CircuitRegistry {
   /** The tool circuits of `upstream`, in the order they were made. */
   toolsOf(upstream: string): Iterable<Circuit> {
     return this.#tools.get(upstream)?.values() ?? [];
-  }
-
-  #forget(key: string): void {
-    const circuit = this.#circuits.get(key);
-    if (circuit === undefined) return;
-    this.#circuits.delete(key);
-    for (const listener of this.#removedListeners) listener(circuit);
   }
 }
 

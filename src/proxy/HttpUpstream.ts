@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { getCACertificates } from "node:tls";
-import { type Dispatcher, Pool } from "undici";
+import { type buildConnector, type Dispatcher, Pool } from "undici";
 import type { UpstreamConfig } from "../config/Config.ts";
 import { discoveryPath } from "../edge/discovery.ts";
 import type { CircuitBreaker } from "../index.ts";
+import { type ReuseWatcher, watchReuse } from "./connectionReuse.ts";
 import { upstreamRequestHeaders } from "./hopByHop.ts";
 import { targetPath } from "./targetPath.ts";
 import type {
@@ -26,6 +27,13 @@ const connectFailures = new Set([
 ]);
 /** Codes of a connection that broke: reset by the peer, or closed under a request. */
 const connectionBreaks = new Set(["ECONNRESET", "UND_ERR_SOCKET", "EPIPE"]);
+/** Codes of the proxy's own host out of a resource: no fault of the upstream (see TransportFailure). */
+const proxyResourceFailures = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+
+export interface HttpUpstreamOptions {
+  /** How connections are made (undici's connector); tests pass one that fails as a host would. */
+  readonly connector?: buildConnector.connector;
+}
 
 /**
  * An upstream reached over HTTP(S): an undici Pool to its origin, its URL's path as the base onto
@@ -43,7 +51,12 @@ export class HttpUpstream implements Upstream {
   #inFlight = 0;
 
   /** @throws {TypeError} for an upstream without a url (a stdio one). */
-  constructor(config: UpstreamConfig, circuit: CircuitBreaker, requestTimeoutMs: number) {
+  constructor(
+    config: UpstreamConfig,
+    circuit: CircuitBreaker,
+    requestTimeoutMs: number,
+    options: HttpUpstreamOptions = {},
+  ) {
     const url = config.url;
     if (url === undefined) throw new TypeError(`upstream ${config.name} has no url`);
     this.name = config.name;
@@ -61,7 +74,11 @@ export class HttpUpstream implements Upstream {
       // threshold), and after 4 s when there is no hint (node's own servers drop theirs after 5 s).
       keepAliveTimeout: 4_000,
       keepAliveTimeoutThreshold: 2_000,
-      ...(url.protocol === "https:" ? { connect: tlsOptions(config) } : {}),
+      ...(options.connector !== undefined
+        ? { connect: options.connector }
+        : url.protocol === "https:"
+          ? { connect: tlsOptions(config) }
+          : {}),
     });
   }
 
@@ -120,7 +137,7 @@ function tlsOptions(config: UpstreamConfig): { ca: string[]; rejectUnauthorized:
  * One request on undici's dispatch API, told to a sink: interim 1xx responses are kept from it, and
  * errors become the facts of {@link TransportFailure}.
  */
-class HttpExchange implements Dispatcher.DispatchHandler, TransportControls {
+class HttpExchange implements Dispatcher.DispatchHandler, TransportControls, ReuseWatcher {
   readonly #sink: ResponseSink;
   readonly #finished: () => void;
   #controller: Dispatcher.DispatchController | undefined;
@@ -128,6 +145,8 @@ class HttpExchange implements Dispatcher.DispatchHandler, TransportControls {
   #pendingAbort: Error | undefined;
   /** undici has handed the whole request to a socket (it writes a buffered body in one go). */
   #sent = false;
+  /** The request went on a keep-alive connection that had carried a request before. */
+  #reused = false;
   /** Some response byte has come back: an interim 1xx, or the head. */
   #answered = false;
   #over = false;
@@ -158,6 +177,11 @@ class HttpExchange implements Dispatcher.DispatchHandler, TransportControls {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.#pendingAbort !== undefined) controller.abort(this.#pendingAbort);
+    else watchReuse(this);
+  }
+
+  connectionReused(reused: boolean): void {
+    this.#reused = reused;
   }
 
   onRequestSent(): void {
@@ -196,13 +220,17 @@ class HttpExchange implements Dispatcher.DispatchHandler, TransportControls {
     const code = errorCode(error);
     const nothingSent = !this.#sent;
     const broke = connectionBreaks.has(code);
+    const proxyResources = proxyResourceFailures.has(code);
     this.#sink.error({
       error,
       nothingSent,
-      connectionLost: !this.#answered && (broke || nothingSent),
-      staleConnection: nothingSent && broke,
+      connectionLost: !proxyResources && !this.#answered && (broke || nothingSent),
+      // the stale keep-alive race (SPEC §2): a reused connection the upstream had closed, found out
+      // before the request left whole; on a fresh connection the same break is the upstream's doing
+      staleConnection: this.#reused && nothingSent && broke,
       badRequest: code === "UND_ERR_INVALID_ARG",
       overloaded: false,
+      proxyResources,
     } satisfies TransportFailure);
   }
 
@@ -215,7 +243,11 @@ class HttpExchange implements Dispatcher.DispatchHandler, TransportControls {
 
 function errorCode(error: Error): string {
   const own = (error as { code?: unknown }).code;
-  if (typeof own === "string" && (connectFailures.has(own) || connectionBreaks.has(own))) return own;
+  if (
+    typeof own === "string" &&
+    (connectFailures.has(own) || connectionBreaks.has(own) || proxyResourceFailures.has(own))
+  )
+    return own;
   const cause = (error as { cause?: { code?: unknown } }).cause?.code;
   return typeof cause === "string" ? cause : typeof own === "string" ? own : "";
 }

@@ -6,9 +6,12 @@ import type { PublicUrls } from "../edge/PublicUrls.ts";
 import { type SessionTokens, withUpstreamSession } from "../fleet/SessionTokens.ts";
 import { httpListener, replaceCertificate } from "../httpListener.ts";
 import type { Permit, Rejection } from "../index.ts";
+import { systemTimers, type Timers } from "../time/Timers.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
 import type { Call, CallReader } from "./Call.ts";
 import { answerClientError } from "./clientErrors.ts";
+import { failureAnswer } from "./failureAnswer.ts";
+import { IdleSweeper } from "./IdleSweeper.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
 import { sendClientError, sendForbidden, sendSessionUnknown, sendUpstreamFailure } from "./proxyAnswers.ts";
 import { readBodyOrAnswer, unacceptableBody } from "./RequestBody.ts";
@@ -41,12 +44,19 @@ export interface ProxyServerOptions {
   readonly observer: ExchangeObserver;
   /** Told of every upstream skipped at its `max_in_flight` (for `outcome="overloaded"`). */
   readonly onOverloaded?: (upstream: Upstream) => void;
+  /**
+   * Told when the proxy itself ran out of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM) sending a request
+   * to `upstream`: its own failure, neutral for the circuit, for the log.
+   */
+  readonly onProxyResources?: (upstream: Upstream, code: string) => void;
   /** Called with errors the proxy survived but should not have met (for logs). */
   readonly onInternalError?: (error: unknown) => void;
   /** Time a client has to send its request headers (slowloris); default 10 s. */
   readonly clientHeadersTimeoutMs?: number;
   /** Time an idle keep-alive connection is kept; default 5 s. */
   readonly clientKeepAliveTimeoutMs?: number;
+  /** The clock and timers of deadlines and draining; default the system's (tests step their own). */
+  readonly timers?: Timers;
 }
 
 const sessionHeader = "mcp-session-id";
@@ -63,7 +73,7 @@ interface Incoming {
   readonly call: Call;
   /** Whether an upstream takes this request: its own admission, and the call's circuits. */
   readonly admit: Admit;
-  /** `performance.now()` reading when the request was first sent on: its budget runs from here. */
+  /** `timers.now()` reading when the request was first sent on: its budget runs from here. */
   readonly startedAt: number;
   /** Attempts made so far (resends included). */
   attempts: number;
@@ -88,7 +98,8 @@ export class ProxyServer {
   /** How clients reach this listener, for `X-Forwarded-Proto`. */
   readonly #proto: "http" | "https";
   readonly #isDraining = () => this.#draining;
-  #drainTimer: NodeJS.Timeout | undefined;
+  /** Closes connections as they go idle once draining (on the listener's own timers). */
+  readonly #sweeper: IdleSweeper;
 
   constructor(options: ProxyServerOptions) {
     this.#o = options;
@@ -116,7 +127,7 @@ export class ProxyServer {
     this.#proto = tls === undefined ? "http" : "https";
     this.server = httpListener(tls, serverOptions, handle);
     this.server.on("clientError", answerClientError);
-    this.server.on("close", () => clearInterval(this.#drainTimer));
+    this.#sweeper = new IdleSweeper(this.server, options.timers ?? systemTimers);
   }
 
   /**
@@ -137,9 +148,7 @@ export class ProxyServer {
    */
   drain(): void {
     this.#draining = true;
-    this.server.closeIdleConnections();
-    // a connection becomes idle when its response ends; node tells of no such moment, so look often
-    this.#drainTimer ??= setInterval(() => this.server.closeIdleConnections(), 50).unref();
+    this.#sweeper.start();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -206,7 +215,7 @@ export class ProxyServer {
       request,
       call,
       admit,
-      startedAt: performance.now(),
+      startedAt: (this.#o.timers ?? systemTimers).now(),
       attempts: 0,
       bound,
       current: undefined,
@@ -230,7 +239,8 @@ export class ProxyServer {
     mayFailOver: boolean,
   ): Promise<void> {
     const { res, request } = incoming;
-    let settlement = new Settlement(upstream, permit, this.#o.observer, incoming.startedAt);
+    const timers = this.#o.timers ?? systemTimers;
+    let settlement = new Settlement(upstream, permit, this.#o.observer, timers, incoming.startedAt);
     let resent = false;
     let failedOver = !mayFailOver;
     for (;;) {
@@ -240,6 +250,15 @@ export class ProxyServer {
       if (failure.badRequest) {
         settlement.settle("neutral");
         return sendClientError(res, 400, "the request cannot be forwarded as it is");
+      }
+      if (failure.proxyResources) {
+        // the proxy's own failure: neither the upstream's circuit nor another upstream would mend it
+        settlement.settle("neutral");
+        this.#o.onProxyResources?.(
+          settlement.upstream,
+          String((failure.error as NodeJS.ErrnoException).code),
+        );
+        return this.#answer(incoming, settlement, result);
       }
       if (
         !resent &&
@@ -255,7 +274,14 @@ export class ProxyServer {
         const tried = settlement.upstream;
         const next = this.#o.balancer.choose((u) => (u === tried ? triedAlready : incoming.admit(u)));
         if (next.permit !== undefined) {
-          settlement = new Settlement(next.upstream, next.permit, this.#o.observer, incoming.startedAt);
+          // (its latency is timed from its own dispatch: see #timeLeft)
+          settlement = new Settlement(
+            next.upstream,
+            next.permit,
+            this.#o.observer,
+            timers,
+            incoming.startedAt,
+          );
           resent = false;
           continue;
         }
@@ -278,7 +304,7 @@ export class ProxyServer {
         sessions: this.#o.sessions,
         settlement,
         judge: incoming.call.judge(settlement.upstream),
-        timeLeftMs: this.#timeLeft(incoming),
+        timeLeftMs: this.#timeLeft(incoming, settlement),
         answerLimits: this.#o.answerLimits,
         draining: this.#isDraining,
         resolve,
@@ -288,26 +314,22 @@ export class ProxyServer {
     });
   }
 
-  /** What is left of the request's budget: all of it for the first attempt (no clock read needed). */
-  #timeLeft(incoming: Incoming): number {
+  /**
+   * What is left of the request's budget: all of it for the first attempt (no clock read needed). A later
+   * attempt (a resend, a failover) is dispatched now: its latency is timed from here.
+   */
+  #timeLeft(incoming: Incoming, settlement: Settlement): number {
     const timeout = this.#o.requestTimeoutMs;
     if (incoming.attempts++ === 0) return timeout;
-    return Math.max(1, Math.ceil(incoming.startedAt + timeout - performance.now()));
+    const now = settlement.timers.now();
+    settlement.redispatched(now);
+    return Math.max(1, Math.ceil(incoming.startedAt + timeout - now));
   }
 
   /** Answers for an upstream that gave no response. */
   #answer(incoming: Incoming, settlement: Settlement, result: ExchangeResult): void {
-    if (result.kind === "responded" || result.kind === "client_gone") return;
+    const answer = failureAnswer(result, settlement.upstream.name);
     const { res, request } = incoming;
-    const upstream = settlement.upstream.name;
-    sendUpstreamFailure(
-      res,
-      result.kind === "timeout"
-        ? { status: 504, reason: "timeout", upstream }
-        : result.kind === "failed" && result.failure.overloaded
-          ? { status: 503, reason: "overloaded", upstream, retryAfterMs: 1_000 }
-          : { status: 502, reason: "connect_failed", upstream },
-      jsonRpcShape(request.method, request.body),
-    );
+    if (answer !== undefined) sendUpstreamFailure(res, answer, jsonRpcShape(request.method, request.body));
   }
 }

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Outcome, Permit } from "../index.ts";
+import type { Timer, Timers } from "../time/Timers.ts";
 import type { ExchangeOutcome } from "./ExchangeJudge.ts";
 import { PairedPermit } from "./PairedPermit.ts";
 import type { Upstream } from "./Upstream.ts";
@@ -9,7 +10,7 @@ export interface HeadReport {
   readonly upstream: Upstream;
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
-  /** Seconds from the first dispatch to the head. */
+  /** Seconds from this attempt's dispatch to the head (a failover's time at the first upstream is not in it). */
   readonly seconds: number;
 }
 
@@ -42,19 +43,36 @@ export class Settlement {
   readonly upstream: Upstream;
   readonly #permit: Permit;
   readonly #observer: ExchangeObserver;
-  /** The `performance.now()` reading when the client's request was first sent on. */
+  /** The clock and timers of the exchange: every wait is clamped to what node's timers hold. */
+  readonly timers: Timers;
+  /** The `timers.now()` reading when the client's request was first sent on. */
   readonly startedAt: number;
-  #timer: NodeJS.Timeout | undefined;
+  /** The `timers.now()` reading when the attempt in progress was dispatched. */
+  #dispatchedAt: number;
+  #timer: Timer | undefined;
   #settled = false;
   #status = 0;
   #headers: IncomingHttpHeaders | undefined;
 
-  /** `startedAt`: the `performance.now()` reading when the client's request was first sent on. */
-  constructor(upstream: Upstream, permit: Permit, observer: ExchangeObserver, startedAt: number) {
+  /** `startedAt`: the `timers.now()` reading when the client's request was first sent on. */
+  constructor(
+    upstream: Upstream,
+    permit: Permit,
+    observer: ExchangeObserver,
+    timers: Timers,
+    startedAt: number,
+  ) {
     this.upstream = upstream;
     this.#permit = permit;
     this.#observer = observer;
+    this.timers = timers;
     this.startedAt = startedAt;
+    this.#dispatchedAt = startedAt;
+  }
+
+  /** A later attempt (a resend, or a failover's first) is dispatched `at`: its latency is timed from there. */
+  redispatched(at: number): void {
+    this.#dispatchedAt = at;
   }
 
   get settled(): boolean {
@@ -72,23 +90,26 @@ export class Settlement {
   }
 
   /**
-   * Calls `expire` in `ms` (whole milliseconds: node keeps one timer list per distinct duration, and a
-   * fractional one per request would make a list per request) unless stopped first.
+   * Calls `expire` in `ms` unless stopped first. The timers clamp `ms` to [1, 2^31 − 1] and make it
+   * whole (node keeps one timer list per distinct duration; a fractional one per request would make a
+   * list per request): a deadline beyond what node holds never fires at once by overflow.
    */
   startTimer(ms: number, expire: () => void): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(expire, ms);
+    const timers = this.timers;
+    if (this.#timer !== undefined) timers.clearTimeout(this.#timer);
+    this.#timer = timers.setTimeout(expire, ms);
   }
 
   stopTimer(): void {
-    clearTimeout(this.#timer);
+    if (this.#timer === undefined) return;
+    this.timers.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
   headArrived(status: number, headers: IncomingHttpHeaders): void {
     this.#status = status;
     this.#headers = headers;
-    const seconds = (performance.now() - this.startedAt) / 1_000;
+    const seconds = (this.timers.now() - this.#dispatchedAt) / 1_000;
     this.#observer.head({ upstream: this.upstream, status, headers, seconds });
   }
 

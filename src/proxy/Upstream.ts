@@ -80,6 +80,7 @@ export function transportFailure(
     staleConnection: false,
     badRequest: false,
     overloaded: false,
+    proxyResources: false,
     ...facts,
   };
 }
@@ -127,4 +128,10 @@ export interface TransportFailure {
    * neutral — another upstream may take it, or the answer is 503 `overloaded` (SPEC §5).
    */
   readonly overloaded: boolean;
+  /**
+   * The proxy itself ran out of a resource of its own — file descriptors, socket buffers, memory
+   * (EMFILE, ENFILE, ENOBUFS, ENOMEM) — before anything was sent: its own failure, which says nothing
+   * of the upstream. Neutral for the circuit, logged, and answered 503 `proxy_resources` (retry later).
+   */
+  readonly proxyResources: boolean;
 }

@@ -83,7 +83,7 @@ export class UpstreamExchange implements ResponseSink {
   #collectedBytes = 0;
   /** The last body chunk passed on ended an event (for where the proxy's own event may start). */
   #atEventBoundary = true;
-  /** When the running timer was due to fire (`performance.now()` reading). */
+  /** When the running timer is due to fire (a `timers.now()` reading; node may fire it sooner, clamped). */
   #timerDue = 0;
   /** When the wait for a JSON-RPC call's answer last (re)started: its head, or its latest progress. */
   #answerFrom = 0;
@@ -177,23 +177,27 @@ export class UpstreamExchange implements ResponseSink {
   }
 
   #startTimer(ms: number): void {
-    this.#timerDue = performance.now() + ms;
-    this.#o.settlement.startTimer(ms, this.#expired);
+    const settlement = this.#o.settlement;
+    this.#timerDue = settlement.timers.now() + ms;
+    settlement.startTimer(ms, this.#expired);
   }
 
   /**
    * The one timer of the exchange fired: before the head, the request's deadline has passed; after it,
-   * the answer's may have (a timer left running from before the head fires early: it is set again).
+   * the answer's may have (a timer left running from before the head fires early: it is set again). A
+   * deadline beyond what node's timers hold (2^31 − 1 ms) was clamped: it is set again for the rest.
    */
   #timerFired(): void {
+    const now = this.#o.settlement.timers.now();
     if (this.#phase === "waiting") {
-      this.#timeout();
+      if (now >= this.#timerDue) this.#timeout();
+      else this.#startTimer(this.#timerDue - now);
       return;
     }
     if (!this.#pending) return;
-    const left = this.#answerDue() - performance.now();
+    const left = this.#answerDue() - now;
     if (left <= 0) this.#answerTimeout();
-    else this.#startTimer(Math.ceil(left));
+    else this.#startTimer(left);
   }
 
   #timeout(): void {
@@ -209,11 +213,11 @@ export class UpstreamExchange implements ResponseSink {
    * success path); otherwise it is set for the answer's.
    */
   #awaitAnswer(): void {
-    const now = performance.now();
+    const now = this.#o.settlement.timers.now();
     this.#answerFrom = now;
     const due = this.#answerDue();
     if (due === Infinity) this.#o.settlement.stopTimer();
-    else if (due < this.#timerDue) this.#startTimer(Math.max(1, Math.ceil(due - now)));
+    else if (due < this.#timerDue) this.#startTimer(due - now);
   }
 
   /** When the answer is due: `answer_timeout_ms` after the wait (re)started, within `max_answer_ms`. */
@@ -251,7 +255,7 @@ export class UpstreamExchange implements ResponseSink {
   #judged(judgement: Judgement): void {
     if (judgement === "pending") return;
     if (judgement === "progressed") {
-      this.#answerFrom = performance.now(); // the timer, when it fires, sets itself for the rest
+      this.#answerFrom = this.#o.settlement.timers.now(); // the timer, when it fires, sets itself for the rest
       return;
     }
     this.#pending = false;

@@ -3,7 +3,12 @@ import type { EdgeRefusal } from "../edge/EdgeGuard.ts";
 import type { JsonRpcShape } from "./jsonRpc.ts";
 
 /** Why the proxy answered itself instead of passing on an upstream's response. */
-export type ProxyFailureReason = "circuit_open" | "overloaded" | "connect_failed" | "timeout";
+export type ProxyFailureReason =
+  | "circuit_open"
+  | "overloaded"
+  | "connect_failed"
+  | "timeout"
+  | "proxy_resources";
 
 /** An answer the proxy makes on an upstream's behalf (SPEC §2, "the fallback"). */
 export interface UpstreamFailureAnswer {

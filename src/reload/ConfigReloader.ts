@@ -5,6 +5,8 @@ import type { UpstreamChanges } from "../Breakwater.ts";
 import type { Config } from "../config/Config.ts";
 import { ConfigError } from "../config/ConfigError.ts";
 import type { EffectiveConfig } from "../config/loadConfig.ts";
+import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
+import { ReloadRefused } from "./ReloadRefused.ts";
 import { settingChanges } from "./settingChanges.ts";
 
 export interface LoadedConfig {
@@ -22,6 +24,8 @@ export interface ConfigReloaderOptions {
   readonly logger: Logger;
   /** The config file, for `watch()`. */
   readonly path?: string | undefined;
+  /** The timers that let a burst of file events settle; default the system's. */
+  readonly timers?: Timers;
 }
 
 /** A burst of file events (an editor's write, rename and chmod) is one change. */
@@ -37,8 +41,10 @@ export class ConfigReloader {
   readonly #o: ConfigReloaderOptions;
   #running: LoadedConfig;
   #watcher: FSWatcher | undefined;
-  #settle: NodeJS.Timeout | undefined;
+  #settle: Timer | undefined;
   #lastText: string | undefined;
+  /** `stop` was called (the proxy is shutting down): reloads are ignored. */
+  #stopped = false;
 
   constructor(options: ConfigReloaderOptions) {
     this.#o = options;
@@ -48,6 +54,10 @@ export class ConfigReloader {
   /** Reloads now. */
   reload(trigger: string): void {
     const { logger } = this.#o;
+    if (this.#stopped) {
+      logger.warn({ trigger }, "config reload ignored: the proxy is shutting down");
+      return;
+    }
     let next: LoadedConfig;
     try {
       next = this.#o.load();
@@ -61,6 +71,10 @@ export class ConfigReloader {
     try {
       upstreams = this.#o.apply(next.config);
     } catch (error) {
+      if (error instanceof ReloadRefused) {
+        logger.warn({ trigger, reason: error.message }, "config reload ignored: the proxy is shutting down");
+        return;
+      }
       // a config that passed every check and still could not be applied: say so, and serve on
       logger.error({ trigger, err: error }, "config reload failed");
       return;
@@ -94,8 +108,9 @@ export class ConfigReloader {
     const name = basename(path);
     this.#watcher = watch(dirname(path), (_event, file) => {
       if (file !== null && file !== name && !file.startsWith("..")) return;
-      clearTimeout(this.#settle);
-      this.#settle = setTimeout(() => {
+      const timers = this.#o.timers ?? systemTimers;
+      timers.clearTimeout(this.#settle);
+      this.#settle = timers.setTimeout(() => {
         const text = readText(path);
         if (text === undefined || text === this.#lastText) return;
         this.#lastText = text;
@@ -106,7 +121,8 @@ export class ConfigReloader {
   }
 
   stop(): void {
-    clearTimeout(this.#settle);
+    this.#stopped = true;
+    (this.#o.timers ?? systemTimers).clearTimeout(this.#settle);
     this.#watcher?.close();
     this.#watcher = undefined;
   }

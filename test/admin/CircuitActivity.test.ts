@@ -6,6 +6,7 @@ import { type Circuit, CircuitRegistry } from "../../src/proxy/CircuitRegistry.t
 import type { SettledReport } from "../../src/proxy/Settlement.ts";
 import type { Upstream } from "../../src/proxy/Upstream.ts";
 import { ManualClock } from "../support/ManualClock.ts";
+import { ManualTimers } from "../support/ManualTimers.ts";
 
 function circuit(): { registry: CircuitRegistry; circuit: Circuit } {
   const registry = new CircuitRegistry();
@@ -51,6 +52,46 @@ describe("CircuitActivity", () => {
       activity.transitions("a").map((t) => t.to),
       ["disabled", "closed"],
     );
+  });
+
+  it("closes a sample every sampleMs while started, on stepped time", async () => {
+    const { registry } = circuit();
+    const timers = new ManualTimers();
+    const activity = new CircuitActivity(registry, { sampleMs: 5_000, timers });
+    activity.start();
+    await timers.advance(4_999);
+    assert.equal(activity.samples("a", Date.now()).length, 1, "only the period in progress");
+    await timers.advance(1);
+    await timers.advance(10_000);
+    assert.equal(activity.samples("a", Date.now()).length, 4, "three closed samples and the one in progress");
+    activity.stop();
+    assert.equal(timers.pending, 0);
+    await timers.advance(60_000);
+    assert.equal(activity.samples("a", Date.now()).length, 4, "none once stopped");
+  });
+
+  it("charts clients' rejections only, not the circuit's refusals of health checks", () => {
+    const { registry, circuit: a } = circuit();
+    const activity = new CircuitActivity(registry);
+    a.breaker.forceOpen();
+    a.breaker.tryAcquire({ probe: true });
+    activity.healthCheckRefused("a");
+    a.breaker.tryAcquire();
+    activity.sample(Date.now());
+    a.breaker.tryAcquire({ probe: true });
+    activity.healthCheckRefused("a");
+    assert.deepEqual(
+      activity.samples("a", Date.now()).map((s) => s.rejected),
+      [1, 0],
+    );
+  });
+
+  it("stops watching a circuit the registry lets go (a reload replaced it)", () => {
+    const { registry, circuit: a } = circuit();
+    const activity = new CircuitActivity(registry);
+    registry.remove("a");
+    a.breaker.forceOpen();
+    assert.deepEqual(activity.transitions("a"), []);
   });
 
   it("watches circuits made after it was (tool circuits, reloads)", () => {

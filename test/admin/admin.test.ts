@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { request } from "undici";
 import { startFleet, startProxy, type TestProxy, upstreamsToml } from "../support/proxy.ts";
+import { until } from "../support/until.ts";
 import { echo, type Handler, startUpstream, status, type TestUpstream } from "../support/upstream.ts";
 
 const token = "s3cret-token";
@@ -39,7 +40,8 @@ describe("the admin listener", () => {
 
   it("reports every circuit in /health, degraded when one is not closed", async () => {
     for (let i = 0; i < 4; i++) (await request(proxy.url)).body.resume();
-    await new Promise((r) => setTimeout(r, 50));
+    const circuitB = proxy.breakwater.circuits.get("b")?.breaker;
+    await until(() => circuitB?.state === "open", "b's two failures open its circuit");
     const health = await admin("/health");
     assert.equal(health.status, 200);
     const body = health.json() as {

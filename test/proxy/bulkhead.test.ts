@@ -8,6 +8,7 @@ import { request } from "undici";
 import { ConfigError } from "../../src/config/ConfigError.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import { rpc, startFleet } from "../support/proxy.ts";
+import { until } from "../support/until.ts";
 import { echo, type Handler } from "../support/upstream.ts";
 
 const opened: (() => Promise<void>)[] = [];
@@ -25,11 +26,6 @@ function holding(name: string): { handler: Handler; release(): void; held: () =>
     },
     held: () => waiting.length,
   };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(condition(), "timed out waiting");
 }
 
 describe("max_in_flight (SPEC §3.4)", () => {

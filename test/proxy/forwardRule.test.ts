@@ -4,6 +4,7 @@ import { request } from "undici";
 import { startBareProxy } from "../support/bareProxy.ts";
 import { answers, FakeUpstream, fails } from "../support/fakeUpstream.ts";
 import { rpc } from "../support/proxy.ts";
+import { until } from "../support/until.ts";
 
 const opened: (() => Promise<void>)[] = [];
 after(async () => {
@@ -98,7 +99,7 @@ describe("when the proxy sends a request again", () => {
       captured = res;
     });
     await assert.rejects(send(proxy.url, "POST", rpc(1)));
-    for (let i = 0; i < 100 && proxy.settled.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => proxy.settled.length > 0, "the attempt is settled");
     assert.equal(a.dispatched.length, 1, "nothing was sent for a client that had gone");
     assert.deepEqual(
       proxy.settled.map((r) => r.outcome),

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
+import { ManualTimers } from "../support/ManualTimers.ts";
 import { rpc, startProxy, type TestProxy, upstreamsToml } from "../support/proxy.ts";
+import { until } from "../support/until.ts";
 import { echo, hang, refusedPort, startUpstream, status, type TestUpstream } from "../support/upstream.ts";
 
 const opened: (() => Promise<void>)[] = [];
@@ -10,17 +11,21 @@ after(async () => {
   for (const close of opened.reverse()) await close();
 });
 
+/** A proxy whose deadlines run on manual time (`timers`) in front of one upstream answering with `handler`. */
 async function setup(extraToml = "", handler = status(500)) {
   const upstream = await startUpstream(handler);
+  const timers = new ManualTimers();
   const proxy = await startProxy(
     `[proxy]\nrequest_timeout_ms = 300\n[proxy.circuit_breaker]\nfailure_threshold = 3\ntimeout_duration_secs = 10\n${extraToml}\n` +
       upstreamsToml([{ name: "primary", url: upstream.url }]),
+    {},
+    { timers },
   );
   opened.push(
     () => upstream.close(),
     () => proxy.close(),
   );
-  return { upstream, proxy, breaker: breakerOf(proxy, "primary") };
+  return { upstream, proxy, timers, breaker: breakerOf(proxy, "primary") };
 }
 
 function breakerOf(proxy: TestProxy, name: string) {
@@ -106,8 +111,13 @@ describe("outcomes and the fallback answers", () => {
   });
 
   it("answers 504 and aborts the upstream request when no headers come within request_timeout_ms", async () => {
-    const { upstream, proxy, breaker } = await setup("", hang);
-    const answer = await request(`${proxy.url}/slow`);
+    const { upstream, proxy, timers, breaker } = await setup("", hang);
+    const pending = request(`${proxy.url}/slow`);
+    await until(() => upstream.seen.length === 1, "the request reaches the upstream");
+    await timers.advance(299);
+    assert.equal(breaker.metrics().failedRequests, 0, "not yet");
+    await timers.advance(1);
+    const answer = await pending;
     assert.equal(answer.statusCode, 504);
     assert.deepEqual(await answer.body.json(), {
       error: "Gateway timeout: the upstream sent no response in time",
@@ -115,8 +125,7 @@ describe("outcomes and the fallback answers", () => {
       reason: "timeout",
     });
     assert.equal(breaker.metrics().failedRequests, 1);
-    for (let i = 0; i < 100 && upstream.aborted() === 0; i++) await sleep(20);
-    assert.equal(upstream.aborted(), 1, "the upstream saw its request aborted");
+    await until(() => upstream.aborted() === 1, "the upstream sees its request aborted");
   });
 
   it("counts 4xx as neutral: they neither open the circuit nor count as calls", async () => {
@@ -135,11 +144,10 @@ describe("outcomes and the fallback answers", () => {
     const { upstream, proxy, breaker } = await setup("", hang);
     const controller = new AbortController();
     const pending = request(`${proxy.url}/x`, { signal: controller.signal }).catch((e: unknown) => e);
-    for (let i = 0; i < 100 && upstream.seen.length === 0; i++) await sleep(10);
+    await until(() => upstream.seen.length === 1, "the request reaches the upstream");
     controller.abort();
     await pending;
-    for (let i = 0; i < 100 && upstream.aborted() === 0; i++) await sleep(10);
-    assert.equal(upstream.aborted(), 1);
+    await until(() => upstream.aborted() === 1, "the upstream sees its request aborted");
     assert.deepEqual([breaker.metrics().totalRequests, breaker.metrics().failedRequests], [0, 0]);
   });
 

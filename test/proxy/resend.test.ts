@@ -1,16 +1,24 @@
 import assert from "node:assert/strict";
+import type { Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
+import type { Timers } from "../../src/time/Timers.ts";
+import { ManualTimers } from "../support/ManualTimers.ts";
 import { rpc, startProxy, type TestProxy, upstreamsToml } from "../support/proxy.ts";
 import { type RawUpstream, startRawUpstream } from "../support/rawUpstream.ts";
+import { until } from "../support/until.ts";
 
 const opened: (() => Promise<void>)[] = [];
 after(async () => {
   for (const close of opened.reverse()) await close();
 });
 
-async function behind(upstream: RawUpstream, toml = ""): Promise<TestProxy> {
-  const proxy = await startProxy(`${toml}\n${upstreamsToml([{ name: "raw", url: upstream.url }])}`);
+async function behind(upstream: RawUpstream, toml = "", timers?: Timers): Promise<TestProxy> {
+  const proxy = await startProxy(
+    `${toml}\n${upstreamsToml([{ name: "raw", url: upstream.url }])}`,
+    {},
+    timers === undefined ? {} : { timers },
+  );
   opened.push(
     () => upstream.close(),
     () => proxy.close(),
@@ -102,17 +110,22 @@ describe("the proxy never sends twice what the upstream may have acted on", () =
 
 describe("request_timeout_ms", () => {
   it("is one budget for the client's request, resends included", async () => {
-    // the first attempt breaks after 300 ms, the resend answers 300 ms later: 600 ms in all, over
-    // the 400 ms budget (a budget per attempt would have let the resend answer 200)
-    let attempt = 0;
-    const upstream = await startRawUpstream((socket) => {
-      const first = attempt++ === 0;
-      setTimeout(() => (first ? socket.resetAndDestroy() : socket.write(ok("late"))), 300);
-    });
-    const proxy = await behind(upstream, "[proxy]\nrequest_timeout_ms = 400");
-    const reply = await send(proxy.url, "GET");
-    assert.equal(reply.status, 504);
-    assert.equal(upstream.requests.length, 2, "the resend was sent, and aborted at the deadline");
+    // the first attempt breaks after 300 ms; the resend has the 100 ms left of the 400 ms budget (a
+    // budget per attempt would have let it answer later with a 200)
+    const held: Socket[] = [];
+    const upstream = await startRawUpstream((socket) => void held.push(socket));
+    const timers = new ManualTimers();
+    const proxy = await behind(upstream, "[proxy]\nrequest_timeout_ms = 400", timers);
+    const reply = send(proxy.url, "GET");
+    await until(() => held.length === 1, "the first attempt arrives");
+    await timers.advance(300);
+    held[0]?.resetAndDestroy();
+    await until(() => held.length === 2, "the resend arrives");
+    await timers.advance(99);
+    assert.equal(failures(proxy), 0, "not timed out yet");
+    await timers.advance(1);
+    assert.equal((await reply).status, 504);
+    held[1]?.write(ok("late")); // too late: the resend was aborted at the deadline
   });
 });
 

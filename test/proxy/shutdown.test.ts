@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, describe, it } from "node:test";
 import { startProxy, upstreamsToml } from "../support/proxy.ts";
+import { until } from "../support/until.ts";
 import { startUpstream, type TestUpstream } from "../support/upstream.ts";
 
 const opened: (() => Promise<void>)[] = [];
@@ -20,11 +21,6 @@ function keepAliveClient(url: string, path: string) {
   socket.on("error", () => {});
   socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n`);
   return { reply: () => reply, closed, destroy: () => socket.destroy() };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(condition(), "timed out waiting");
 }
 
 describe("graceful shutdown", () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
+import { ManualTimers } from "../support/ManualTimers.ts";
 import { startProxy, upstreamsToml } from "../support/proxy.ts";
 import { startUpstream } from "../support/upstream.ts";
 
@@ -23,8 +24,11 @@ describe("server-sent events", () => {
       sendNext();
     });
     // a stream outlives request_timeout_ms: that timeout is for the headers only
+    const timers = new ManualTimers();
     const proxy = await startProxy(
       `[proxy]\nrequest_timeout_ms = 200\n${upstreamsToml([{ name: "sse", url: upstream.url }])}`,
+      {},
+      { timers },
     );
     opened.push(
       () => upstream.close(),
@@ -38,7 +42,7 @@ describe("server-sent events", () => {
     for await (const chunk of res.body) {
       events.push(String(chunk));
       inFlight.push(proxy.breakwater.upstreams[0]?.inFlight ?? -1);
-      await new Promise((resolve) => setTimeout(resolve, 250)); // longer than request_timeout_ms
+      await timers.advance(250); // longer than request_timeout_ms
       sendNext?.();
     }
     assert.deepEqual(events, [

@@ -4,20 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
-import type { Upstream } from "../../src/proxy/Upstream.ts";
-import { closeWhenIdle } from "../../src/reload/closeWhenIdle.ts";
 import { upstreamsToml } from "../support/proxy.ts";
 import { Replica } from "../support/replica.ts";
 import { runChild } from "../support/runChild.ts";
+import { until } from "../support/until.ts";
 import { echo, startUpstream } from "../support/upstream.ts";
-
-async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe("reloading the running command (SPEC §6.3)", () => {
   const dir = mkdtempSync(join(tmpdir(), "breakwater-cli-reload-"));
@@ -74,21 +65,5 @@ describe("reloading the running command (SPEC §6.3)", () => {
     const result = await runChild([cli, "--watch", "--upstream", "http://127.0.0.1:1"]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /--watch needs --config/);
-  });
-
-  it("closes a drained upstream once its last request ends, or at the deadline", async () => {
-    let inFlight = 2;
-    let closed = 0;
-    const upstream = { inFlight: 0, close: async () => void closed++ } as unknown as Upstream;
-    Object.defineProperty(upstream, "inFlight", { get: () => inFlight });
-    const draining = closeWhenIdle(upstream, 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.equal(closed, 0, "not while requests are in flight");
-    inFlight = 0;
-    await draining;
-    assert.equal(closed, 1);
-    inFlight = 1;
-    await closeWhenIdle(upstream, 150);
-    assert.equal(closed, 2, "a request that never ends does not hold it open past the deadline");
   });
 });

@@ -1,18 +1,21 @@
 import assert from "node:assert/strict";
 import { randomBytes, X509Certificate } from "node:crypto";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { connect } from "node:tls";
-import { request } from "undici";
+import { Agent, request } from "undici";
 import { Breakwater } from "../../src/Breakwater.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import { createLogger } from "../../src/logger.ts";
-import { ConfigReloader } from "../../src/reload/ConfigReloader.ts";
+import { ConfigReloader, type LoadedConfig } from "../../src/reload/ConfigReloader.ts";
+import type { Timers } from "../../src/time/Timers.ts";
 import { makeCertificates } from "../support/certificates.ts";
+import { ManualTimers } from "../support/ManualTimers.ts";
 import { upstreamsToml } from "../support/proxy.ts";
+import { until } from "../support/until.ts";
 import { echo, type Handler, startUpstream, type TestUpstream } from "../support/upstream.ts";
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -20,8 +23,17 @@ after(async () => {
   for (const step of cleanup.reverse()) await step();
 });
 
-/** Breakwater from a config file that stays on disk, and a reloader for it; log lines kept. */
-async function reloadable(toml: string) {
+/**
+ * Breakwater from a config file that stays on disk, and a reloader for it; log lines kept. `timers`
+ * step its waits; `alter` changes each config the reloader loads before it is applied.
+ */
+async function reloadable(
+  toml: string,
+  {
+    timers,
+    alter = (loaded) => loaded,
+  }: { timers?: Timers; alter?: (loaded: LoadedConfig) => LoadedConfig } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), "breakwater-reload-"));
   const path = join(dir, "breakwater.toml");
   writeFileSync(path, toml);
@@ -35,9 +47,19 @@ async function reloadable(toml: string) {
   const logger = createLogger(sink);
   const load = () => loadConfig({ configPath: path, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" });
   const running = load();
-  const breakwater = new Breakwater({ config: running.config, logger });
+  const breakwater = new Breakwater({
+    config: running.config,
+    logger,
+    ...(timers === undefined ? {} : { timers }),
+  });
   const { proxy, admin } = await breakwater.start();
-  const reloader = new ConfigReloader({ load, running, apply: (c) => breakwater.reload(c), logger, path });
+  const reloader = new ConfigReloader({
+    load: () => alter(load()),
+    running,
+    apply: (c) => breakwater.reload(c),
+    logger,
+    path,
+  });
   cleanup.push(
     () => rmSync(dir, { recursive: true, force: true }),
     () => breakwater.close(1_000),
@@ -92,8 +114,7 @@ describe("reload without restart (SPEC §6.3)", () => {
     assert.ok(circuitA);
     circuitA.forceOpen();
     const inFlight = get(proxy.url); // to b, which holds it
-    for (let i = 0; i < 100 && b.seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(b.seen.length, 1);
+    await until(() => b.seen.length === 1, "b holds the request");
 
     const logged = proxy.reloadWith(
       toml([
@@ -166,27 +187,105 @@ describe("reload without restart (SPEC §6.3)", () => {
     assert.equal(proxy.breakwater.upstreams.length, 1);
   });
 
-  it("logs a reload that fails to apply instead of throwing out of the signal handler", async () => {
-    const a = await upstream(echo("a"));
-    const proxy = await reloadable(upstreamsToml([{ name: "a", url: a.url }]));
-    const failing = new ConfigReloader({
-      load: () => loadConfig({ configPath: proxy.path, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" }),
-      running: loadConfig({ configPath: proxy.path, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" }),
-      apply: () => {
-        throw new Error("cannot apply");
-      },
-      logger: createLogger(
-        new Writable({
-          write(chunk: Buffer, _encoding, done) {
-            proxy.lines.push(JSON.parse(chunk.toString("utf8")));
-            done();
+  it("logs a reload that fails to apply, and leaves the circuits and running upstreams exactly as they were", async () => {
+    const certs = makeCertificates();
+    cleanup.push(certs.remove);
+    const [a, b, c] = [await upstream(echo("a")), await upstream(echo("b")), await upstream(echo("c"))];
+    const tls = `[server]\ntls_cert_file = "${certs.certFile}"\ntls_key_file = "${certs.keyFile}"\n`;
+    // the listener's certificate and key stop making a pair between the check and the apply (files
+    // swapped under the proxy): the reload fails at its TLS step, after its upstreams were built
+    const proxy = await reloadable(
+      tls +
+        upstreamsToml([
+          { name: "a", url: a.url },
+          { name: "b", url: b.url },
+        ]),
+      {
+        alter: (loaded) => ({
+          ...loaded,
+          config: {
+            ...loaded.config,
+            tls: { cert: readFileSync(certs.certFile), key: readFileSync(certs.otherKeyFile) },
           },
         }),
-      ),
-    });
-    failing.reload("SIGHUP");
-    assert.equal(proxy.lines.at(-1)?.["msg"], "config reload failed");
-    assert.equal((await get(proxy.url)).status, 200);
+      },
+    );
+    const circuits = [...proxy.breakwater.circuits.all()];
+    const upstreams = [...proxy.breakwater.upstreams];
+    // it would remove b, add c, and make a anew with a new circuit
+    const logged = proxy.reloadWith(
+      `${tls}[proxy.circuit_breaker]\nfailure_threshold = 9\n` +
+        upstreamsToml([
+          { name: "a", url: a.url },
+          { name: "c", url: c.url },
+        ]),
+    );
+    assert.equal(logged.at(-1)?.["msg"], "config reload failed");
+    assert.deepEqual(
+      [...proxy.breakwater.circuits.all()].map((circuit, i) => circuit === circuits[i]),
+      [true, true],
+      "the same circuits, and no other",
+    );
+    assert.deepEqual(
+      proxy.breakwater.upstreams.map((u, i) => u === upstreams[i]),
+      [true, true],
+      "the same upstreams",
+    );
+    const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+    cleanup.push(() => insecure.close());
+    const served: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await request(proxy.url.replace("http:", "https:"), { dispatcher: insecure });
+      assert.equal(res.statusCode, 200);
+      served.push(String(res.headers["x-upstream"]));
+      await res.body.text();
+    }
+    assert.deepEqual(served.sort(), ["a", "b"], "b still serves: it was not drained");
+  });
+
+  it("lets go of a circuit a reload replaced: its later changes are neither logged nor counted under its name", async () => {
+    const a = await upstream(echo("a"));
+    const proxy = await reloadable(upstreamsToml([{ name: "a", url: a.url }]));
+    const old = proxy.breakwater.circuits.get("a")?.breaker;
+    proxy.reloadWith(
+      `[proxy.circuit_breaker]\nfailure_threshold = 9\n${upstreamsToml([{ name: "a", url: a.url }])}`,
+    );
+    const fresh = proxy.breakwater.circuits.get("a")?.breaker;
+    assert.ok(
+      old !== undefined && fresh !== undefined && old !== fresh,
+      "a new circuit for new breaker options",
+    );
+    const count = proxy.lines.length;
+    old.forceOpen(); // a request in flight on the old upstream could do as much
+    assert.deepEqual(proxy.lines.slice(count), [], "no audit line for the old circuit");
+    const metrics = await request(`${proxy.adminUrl}/metrics`).then((r) => r.body.text());
+    assert.doesNotMatch(
+      metrics,
+      /breakwater_circuit_transitions_total\{upstream="a",from="closed",to="forced_open"\}/,
+    );
+    const health = (await request(`${proxy.adminUrl}/health`).then((r) => r.body.json())) as {
+      circuit_breakers: Record<string, { state: string }>;
+    };
+    assert.equal(health.circuit_breakers["a"]?.state, "closed", "the new circuit is the one reported");
+  });
+
+  it("ignores a reload (SIGHUP) once shutdown has begun: no health check restarts against closed upstreams", async () => {
+    const timers = new ManualTimers();
+    const a = await upstream(echo("a"));
+    const toml =
+      '[proxy.health_check]\nkind = "http"\npath = "/"\ninterval_secs = 10\n' +
+      `[proxy.circuit_breaker]\nfailure_threshold = 2\n${upstreamsToml([{ name: "a", url: a.url }])}`;
+    const proxy = await reloadable(toml, { timers });
+    const closing = proxy.breakwater.close(1_000);
+    const logged = proxy.reloadWith(toml);
+    assert.equal(logged.at(-1)?.["msg"], "config reload ignored: the proxy is shutting down");
+    await closing;
+    await timers.advance(60_000);
+    assert.equal(proxy.breakwater.circuits.get("a")?.breaker.state, "closed");
+    assert.deepEqual(
+      proxy.lines.filter((l) => l["msg"] === "health check failed" || l["msg"] === "circuit opened"),
+      [],
+    );
   });
 
   it("logs the keys that changed, and those that need a restart as not applied", async () => {

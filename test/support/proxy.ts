@@ -5,6 +5,7 @@ import { Writable } from "node:stream";
 import { Breakwater } from "../../src/Breakwater.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import { createLogger } from "../../src/logger.ts";
+import type { Timers } from "../../src/time/Timers.ts";
 import { ManualClock } from "./ManualClock.ts";
 import { type Handler, startUpstream, type TestUpstream } from "./upstream.ts";
 
@@ -18,11 +19,21 @@ export interface TestProxy {
   close(): Promise<void>;
 }
 
+/** How a test proxy keeps time besides its breakers' manual clock. */
+export interface TestProxyOptions {
+  /** Deadlines, health-check intervals, draining: a test passes `ManualTimers` to step them. */
+  readonly timers?: Timers;
+}
+
 /**
  * Breakwater from a TOML text, listening on ports of the system's choosing, with a manual clock for its
  * breakers and its log lines captured.
  */
-export async function startProxy(toml: string, env: NodeJS.ProcessEnv = {}): Promise<TestProxy> {
+export async function startProxy(
+  toml: string,
+  env: NodeJS.ProcessEnv = {},
+  options: TestProxyOptions = {},
+): Promise<TestProxy> {
   const dir = mkdtempSync(join(tmpdir(), "breakwater-test-"));
   const path = join(dir, "breakwater.toml");
   writeFileSync(path, toml);
@@ -39,7 +50,7 @@ export async function startProxy(toml: string, env: NodeJS.ProcessEnv = {}): Pro
       env,
     );
     const clock = new ManualClock(1_000_000);
-    const breakwater = new Breakwater({ config, logger: createLogger(sink), clock });
+    const breakwater = new Breakwater({ config, logger: createLogger(sink), clock, ...options });
     const { proxy, admin } = await breakwater.start();
     return {
       url: `http://127.0.0.1:${proxy.port}`,
@@ -47,7 +58,13 @@ export async function startProxy(toml: string, env: NodeJS.ProcessEnv = {}): Pro
       breakwater,
       clock,
       logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
-      close: () => breakwater.close(1_000),
+      close: () => {
+        // stepped time never ends a grace period by itself: what is still open is cut at once
+        if (options.timers !== undefined)
+          for (const server of [breakwater.proxy.server, breakwater.admin.server])
+            server.closeAllConnections();
+        return breakwater.close(1_000);
+      },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -74,11 +91,12 @@ export async function startFleet(
   handlers: Record<string, Handler>,
   toml = "",
   extra: Record<string, string> = {},
+  options: TestProxyOptions = {},
 ): Promise<{ proxy: TestProxy; upstreams: Record<string, TestUpstream>; close(): Promise<void> }> {
   const upstreams: Record<string, TestUpstream> = {};
   for (const [name, handler] of Object.entries(handlers)) upstreams[name] = await startUpstream(handler);
   const list = Object.entries(upstreams).map(([name, u]) => ({ name, url: u.url, extra: extra[name] ?? "" }));
-  const proxy = await startProxy(`${toml}\n${upstreamsToml(list)}`);
+  const proxy = await startProxy(`${toml}\n${upstreamsToml(list)}`, {}, options);
   return {
     proxy,
     upstreams,
