@@ -17,7 +17,7 @@ import { ProxyServer } from "./proxy/ProxyServer.ts";
 import type { Upstream } from "./proxy/Upstream.ts";
 import { closeWhenIdle } from "./reload/closeWhenIdle.ts";
 import { ReloadRefused } from "./reload/ReloadRefused.ts";
-import { planUpstreams } from "./reload/upstreamPlan.ts";
+import { planUpstreams, type UpstreamChanges } from "./reload/upstreamPlan.ts";
 import { systemTimers, type Timer, type Timers } from "./time/Timers.ts";
 
 export interface BreakwaterOptions {
@@ -30,15 +30,6 @@ export interface BreakwaterOptions {
    * intervals, draining, the grace period. Default the system's; tests step their own.
    */
   readonly timers?: Timers;
-}
-
-/** What a reload did to the upstreams, by name (SPEC §6.3). */
-export interface UpstreamChanges {
-  readonly added: readonly string[];
-  readonly removed: readonly string[];
-  /** Made anew (connections or processes changed); `circuitKept` says whether its circuit went on. */
-  readonly rebuilt: readonly { readonly name: string; readonly circuitKept: boolean }[];
-  readonly kept: readonly string[];
 }
 
 /**

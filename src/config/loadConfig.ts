@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { HostRule } from "../edge/HostRule.ts";
 import { OriginRule } from "../edge/OriginRule.ts";
-import { parseSessionKey } from "../fleet/SessionSealer.ts";
 import { failureCodeMatcher } from "../mcp/failureCodes.ts";
 import {
   breakerDefaults,
@@ -19,6 +18,7 @@ import { isLoopback, parseListenAddress } from "./listenAddress.ts";
 import { redacted } from "./redacted.ts";
 import { hasCredentials, redactUrl } from "./redactUrl.ts";
 import { type ConfigFile, configSchema, credentialsNotSent } from "./schema.ts";
+import { parseSessionKey } from "./sessionKey.ts";
 import { caFile, listenerTls } from "./tlsFiles.ts";
 import { toUpstream } from "./upstreamConfig.ts";
 

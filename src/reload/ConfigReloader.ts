@@ -1,13 +1,13 @@
 import { type FSWatcher, readFileSync, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { Logger } from "pino";
-import type { UpstreamChanges } from "../Breakwater.ts";
 import type { Config } from "../config/Config.ts";
 import { ConfigError } from "../config/ConfigError.ts";
 import type { EffectiveConfig } from "../config/loadConfig.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 import { ReloadRefused } from "./ReloadRefused.ts";
 import { settingChanges } from "./settingChanges.ts";
+import type { UpstreamChanges } from "./upstreamPlan.ts";
 
 export interface LoadedConfig {
   readonly config: Config;

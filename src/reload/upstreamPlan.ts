@@ -1,6 +1,15 @@
 import type { UpstreamConfig } from "../config/Config.ts";
 import type { Upstream } from "../proxy/Upstream.ts";
 
+/** What a reload did to the upstreams, by name (SPEC §6.3). */
+export interface UpstreamChanges {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  /** Made anew (connections or processes changed); `circuitKept` says whether its circuit went on. */
+  readonly rebuilt: readonly { readonly name: string; readonly circuitKept: boolean }[];
+  readonly kept: readonly string[];
+}
+
 /** An upstream as it runs: the config it was made from, and the object the proxy sends requests to. */
 export interface RunningUpstream {
   readonly config: UpstreamConfig;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import { parseSessionKey, SessionSealer } from "../../src/fleet/SessionSealer.ts";
+import { parseSessionKey } from "../../src/config/sessionKey.ts";
+import { SessionSealer } from "../../src/fleet/SessionSealer.ts";
 
 const digest = SessionSealer.upstreamDigest("primary");
 
