@@ -15,6 +15,7 @@ import { IdleSweeper } from "./IdleSweeper.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
 import { sendClientError, sendForbidden, sendSessionUnknown, sendUpstreamFailure } from "./proxyAnswers.ts";
 import { readBodyOrAnswer, unacceptableBody } from "./RequestBody.ts";
+import type { ResponseRewrite } from "./ResponseRewrite.ts";
 import { unsafeTarget } from "./requestTarget.ts";
 import { type ExchangeObserver, Settlement } from "./Settlement.ts";
 import { routeRemainder } from "./targetPath.ts";
@@ -92,6 +93,8 @@ export class ProxyServer {
   readonly server: Server;
   /** Read afresh by each request (and each attempt), so a reload applies to the next one. */
   #o: ProxyServerOptions;
+  /** What the client gets of upstream responses instead (public URLs, then sealed sessions), per config. */
+  #rewrite: ResponseRewrite;
   #draining = false;
   /** Whether an upstream takes a request: room under its max_in_flight (counted when not), then its circuit. */
   readonly #admit: Admit;
@@ -103,6 +106,7 @@ export class ProxyServer {
 
   constructor(options: ProxyServerOptions) {
     this.#o = options;
+    this.#rewrite = responseRewrite(options);
     const serverOptions = {
       // slow clients may not hold a socket forever (slowloris): headers in 10 s, the request in 5 min
       headersTimeout: options.clientHeadersTimeoutMs ?? 10_000,
@@ -137,6 +141,7 @@ export class ProxyServer {
    */
   reconfigure(options: ProxyServerOptions): void {
     this.#o = options;
+    this.#rewrite = responseRewrite(options);
     const tls = options.tls;
     if (tls !== undefined && this.#proto === "https") replaceCertificate(this.server, tls);
   }
@@ -300,8 +305,7 @@ export class ProxyServer {
       const exchange = new UpstreamExchange({
         res: incoming.res,
         request: incoming.request,
-        publicUrls: this.#o.publicUrls,
-        sessions: this.#o.sessions,
+        rewrite: this.#rewrite,
         settlement,
         judge: incoming.call.judge(settlement.upstream),
         timeLeftMs: this.#timeLeft(incoming, settlement),
@@ -332,4 +336,14 @@ export class ProxyServer {
     const { res, request } = incoming;
     if (answer !== undefined) sendUpstreamFailure(res, answer, jsonRpcShape(request.method, request.body));
   }
+}
+
+/** Public URLs first (SPEC §4.2), then the session the upstream names sealed into a token (§6.1). */
+function responseRewrite({ publicUrls, sessions }: ProxyServerOptions): ResponseRewrite {
+  return {
+    headers: (headers, upstream, request) =>
+      sessions.sealed(publicUrls.headers(headers, upstream, request), upstream),
+    rewritesBody: (request, status, headers) => publicUrls.rewritesBody(request, status, headers),
+    body: (body, upstream, request) => publicUrls.body(body, upstream, request),
+  };
 }

@@ -1,10 +1,9 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
-import type { PublicUrls } from "../edge/PublicUrls.ts";
-import type { SessionTokens } from "../fleet/SessionTokens.ts";
 import type { ExchangeJudge, Judgement } from "./ExchangeJudge.ts";
 import { isEventStream } from "./eventStream.ts";
 import { clientResponseHeaders } from "./hopByHop.ts";
 import { answerTimeoutEvents } from "./proxyAnswers.ts";
+import type { ResponseRewrite } from "./ResponseRewrite.ts";
 import type { Settlement } from "./Settlement.ts";
 import type { ResponseSink, TransportControls, TransportFailure, UpstreamRequest } from "./Upstream.ts";
 
@@ -46,10 +45,8 @@ export interface AnswerLimits {
 export interface ExchangeOptions {
   readonly res: ServerResponse;
   readonly request: UpstreamRequest;
-  /** Makes the URLs the upstream names public (SPEC §4.2). */
-  readonly publicUrls: PublicUrls;
-  /** Seals the session an upstream names into the client's token (SPEC §6.1). */
-  readonly sessions: SessionTokens;
+  /** What the client gets of the upstream's head and (small) body instead: public URLs, sealed sessions. */
+  readonly rewrite: ResponseRewrite;
   readonly settlement: Settlement;
   readonly judge: ExchangeJudge;
   /** Whole milliseconds left for the response head to come (what is left of the request's budget). */
@@ -113,12 +110,9 @@ export class UpstreamExchange implements ResponseSink {
     this.#phase = "held";
     this.#status = status;
     this.#statusMessage = statusMessage;
-    const { publicUrls, request } = this.#o;
-    this.#headers = this.#o.sessions.sealed(
-      publicUrls.headers(headers, settlement.upstream, request),
-      settlement.upstream,
-    );
-    if (publicUrls.rewritesBody(request, status, headers)) this.#collected = [];
+    const { rewrite, request } = this.#o;
+    this.#headers = rewrite.headers(headers, settlement.upstream, request);
+    if (rewrite.rewritesBody(request, status, headers)) this.#collected = [];
     this.#eventStream = isEventStream(headers);
     if (this.#eventStream) this.#commit();
   }
@@ -265,7 +259,7 @@ export class UpstreamExchange implements ResponseSink {
   /** Makes the held document's URLs public; it then leaves with its new length, in one write. */
   #rewriteBody(chunks: Buffer[]): void {
     this.#collected = undefined;
-    const body = this.#o.publicUrls.body(Buffer.concat(chunks), this.#o.settlement.upstream, this.#o.request);
+    const body = this.#o.rewrite.body(Buffer.concat(chunks), this.#o.settlement.upstream, this.#o.request);
     this.#headers = { ...this.#headers, "content-length": String(body.length) };
     if (this.#commit() && this.#phase === "streaming") this.#o.res.write(body);
   }
