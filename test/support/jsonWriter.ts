@@ -82,7 +82,8 @@ const chars = fc.string({
 export const scalar: fc.Arbitrary<Scalar> = fc.oneof(
   chars.map((value) => ({ write: (w: Writer) => writeString(value, w), key: JSON.stringify(value) })),
   fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map((n) => ({
-    write: (w: Writer) => [`${n}`, `${n}.0`, `${n}e0`, `${n}0e-1`][w.pick(4)] as string,
+    // `${n}0e-1` only where it is JSON: for 0 it would be "00e-1", a leading zero (RFC 8259 §6)
+    write: (w: Writer) => [`${n}`, `${n}.0`, `${n}e0`, n === 0n ? "0e0" : `${n}0e-1`][w.pick(4)] as string,
     key: integerKey(`${n}`),
   })),
   fc.constant({ write: () => "null", key: "null" }),
