@@ -10,6 +10,7 @@ import { systemTimers, type Timers } from "../time/Timers.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
 import type { Call, CallReader } from "./Call.ts";
 import { answerClientError } from "./clientErrors.ts";
+import type { AnswerLimits } from "./ExchangeDeadline.ts";
 import { failureAnswer } from "./failureAnswer.ts";
 import { IdleSweeper } from "./IdleSweeper.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
@@ -21,7 +22,7 @@ import { type ExchangeObserver, Settlement } from "./Settlement.ts";
 import { routeRemainder } from "./targetPath.ts";
 import { type Upstream, type UpstreamRequest, upstreamRequest } from "./Upstream.ts";
 import { type Admit, circuitAdmits, overloaded, type UpstreamBalancer } from "./UpstreamBalancer.ts";
-import { type AnswerLimits, type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
+import { type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
 
 export interface ProxyServerOptions {
   readonly route: string;

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Outcome, Permit } from "../index.ts";
-import type { Timer, Timers } from "../time/Timers.ts";
+import type { Timers } from "../time/Timers.ts";
 import type { ExchangeOutcome } from "./ExchangeJudge.ts";
 import { PairedPermit } from "./PairedPermit.ts";
 import type { Upstream } from "./Upstream.ts";
@@ -35,7 +35,7 @@ export interface ExchangeObserver {
 
 /**
  * The breaker's side of one exchange with one upstream: it owns the permit, settles it exactly once
- * and reports it, and owns the timer of the request's deadline. A resend on a fresh connection to the
+ * and reports it (the exchange's deadline is the exchange's own: `ExchangeDeadline`). A resend on a fresh connection to the
  * same upstream keeps the same settlement (it does not count against the upstream); a failover to
  * another upstream gets a new one.
  */
@@ -43,13 +43,12 @@ export class Settlement {
   readonly upstream: Upstream;
   readonly #permit: Permit;
   readonly #observer: ExchangeObserver;
-  /** The clock and timers of the exchange: every wait is clamped to what node's timers hold. */
+  /** The clock and timers of the exchange (and of its deadline): every wait clamped to what node's timers hold. */
   readonly timers: Timers;
   /** The `timers.now()` reading when the client's request was first sent on. */
   readonly startedAt: number;
   /** The `timers.now()` reading when the attempt in progress was dispatched. */
   #dispatchedAt: number;
-  #timer: Timer | undefined;
   #settled = false;
   #status = 0;
   #headers: IncomingHttpHeaders | undefined;
@@ -89,23 +88,6 @@ export class Settlement {
     return this.#headers;
   }
 
-  /**
-   * Calls `expire` in `ms` unless stopped first. The timers clamp `ms` to [1, 2^31 − 1] and make it
-   * whole (node keeps one timer list per distinct duration; a fractional one per request would make a
-   * list per request): a deadline beyond what node holds never fires at once by overflow.
-   */
-  startTimer(ms: number, expire: () => void): void {
-    const timers = this.timers;
-    if (this.#timer !== undefined) timers.clearTimeout(this.#timer);
-    this.#timer = timers.setTimeout(expire, ms);
-  }
-
-  stopTimer(): void {
-    if (this.#timer === undefined) return;
-    this.timers.clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
   headArrived(status: number, headers: IncomingHttpHeaders): void {
     this.#status = status;
     this.#headers = headers;
@@ -126,7 +108,6 @@ export class Settlement {
   #settle(outcome: ExchangeOutcome, problem: string | undefined, overloaded: boolean): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.stopTimer();
     const permit = this.#permit;
     let report: SettledReport;
     if (permit instanceof PairedPermit) {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
-import type { ExchangeJudge, Judgement } from "./ExchangeJudge.ts";
+import { type AnswerLimits, ExchangeDeadline } from "./ExchangeDeadline.ts";
+import type { ExchangeJudge, ExchangeOutcome, Judgement } from "./ExchangeJudge.ts";
 import { isEventStream } from "./eventStream.ts";
 import { clientResponseHeaders } from "./hopByHop.ts";
 import { answerTimeoutEvents } from "./proxyAnswers.ts";
@@ -33,14 +34,6 @@ const deadlinePassed = new ExchangeAbort("breakwater: no response headers within
 const clientLeft = new ExchangeAbort("breakwater: the client went away");
 const unusable = new ExchangeAbort("breakwater: the upstream's response cannot be passed on");
 const answerLate = new ExchangeAbort("breakwater: no JSON-RPC answer in time");
-
-/** How long a JSON-RPC call's answer may take (SPEC §3.1); 0 turns a limit off. */
-export interface AnswerLimits {
-  /** After the head, the longest wait for the answer; each progress notification restarts it. */
-  readonly answerTimeoutMs: number;
-  /** The whole call at most, from when it was first sent, whatever its progress. */
-  readonly maxAnswerMs: number;
-}
 
 export interface ExchangeOptions {
   readonly res: ServerResponse;
@@ -80,19 +73,22 @@ export class UpstreamExchange implements ResponseSink {
   #collectedBytes = 0;
   /** The last body chunk passed on ended an event (for where the proxy's own event may start). */
   #atEventBoundary = true;
-  /** When the running timer is due to fire (a `timers.now()` reading; node may fire it sooner, clamped). */
-  #timerDue = 0;
-  /** When the wait for a JSON-RPC call's answer last (re)started: its head, or its latest progress. */
-  #answerFrom = 0;
-  readonly #expired = () => this.#timerFired();
+  readonly #deadline: ExchangeDeadline;
 
   constructor(options: ExchangeOptions) {
     this.#o = options;
+    const { settlement } = options;
+    this.#deadline = new ExchangeDeadline(
+      settlement.timers,
+      options.answerLimits,
+      settlement.startedAt,
+      (expiry) => (expiry === "head" ? this.#timeout() : this.#answerTimeout()),
+    );
   }
 
   start(controls: TransportControls): void {
     this.#controls = controls;
-    this.#startTimer(this.#o.timeLeftMs);
+    this.#deadline.awaitHead(this.#o.timeLeftMs);
   }
 
   head(status: number, headers: IncomingHttpHeaders, statusMessage: string): void {
@@ -105,8 +101,8 @@ export class UpstreamExchange implements ResponseSink {
     }
     settlement.headArrived(status, headers);
     this.#judged(judge.head(status, headers));
-    if (this.#pending && judge.unanswered !== undefined) this.#awaitAnswer();
-    else settlement.stopTimer();
+    if (this.#pending && judge.unanswered !== undefined) this.#deadline.awaitAnswer();
+    else this.#deadline.stop();
     this.#phase = "held";
     this.#status = status;
     this.#statusMessage = statusMessage;
@@ -150,12 +146,12 @@ export class UpstreamExchange implements ResponseSink {
     if (phase === "done") return;
     this.#phase = "done";
     if (phase === "waiting") {
-      this.#o.settlement.stopTimer();
+      this.#deadline.stop();
       this.#o.resolve({ kind: "failed", failure });
       return;
     }
     // the response broke off after its head: a failure unless already judged (SPEC §2)
-    this.#o.settlement.settle("failure", `response cut short: ${failure.error.message}`);
+    this.#settle("failure", `response cut short: ${failure.error.message}`);
     if (phase === "held") this.#o.resolve(badResponse);
     else this.#o.res.destroy(failure.error); // the client's response is cut short too
   }
@@ -166,59 +162,16 @@ export class UpstreamExchange implements ResponseSink {
     if (phase === "done") return;
     this.#phase = "done";
     this.#controls?.abort(clientLeft);
-    this.#o.settlement.settle("neutral");
+    this.#settle("neutral");
     if (phase !== "streaming") this.#o.resolve(clientGone);
   }
 
-  #startTimer(ms: number): void {
-    const settlement = this.#o.settlement;
-    this.#timerDue = settlement.timers.now() + ms;
-    settlement.startTimer(ms, this.#expired);
-  }
-
-  /**
-   * The one timer of the exchange fired: before the head, the request's deadline has passed; after it,
-   * the answer's may have (a timer left running from before the head fires early: it is set again). A
-   * deadline beyond what node's timers hold (2^31 − 1 ms) was clamped: it is set again for the rest.
-   */
-  #timerFired(): void {
-    const now = this.#o.settlement.timers.now();
-    if (this.#phase === "waiting") {
-      if (now >= this.#timerDue) this.#timeout();
-      else this.#startTimer(this.#timerDue - now);
-      return;
-    }
-    if (!this.#pending) return;
-    const left = this.#answerDue() - now;
-    if (left <= 0) this.#answerTimeout();
-    else this.#startTimer(left);
-  }
-
   #timeout(): void {
+    if (this.#phase !== "waiting") return;
     this.#phase = "done";
     this.#controls?.abort(deadlinePassed);
-    this.#o.settlement.settle("failure");
+    this.#settle("failure");
     this.#o.resolve(timedOut);
-  }
-
-  /**
-   * The head of a JSON-RPC call has come: its answer is awaited. The timer of the request's deadline
-   * runs on when it fires no later than the answer's (set again then: one timer per exchange on the
-   * success path); otherwise it is set for the answer's.
-   */
-  #awaitAnswer(): void {
-    const now = this.#o.settlement.timers.now();
-    this.#answerFrom = now;
-    const due = this.#answerDue();
-    if (due === Infinity) this.#o.settlement.stopTimer();
-    else if (due < this.#timerDue) this.#startTimer(due - now);
-  }
-
-  /** When the answer is due: `answer_timeout_ms` after the wait (re)started, within `max_answer_ms`. */
-  #answerDue(): number {
-    const { answerTimeoutMs, maxAnswerMs } = this.#o.answerLimits;
-    const wait = answerTimeoutMs > 0 ? this.#answerFrom + answerTimeoutMs : Infinity;
-    return maxAnswerMs > 0 ? Math.min(wait, this.#o.settlement.startedAt + maxAnswerMs) : wait;
   }
 
   /**
@@ -233,7 +186,7 @@ export class UpstreamExchange implements ResponseSink {
     this.#pending = false;
     this.#controls?.abort(answerLate);
     const { settlement, judge, res } = this.#o;
-    settlement.settle("failure", "no JSON-RPC answer within the answer timeout");
+    this.#settle("failure", "no JSON-RPC answer within the answer timeout");
     if (phase === "held") {
       this.#o.resolve(timedOut);
       return;
@@ -249,11 +202,17 @@ export class UpstreamExchange implements ResponseSink {
   #judged(judgement: Judgement): void {
     if (judgement === "pending") return;
     if (judgement === "progressed") {
-      this.#answerFrom = this.#o.settlement.timers.now(); // the timer, when it fires, sets itself for the rest
+      this.#deadline.progressed();
       return;
     }
     this.#pending = false;
-    this.#o.settlement.settle(judgement);
+    this.#settle(judgement);
+  }
+
+  /** Settles the permit(s): nothing more is awaited. */
+  #settle(outcome: ExchangeOutcome, problem?: string): void {
+    this.#deadline.stop();
+    this.#o.settlement.settle(outcome, problem);
   }
 
   /** Makes the held document's URLs public; it then leaves with its new length, in one write. */
@@ -286,7 +245,7 @@ export class UpstreamExchange implements ResponseSink {
   #unusable(problem: string): void {
     this.#phase = "done";
     this.#controls?.abort(unusable);
-    this.#o.settlement.settle("failure", problem);
+    this.#settle("failure", problem);
     this.#o.resolve(badResponse);
   }
 }
