@@ -5,24 +5,22 @@ import type { EdgeGuard } from "../edge/EdgeGuard.ts";
 import type { PublicUrls } from "../edge/PublicUrls.ts";
 import { type SessionTokens, withUpstreamSession } from "../fleet/SessionTokens.ts";
 import { httpListener, replaceCertificate } from "../httpListener.ts";
-import type { Permit, Rejection } from "../index.ts";
 import { systemTimers, type Timers } from "../time/Timers.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
-import type { Call, CallReader } from "./Call.ts";
+import type { CallReader } from "./Call.ts";
 import { answerClientError } from "./clientErrors.ts";
 import type { AnswerLimits } from "./ExchangeDeadline.ts";
-import { failureAnswer } from "./failureAnswer.ts";
+import { Forwarder, type Incoming } from "./Forwarder.ts";
 import { IdleSweeper } from "./IdleSweeper.ts";
 import { jsonRpcShape } from "./jsonRpc.ts";
 import { sendClientError, sendForbidden, sendSessionUnknown, sendUpstreamFailure } from "./proxyAnswers.ts";
 import { readBodyOrAnswer, unacceptableBody } from "./RequestBody.ts";
 import type { ResponseRewrite } from "./ResponseRewrite.ts";
 import { unsafeTarget } from "./requestTarget.ts";
-import { type ExchangeObserver, Settlement } from "./Settlement.ts";
+import type { ExchangeObserver } from "./Settlement.ts";
 import { routeRemainder } from "./targetPath.ts";
-import { type Upstream, type UpstreamRequest, upstreamRequest } from "./Upstream.ts";
+import { type Upstream, upstreamRequest } from "./Upstream.ts";
 import { type Admit, circuitAdmits, overloaded, type UpstreamBalancer } from "./UpstreamBalancer.ts";
-import { type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
 
 export interface ProxyServerOptions {
   readonly route: string;
@@ -62,29 +60,6 @@ export interface ProxyServerOptions {
 }
 
 const sessionHeader = "mcp-session-id";
-/** Methods that the upstream cannot have acted on in a way that makes sending them again harmful. */
-const idempotent = new Set(["GET", "HEAD", "OPTIONS"]);
-/** The rejection of an upstream that was tried already and took no byte (for the failover). */
-const triedAlready: Rejection = { admitted: false, state: "open", retryAfterMs: Infinity };
-
-/** A client request, read and routed, on its way to an upstream. */
-interface Incoming {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly request: UpstreamRequest;
-  readonly call: Call;
-  /** Whether an upstream takes this request: its own admission, and the call's circuits. */
-  readonly admit: Admit;
-  /** `timers.now()` reading when the request was first sent on: its budget runs from here. */
-  readonly startedAt: number;
-  /** Attempts made so far (resends included). */
-  attempts: number;
-  /** The upstream the request's session was bound to, as looked up once. */
-  readonly bound: Upstream | undefined;
-  /** The attempt in progress, which a client that goes away aborts. */
-  current: UpstreamExchange | undefined;
-}
-
 /**
  * The data plane: serves `route`, forwards each request to an upstream that admits it, resends it only
  * when the upstream cannot have acted on it, and answers on the upstream's behalf when none admits it
@@ -104,6 +79,12 @@ export class ProxyServer {
   readonly #isDraining = () => this.#draining;
   /** Closes connections as they go idle once draining (on the listener's own timers). */
   readonly #sweeper: IdleSweeper;
+  /** Sends each routed request on, again where SPEC §2 allows it. */
+  readonly #forwarder = new Forwarder(() => ({
+    options: this.#o,
+    rewrite: this.#rewrite,
+    draining: this.#isDraining,
+  }));
 
   constructor(options: ProxyServerOptions) {
     this.#o = options;
@@ -230,112 +211,7 @@ export class ProxyServer {
     res.once("close", () => {
       if (!res.writableFinished) incoming.current?.clientGone();
     });
-    return this.#forward(incoming, upstream, permit, bound === undefined);
-  }
-
-  /**
-   * Sends the request, and again where SPEC §2 allows it: once more to the same upstream when it cannot
-   * have acted on it (the stale keep-alive race; a connection lost under an idempotent request),
-   * without counting against it; once to another upstream when nothing was sent (counted).
-   */
-  async #forward(
-    incoming: Incoming,
-    upstream: Upstream,
-    permit: Permit,
-    mayFailOver: boolean,
-  ): Promise<void> {
-    const { res, request } = incoming;
-    const timers = this.#o.timers ?? systemTimers;
-    let settlement = new Settlement(upstream, permit, this.#o.observer, timers, incoming.startedAt);
-    let resent = false;
-    let failedOver = !mayFailOver;
-    for (;;) {
-      const result = await this.#attempt(incoming, settlement);
-      if (result.kind !== "failed") return this.#answer(incoming, settlement, result);
-      const { failure } = result;
-      if (failure.badRequest) {
-        settlement.settle("neutral");
-        return sendClientError(res, 400, "the request cannot be forwarded as it is");
-      }
-      if (failure.proxyResources) {
-        // the proxy's own failure: neither the upstream's circuit nor another upstream would mend it
-        settlement.settle("neutral");
-        this.#o.onProxyResources?.(
-          settlement.upstream,
-          String((failure.error as NodeJS.ErrnoException).code),
-        );
-        return this.#answer(incoming, settlement, result);
-      }
-      if (
-        !resent &&
-        (failure.staleConnection || (failure.connectionLost && idempotent.has(request.method)))
-      ) {
-        resent = true;
-        continue;
-      }
-      if (failure.overloaded) settlement.settleOverloaded();
-      else settlement.settle("failure");
-      if (failure.nothingSent && !failedOver) {
-        failedOver = true;
-        const tried = settlement.upstream;
-        const next = this.#o.balancer.choose((u) => (u === tried ? triedAlready : incoming.admit(u)));
-        if (next.permit !== undefined) {
-          // (its latency is timed from its own dispatch: see #timeLeft)
-          settlement = new Settlement(
-            next.upstream,
-            next.permit,
-            this.#o.observer,
-            timers,
-            incoming.startedAt,
-          );
-          resent = false;
-          continue;
-        }
-      }
-      return this.#answer(incoming, settlement, result);
-    }
-  }
-
-  #attempt(incoming: Incoming, settlement: Settlement): Promise<ExchangeResult> {
-    return new Promise((resolve) => {
-      if (incoming.res.destroyed) {
-        settlement.settle("neutral");
-        resolve({ kind: "client_gone" });
-        return;
-      }
-      const exchange = new UpstreamExchange({
-        res: incoming.res,
-        request: incoming.request,
-        rewrite: this.#rewrite,
-        settlement,
-        judge: incoming.call.judge(settlement.upstream),
-        timeLeftMs: this.#timeLeft(incoming, settlement),
-        answerLimits: this.#o.answerLimits,
-        draining: this.#isDraining,
-        resolve,
-      });
-      incoming.current = exchange;
-      settlement.upstream.dispatch(incoming.request, exchange);
-    });
-  }
-
-  /**
-   * What is left of the request's budget: all of it for the first attempt (no clock read needed). A later
-   * attempt (a resend, a failover) is dispatched now: its latency is timed from here.
-   */
-  #timeLeft(incoming: Incoming, settlement: Settlement): number {
-    const timeout = this.#o.requestTimeoutMs;
-    if (incoming.attempts++ === 0) return timeout;
-    const now = settlement.timers.now();
-    settlement.redispatched(now);
-    return Math.max(1, Math.ceil(incoming.startedAt + timeout - now));
-  }
-
-  /** Answers for an upstream that gave no response. */
-  #answer(incoming: Incoming, settlement: Settlement, result: ExchangeResult): void {
-    const answer = failureAnswer(result, settlement.upstream.name);
-    const { res, request } = incoming;
-    if (answer !== undefined) sendUpstreamFailure(res, answer, jsonRpcShape(request.method, request.body));
+    return this.#forwarder.forward(incoming, upstream, permit, bound === undefined);
   }
 }
 

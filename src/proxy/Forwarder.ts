@@ -1,0 +1,166 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Permit, Rejection } from "../index.ts";
+import { systemTimers } from "../time/Timers.ts";
+import type { Call } from "./Call.ts";
+import { failureAnswer } from "./failureAnswer.ts";
+import { jsonRpcShape } from "./jsonRpc.ts";
+import type { ProxyServerOptions } from "./ProxyServer.ts";
+import { sendClientError, sendUpstreamFailure } from "./proxyAnswers.ts";
+import type { ResponseRewrite } from "./ResponseRewrite.ts";
+import { Settlement } from "./Settlement.ts";
+import type { Upstream, UpstreamRequest } from "./Upstream.ts";
+import type { Admit } from "./UpstreamBalancer.ts";
+import { type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
+
+/** Methods that the upstream cannot have acted on in a way that makes sending them again harmful. */
+const idempotent = new Set(["GET", "HEAD", "OPTIONS"]);
+/** The rejection of an upstream that was tried already and took no byte (for the failover). */
+const triedAlready: Rejection = { admitted: false, state: "open", retryAfterMs: Infinity };
+
+/** A client request, read and routed, on its way to an upstream. */
+export interface Incoming {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly request: UpstreamRequest;
+  readonly call: Call;
+  /** Whether an upstream takes this request: its own admission, and the call's circuits. */
+  readonly admit: Admit;
+  /** `timers.now()` reading when the request was first sent on: its budget runs from here. */
+  readonly startedAt: number;
+  /** Attempts made so far (resends included). */
+  attempts: number;
+  /** The upstream the request's session was bound to, as looked up once. */
+  readonly bound: Upstream | undefined;
+  /** The attempt in progress, which a client that goes away aborts. */
+  current: UpstreamExchange | undefined;
+}
+
+/** What the forwarder reads afresh for each request: the running configuration (a reload swaps it). */
+export interface ForwardContext {
+  readonly options: ProxyServerOptions;
+  readonly rewrite: ResponseRewrite;
+  readonly draining: () => boolean;
+}
+
+/**
+ * Sends a routed request to its upstream with SPEC §2's rule for sending again: never twice to an
+ * upstream that may have acted on it; once more on a fresh connection when it provably did not (the
+ * stale keep-alive race, or a connection lost under an idempotent method), not counted against it; once
+ * to another upstream when no byte was sent (counted). What no upstream answered gets the proxy's own
+ * answer (502, 503, 504, in the request's JSON-RPC shape).
+ */
+export class Forwarder {
+  readonly #context: () => ForwardContext;
+
+  constructor(context: () => ForwardContext) {
+    this.#context = context;
+  }
+
+  /**
+   * Sends `incoming` to `upstream` (admitted with `permit`), and again where SPEC §2 allows it: once more to the same upstream when it cannot
+   * have acted on it (the stale keep-alive race; a connection lost under an idempotent request),
+   * without counting against it; once to another upstream when nothing was sent (counted).
+   */
+  async forward(incoming: Incoming, upstream: Upstream, permit: Permit, mayFailOver: boolean): Promise<void> {
+    const { res, request } = incoming;
+    const timers = this.#context().options.timers ?? systemTimers;
+    let settlement = new Settlement(
+      upstream,
+      permit,
+      this.#context().options.observer,
+      timers,
+      incoming.startedAt,
+    );
+    let resent = false;
+    let failedOver = !mayFailOver;
+    for (;;) {
+      const result = await this.#attempt(incoming, settlement);
+      if (result.kind !== "failed") return this.#answer(incoming, settlement, result);
+      const { failure } = result;
+      if (failure.badRequest) {
+        settlement.settle("neutral");
+        return sendClientError(res, 400, "the request cannot be forwarded as it is");
+      }
+      if (failure.proxyResources) {
+        // the proxy's own failure: neither the upstream's circuit nor another upstream would mend it
+        settlement.settle("neutral");
+        this.#context().options.onProxyResources?.(
+          settlement.upstream,
+          String((failure.error as NodeJS.ErrnoException).code),
+        );
+        return this.#answer(incoming, settlement, result);
+      }
+      if (
+        !resent &&
+        (failure.staleConnection || (failure.connectionLost && idempotent.has(request.method)))
+      ) {
+        resent = true;
+        continue;
+      }
+      if (failure.overloaded) settlement.settleOverloaded();
+      else settlement.settle("failure");
+      if (failure.nothingSent && !failedOver) {
+        failedOver = true;
+        const tried = settlement.upstream;
+        const next = this.#context().options.balancer.choose((u) =>
+          u === tried ? triedAlready : incoming.admit(u),
+        );
+        if (next.permit !== undefined) {
+          // (its latency is timed from its own dispatch: see #timeLeft)
+          settlement = new Settlement(
+            next.upstream,
+            next.permit,
+            this.#context().options.observer,
+            timers,
+            incoming.startedAt,
+          );
+          resent = false;
+          continue;
+        }
+      }
+      return this.#answer(incoming, settlement, result);
+    }
+  }
+
+  #attempt(incoming: Incoming, settlement: Settlement): Promise<ExchangeResult> {
+    return new Promise((resolve) => {
+      if (incoming.res.destroyed) {
+        settlement.settle("neutral");
+        resolve({ kind: "client_gone" });
+        return;
+      }
+      const exchange = new UpstreamExchange({
+        res: incoming.res,
+        request: incoming.request,
+        rewrite: this.#context().rewrite,
+        settlement,
+        judge: incoming.call.judge(settlement.upstream),
+        timeLeftMs: this.#timeLeft(incoming, settlement),
+        answerLimits: this.#context().options.answerLimits,
+        draining: this.#context().draining,
+        resolve,
+      });
+      incoming.current = exchange;
+      settlement.upstream.dispatch(incoming.request, exchange);
+    });
+  }
+
+  /**
+   * What is left of the request's budget: all of it for the first attempt (no clock read needed). A later
+   * attempt (a resend, a failover) is dispatched now: its latency is timed from here.
+   */
+  #timeLeft(incoming: Incoming, settlement: Settlement): number {
+    const timeout = this.#context().options.requestTimeoutMs;
+    if (incoming.attempts++ === 0) return timeout;
+    const now = settlement.timers.now();
+    settlement.redispatched(now);
+    return Math.max(1, Math.ceil(incoming.startedAt + timeout - now));
+  }
+
+  /** Answers for an upstream that gave no response. */
+  #answer(incoming: Incoming, settlement: Settlement, result: ExchangeResult): void {
+    const answer = failureAnswer(result, settlement.upstream.name);
+    const { res, request } = incoming;
+    if (answer !== undefined) sendUpstreamFailure(res, answer, jsonRpcShape(request.method, request.body));
+  }
+}
