@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
-import type { ChildExit, ChildProcessTransport } from "./ChildProcessTransport.ts";
+import type { ChildExit, ChildFault, ChildProcessTransport } from "./ChildProcessTransport.ts";
 import { type EndCause, pendingCallError } from "./pendingCallError.ts";
 
 /** Why a session's process ended: Breakwater stopped it (DELETE, idle, shutdown), or it exited on its own. */
@@ -13,6 +13,8 @@ export interface StdioSessionOptions {
   /** A session with no call in flight and no open stream for this long is ended (`idle_timeout_secs`). */
   readonly idleTimeoutMs: number;
   readonly timers?: Timers;
+  /** Told when the process breaks a bound of the transport; the session then ends. */
+  readonly onFault?: (pid: number | undefined, fault: ChildFault) => void;
   /** Told once, when the session's process is gone (deleted, idle, stopped, or dead). */
   readonly onEnded: (session: StdioSession, reason: ExitReason) => void;
 }
@@ -64,7 +66,10 @@ export class StdioSession {
     });
     this.http.onmessage = (message) => this.#fromClient(message);
     child.onmessage = (message) => this.#fromProcess(message);
-    child.onfault = (fault) => void this.end(fault);
+    child.onfault = (fault) => {
+      if (this.#ending === undefined) options.onFault?.(child.pid, fault);
+      void this.end(fault);
+    };
     child.onclose = () => {
       const exit = child.exit;
       const reason: ExitReason =

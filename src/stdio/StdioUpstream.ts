@@ -9,7 +9,7 @@ import {
   type UpstreamRequest,
 } from "../proxy/Upstream.ts";
 import type { Timers } from "../time/Timers.ts";
-import { ChildProcessTransport } from "./ChildProcessTransport.ts";
+import { type ChildFault, ChildProcessTransport } from "./ChildProcessTransport.ts";
 import { checkInitialize, headerValue, jsonRpcError } from "./initializeRequest.ts";
 import { minimalEnvironment } from "./minimalEnvironment.ts";
 import { ProcessTable } from "./ProcessTable.ts";
@@ -22,6 +22,11 @@ export interface StdioUpstreamOptions {
   readonly config: StdioConfig;
   /** Told of each line a child writes to stderr. */
   readonly onStderrLine?: (pid: number | undefined, line: string) => void;
+  /**
+   * Told when a process breaks a bound of the transport (a stdout line over the limit, a stdin it
+   * does not read): its session is ended, its pending calls answered with the fault.
+   */
+  readonly onFault?: (pid: number | undefined, fault: ChildFault) => void;
   /** Told when a process has ended, and why. */
   readonly onExit?: (upstream: string, reason: ExitReason) => void;
   /** Idle times and the steps of stopping a process; default `systemTimers`. */
@@ -139,7 +144,7 @@ export class StdioUpstream implements Upstream {
   }
 
   #newSession(): StdioSession {
-    const { config, onStderrLine, timers } = this.#o;
+    const { config, onStderrLine, onFault, timers } = this.#o;
     const child = new ChildProcessTransport({
       command: config.command,
       cwd: config.cwd,
@@ -151,6 +156,7 @@ export class StdioUpstream implements Upstream {
       upstream: this.name,
       idleTimeoutMs: config.idleTimeoutMs,
       ...(timers === undefined ? {} : { timers }),
+      ...(onFault === undefined ? {} : { onFault }),
       onEnded: (ended, reason) => this.#ended(ended, reason),
     });
   }

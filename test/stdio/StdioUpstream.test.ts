@@ -28,6 +28,8 @@ interface Rig {
   readonly dir: string;
   readonly exits: ExitReason[];
   readonly stderr: string[];
+  /** Faults told, as "pid fault". */
+  readonly faults: string[];
   /** Pids of every process of the test server started (each writes its pid file on start). */
   pids(): number[];
 }
@@ -38,6 +40,7 @@ async function rig(args: string[] = [], config: Partial<StdioConfig> = {}): Prom
   const timers = new ManualTimers();
   const exits: ExitReason[] = [];
   const stderr: string[] = [];
+  const faults: string[] = [];
   const upstream = new StdioUpstream({
     name: "local",
     circuit: new CircuitBreaker({ name: "local", clock: new ManualClock(), failureThreshold: 100 }),
@@ -52,6 +55,7 @@ async function rig(args: string[] = [], config: Partial<StdioConfig> = {}): Prom
     timers,
     onExit: (_, reason) => exits.push(reason),
     onStderrLine: (_, line) => stderr.push(line),
+    onFault: (pid, fault) => faults.push(`${pid} ${fault}`),
   });
   const proxy = await startBareProxy([upstream]);
   const pids = () => readdirSync(dir).map(Number);
@@ -62,7 +66,7 @@ async function rig(args: string[] = [], config: Partial<StdioConfig> = {}): Prom
     await closing;
     rmSync(dir, { recursive: true, force: true });
   });
-  return { upstream, proxy, timers, dir, exits, stderr, pids };
+  return { upstream, proxy, timers, dir, exits, stderr, faults, pids };
 }
 
 const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
@@ -223,8 +227,8 @@ describe("StdioUpstream", () => {
     await timers.advance(999);
     assert.ok(alive(pid), "idle less than idle_timeout_secs");
     await timers.advance(1);
-    await until(() => !alive(pid), "the idle session's process stops");
-    assert.deepEqual(exits, ["stopped"]);
+    await until(() => exits.length === 1, "the idle session's process stops");
+    assert.deepEqual([exits, alive(pid)], [["stopped"], false]);
   });
 
   for (const [how, stopped] of [
@@ -256,7 +260,7 @@ describe("StdioUpstream", () => {
   }
 
   it("answers a call whose result is over the line limit with message_too_large, and ends the session", async () => {
-    const { proxy, upstream, pids } = await rig();
+    const { proxy, upstream, pids, faults } = await rig();
     const session = await openSession(proxy);
     const res = await call(proxy, session, "big", { mib: 70 });
     const message = messageOf(await res.body.text());
@@ -266,6 +270,7 @@ describe("StdioUpstream", () => {
     );
     await until(() => upstream.processes === 0, "the session's process is stopped");
     assert.equal(alive(pids()[0] as number), false);
+    assert.deepEqual(faults, [`${pids()[0]} message_too_large`], "told (the proxy logs it)");
   });
 
   it("stops the helpers a server started (its process group) on DELETE and on close", async () => {
