@@ -206,6 +206,7 @@ function stdioUpstream(
     circuit,
     config,
     onStderrLine: (pid, line) => stderr.line(pid, line),
+    onFault: (pid, fault) => logger.warn({ upstream: name, pid, fault }, "stdio process ended: fault"),
     onExit: (upstream, reason) => metrics.stdioExit(upstream, reason),
   });
 }

@@ -169,9 +169,9 @@ class HttpExchange implements Dispatcher.DispatchHandler, TransportControls, Reu
   }
 
   abort(reason: Error): void {
+    this.#finish(); // first: undici tells the abort back through onResponseError, which the sink must not hear
     if (this.#controller === undefined) this.#pendingAbort ??= reason;
     else if (!this.#controller.aborted) this.#controller.abort(reason);
-    this.#finish();
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {

@@ -1,7 +1,6 @@
-import type { JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { StdioConfig } from "../config/Config.ts";
 import type { CircuitBreaker } from "../index.ts";
-import { decodeUtf8 } from "../proxy/jsonRpc.ts";
 import {
   type ResponseSink,
   type TransportFailure,
@@ -9,8 +8,11 @@ import {
   type Upstream,
   type UpstreamRequest,
 } from "../proxy/Upstream.ts";
-import { ChildProcessTransport } from "./ChildProcessTransport.ts";
+import type { Timers } from "../time/Timers.ts";
+import { type ChildFault, ChildProcessTransport } from "./ChildProcessTransport.ts";
+import { checkInitialize, headerValue, jsonRpcError } from "./initializeRequest.ts";
 import { minimalEnvironment } from "./minimalEnvironment.ts";
+import { ProcessTable } from "./ProcessTable.ts";
 import { type ExitReason, StdioSession } from "./StdioSession.ts";
 import { WebResponseStream, webRequest } from "./webExchange.ts";
 
@@ -20,8 +22,15 @@ export interface StdioUpstreamOptions {
   readonly config: StdioConfig;
   /** Told of each line a child writes to stderr. */
   readonly onStderrLine?: (pid: number | undefined, line: string) => void;
+  /**
+   * Told when a process breaks a bound of the transport (a stdout line over the limit, a stdin it
+   * does not read): its session is ended, its pending calls answered with the fault.
+   */
+  readonly onFault?: (pid: number | undefined, fault: ChildFault) => void;
   /** Told when a process has ended, and why. */
   readonly onExit?: (upstream: string, reason: ExitReason) => void;
+  /** Idle times and the steps of stopping a process; default `systemTimers`. */
+  readonly timers?: Timers;
 }
 
 const sessionHeader = "mcp-session-id";
@@ -30,8 +39,9 @@ const sessionHeader = "mcp-session-id";
  * A stdio MCP server as an upstream (SPEC §5): one process of `command` per MCP session, served over
  * Streamable HTTP by the SDK's transport, through the same `Upstream` interface as an HTTP server — the
  * proxy balances, guards and judges it like any other. An `initialize` without a session starts a
- * process (at most `max_processes` at once); requests of a session go to its process; a session ends
- * with DELETE, after `idle_timeout_secs` unused, when its process exits, or when the proxy closes.
+ * process (at most `max_processes` at once, counted from spawn to exit); requests of a session go to
+ * its process; a session ends with DELETE, after `idle_timeout_secs` without a call in flight or an
+ * open stream, when its process exits, or when the proxy closes.
  */
 export class StdioUpstream implements Upstream {
   readonly name: string;
@@ -39,34 +49,28 @@ export class StdioUpstream implements Upstream {
   /** Requests are not limited: processes are (`max_processes`). */
   readonly maxInFlight = 0;
   readonly #o: StdioUpstreamOptions;
-  readonly #sessions = new Map<string, StdioSession>();
-  readonly #idleTimers = new Map<StdioSession, NodeJS.Timeout>();
-  /** Processes being started, not yet holding a session id. */
-  #starting = 0;
+  readonly #table: ProcessTable;
   #inFlight = 0;
-  #closed = false;
-  readonly #finished = () => {
-    this.#inFlight--;
-  };
 
   constructor(options: StdioUpstreamOptions) {
     this.name = options.name;
     this.circuit = options.circuit;
     this.#o = options;
+    this.#table = new ProcessTable(options.config.maxProcesses);
   }
 
   get inFlight(): number {
     return this.#inFlight;
   }
 
-  /** Live processes. */
+  /** Live processes: starting ones included, from spawn to exit. */
   get processes(): number {
-    return this.#sessions.size + this.#starting;
+    return this.#table.size;
   }
 
   dispatch(request: UpstreamRequest, sink: ResponseSink): void {
     this.#inFlight++;
-    const stream = new WebResponseStream(sink, this.#finished);
+    const stream = new WebResponseStream(sink, () => this.#inFlight--);
     sink.start(stream);
     if (stream.over) return;
     void this.#route(request, sink, stream).catch((error: unknown) => {
@@ -74,87 +78,92 @@ export class StdioUpstream implements Upstream {
     });
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    await Promise.all([...this.#sessions.values()].map((session) => session.end()));
+  /** Ends every session (pending calls answered `shutdown`) and stops every process, starting ones too. */
+  close(): Promise<void> {
+    return this.#table.close("shutdown");
   }
 
   async #route(request: UpstreamRequest, sink: ResponseSink, stream: WebResponseStream): Promise<void> {
     const header = headerValue(request.rawHeaders, sessionHeader);
     if (header !== undefined) {
-      const session = this.#sessions.get(header);
+      const session = this.#table.get(header);
       if (session === undefined) return stream.deliver(sessionNotFound());
-      this.#touch(session);
+      stream.onOver = session.exchange();
       stream.deliver(await session.http.handleRequest(webRequest(request)));
       return;
     }
-    const initialize = initializeRequest(request);
-    if (initialize === undefined) return stream.deliver(noSession());
-    if (this.#closed || this.processes >= this.#o.config.maxProcesses) {
+    const check = checkInitialize(request);
+    if (check.kind === "refused") return stream.deliver(check.response);
+    if (check.kind === "none") return stream.deliver(noSession());
+    const session = this.#newSession();
+    if (!this.#table.admit(session)) {
       const error = new Error(`${this.name}: max_processes (${this.#o.config.maxProcesses}) reached`);
       return fail(sink, stream, error, { nothingSent: true, overloaded: true });
     }
-    const session = await this.#start(sink, stream);
-    if (session === undefined) return;
     // the request's deadline or its client gone: the process that would have served it goes too
-    stream.onAbort = () => void session.end();
-    if (!(await session.initialize(initialize))) {
+    stream.onAbort = () => void session.end("deleted");
+    try {
+      await session.start();
+    } catch (error) {
+      this.#table.gone(session);
+      return fail(sink, stream, error as Error, { nothingSent: true });
+    }
+    await this.#initialize(session, check.message, request, sink, stream);
+  }
+
+  async #initialize(
+    session: StdioSession,
+    message: JSONRPCRequest,
+    request: UpstreamRequest,
+    sink: ResponseSink,
+    stream: WebResponseStream,
+  ): Promise<void> {
+    const answer = await session.initialize(message);
+    if (answer === undefined) {
       const exit = session.exit;
       const how = exit?.signal != null ? `signal ${exit.signal}` : `exit code ${exit?.code ?? "unknown"}`;
-      return fail(
-        sink,
-        stream,
-        new Error(`${this.name}: the process exited before answering initialize (${how})`),
-        {},
-      );
+      const error = new Error(`${this.name}: the process exited before answering initialize (${how})`);
+      return fail(sink, stream, error, {});
     }
     if (stream.over) return;
-    const response = await session.http.handleRequest(webRequest(request));
+    if ("error" in answer) {
+      // the server refused the session: no session, and its process goes at once
+      void session.end("deleted");
+      stream.onAbort = undefined;
+      return stream.deliver(refusedInitialize(answer));
+    }
+    const response = await session.http.handleRequest(webRequest(request), { parsedBody: message });
     stream.onAbort = undefined;
-    const id = session.sessionId;
-    if (id !== undefined) {
-      this.#sessions.set(id, session);
-      this.#touch(session);
+    if (session.sessionId === undefined || response.status >= 300) {
+      void session.end("deleted"); // the transport refused it after all: no process without a session
+    } else {
+      this.#table.named(session);
+      stream.onOver = session.exchange();
     }
     stream.deliver(response);
   }
 
-  /** Starts a process for a new session; a command that cannot start fails the request (a 502). */
-  async #start(sink: ResponseSink, stream: WebResponseStream): Promise<StdioSession | undefined> {
-    const { config, onStderrLine } = this.#o;
+  #newSession(): StdioSession {
+    const { config, onStderrLine, onFault, timers } = this.#o;
     const child = new ChildProcessTransport({
       command: config.command,
       cwd: config.cwd,
       env: minimalEnvironment(config.env),
       onStderrLine: (line) => onStderrLine?.(child.pid, line),
+      ...(timers === undefined ? {} : { timers }),
     });
-    const session = new StdioSession(child, this.name, (ended, reason) => this.#ended(ended, reason));
-    this.#starting++;
-    try {
-      await child.start();
-    } catch (error) {
-      fail(sink, stream, error as Error, { nothingSent: true });
-      return undefined;
-    } finally {
-      this.#starting--;
-    }
-    return session;
+    return new StdioSession(child, {
+      upstream: this.name,
+      idleTimeoutMs: config.idleTimeoutMs,
+      ...(timers === undefined ? {} : { timers }),
+      ...(onFault === undefined ? {} : { onFault }),
+      onEnded: (ended, reason) => this.#ended(ended, reason),
+    });
   }
 
   #ended(session: StdioSession, reason: ExitReason): void {
-    clearTimeout(this.#idleTimers.get(session));
-    this.#idleTimers.delete(session);
-    const id = session.sessionId;
-    if (id !== undefined && this.#sessions.get(id) === session) this.#sessions.delete(id);
+    this.#table.gone(session);
     this.#o.onExit?.(this.name, reason);
-  }
-
-  /** A session in use: its idle time starts again. */
-  #touch(session: StdioSession): void {
-    clearTimeout(this.#idleTimers.get(session));
-    const timer = setTimeout(() => void session.end(), this.#o.config.idleTimeoutMs);
-    timer.unref();
-    this.#idleTimers.set(session, timer);
   }
 }
 
@@ -169,27 +178,10 @@ function fail(
   sink.error(transportFailure(error, facts));
 }
 
-function headerValue(rawHeaders: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if ((rawHeaders[i] as string).toLowerCase() === name) return rawHeaders[i + 1];
-  }
-  return undefined;
-}
-
-/** The request's `initialize` message (the only request that may come without a session), if it is one. */
-function initializeRequest(request: UpstreamRequest): JSONRPCRequest | undefined {
-  if (request.method !== "POST" || request.body === undefined) return undefined;
-  try {
-    const message = JSON.parse(decodeUtf8(request.body)) as JSONRPCRequest;
-    return message.method === "initialize" && message.id !== undefined ? message : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function jsonRpcError(status: number, code: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code, message } }), {
-    status,
+/** The server's error answer to `initialize`, as a JSON answer of no session. */
+function refusedInitialize(answer: JSONRPCMessage): Response {
+  return new Response(JSON.stringify(answer), {
+    status: 200,
     headers: { "content-type": "application/json" },
   });
 }

@@ -37,6 +37,8 @@ export class WebResponseStream implements TransportControls {
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   /** Called once if the exchange is aborted (the client gone, the deadline passed). */
   onAbort: (() => void) | undefined;
+  /** Called once when the exchange is over, however it ended. */
+  onOver: (() => void) | undefined;
   #paused = false;
   #reading = false;
   #over = false;
@@ -116,5 +118,6 @@ export class WebResponseStream implements TransportControls {
     if (this.#over) return;
     this.#over = true;
     this.#finished();
+    this.onOver?.();
   }
 }
