@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { ProxyMetrics } from "./admin/ProxyMetrics.ts";
-import type { Config, StdioConfig, UpstreamConfig } from "./config/Config.ts";
+import type { Config, StdioConfig } from "./config/Config.ts";
 import { isLoopback } from "./config/listenAddress.ts";
 import { EdgeGuard } from "./edge/EdgeGuard.ts";
 import { HostRule } from "./edge/HostRule.ts";
@@ -9,7 +9,7 @@ import { PublicUrls } from "./edge/PublicUrls.ts";
 import { SessionTokens } from "./fleet/SessionTokens.ts";
 import type { CircuitBreaker, Clock } from "./index.ts";
 import { HealthChecker } from "./mcp/HealthChecker.ts";
-import { type HealthCheck, healthCheckId, httpCheck, mcpCheck } from "./mcp/healthChecks.ts";
+import { healthCheckId } from "./mcp/healthChecks.ts";
 import { JsonRpcJudge, type JsonRpcRules } from "./mcp/JsonRpcJudge.ts";
 import { McpCalls } from "./mcp/McpCalls.ts";
 import { ToolCatalog } from "./mcp/ToolCatalog.ts";
@@ -116,7 +116,7 @@ export function assembleDataPlane(
     const rules = { isFailureStatus: u.isFailureStatus, isFailureCode: config.isFailureCode };
     callRules.set(upstream, rules);
     if (u.url !== undefined) upstreamUrls.set(upstream, u.url);
-    const check = upstream instanceof HttpUpstream ? healthCheck(u, upstream, rules) : undefined;
+    const check = upstream.healthCheck(() => new JsonRpcJudge(healthCheckCall, rules));
     if (check !== undefined) {
       checkers.push(
         new HealthChecker({
@@ -184,13 +184,16 @@ export function assembleDataPlane(
 }
 
 /**
- * The upstreams that serve sessions only (stdio ones), for sessionless calls to go around — unless
+ * The upstreams that serve sessions only (stdio ones of the earlier era), for sessionless calls to go around — unless
  * every upstream is one, when such a call gets its 400 from the upstream (SPEC §5).
  */
 function sessionsOnly(upstreams: readonly Upstream[]): ReadonlySet<Upstream> {
-  const stdio = upstreams.filter((u) => u instanceof StdioUpstream);
-  return new Set(stdio.length < upstreams.length ? stdio : []);
+  const only = upstreams.filter((u) => !u.servesSessionless);
+  return new Set(only.length < upstreams.length ? only : []);
 }
+
+/** What a health check's `initialize` is judged as: a call of the check's own id (SPEC §3.3). */
+const healthCheckCall = { ids: [healthCheckId], progressTokens: new Set<string>(), tool: undefined };
 
 /** A stdio upstream (SPEC §5), its children's stderr in the log. */
 function stdioUpstream(
@@ -209,21 +212,4 @@ function stdioUpstream(
     onFault: (pid, fault) => logger.warn({ upstream: name, pid, fault }, "stdio process ended: fault"),
     onExit: (upstream, reason) => metrics.stdioExit(upstream, reason),
   });
-}
-
-/** The health check an upstream's config asks for (SPEC §3.3), over its own connections; none for "none". */
-function healthCheck(
-  config: UpstreamConfig,
-  upstream: HttpUpstream,
-  rules: JsonRpcRules,
-): HealthCheck | undefined {
-  const { kind, path } = config.healthCheck;
-  const url = config.url;
-  if (url === undefined) return undefined;
-  if (kind === "http") return httpCheck(upstream.dispatcher, new URL(path, url.origin));
-  if (kind === "mcp") {
-    const call = { ids: [healthCheckId], progressTokens: new Set<string>(), tool: undefined };
-    return mcpCheck(upstream.dispatcher, url, () => new JsonRpcJudge(call, rules));
-  }
-  return undefined;
 }

@@ -1,6 +1,6 @@
+import type { CheckResult, HealthCheck } from "../health/HealthCheck.ts";
 import type { CircuitBreaker } from "../index.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
-import type { CheckResult, HealthCheck } from "./healthChecks.ts";
 
 export interface HealthCheckerOptions {
   readonly upstream: string;

@@ -1,11 +1,6 @@
 import { type Dispatcher, request } from "undici";
-import type { JsonRpcJudge } from "./JsonRpcJudge.ts";
-
-/** What a health check found: healthy, or why not. */
-export type CheckResult = { readonly healthy: true } | { readonly healthy: false; readonly problem: string };
-
-/** One health check of an upstream; `signal` aborts it (its timeout, or the proxy closing). */
-export type HealthCheck = (signal: AbortSignal) => Promise<CheckResult>;
+import type { CheckResult, HealthCheck } from "../health/HealthCheck.ts";
+import type { ExchangeJudge } from "../proxy/ExchangeJudge.ts";
 
 const healthy: CheckResult = { healthy: true };
 /** The revision the `initialize` of a check asks for: the newest with sessions (SPEC §2). */
@@ -34,7 +29,7 @@ export function httpCheck(dispatcher: Dispatcher, url: URL): HealthCheck {
  * would be a failure: a JSON-RPC error the client caused (or a 401 of a server that wants a token)
  * still shows a server that answers.
  */
-export function mcpCheck(dispatcher: Dispatcher, url: URL, judge: () => JsonRpcJudge): HealthCheck {
+export function mcpCheck(dispatcher: Dispatcher, url: URL, judge: () => ExchangeJudge): HealthCheck {
   const body = JSON.stringify({
     jsonrpc: "2.0",
     id: JSON.parse(checkId),

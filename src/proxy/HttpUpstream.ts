@@ -3,8 +3,11 @@ import { getCACertificates } from "node:tls";
 import { type buildConnector, type Dispatcher, Pool } from "undici";
 import type { UpstreamConfig } from "../config/Config.ts";
 import { discoveryPath } from "../edge/discovery.ts";
+import type { HealthCheck } from "../health/HealthCheck.ts";
 import type { CircuitBreaker } from "../index.ts";
+import { httpCheck, mcpCheck } from "../mcp/healthChecks.ts";
 import { type ReuseWatcher, watchReuse } from "./connectionReuse.ts";
+import type { ExchangeJudge } from "./ExchangeJudge.ts";
 import { upstreamRequestHeaders } from "./hopByHop.ts";
 import { targetPath } from "./targetPath.ts";
 import type {
@@ -43,6 +46,10 @@ export class HttpUpstream implements Upstream {
   readonly name: string;
   readonly circuit: CircuitBreaker;
   readonly maxInFlight: number;
+  readonly servesSessionless = true;
+  readonly #check: UpstreamConfig["healthCheck"];
+  /** The upstream's URL (its base path included): where an `"mcp"` check is sent. */
+  readonly #url: URL;
   readonly #basePath: string;
   readonly #pool: Pool;
   readonly #finished = () => {
@@ -62,6 +69,8 @@ export class HttpUpstream implements Upstream {
     this.name = config.name;
     this.circuit = circuit;
     this.maxInFlight = config.maxInFlight;
+    this.#check = config.healthCheck;
+    this.#url = url;
     this.#basePath = url.pathname;
     this.#pool = new Pool(url.origin, {
       // the proxy's own deadline bounds the time to response headers (connect included); once headers
@@ -86,9 +95,15 @@ export class HttpUpstream implements Upstream {
     return this.#inFlight;
   }
 
-  /** The connections to the upstream's origin, for requests of the proxy's own (health checks). */
-  get dispatcher(): Dispatcher {
-    return this.#pool;
+  /**
+   * The check its config asks for, over its own connections (SPEC §3.3): `"http"`, a GET of `path` on
+   * the origin; `"mcp"`, an `initialize` round trip to its URL judged by `judge()`'s judge.
+   */
+  healthCheck(judge: () => ExchangeJudge): HealthCheck | undefined {
+    const { kind, path } = this.#check;
+    if (kind === "http") return httpCheck(this.#pool, new URL(path, this.#url.origin));
+    if (kind === "mcp") return mcpCheck(this.#pool, this.#url, judge);
+    return undefined;
   }
 
   dispatch(request: UpstreamRequest, sink: ResponseSink): void {

@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Discovery } from "../edge/discovery.ts";
+import type { HealthCheck } from "../health/HealthCheck.ts";
 import type { CircuitBreaker } from "../index.ts";
+import type { ExchangeJudge } from "./ExchangeJudge.ts";
 
 /**
  * One upstream as the proxy sees it, whatever carries its requests: a name, its circuit, the
@@ -20,6 +22,17 @@ export interface Upstream {
    * the controls to pause, resume or abort the exchange (see {@link ResponseSink}).
    */
   dispatch(request: UpstreamRequest, sink: ResponseSink): void;
+  /**
+   * Whether it serves a request without a session that is not `initialize`. An HTTP server does; a
+   * stdio server of the earlier era runs a process per session (SPEC §5), so a sessionless call is
+   * balanced onto the upstreams that do, as long as there are some.
+   */
+  readonly servesSessionless: boolean;
+  /**
+   * The health check its config asks for (SPEC §3.3), sent over its own transport, its answer judged by
+   * a judge of `judge()`'s (an MCP `initialize`, judged as a client's call); undefined when it has none.
+   */
+  healthCheck(judge: () => ExchangeJudge): HealthCheck | undefined;
   /** Live processes behind it, for one that runs them (a stdio upstream, SPEC §5); else undefined. */
   readonly processes?: number;
   /** Drops the connections (or processes) of this upstream; requests still in flight fail. */

@@ -48,6 +48,8 @@ export class StdioUpstream implements Upstream {
   readonly circuit: CircuitBreaker;
   /** Requests are not limited: processes are (`max_processes`). */
   readonly maxInFlight = 0;
+  /** A process per session (SPEC §5): a sessionless call other than `initialize` has nowhere to go. */
+  readonly servesSessionless = false;
   readonly #o: StdioUpstreamOptions;
   readonly #table: ProcessTable;
   #inFlight = 0;
@@ -61,6 +63,11 @@ export class StdioUpstream implements Upstream {
 
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** No health checks: a check's `initialize` would start a process each time. */
+  healthCheck(): undefined {
+    return undefined;
   }
 
   /** Live processes: starting ones included, from spawn to exit. */

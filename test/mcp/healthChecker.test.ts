@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { CheckResult } from "../../src/health/HealthCheck.ts";
 import { CircuitBreaker } from "../../src/index.ts";
 import { HealthChecker } from "../../src/mcp/HealthChecker.ts";
-import type { CheckResult } from "../../src/mcp/healthChecks.ts";
 import { maxTimerMs } from "../../src/time/Timers.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 

@@ -36,8 +36,13 @@ export class FakeUpstream implements Upstream {
   readonly circuit: CircuitBreaker;
   readonly inFlight = 0;
   readonly maxInFlight = 0;
+  readonly servesSessionless = true;
   readonly dispatched: UpstreamRequest[] = [];
   readonly #script: Behaviour[];
+
+  healthCheck(): undefined {
+    return undefined;
+  }
 
   constructor(name: string, script: Behaviour[] = []) {
     this.name = name;
