@@ -2,12 +2,12 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { stringify } from "smol-toml";
-import { Breakwater } from "./Breakwater.ts";
+import { Breakwater } from "./app/Breakwater.ts";
+import { createLogger } from "./app/logger.ts";
 import { ConfigError } from "./config/ConfigError.ts";
-import { formatListenAddress } from "./config/listenAddress.ts";
 import { type ConfigFlags, loadConfig } from "./config/loadConfig.ts";
 import { redactUrl } from "./config/redactUrl.ts";
-import { createLogger } from "./logger.ts";
+import { formatListenAddress } from "./http/listenAddress.ts";
 import { ConfigReloader, type LoadedConfig } from "./reload/ConfigReloader.ts";
 
 /**

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { createLogger } from "../src/logger.ts";
+import { createLogger } from "../src/app/logger.ts";
 
 describe("the logger", () => {
   it("writes JSON lines and censors Authorization and Cookie values wherever headers are logged", () => {

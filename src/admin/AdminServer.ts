@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { CircuitBreaker } from "../breaker/CircuitBreaker.ts";
+import type { Circuit, CircuitRegistry } from "../circuits/CircuitRegistry.ts";
 import type { ListenerTls } from "../config/tlsFiles.ts";
 import type { HostRule } from "../edge/HostRule.ts";
-import { httpListener } from "../httpListener.ts";
-import type { CircuitBreaker } from "../index.ts";
+import { httpListener } from "../http/httpListener.ts";
 import { isToolName } from "../mcp/toolName.ts";
-import type { Circuit, CircuitRegistry } from "../proxy/CircuitRegistry.ts";
-import type { Upstream } from "../proxy/Upstream.ts";
+import type { Upstream } from "../upstreams/Upstream.ts";
 import { bearerTokenMatcher } from "./bearerToken.ts";
 import type { CircuitActivity } from "./CircuitActivity.ts";
 import { admits, breakerReport, circuitReport } from "./circuitReport.ts";

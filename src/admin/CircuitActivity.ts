@@ -1,6 +1,7 @@
-import type { CircuitBreaker, StateChange } from "../index.ts";
-import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
-import type { SettledReport } from "../proxy/Settlement.ts";
+import type { CircuitBreaker } from "../breaker/CircuitBreaker.ts";
+import type { StateChange } from "../breaker/CircuitState.ts";
+import type { CircuitRegistry } from "../circuits/CircuitRegistry.ts";
+import type { SettledReport } from "../exchange/Settlement.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 
 /** Requests in one sample period of one upstream. */

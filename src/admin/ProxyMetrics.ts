@@ -1,8 +1,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { CircuitState, Outcome } from "../index.ts";
-import type { Circuit, CircuitRegistry } from "../proxy/CircuitRegistry.ts";
-import type { ExchangeObserver, HeadReport, SettledReport } from "../proxy/Settlement.ts";
-import type { Upstream } from "../proxy/Upstream.ts";
+import type { Outcome } from "../breaker/Acquisition.ts";
+import type { CircuitState } from "../breaker/CircuitState.ts";
+import type { Circuit, CircuitRegistry } from "../circuits/CircuitRegistry.ts";
+import type { ExchangeObserver, HeadReport, SettledReport } from "../exchange/Settlement.ts";
+import type { Upstream } from "../upstreams/Upstream.ts";
 
 const states: readonly CircuitState[] = ["closed", "open", "half_open", "forced_open", "disabled"];
 type Counted = Outcome | "overloaded" | "rejected";

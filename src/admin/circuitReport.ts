@@ -1,6 +1,7 @@
-import type { CircuitBreaker, CircuitState } from "../index.ts";
-import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
-import type { Upstream } from "../proxy/Upstream.ts";
+import type { CircuitBreaker } from "../breaker/CircuitBreaker.ts";
+import type { CircuitState } from "../breaker/CircuitState.ts";
+import type { CircuitRegistry } from "../circuits/CircuitRegistry.ts";
+import type { Upstream } from "../upstreams/Upstream.ts";
 
 /** One circuit as `/health` and `/circuits` show it (SPEC §2). */
 export interface CircuitReport {

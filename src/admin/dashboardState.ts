@@ -1,5 +1,5 @@
-import type { CircuitRegistry } from "../proxy/CircuitRegistry.ts";
-import type { Upstream } from "../proxy/Upstream.ts";
+import type { CircuitRegistry } from "../circuits/CircuitRegistry.ts";
+import type { Upstream } from "../upstreams/Upstream.ts";
 import type { FleetStatus } from "./AdminServer.ts";
 import type { ActivitySample, CircuitActivity, RecordedTransition } from "./CircuitActivity.ts";
 import {

@@ -1,5 +1,5 @@
-import type { CircuitBreakerOptions } from "../index.ts";
-import type { ListenAddress } from "./listenAddress.ts";
+import type { CircuitBreakerOptions } from "../breaker/CircuitBreakerOptions.ts";
+import type { ListenAddress } from "../http/listenAddress.ts";
 import type { ListenerTls, UpstreamTls } from "./tlsFiles.ts";
 
 /** One upstream, ready to use: its breaker options and which statuses count as failures. */

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { parse as parseToml, TomlError } from "smol-toml";
-import { HostRule } from "../edge/HostRule.ts";
-import { OriginRule } from "../edge/OriginRule.ts";
-import { failureCodeMatcher } from "../mcp/failureCodes.ts";
+import { parseHostEntry } from "../http/HostField.ts";
+import { isLoopback, parseListenAddress } from "../http/listenAddress.ts";
+import { parseOriginEntry } from "../http/originEntry.ts";
 import {
   breakerDefaults,
   type EffectiveBreakerSection,
@@ -14,7 +14,7 @@ import {
 import type { Config } from "./Config.ts";
 import { ConfigError } from "./ConfigError.ts";
 import { describeIssues } from "./describeIssues.ts";
-import { isLoopback, parseListenAddress } from "./listenAddress.ts";
+import { failureCodeMatcher } from "./failureCodes.ts";
 import { redacted } from "./redacted.ts";
 import { hasCredentials, redactUrl } from "./redactUrl.ts";
 import { type ConfigFile, configSchema, credentialsNotSent } from "./schema.ts";
@@ -87,13 +87,14 @@ export function loadConfig(
   server.allowed_hosts ??= isLoopback(listen.host) ? loopbackHosts : ["*"];
   server.admin_allowed_hosts ??= isLoopback(adminListen.host) ? loopbackHosts : ["*"];
   server.allowed_origins ??= [];
-  checkEntries(source, "server.allowed_hosts", server.allowed_hosts, (e) => new HostRule([e]));
-  checkEntries(source, "server.admin_allowed_hosts", server.admin_allowed_hosts, (e) => new HostRule([e]));
+  const host = (entry: string) => entry === "*" || parseHostEntry(entry);
+  checkEntries(source, "server.allowed_hosts", server.allowed_hosts, host);
+  checkEntries(source, "server.admin_allowed_hosts", server.admin_allowed_hosts, host);
   checkEntries(
     source,
     "server.allowed_origins",
     server.allowed_origins,
-    (e) => new OriginRule([e], { loopbackListener: false }),
+    (e) => e === "*" || parseOriginEntry(e),
   );
   const tls = listenerTls(source, server.tls_cert_file, server.tls_key_file);
   if (server.admin_tls && tls === undefined) {

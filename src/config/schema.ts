@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { parseListenAddress } from "../http/listenAddress.ts";
 import { duration } from "./duration.ts";
-import { parseListenAddress } from "./listenAddress.ts";
 import { hasCredentials } from "./redactUrl.ts";
 
 /**

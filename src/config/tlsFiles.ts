@@ -1,12 +1,9 @@
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
+import type { ListenerTls } from "../http/httpListener.ts";
 import { ConfigError } from "./ConfigError.ts";
 
-/** A listener's certificate chain and private key, PEM, read at start-up. */
-export interface ListenerTls {
-  readonly cert: Buffer;
-  readonly key: Buffer;
-}
+export type { ListenerTls } from "../http/httpListener.ts";
 
 /** How an `https://` upstream's certificate is checked. */
 export interface UpstreamTls {

@@ -1,4 +1,4 @@
-import type { CircuitBreakerOptions } from "../index.ts";
+import type { CircuitBreakerOptions } from "../breaker/CircuitBreakerOptions.ts";
 import type { EffectiveBreakerSection } from "./breakerDefaults.ts";
 import type { UpstreamConfig } from "./Config.ts";
 import { failureStatusMatcher } from "./failureStatuses.ts";

@@ -1,25 +1,4 @@
-import { isHostSyntax } from "./HostField.ts";
-
-/** A host as a request names it: the name (lowercase; an IPv6 address in brackets) and the port, if any. */
-export interface HostName {
-  readonly name: string;
-  /** The port as written, or undefined when none was. */
-  readonly port: string | undefined;
-}
-
-/**
- * Reads `name[:port]` (a `Host` header, or an `allowed_hosts` entry) the way a URL parser does, once
- * it has the syntax of a Host written as is ({@link isHostSyntax}: ASCII, no pct-encoding, nothing the
- * parser would decode into another name); `undefined` for anything that is not just a host and a port
- * (userinfo, a path, spaces, a bad port, `loc%61lhost`).
- */
-export function parseHost(text: string): HostName | undefined {
-  if (!isHostSyntax(text)) return undefined;
-  const url = URL.parse(`http://${text}`);
-  if (url === null) return undefined; // e.g. a port beyond 65535
-  const portWritten = /:\d+$/.test(text) && !/^\[[^\]]*\]$/.test(text);
-  return { name: url.hostname, port: portWritten ? (url.port === "" ? "80" : url.port) : undefined };
-}
+import { type HostName, parseHost, parseHostEntry } from "../http/HostField.ts";
 
 /** Bounds the memo of answers: an attacker cycling `Host`s cannot grow it. */
 const memoLimit = 256;
@@ -38,17 +17,7 @@ export class HostRule {
   /** @throws {RangeError} for an entry that is not a host with an optional port. */
   constructor(entries: readonly string[]) {
     this.#any = entries.includes("*");
-    this.#allowed = entries
-      .filter((entry) => entry !== "*")
-      .map((entry) => {
-        const host = parseHost(entry);
-        if (host === undefined) {
-          throw new RangeError(
-            `not a host name with an optional port (ASCII; an international name in its xn-- form): "${entry}"`,
-          );
-        }
-        return host;
-      });
+    this.#allowed = entries.filter((entry) => entry !== "*").map(parseHostEntry);
   }
 
   /** Whether a request with this `Host` header may be served. */

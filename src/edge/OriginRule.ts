@@ -1,5 +1,6 @@
-import { isLoopback } from "../config/listenAddress.ts";
-import { parseHost } from "./HostRule.ts";
+import { parseHost } from "../http/HostField.ts";
+import { isLoopback } from "../http/listenAddress.ts";
+import { parseOriginEntry } from "../http/originEntry.ts";
 
 const defaultPorts: Record<string, string> = { "http:": "80", "https:": "443" };
 /** Bounds the memo of answers: an attacker cycling origins cannot grow it. */
@@ -24,17 +25,7 @@ export class OriginRule {
   /** @throws {RangeError} for an entry that is not an http(s) origin. */
   constructor(entries: readonly string[], options: { loopbackListener: boolean; https?: boolean }) {
     this.#any = entries.includes("*");
-    this.#listed = new Set(
-      entries
-        .filter((entry) => entry !== "*")
-        .map((entry) => {
-          const url = URL.parse(entry);
-          if (url === null || !(url.protocol in defaultPorts) || url.origin !== entry.replace(/\/$/, "")) {
-            throw new RangeError(`not an origin such as "https://app.example.com": "${entry}"`);
-          }
-          return url.origin;
-        }),
-    );
+    this.#listed = new Set(entries.filter((entry) => entry !== "*").map(parseOriginEntry));
     this.#loopbackListener = options.loopbackListener;
     this.#defaultPort = options.https ? "443" : "80";
   }

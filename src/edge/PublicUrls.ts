@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { targetPath } from "../proxy/targetPath.ts";
-import type { Upstream, UpstreamRequest } from "../proxy/Upstream.ts";
+import { targetPath } from "../http/targetPath.ts";
+import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 
 /** The protected-resource metadata document, whose `resource` must be the URL the client used. */
 const metadataDocument = "/.well-known/oauth-protected-resource";

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { CircuitBreaker } from "../breaker/CircuitBreaker.ts";
 import type { StateChange } from "../breaker/CircuitState.ts";
 import type { Clock } from "../breaker/Clock.ts";
-import type { Circuit, CircuitRegistry } from "../proxy/CircuitRegistry.ts";
+import type { Circuit, CircuitRegistry } from "../circuits/CircuitRegistry.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 import { FleetLink } from "./FleetLink.ts";
 import type { CircuitDecision } from "./fleetMessages.ts";

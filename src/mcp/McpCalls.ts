@@ -1,12 +1,12 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
-import type { Acquisition } from "../index.ts";
+import type { Acquisition } from "../breaker/Acquisition.ts";
+import { PairedPermit } from "../exchange/PairedPermit.ts";
+import { headersDisagree, type JsonRpcCall, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
+import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
+import { JsonRpcJudge, type JsonRpcRules } from "../judges/JsonRpcJudge.ts";
 import type { Call, CallReader } from "../proxy/Call.ts";
-import type { ExchangeJudge } from "../proxy/ExchangeJudge.ts";
-import { PairedPermit } from "../proxy/PairedPermit.ts";
-import type { Upstream, UpstreamRequest } from "../proxy/Upstream.ts";
 import type { Admit } from "../proxy/UpstreamBalancer.ts";
-import { JsonRpcJudge, type JsonRpcRules } from "./JsonRpcJudge.ts";
-import { headersDisagree, type JsonRpcCall, readJsonRpcBody } from "./jsonRpcCall.ts";
+import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import {
   sendBatchedToolCall,
   sendHeaderMismatch,

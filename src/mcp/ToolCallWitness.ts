@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { ExchangeJudge, ExchangeOutcome, Judgement } from "../proxy/ExchangeJudge.ts";
+import type { ExchangeJudge, ExchangeOutcome, Judgement } from "../judges/ExchangeJudge.ts";
 
 /**
  * Judges a `tools/call` as the judge it wraps does, and tells `exists` when the call succeeded — a

@@ -1,6 +1,7 @@
+import type { CircuitState } from "../breaker/CircuitState.ts";
+import type { Clock } from "../breaker/Clock.ts";
+import type { Circuit, CircuitRegistry } from "../circuits/CircuitRegistry.ts";
 import type { ToolCircuitConfig } from "../config/Config.ts";
-import type { CircuitState, Clock } from "../index.ts";
-import type { Circuit, CircuitRegistry } from "../proxy/CircuitRegistry.ts";
 import type { ToolCatalog } from "./ToolCatalog.ts";
 import { isToolName, maxToolNameLength } from "./toolName.ts";
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { ExchangeJudge, ExchangeOutcome, Judgement } from "../proxy/ExchangeJudge.ts";
-import { isEventStream } from "../proxy/eventStream.ts";
-import { EventStreamReader } from "./EventStreamReader.ts";
+import { EventStreamReader } from "../http/EventStreamReader.ts";
+import { isEventStream } from "../http/eventStream.ts";
+import type { ExchangeJudge, ExchangeOutcome, Judgement } from "../judges/ExchangeJudge.ts";
 import type { ToolCatalog } from "./ToolCatalog.ts";
 import { ToolListNames } from "./ToolListNames.ts";
 

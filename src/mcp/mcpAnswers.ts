@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { CircuitState } from "../index.ts";
+import type { CircuitState } from "../breaker/CircuitState.ts";
 
 /** A tool circuit that refused a call: where, and for how long. */
 export interface ToolRefusal {

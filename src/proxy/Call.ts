@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
-import type { Acquisition } from "../index.ts";
-import type { ExchangeJudge } from "./ExchangeJudge.ts";
-import type { Upstream, UpstreamRequest } from "./Upstream.ts";
+import type { Acquisition } from "../breaker/Acquisition.ts";
+import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
+import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import type { Admit } from "./UpstreamBalancer.ts";
 
 /**

@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Permit, Rejection } from "../index.ts";
+import type { Permit, Rejection } from "../breaker/Acquisition.ts";
+import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
+import { Settlement } from "../exchange/Settlement.ts";
+import { type ExchangeResult, UpstreamExchange } from "../exchange/UpstreamExchange.ts";
+import { jsonRpcShape } from "../jsonrpc/jsonRpc.ts";
 import { systemTimers } from "../time/Timers.ts";
+import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import type { Call } from "./Call.ts";
 import { failureAnswer } from "./failureAnswer.ts";
-import { jsonRpcShape } from "./jsonRpc.ts";
 import type { ProxyServerOptions } from "./ProxyServer.ts";
 import { sendClientError, sendUpstreamFailure } from "./proxyAnswers.ts";
-import type { ResponseRewrite } from "./ResponseRewrite.ts";
-import { Settlement } from "./Settlement.ts";
-import type { Upstream, UpstreamRequest } from "./Upstream.ts";
 import type { Admit } from "./UpstreamBalancer.ts";
-import { type ExchangeResult, UpstreamExchange } from "./UpstreamExchange.ts";
 
 /** Methods that the upstream cannot have acted on in a way that makes sending them again harmful. */
 const idempotent = new Set(["GET", "HEAD", "OPTIONS"]);

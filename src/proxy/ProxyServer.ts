@@ -1,25 +1,25 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { ListenerTls } from "../config/tlsFiles.ts";
-import { type Discovery, discoveryRequest } from "../edge/discovery.ts";
 import type { EdgeGuard } from "../edge/EdgeGuard.ts";
 import type { PublicUrls } from "../edge/PublicUrls.ts";
-import { type SessionTokens, withUpstreamSession } from "../fleet/SessionTokens.ts";
-import { httpListener, replaceCertificate } from "../httpListener.ts";
+import type { AnswerLimits } from "../exchange/ExchangeDeadline.ts";
+import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
+import type { ExchangeObserver } from "../exchange/Settlement.ts";
+import { type Discovery, discoveryRequest } from "../http/discovery.ts";
+import { httpListener, replaceCertificate } from "../http/httpListener.ts";
+import { unsafeTarget } from "../http/requestTarget.ts";
+import { routeRemainder } from "../http/targetPath.ts";
+import { jsonRpcShape } from "../jsonrpc/jsonRpc.ts";
+import { type SessionTokens, withUpstreamSession } from "../sessions/SessionTokens.ts";
 import { systemTimers, type Timers } from "../time/Timers.ts";
+import { type Upstream, upstreamRequest } from "../upstreams/Upstream.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
 import type { CallReader } from "./Call.ts";
 import { answerClientError } from "./clientErrors.ts";
-import type { AnswerLimits } from "./ExchangeDeadline.ts";
 import { Forwarder, type Incoming } from "./Forwarder.ts";
 import { IdleSweeper } from "./IdleSweeper.ts";
-import { jsonRpcShape } from "./jsonRpc.ts";
 import { sendClientError, sendForbidden, sendSessionUnknown, sendUpstreamFailure } from "./proxyAnswers.ts";
 import { readBodyOrAnswer, unacceptableBody } from "./RequestBody.ts";
-import type { ResponseRewrite } from "./ResponseRewrite.ts";
-import { unsafeTarget } from "./requestTarget.ts";
-import type { ExchangeObserver } from "./Settlement.ts";
-import { routeRemainder } from "./targetPath.ts";
-import { type Upstream, upstreamRequest } from "./Upstream.ts";
 import { type Admit, circuitAdmits, overloaded, type UpstreamBalancer } from "./UpstreamBalancer.ts";
 
 export interface ProxyServerOptions {

@@ -1,6 +1,6 @@
-import type { Acquisition, Permit, Rejection } from "../index.ts";
+import type { Acquisition, Permit, Rejection } from "../breaker/Acquisition.ts";
+import type { Upstream } from "../upstreams/Upstream.ts";
 import type { UpstreamFailureAnswer } from "./proxyAnswers.ts";
-import type { Upstream } from "./Upstream.ts";
 
 export type Choice =
   | { readonly upstream: Upstream; readonly permit: Permit }

@@ -1,5 +1,5 @@
+import type { ExchangeResult } from "../exchange/UpstreamExchange.ts";
 import type { UpstreamFailureAnswer } from "./proxyAnswers.ts";
-import type { ExchangeResult } from "./UpstreamExchange.ts";
 
 /**
  * What the proxy answers for an exchange that gave the client no response (SPEC §2): 504 `timeout`,

@@ -1,5 +1,5 @@
-import type { Upstream } from "../proxy/Upstream.ts";
 import { systemTimers, type Timers } from "../time/Timers.ts";
+import type { Upstream } from "../upstreams/Upstream.ts";
 
 /** How often a draining upstream is looked at: node tells of no moment its last request ends. */
 const lookEveryMs = 100;

@@ -1,5 +1,5 @@
 import type { UpstreamConfig } from "../config/Config.ts";
-import type { Upstream } from "../proxy/Upstream.ts";
+import type { Upstream } from "../upstreams/Upstream.ts";
 
 /** What a reload did to the upstreams, by name (SPEC §6.3). */
 export interface UpstreamChanges {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CircuitActivity } from "../../src/admin/CircuitActivity.ts";
+import { type Circuit, CircuitRegistry } from "../../src/circuits/CircuitRegistry.ts";
+import type { SettledReport } from "../../src/exchange/Settlement.ts";
 import type { Outcome } from "../../src/index.ts";
-import { type Circuit, CircuitRegistry } from "../../src/proxy/CircuitRegistry.ts";
-import type { SettledReport } from "../../src/proxy/Settlement.ts";
-import type { Upstream } from "../../src/proxy/Upstream.ts";
+import type { Upstream } from "../../src/upstreams/Upstream.ts";
 import { ManualClock } from "../support/ManualClock.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 

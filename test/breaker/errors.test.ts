@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import { CircuitOpenError, ErrorCode, isCircuitOpenError } from "../../src/index.ts";
 
-const root = new URL("../../", import.meta.url);
+const root = new URL("../..", import.meta.url);
 
 function sourceFiles(dir: URL): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
-import { discoveryPath, discoveryRequest } from "../../src/edge/discovery.ts";
 import { PublicUrls } from "../../src/edge/PublicUrls.ts";
-import type { Upstream, UpstreamRequest } from "../../src/proxy/Upstream.ts";
+import { discoveryPath, discoveryRequest } from "../../src/http/discovery.ts";
+import type { Upstream, UpstreamRequest } from "../../src/upstreams/Upstream.ts";
 import { startProxy, upstreamsToml } from "../support/proxy.ts";
 import { startUpstream } from "../support/upstream.ts";
 

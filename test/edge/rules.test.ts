@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EdgeGuard } from "../../src/edge/EdgeGuard.ts";
-import { HostRule, parseHost } from "../../src/edge/HostRule.ts";
+import { HostRule } from "../../src/edge/HostRule.ts";
 import { OriginRule } from "../../src/edge/OriginRule.ts";
+import { parseHost } from "../../src/http/HostField.ts";
 
 const loopbackHosts = new HostRule(["localhost", "127.0.0.1", "[::1]"]);
 

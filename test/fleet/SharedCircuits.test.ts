@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
+import { HealthChecker } from "../../src/health/HealthChecker.ts";
 import type { Permit } from "../../src/index.ts";
-import { HealthChecker } from "../../src/mcp/HealthChecker.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 import { RedisServer } from "../support/redisServer.ts";
 import { until } from "../support/until.ts";

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
+import { createLogger } from "../../src/app/logger.ts";
 import type { StateChange } from "../../src/breaker/CircuitState.ts";
+import { CircuitRegistry } from "../../src/circuits/CircuitRegistry.ts";
 import { SharedCircuits } from "../../src/fleet/SharedCircuits.ts";
 import type { CircuitBreakerOptions } from "../../src/index.ts";
-import { createLogger } from "../../src/logger.ts";
-import { CircuitRegistry } from "../../src/proxy/CircuitRegistry.ts";
 import { systemTimers, type Timers } from "../../src/time/Timers.ts";
 
 export interface ReplicaOptions {

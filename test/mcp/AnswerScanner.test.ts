@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { AnswerScanner, type ScannedMessage, type ScannerWants } from "../../src/mcp/AnswerScanner.ts";
-import { idValueKey } from "../../src/proxy/jsonRpcId.ts";
+import { AnswerScanner, type ScannedMessage, type ScannerWants } from "../../src/jsonrpc/AnswerScanner.ts";
+import { idValueKey } from "../../src/jsonrpc/jsonRpcId.ts";
 import { type Model, messageModel, serialized } from "../support/jsonWriter.ts";
 
 const everything: ScannerWants = { isError: true, id: true, progress: true };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { JsonRpcJudge } from "../../src/mcp/JsonRpcJudge.ts";
-import type { JsonRpcCall } from "../../src/mcp/jsonRpcCall.ts";
+import type { JsonRpcCall } from "../../src/jsonrpc/jsonRpcCall.ts";
+import { JsonRpcJudge } from "../../src/judges/JsonRpcJudge.ts";
 import { judgeContract } from "../support/judgeContract.ts";
 
 const rules = { isFailureStatus: (s: number) => s >= 500, isFailureCode: (c: number) => c === -32603 };

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { CircuitRegistry } from "../../src/circuits/CircuitRegistry.ts";
 import { ToolCatalog } from "../../src/mcp/ToolCatalog.ts";
 import { ToolCircuits } from "../../src/mcp/ToolCircuits.ts";
-import { CircuitRegistry } from "../../src/proxy/CircuitRegistry.ts";
 
 describe("ToolCatalog: the tools an upstream has shown", () => {
   it("adds each list to the earlier ones; when full, the name listed longest ago leaves", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { EventStreamReader } from "../../src/mcp/EventStreamReader.ts";
-import { JsonRpcJudge } from "../../src/mcp/JsonRpcJudge.ts";
+import { EventStreamReader } from "../../src/http/EventStreamReader.ts";
+import { JsonRpcJudge } from "../../src/judges/JsonRpcJudge.ts";
 import { ToolCatalog } from "../../src/mcp/ToolCatalog.ts";
 import { ToolListJudge } from "../../src/mcp/ToolListJudge.ts";
 import { ToolListNames } from "../../src/mcp/ToolListNames.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ExchangeDeadline, type Expiry } from "../../src/proxy/ExchangeDeadline.ts";
+import { ExchangeDeadline, type Expiry } from "../../src/exchange/ExchangeDeadline.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 
 function deadline(limits = { answerTimeoutMs: 1_000, maxAnswerMs: 10_000 }) {

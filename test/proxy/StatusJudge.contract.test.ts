@@ -1,4 +1,4 @@
-import { StatusJudge } from "../../src/proxy/StatusJudge.ts";
+import { StatusJudge } from "../../src/judges/StatusJudge.ts";
 import { judgeContract } from "../support/judgeContract.ts";
 
 judgeContract({

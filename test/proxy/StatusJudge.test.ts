@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { StatusJudge } from "../../src/proxy/StatusJudge.ts";
+import { StatusJudge } from "../../src/judges/StatusJudge.ts";
 
 const judge = new StatusJudge((status) => status >= 500 || status === 429);
 const json = { "content-type": "application/json" };

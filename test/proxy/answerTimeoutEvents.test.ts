@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { answerTimeoutEvents } from "../../src/proxy/proxyAnswers.ts";
+import { answerTimeoutEvents } from "../../src/exchange/answerTimeoutEvents.ts";
 
 /**
  * The messages an MCP client takes from an event stream: the SDK's client parses with

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
-import { type ResponseSink, transportFailure } from "../../src/proxy/Upstream.ts";
 import { maxTimerMs } from "../../src/time/Timers.ts";
+import { type ResponseSink, transportFailure } from "../../src/upstreams/Upstream.ts";
 import { startBareProxy } from "../support/bareProxy.ts";
 import { FakeUpstream } from "../support/fakeUpstream.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";

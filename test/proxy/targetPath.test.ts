@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { routeRemainder, targetPath } from "../../src/proxy/targetPath.ts";
+import { routeRemainder, targetPath } from "../../src/http/targetPath.ts";
 
 /** [route, upstream URL path, request target, expected upstream target] — the README shows these. */
 const examples: [string, string, string, string][] = [

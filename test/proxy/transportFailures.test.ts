@@ -4,7 +4,7 @@ import { after, describe, it } from "node:test";
 import { buildConnector, request } from "undici";
 import type { UpstreamConfig } from "../../src/config/Config.ts";
 import { CircuitBreaker } from "../../src/index.ts";
-import { HttpUpstream } from "../../src/proxy/HttpUpstream.ts";
+import { HttpUpstream } from "../../src/upstreams/http/HttpUpstream.ts";
 import { startBareProxy } from "../support/bareProxy.ts";
 import { rpc } from "../support/proxy.ts";
 import { echo, startUpstream } from "../support/upstream.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Upstream } from "../../src/proxy/Upstream.ts";
 import { closeWhenIdle } from "../../src/reload/closeWhenIdle.ts";
+import type { Upstream } from "../../src/upstreams/Upstream.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 
 /** An upstream with requests in flight that the test ends, and that says when it was closed. */

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { createLogger } from "../../src/app/logger.ts";
 import type { StateChange } from "../../src/breaker/CircuitState.ts";
 import { monotonicClock } from "../../src/breaker/Clock.ts";
+import { CircuitRegistry } from "../../src/circuits/CircuitRegistry.ts";
 import { SharedCircuits } from "../../src/fleet/SharedCircuits.ts";
-import { createLogger } from "../../src/logger.ts";
-import { CircuitRegistry } from "../../src/proxy/CircuitRegistry.ts";
 import { RedisServer } from "../support/redisServer.ts";
 import { until } from "../support/until.ts";
 

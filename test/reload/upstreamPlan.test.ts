@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { UpstreamConfig } from "../../src/config/Config.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
-import type { Upstream } from "../../src/proxy/Upstream.ts";
 import { planUpstreams, type RunningUpstream } from "../../src/reload/upstreamPlan.ts";
+import type { Upstream } from "../../src/upstreams/Upstream.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "breakwater-plan-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import {
   ChildProcessTransport,
   maxStderrLineBytes,
   maxStdinBacklogBytes,
-} from "../../src/stdio/ChildProcessTransport.ts";
+} from "../../src/upstreams/stdio/ChildProcessTransport.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 import { alive } from "../support/processes.ts";
 import { until } from "../support/until.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LineFramer, type TooLong } from "../../src/stdio/LineFramer.ts";
+import { LineFramer, type TooLong } from "../../src/upstreams/stdio/LineFramer.ts";
 
 function framer(maxLineBytes: number, tooLong: TooLong) {
   const lines: [string, number][] = [];

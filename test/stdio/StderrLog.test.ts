@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { createLogger } from "../../src/logger.ts";
-import { StderrLog } from "../../src/stdio/StderrLog.ts";
+import { createLogger } from "../../src/app/logger.ts";
+import { StderrLog } from "../../src/upstreams/stdio/StderrLog.ts";
 
 describe("StderrLog", () => {
   it("logs at most 100 stderr lines a second per upstream, and how many it dropped", () => {

@@ -3,14 +3,14 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import { CircuitBreaker } from "../../src/index.ts";
-import { HttpUpstream } from "../../src/proxy/HttpUpstream.ts";
-import type { UpstreamRequest } from "../../src/proxy/Upstream.ts";
-import { StdioUpstream } from "../../src/stdio/StdioUpstream.ts";
+import { HttpUpstream } from "../../src/upstreams/http/HttpUpstream.ts";
+import { StdioUpstream } from "../../src/upstreams/stdio/StdioUpstream.ts";
+import type { UpstreamRequest } from "../../src/upstreams/Upstream.ts";
 import { ManualClock } from "../support/ManualClock.ts";
 import { until } from "../support/until.ts";
 import { RecordingSink, upstreamContract } from "../support/upstreamContract.ts";
 
-// The shared suite of src/proxy/Upstream.ts's ResponseSink contract, run against each implementation.
+// The shared suite of src/upstreams/Upstream.ts's ResponseSink contract, run against each implementation.
 
 function upstreamRequest(
   method: string,

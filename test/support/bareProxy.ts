@@ -3,13 +3,13 @@ import { EdgeGuard } from "../../src/edge/EdgeGuard.ts";
 import { HostRule } from "../../src/edge/HostRule.ts";
 import { OriginRule } from "../../src/edge/OriginRule.ts";
 import { PublicUrls } from "../../src/edge/PublicUrls.ts";
-import { SessionTokens } from "../../src/fleet/SessionTokens.ts";
+import type { SettledReport } from "../../src/exchange/Settlement.ts";
+import { StatusJudge } from "../../src/judges/StatusJudge.ts";
 import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
 import { ProxyServer, type ProxyServerOptions } from "../../src/proxy/ProxyServer.ts";
-import type { SettledReport } from "../../src/proxy/Settlement.ts";
-import { StatusJudge } from "../../src/proxy/StatusJudge.ts";
-import type { Upstream } from "../../src/proxy/Upstream.ts";
 import { UpstreamBalancer } from "../../src/proxy/UpstreamBalancer.ts";
+import { SessionTokens } from "../../src/sessions/SessionTokens.ts";
+import type { Upstream } from "../../src/upstreams/Upstream.ts";
 
 export interface BareProxy {
   readonly url: string;

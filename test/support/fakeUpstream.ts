@@ -5,7 +5,7 @@ import {
   transportFailure,
   type Upstream,
   type UpstreamRequest,
-} from "../../src/proxy/Upstream.ts";
+} from "../../src/upstreams/Upstream.ts";
 import { ManualClock } from "./ManualClock.ts";
 
 /** What a fake upstream does with one request: anything a transport may tell a sink. */

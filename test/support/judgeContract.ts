@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { IncomingHttpHeaders } from "node:http";
 import { describe, it } from "node:test";
-import type { ExchangeJudge, Judgement } from "../../src/proxy/ExchangeJudge.ts";
+import type { ExchangeJudge, Judgement } from "../../src/judges/ExchangeJudge.ts";
 
 /** A response the judge under test reads as it streams: a head, then body chunks. */
 export interface JudgedResponse {

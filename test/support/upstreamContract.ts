@@ -7,7 +7,7 @@ import type {
   TransportFailure,
   Upstream,
   UpstreamRequest,
-} from "../../src/proxy/Upstream.ts";
+} from "../../src/upstreams/Upstream.ts";
 import { until } from "./until.ts";
 
 /** An upstream under test, and requests it answers in the ways the contract needs. */
@@ -100,7 +100,7 @@ export class RecordingSink implements ResponseSink {
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * The call-order contract of `ResponseSink` (src/proxy/Upstream.ts), run against one `Upstream`
+ * The call-order contract of `ResponseSink` (src/upstreams/Upstream.ts), run against one `Upstream`
  * implementation: every transport (HTTP, stdio, the next ones) must pass it.
  */
 export function upstreamContract(name: string, factory: ContractFactory): void {

@@ -1,0 +1,122 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { type JsonRpcMessage, readJsonRpcMessages } from "./jsonRpc.ts";
+
+/** A JSON-RPC call (SPEC §3.1): what the proxy needs of it to judge its answer and guard its tool. */
+export interface JsonRpcCall {
+  /** The call's request ids, exactly as the client wrote them (JSON text: `1`, `"a"`). */
+  readonly ids: readonly string[];
+  /** The `params._meta.progressToken`s of its requests, as JSON text: their progress restarts the wait. */
+  readonly progressTokens: ReadonlySet<string>;
+  /** The tool a lone `tools/call` names (`params.name`); undefined for anything else, batches included. */
+  readonly tool: string | undefined;
+  /**
+   * The tools named by every `tools/call` of the body, a batch's included (SPEC §3.2 guards each);
+   * absent: none (a call the proxy makes itself).
+   */
+  readonly tools?: readonly string[];
+}
+
+/** What a POST body holds, for the proxy: a call, a message it need not judge, or no JSON-RPC at all. */
+export type ReadBody =
+  | { readonly kind: "call"; readonly call: JsonRpcCall; readonly messages: readonly Message[] }
+  | { readonly kind: "message"; readonly messages: readonly Message[] }
+  | { readonly kind: "other" };
+
+/** A message of the body as parsed. */
+export type Message = JsonRpcMessage["value"] & {
+  readonly params?: {
+    readonly name?: unknown;
+    readonly uri?: unknown;
+    readonly _meta?: { progressToken?: unknown };
+  };
+};
+
+const other: ReadBody = { kind: "other" };
+/** The progress tokens of a call that has none (most): one set for all. */
+const noTokens: ReadonlySet<string> = new Set();
+const noTools: readonly string[] = [];
+
+/**
+ * Reads a POST body once (see `readJsonRpcMessages`): a request with an id (or a batch holding one) is
+ * a call; notifications and the responses a client sends are messages. Bodies that are not JSON-RPC
+ * 2.0 are "other", judged as SPEC §2 says.
+ */
+export function readJsonRpcBody(body: Buffer): ReadBody {
+  const read = readJsonRpcMessages(body);
+  if (read.kind === "other") return other;
+  const messages = read.messages.map((m) => m.value as Message);
+  const ids: string[] = [];
+  let progressTokens = noTokens;
+  let tools = noTools;
+  read.messages.forEach(({ id }, i) => {
+    const message = messages[i] as Message;
+    if (typeof message.method !== "string" || id === undefined) return;
+    ids.push(id);
+    const token = progressToken(message);
+    if (token !== undefined) {
+      if (progressTokens === noTokens) progressTokens = new Set();
+      (progressTokens as Set<string>).add(token);
+    }
+    const name = message.params?.name;
+    if (message.method === "tools/call" && typeof name === "string") {
+      if (tools === noTools) tools = [];
+      (tools as string[]).push(name);
+    }
+  });
+  if (ids.length === 0) return { kind: "message", messages };
+  // a batch's tools are not `tool`: one tool circuit guards one call (see McpCalls)
+  const tool = read.batch ? undefined : tools[0];
+  return { kind: "call", call: { ids, progressTokens, tool, tools }, messages };
+}
+
+/** A request's `params._meta.progressToken`, as JSON text. */
+function progressToken(message: Message): string | undefined {
+  const token = message.params?._meta?.progressToken;
+  return typeof token === "string" || typeof token === "number" ? JSON.stringify(token) : undefined;
+}
+
+/**
+ * Whether the MCP routing headers (`Mcp-Method`, `Mcp-Name`; MCP 2026-07-28) disagree with the body
+ * they mirror: a middle box that routes or guards by them must not be told one thing while the server
+ * does another. Absent headers are not checked (older clients send none). A value may be sent as
+ * `=?base64?…?=` when it is not plain ASCII.
+ */
+export function headersDisagree(
+  headers: IncomingHttpHeaders,
+  messages: readonly Message[],
+): string | undefined {
+  const method = headers["mcp-method"];
+  const name = headers["mcp-name"];
+  if (method === undefined && name === undefined) return undefined;
+  // a batch (2026-07-28 has none, older revisions no such headers) is checked element by element: a
+  // header that one of them contradicts would tell a middle box one thing while the server does another
+  for (const message of messages) {
+    const problem = disagreement(method, name, message);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function disagreement(
+  method: string | string[] | undefined,
+  name: string | string[] | undefined,
+  message: Message,
+): string | undefined {
+  if (typeof method === "string" && decodeHeader(method) !== message.method)
+    return "Mcp-Method does not match the body's method";
+  if (typeof name === "string") {
+    // resources are named by their URI (resources/read, /subscribe, /unsubscribe), the rest by name
+    const named = String(message.method).startsWith("resources/")
+      ? message.params?.uri
+      : message.params?.name;
+    if (decodeHeader(name) !== named) return "Mcp-Name does not match the body";
+  }
+  return undefined;
+}
+
+const base64Value = /^=\?base64\?(.*)\?=$/i;
+
+function decodeHeader(value: string): string {
+  const encoded = base64Value.exec(value.trim());
+  return encoded === null ? value.trim() : Buffer.from(encoded[1] as string, "base64").toString("utf8");
+}

@@ -1,0 +1,203 @@
+import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { CircuitBreaker } from "../../breaker/CircuitBreaker.ts";
+import type { StdioConfig } from "../../config/Config.ts";
+import type { Timers } from "../../time/Timers.ts";
+import {
+  type ResponseSink,
+  type TransportFailure,
+  transportFailure,
+  type Upstream,
+  type UpstreamRequest,
+} from "../Upstream.ts";
+import { type ChildFault, ChildProcessTransport } from "./ChildProcessTransport.ts";
+import { checkInitialize, headerValue, jsonRpcError } from "./initializeRequest.ts";
+import { minimalEnvironment } from "./minimalEnvironment.ts";
+import { ProcessTable } from "./ProcessTable.ts";
+import { type ExitReason, StdioSession } from "./StdioSession.ts";
+import { WebResponseStream, webRequest } from "./webExchange.ts";
+
+export interface StdioUpstreamOptions {
+  readonly name: string;
+  readonly circuit: CircuitBreaker;
+  readonly config: StdioConfig;
+  /** Told of each line a child writes to stderr. */
+  readonly onStderrLine?: (pid: number | undefined, line: string) => void;
+  /**
+   * Told when a process breaks a bound of the transport (a stdout line over the limit, a stdin it
+   * does not read): its session is ended, its pending calls answered with the fault.
+   */
+  readonly onFault?: (pid: number | undefined, fault: ChildFault) => void;
+  /** Told when a process has ended, and why. */
+  readonly onExit?: (upstream: string, reason: ExitReason) => void;
+  /** Idle times and the steps of stopping a process; default `systemTimers`. */
+  readonly timers?: Timers;
+}
+
+const sessionHeader = "mcp-session-id";
+
+/**
+ * A stdio MCP server as an upstream (SPEC §5): one process of `command` per MCP session, served over
+ * Streamable HTTP by the SDK's transport, through the same `Upstream` interface as an HTTP server — the
+ * proxy balances, guards and judges it like any other. An `initialize` without a session starts a
+ * process (at most `max_processes` at once, counted from spawn to exit); requests of a session go to
+ * its process; a session ends with DELETE, after `idle_timeout_secs` without a call in flight or an
+ * open stream, when its process exits, or when the proxy closes.
+ */
+export class StdioUpstream implements Upstream {
+  readonly name: string;
+  readonly circuit: CircuitBreaker;
+  /** Requests are not limited: processes are (`max_processes`). */
+  readonly maxInFlight = 0;
+  /** A process per session (SPEC §5): a sessionless call other than `initialize` has nowhere to go. */
+  readonly servesSessionless = false;
+  readonly #o: StdioUpstreamOptions;
+  readonly #table: ProcessTable;
+  #inFlight = 0;
+
+  constructor(options: StdioUpstreamOptions) {
+    this.name = options.name;
+    this.circuit = options.circuit;
+    this.#o = options;
+    this.#table = new ProcessTable(options.config.maxProcesses);
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** No health checks: a check's `initialize` would start a process each time. */
+  healthCheck(): undefined {
+    return undefined;
+  }
+
+  /** Live processes: starting ones included, from spawn to exit. */
+  get processes(): number {
+    return this.#table.size;
+  }
+
+  dispatch(request: UpstreamRequest, sink: ResponseSink): void {
+    this.#inFlight++;
+    const stream = new WebResponseStream(sink, () => this.#inFlight--);
+    sink.start(stream);
+    if (stream.over) return;
+    void this.#route(request, sink, stream).catch((error: unknown) => {
+      if (!stream.over) fail(sink, stream, error as Error, {});
+    });
+  }
+
+  /** Ends every session (pending calls answered `shutdown`) and stops every process, starting ones too. */
+  close(): Promise<void> {
+    return this.#table.close("shutdown");
+  }
+
+  async #route(request: UpstreamRequest, sink: ResponseSink, stream: WebResponseStream): Promise<void> {
+    const header = headerValue(request.rawHeaders, sessionHeader);
+    if (header !== undefined) {
+      const session = this.#table.get(header);
+      if (session === undefined) return stream.deliver(sessionNotFound());
+      stream.onOver = session.exchange();
+      stream.deliver(await session.http.handleRequest(webRequest(request)));
+      return;
+    }
+    const check = checkInitialize(request);
+    if (check.kind === "refused") return stream.deliver(check.response);
+    if (check.kind === "none") return stream.deliver(noSession());
+    const session = this.#newSession();
+    if (!this.#table.admit(session)) {
+      const error = new Error(`${this.name}: max_processes (${this.#o.config.maxProcesses}) reached`);
+      return fail(sink, stream, error, { nothingSent: true, overloaded: true });
+    }
+    // the request's deadline or its client gone: the process that would have served it goes too
+    stream.onAbort = () => void session.end("deleted");
+    try {
+      await session.start();
+    } catch (error) {
+      this.#table.gone(session);
+      return fail(sink, stream, error as Error, { nothingSent: true });
+    }
+    await this.#initialize(session, check.message, request, sink, stream);
+  }
+
+  async #initialize(
+    session: StdioSession,
+    message: JSONRPCRequest,
+    request: UpstreamRequest,
+    sink: ResponseSink,
+    stream: WebResponseStream,
+  ): Promise<void> {
+    const answer = await session.initialize(message);
+    if (answer === undefined) {
+      const exit = session.exit;
+      const how = exit?.signal != null ? `signal ${exit.signal}` : `exit code ${exit?.code ?? "unknown"}`;
+      const error = new Error(`${this.name}: the process exited before answering initialize (${how})`);
+      return fail(sink, stream, error, {});
+    }
+    if (stream.over) return;
+    if ("error" in answer) {
+      // the server refused the session: no session, and its process goes at once
+      void session.end("deleted");
+      stream.onAbort = undefined;
+      return stream.deliver(refusedInitialize(answer));
+    }
+    const response = await session.http.handleRequest(webRequest(request), { parsedBody: message });
+    stream.onAbort = undefined;
+    if (session.sessionId === undefined || response.status >= 300) {
+      void session.end("deleted"); // the transport refused it after all: no process without a session
+    } else {
+      this.#table.named(session);
+      stream.onOver = session.exchange();
+    }
+    stream.deliver(response);
+  }
+
+  #newSession(): StdioSession {
+    const { config, onStderrLine, onFault, timers } = this.#o;
+    const child = new ChildProcessTransport({
+      command: config.command,
+      cwd: config.cwd,
+      env: minimalEnvironment(config.env),
+      onStderrLine: (line) => onStderrLine?.(child.pid, line),
+      ...(timers === undefined ? {} : { timers }),
+    });
+    return new StdioSession(child, {
+      upstream: this.name,
+      idleTimeoutMs: config.idleTimeoutMs,
+      ...(timers === undefined ? {} : { timers }),
+      ...(onFault === undefined ? {} : { onFault }),
+      onEnded: (ended, reason) => this.#ended(ended, reason),
+    });
+  }
+
+  #ended(session: StdioSession, reason: ExitReason): void {
+    this.#table.gone(session);
+    this.#o.onExit?.(this.name, reason);
+  }
+}
+
+/** Ends the exchange with a transport failure of the given facts. */
+function fail(
+  sink: ResponseSink,
+  stream: WebResponseStream,
+  error: Error,
+  facts: Partial<Omit<TransportFailure, "error">>,
+): void {
+  stream.abort(error);
+  sink.error(transportFailure(error, facts));
+}
+
+/** The server's error answer to `initialize`, as a JSON answer of no session. */
+function refusedInitialize(answer: JSONRPCMessage): Response {
+  return new Response(JSON.stringify(answer), {
+    status: 200,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** What an MCP server answers for a session it does not know: the client starts a new one. */
+function sessionNotFound(): Response {
+  return jsonRpcError(404, -32001, "Session not found");
+}
+
+function noSession(): Response {
+  return jsonRpcError(400, -32000, "Bad Request: no session; send initialize first");
+}
