@@ -5,9 +5,9 @@
  * table did. Interleaved rounds, medians.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { SessionSealer } from "../src/fleet/SessionSealer.ts";
-import { SessionTokens } from "../src/fleet/SessionTokens.ts";
-import type { Upstream } from "../src/proxy/Upstream.ts";
+import { SessionSealer } from "../src/sessions/SessionSealer.ts";
+import { SessionTokens } from "../src/sessions/SessionTokens.ts";
+import type { Upstream } from "../src/upstreams/Upstream.ts";
 import { measure, table } from "./harness.ts";
 
 const sealer = new SessionSealer([randomBytes(32), randomBytes(32)]);

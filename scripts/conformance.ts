@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { table } from "../bench/harness.ts";
-import { Breakwater } from "../src/Breakwater.ts";
+import { Breakwater } from "../src/app/Breakwater.ts";
+import { createLogger } from "../src/app/logger.ts";
 import { loadConfig } from "../src/config/loadConfig.ts";
-import { createLogger } from "../src/logger.ts";
 import { ReferenceServer } from "../test/conformance/ReferenceServer.ts";
 
 const cli = fileURLToPath(

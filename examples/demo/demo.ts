@@ -11,11 +11,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { emitKeypressEvents } from "node:readline";
 import { parseArgs } from "node:util";
-import { Breakwater } from "../../src/Breakwater.ts";
+import { Breakwater } from "../../src/app/Breakwater.ts";
+import { createLogger } from "../../src/app/logger.ts";
 import type { Config } from "../../src/config/Config.ts";
-import { parseListenAddress } from "../../src/config/listenAddress.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
-import { createLogger } from "../../src/logger.ts";
+import { parseListenAddress } from "../../src/http/listenAddress.ts";
 import { DemoMcpServer, type DemoMode, demoModes } from "./DemoMcpServer.ts";
 import { DemoTraffic } from "./DemoTraffic.ts";
 
