@@ -1,3 +1,5 @@
+import { errorAnswer } from "../jsonrpc/jsonRpcAnswer.ts";
+
 /**
  * What ends an upstream event left unfinished when the proxy ends the stream itself, so that no client
  * takes it for a message: it is made an event of a type MCP clients ignore (the SDK's client takes
@@ -19,12 +21,8 @@ export function answerTimeoutEvents(
   upstream: string,
   atEventBoundary: boolean,
 ): string {
-  const error = JSON.stringify({
-    code: -32603,
-    message: "Upstream answer timed out",
-    data: { reason: "timeout", upstream },
-  });
+  const error = { code: -32603, message: "Upstream answer timed out", data: { reason: "timeout", upstream } };
   let text = atEventBoundary ? "" : discardUnfinished;
-  for (const id of ids) text += `event: message\ndata: {"jsonrpc":"2.0","id":${id},"error":${error}}\n\n`;
+  for (const id of ids) text += `event: message\ndata: ${errorAnswer(id, error)}\n\n`;
   return text;
 }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { CircuitState } from "../breaker/CircuitState.ts";
+import { batchErrorAnswer, errorAnswer, resultAnswer } from "../jsonrpc/jsonRpcAnswer.ts";
 
 /** A tool circuit that refused a call: where, and for how long. */
 export interface ToolRefusal {
@@ -34,7 +35,7 @@ export function sendToolUnavailable(res: ServerResponse, id: string, refusal: To
       },
     },
   };
-  send(res, 200, `{"jsonrpc":"2.0","id":${id},"result":${JSON.stringify(result)}}`);
+  send(res, 200, resultAnswer(id, result));
 }
 
 /**
@@ -43,7 +44,7 @@ export function sendToolUnavailable(res: ServerResponse, id: string, refusal: To
  */
 export function sendHeaderMismatch(res: ServerResponse, id: string, problem: string): void {
   const error = { code: -32020, message: `Header mismatch: ${problem}` };
-  send(res, 400, `{"jsonrpc":"2.0","id":${id},"error":${JSON.stringify(error)}}`);
+  send(res, 400, errorAnswer(id, error));
 }
 
 /**
@@ -51,12 +52,12 @@ export function sendHeaderMismatch(res: ServerResponse, id: string, problem: str
  * -32600 (invalid request) for each request id of the batch (`ids` as the client wrote them).
  */
 export function sendBatchedToolCall(res: ServerResponse, ids: readonly string[]): void {
-  const error = JSON.stringify({
+  const error = {
     code: -32600,
     message: "Invalid request: tools/call cannot be batched through this proxy; send each call alone",
     data: { reason: "batched_tool_call" },
-  });
-  send(res, 400, `[${ids.map((id) => `{"jsonrpc":"2.0","id":${id},"error":${error}}`).join(",")}]`);
+  };
+  send(res, 400, batchErrorAnswer(ids, error));
 }
 
 function send(res: ServerResponse, status: number, text: string): void {

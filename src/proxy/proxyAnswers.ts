@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { EdgeRefusal } from "../edge/EdgeGuard.ts";
 import type { JsonRpcShape } from "../jsonrpc/jsonRpc.ts";
+import { batchErrorAnswer, errorAnswer, type JsonRpcError } from "../jsonrpc/jsonRpcAnswer.ts";
 
 /** Why the proxy answered itself instead of passing on an upstream's response. */
 export type ProxyFailureReason =
@@ -78,11 +79,9 @@ export function sendUpstreamFailure(
  * `error` as a JSON-RPC error per request id of `shape` (an array for a batch; nothing for a
  * notification), each id echoed exactly as the client wrote it (`shape` holds their JSON texts).
  */
-function jsonRpcErrors(shape: JsonRpcShape, error: unknown): string | undefined {
-  const tail = `,"error":${JSON.stringify(error)}}`;
-  if (shape.kind === "request") return `{"jsonrpc":"2.0","id":${shape.id}${tail}`;
-  if (shape.kind === "batch")
-    return `[${shape.ids.map((id) => `{"jsonrpc":"2.0","id":${id}${tail}`).join(",")}]`;
+function jsonRpcErrors(shape: JsonRpcShape, error: JsonRpcError): string | undefined {
+  if (shape.kind === "request") return errorAnswer(shape.id, error);
+  if (shape.kind === "batch") return batchErrorAnswer(shape.ids, error);
   return undefined;
 }
 
@@ -120,7 +119,7 @@ function sendErrors(
   res: ServerResponse,
   status: number,
   shape: JsonRpcShape,
-  error: unknown,
+  error: JsonRpcError,
   plain: unknown,
   headers: Record<string, string>,
 ): void {

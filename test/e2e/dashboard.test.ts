@@ -19,7 +19,7 @@ if (missing && process.env["CI"])
 const skip = missing ? `no ${executablePath}: apt-get install chromium to run the dashboard test` : false;
 
 const token = "dashboard-t0ken";
-const artifacts = new URL("../../artifacts", import.meta.url);
+const artifacts = new URL("../../artifacts/", import.meta.url);
 
 describe("the dashboard, in a real browser", { skip }, () => {
   let browser: Browser;

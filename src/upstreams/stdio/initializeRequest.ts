@@ -5,6 +5,7 @@ import {
   type JSONRPCRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import { decodeUtf8 } from "../../jsonrpc/jsonRpc.ts";
+import { errorAnswer } from "../../jsonrpc/jsonRpcAnswer.ts";
 import type { UpstreamRequest } from "../Upstream.ts";
 
 /** What a request without a session is: no `initialize`, one the transport would refuse, or one to serve. */
@@ -60,7 +61,7 @@ export function headerValue(rawHeaders: readonly string[], name: string): string
 
 /** A JSON-RPC error answer without an id, as the transport writes its refusals. */
 export function jsonRpcError(status: number, code: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code, message } }), {
+  return new Response(errorAnswer("null", { code, message }), {
     status,
     headers: { "content-type": "application/json" },
   });
