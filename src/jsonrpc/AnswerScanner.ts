@@ -19,6 +19,11 @@ export interface ScannedMessage {
   isError: boolean;
   /** The error's `data.reason`, when it is a string (the proxy's own errors say what failed). */
   errorReason?: string;
+  /**
+   * The error's `data.stopped`, when it is a string: a stdio session Breakwater ended itself (deleted,
+   * idle, shutdown), which answered its pending calls `upstream_exited`.
+   */
+  errorStopped?: string;
   /** `params.progressToken` as its JSON text (a progress notification's; SPEC §3.1). */
   progressToken?: string;
 }
@@ -56,6 +61,7 @@ const codeSlot = 3;
 const reasonSlot = 4;
 const tokenSlot = 5;
 const isErrorSlot = 6;
+const stoppedSlot = 7;
 // Where the reading is.
 const value = 0;
 const key = 1;
@@ -86,7 +92,13 @@ const keysOf = new Map<number, readonly (readonly [Buffer, number, number])[]>([
       [Buffer.from("data"), noSlot, errorData],
     ],
   ],
-  [errorData, [[Buffer.from("reason"), reasonSlot, 0]]],
+  [
+    errorData,
+    [
+      [Buffer.from("reason"), reasonSlot, 0],
+      [Buffer.from("stopped"), stoppedSlot, 0],
+    ],
+  ],
   [params, [[Buffer.from("progressToken"), tokenSlot, 0]]],
 ]);
 
@@ -372,6 +384,12 @@ export class AnswerScanner {
         const reason = text?.startsWith('"') ? decodeString(text) : undefined;
         if (reason === undefined) delete current.errorReason;
         else current.errorReason = reason;
+        break;
+      }
+      case stoppedSlot: {
+        const stopped = text?.startsWith('"') ? decodeString(text) : undefined;
+        if (stopped === undefined) delete current.errorStopped;
+        else current.errorStopped = stopped;
         break;
       }
       case tokenSlot:

@@ -164,9 +164,10 @@ export class JsonRpcJudge implements ExchangeJudge {
   #count(answer: ScannedMessage, found: Findings): void {
     if (!isResponse(answer)) return;
     this.#anyAnswer = true;
-    // a stdio server's process that died under the call (SPEC §5): the server failed, not the tool
+    // a stdio server's process that died under the call (SPEC §5): the server failed, not the tool —
+    // unless Breakwater stopped it itself (a DELETE, idle expiry, shutdown: SPEC §8.3), which is nobody's failure
     if (answer.errorReason === "upstream_exited") {
-      found.failed = true;
+      if (answer.errorStopped === undefined) found.failed = true;
       return;
     }
     const tool = this.#call.tool !== undefined;

@@ -64,6 +64,21 @@ describe("JsonRpcJudge on an event stream (SPEC §3.1)", () => {
     assert.equal(judge.data(Buffer.from(split)), "failure");
   });
 
+  it("fails the upstream for a process that exited under the call, but not for a session Breakwater ended", () => {
+    const exited = (data: string) => {
+      const judge = new JsonRpcJudge(call(), rules);
+      judge.head(200, sse);
+      return judge.data(
+        event(
+          `{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"x","data":{"reason":"upstream_exited"${data}}}}`,
+        ),
+      );
+    };
+    assert.equal(exited(',"exitCode":3'), "failure");
+    for (const stopped of ["deleted", "idle", "shutdown"])
+      assert.equal(exited(`,"stopped":"${stopped}"`), "neutral");
+  });
+
   it("waits for every id of a batch, each answered in its own event", () => {
     const judge = new JsonRpcJudge(call({ ids: ["1", '"b"'] }), rules);
     judge.head(200, sse);
