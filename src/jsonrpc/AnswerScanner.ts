@@ -1,67 +1,24 @@
+import {
+  batch,
+  decodeString,
+  error,
+  fillField,
+  idSlot,
+  keysOf,
+  message,
+  methodSlot,
+  noSlot,
+  params,
+  result,
+} from "./answerFields.ts";
 import { closingQuote, endsInEscape } from "./jsonSkipping.ts";
+import { maxCapturedBytes, type ScannedMessage, type ScannerWants } from "./ScannedMessage.ts";
 
-/** One JSON-RPC message as the scanner saw it: only what judging a call needs. */
-export interface ScannedMessage {
-  /**
-   * The `id` as the sender wrote it (its JSON text: `1`, `"caf\u00e9"`); undefined when the message had
-   * none, had one that is no string, number or null, or one longer than `maxCapturedBytes`.
-   */
-  id: string | undefined;
-  /** The message had a top-level `method`: a request or a notification, never an answer (JSON-RPC 2.0 §5). */
-  request: boolean;
-  /** The `method`, when it is a string of at most `maxCapturedBytes`. */
-  method?: string;
-  /** The message had a top-level `result`. */
-  result: boolean;
-  /** The `code` of a top-level `error` (NaN when it had no numeric code); undefined without an error. */
-  errorCode: number | undefined;
-  /** The `result` object said `"isError": true` (a tool that failed; SPEC §3.2). */
-  isError: boolean;
-  /** The error's `data.reason`, when it is a string (the proxy's own errors say what failed). */
-  errorReason?: string;
-  /**
-   * The error's `data.stopped`, when it is a string: a stdio session Breakwater ended itself (deleted,
-   * idle, shutdown), which answered its pending calls `upstream_exited`.
-   */
-  errorStopped?: string;
-  /** `params.progressToken` as its JSON text (a progress notification's; SPEC §3.1). */
-  progressToken?: string;
-}
+export type { ScannedMessage, ScannerWants } from "./ScannedMessage.ts";
 
-/** What the reader needs besides `result`, `error` and `method`. */
-export interface ScannerWants {
-  /** A result's `isError` (a tool call's). */
-  readonly isError: boolean;
-  /** The `id` (to match an answer to its request; a JSON body is the answer whatever its id). */
-  readonly id: boolean;
-  /** `params.progressToken` (progress notifications on an event stream). */
-  readonly progress: boolean;
-}
-
-/**
- * The most bytes kept of one value (an id, a code, a reason, a progress token, a method): what makes
- * the memory of reading an answer constant whatever the answer's size. A longer id matches no request.
- */
-export const maxCapturedBytes = 65_536;
 /** Keys the scanner minds are short; even written with `\u` escapes they fit in this. */
 const maxKeyBytes = 128;
 
-// The objects whose keys are read; every other value is stepped over.
-const message = 1;
-const result = 2;
-const error = 3;
-const errorData = 4;
-const params = 5;
-const batch = 6;
-// The values that are kept.
-const noSlot = 0;
-const idSlot = 1;
-const methodSlot = 2;
-const codeSlot = 3;
-const reasonSlot = 4;
-const tokenSlot = 5;
-const isErrorSlot = 6;
-const stoppedSlot = 7;
 // Where the reading is.
 const value = 0;
 const key = 1;
@@ -71,36 +28,6 @@ const string = 4;
 const scalar = 5;
 const skipping = 6;
 const ended = 7;
-
-/** Per object read: its keys, and what each names — a value to keep (`slot`) or an object to read (`object`). */
-const keysOf = new Map<number, readonly (readonly [Buffer, number, number])[]>([
-  [
-    message,
-    [
-      [Buffer.from("id"), idSlot, 0],
-      [Buffer.from("method"), methodSlot, 0],
-      [Buffer.from("result"), noSlot, result],
-      [Buffer.from("error"), noSlot, error],
-      [Buffer.from("params"), noSlot, params],
-    ],
-  ],
-  [result, [[Buffer.from("isError"), isErrorSlot, 0]]],
-  [
-    error,
-    [
-      [Buffer.from("code"), codeSlot, 0],
-      [Buffer.from("data"), noSlot, errorData],
-    ],
-  ],
-  [
-    errorData,
-    [
-      [Buffer.from("reason"), reasonSlot, 0],
-      [Buffer.from("stopped"), stoppedSlot, 0],
-    ],
-  ],
-  [params, [[Buffer.from("progressToken"), tokenSlot, 0]]],
-]);
 
 const isDelimiter = (c: number) => c === 0x2c || c === 0x7d || c === 0x5d || isSpace(c);
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -366,40 +293,7 @@ export class AnswerScanner {
 
   #fill(slot: number, text: string | undefined): void {
     this.#slot = noSlot;
-    const current = this.#current as ScannedMessage;
-    switch (slot) {
-      case idSlot:
-        current.id = text !== undefined && isIdText(text) ? text : undefined;
-        break;
-      case methodSlot: {
-        const method = text?.startsWith('"') ? decodeString(text) : undefined;
-        if (method === undefined) delete current.method;
-        else current.method = method;
-        break;
-      }
-      case codeSlot:
-        current.errorCode = text !== undefined && isNumberText(text) ? Number(text) : Number.NaN;
-        break;
-      case reasonSlot: {
-        const reason = text?.startsWith('"') ? decodeString(text) : undefined;
-        if (reason === undefined) delete current.errorReason;
-        else current.errorReason = reason;
-        break;
-      }
-      case stoppedSlot: {
-        const stopped = text?.startsWith('"') ? decodeString(text) : undefined;
-        if (stopped === undefined) delete current.errorStopped;
-        else current.errorStopped = stopped;
-        break;
-      }
-      case tokenSlot:
-        if (text === undefined) delete current.progressToken;
-        else current.progressToken = text;
-        break;
-      case isErrorSlot:
-        current.isError = text === "true";
-        break;
-    }
+    fillField(this.#current as ScannedMessage, slot, text);
   }
 
   /** An object or the batch closed. */
@@ -448,26 +342,4 @@ export class AnswerScanner {
     // joined before decoding: a character cut between chunks is whole again
     return this.#overflow ? undefined : Buffer.concat(parts).toString("utf8");
   }
-}
-
-/** A JSON string's value, or undefined when `text` is not one. */
-function decodeString(text: string): string | undefined {
-  try {
-    const decoded: unknown = JSON.parse(text);
-    return typeof decoded === "string" ? decoded : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A JSON number, as RFC 8259 §6 writes it. */
-const numberText = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
-
-function isNumberText(text: string): boolean {
-  return numberText.test(text);
-}
-
-/** Whether `text` is an id JSON-RPC allows: a string, a number or null (JSON-RPC 2.0 §4). */
-function isIdText(text: string): boolean {
-  return text === "null" || text.startsWith('"') || isNumberText(text);
 }
