@@ -1,14 +1,15 @@
-import { idValueKey } from "./jsonRpcId.ts";
-
 /** One message of a JSON-RPC request body: an object with `"jsonrpc": "2.0"` (JSON-RPC 2.0 §4). */
 export interface JsonRpcMessage {
   /** The message as parsed. */
   readonly value: { readonly jsonrpc: "2.0"; readonly method?: unknown; readonly params?: unknown };
+  /** Whether it has an `id` JSON-RPC allows: a string, a number or null. */
+  readonly hasId: boolean;
   /**
    * The `id` exactly as the client wrote it (its JSON text: `"caf\u00e9"`, `12345678901234567890`,
    * `1.0`), when it is one JSON-RPC allows (a string, a number or null); undefined otherwise. Every
    * answer the proxy writes itself echoes this text, so that a client matching ids however it likes
-   * finds its own.
+   * finds its own. Read from the body when first asked for: the success path of a JSON answer never
+   * needs it.
    */
   readonly id: string | undefined;
 }
@@ -44,26 +45,64 @@ const other: JsonRpcBody = { kind: "other" };
 /**
  * Reads a request body once: its messages, each with its `id` as written. Anything that is not
  * JSON-RPC 2.0 — not JSON, a truncated body, an empty batch, an element that is no message — is
- * "other". Costs a `JSON.parse` and a scan of the body's top-level keys (nested values are stepped
- * over) for the ids' texts.
+ * "other". Costs a `JSON.parse`; the ids' texts cost a scan of the body's top-level keys, made when an
+ * id's text is first asked for.
  */
 export function readJsonRpcMessages(body: Buffer): JsonRpcBody {
-  const text = decodeUtf8(body);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(decodeUtf8(body));
   } catch {
     return other;
   }
   const batch = Array.isArray(parsed);
   const values: unknown[] = batch ? (parsed as unknown[]) : [parsed];
   if (values.length === 0 || !values.every(isMessage)) return other;
-  const ids = idTexts(text, batch);
-  const messages = values.map((value, i): JsonRpcMessage => {
-    const id = ids[i];
-    return { value, id: id !== undefined && idValueKey(id) !== undefined ? id : undefined };
-  });
+  const texts = new IdTexts(body, batch);
+  const messages = values.map((value, i): JsonRpcMessage => new BodyMessage(value, texts, i));
   return { kind: "messages", batch, messages };
+}
+
+/** A message of a body, whose id's text is read out of the body only when asked for. */
+class BodyMessage implements JsonRpcMessage {
+  readonly value: JsonRpcMessage["value"];
+  readonly hasId: boolean;
+  readonly #texts: IdTexts;
+  readonly #index: number;
+
+  constructor(value: JsonRpcMessage["value"], texts: IdTexts, index: number) {
+    this.value = value;
+    // JSON.parse keeps the last of duplicate keys, as idTexts does: the value and the text agree
+    const id = (value as { id?: unknown }).id;
+    this.hasId =
+      Object.hasOwn(value, "id") && (typeof id === "string" || typeof id === "number" || id === null);
+    this.#texts = texts;
+    this.#index = index;
+  }
+
+  get id(): string | undefined {
+    return this.hasId ? this.#texts.at(this.#index) : undefined;
+  }
+}
+
+/**
+ * The ids' texts of a body's messages, read once when first needed. It keeps the body (which the
+ * request holds anyway) rather than its decoded text, which could double what a large body costs.
+ */
+class IdTexts {
+  readonly #body: Buffer;
+  readonly #batch: boolean;
+  #texts: (string | undefined)[] | undefined;
+
+  constructor(body: Buffer, batch: boolean) {
+    this.#body = body;
+    this.#batch = batch;
+  }
+
+  at(index: number): string | undefined {
+    this.#texts ??= idTexts(decodeUtf8(this.#body), this.#batch);
+    return this.#texts[index];
+  }
 }
 
 /**

@@ -45,13 +45,13 @@ export function readJsonRpcBody(body: Buffer): ReadBody {
   const read = readJsonRpcMessages(body);
   if (read.kind === "other") return other;
   const messages = read.messages.map((m) => m.value as Message);
-  const ids: string[] = [];
+  const requests: JsonRpcMessage[] = [];
   let progressTokens = noTokens;
   let tools = noTools;
-  read.messages.forEach(({ id }, i) => {
-    const message = messages[i] as Message;
-    if (typeof message.method !== "string" || id === undefined) return;
-    ids.push(id);
+  for (const request of read.messages) {
+    const message = request.value as Message;
+    if (typeof message.method !== "string" || !request.hasId) continue;
+    requests.push(request);
     const token = progressToken(message);
     if (token !== undefined) {
       if (progressTokens === noTokens) progressTokens = new Set();
@@ -62,11 +62,37 @@ export function readJsonRpcBody(body: Buffer): ReadBody {
       if (tools === noTools) tools = [];
       (tools as string[]).push(name);
     }
-  });
-  if (ids.length === 0) return { kind: "message", messages };
+  }
+  if (requests.length === 0) return { kind: "message", messages };
   // a batch's tools are not `tool`: one tool circuit guards one call (see McpCalls)
   const tool = read.batch ? undefined : tools[0];
-  return { kind: "call", call: { ids, progressTokens, tool, tools }, messages };
+  return { kind: "call", call: new BodyCall(requests, progressTokens, tool, tools), messages };
+}
+
+/** A call read from a body: its ids' texts are read out of the body when first asked for. */
+class BodyCall implements JsonRpcCall {
+  readonly progressTokens: ReadonlySet<string>;
+  readonly tool: string | undefined;
+  readonly tools: readonly string[];
+  readonly #requests: readonly JsonRpcMessage[];
+  #ids: readonly string[] | undefined;
+
+  constructor(
+    requests: readonly JsonRpcMessage[],
+    progressTokens: ReadonlySet<string>,
+    tool: string | undefined,
+    tools: readonly string[],
+  ) {
+    this.#requests = requests;
+    this.progressTokens = progressTokens;
+    this.tool = tool;
+    this.tools = tools;
+  }
+
+  get ids(): readonly string[] {
+    this.#ids ??= this.#requests.map((request) => request.id as string);
+    return this.#ids;
+  }
 }
 
 /** A request's `params._meta.progressToken`, as JSON text. */
