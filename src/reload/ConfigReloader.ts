@@ -6,6 +6,7 @@ import { ConfigError } from "../config/ConfigError.ts";
 import type { EffectiveConfig } from "../config/loadConfig.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 import { ReloadRefused } from "./ReloadRefused.ts";
+import { whatRuns } from "./restartOnly.ts";
 import { settingChanges } from "./settingChanges.ts";
 import type { UpstreamChanges } from "./upstreamPlan.ts";
 
@@ -19,7 +20,10 @@ export interface ConfigReloaderOptions {
   readonly load: () => LoadedConfig;
   /** The configuration running now. */
   readonly running: LoadedConfig;
-  /** Applies a valid new configuration (`Breakwater.reload`). */
+  /**
+   * Applies a valid new configuration (`Breakwater.reload`); the keys that take a restart come with
+   * their running values.
+   */
   readonly apply: (config: Config) => UpstreamChanges;
   readonly logger: Logger;
   /** The config file, for `watch()`. */
@@ -66,10 +70,12 @@ export class ConfigReloader {
       logger.error({ trigger, problem: error.message }, "config reload refused: the running config stays");
       return;
     }
+    // compared with what runs: a key left for a restart is named again until the file matches it
     const settings = settingChanges(this.#running, next);
+    const runs = whatRuns(this.#running, next);
     let upstreams: UpstreamChanges;
     try {
-      upstreams = this.#o.apply(next.config);
+      upstreams = this.#o.apply(runs.config);
     } catch (error) {
       if (error instanceof ReloadRefused) {
         logger.warn({ trigger, reason: error.message }, "config reload ignored: the proxy is shutting down");
@@ -79,7 +85,7 @@ export class ConfigReloader {
       logger.error({ trigger, err: error }, "config reload failed");
       return;
     }
-    this.#running = next;
+    this.#running = runs;
     if (settings.needRestart.length > 0) {
       logger.warn(
         { trigger, keys: settings.needRestart },
