@@ -112,6 +112,7 @@ export function loadConfig(
     const insecure = upstream.tls_insecure_skip_verify ?? effective.proxy.tls_insecure_skip_verify;
     return toUpstream(upstream, { ca, insecure }, upstream.max_in_flight ?? effective.proxy.max_in_flight);
   });
+  const keys = sessionKeys(source, effective.fleet.session_keys, env["BREAKWATER_SESSION_KEYS"]);
   const config: Config = {
     listen,
     route: effective.server.route,
@@ -132,13 +133,22 @@ export function loadConfig(
     loadBalancing: effective.proxy.load_balancing,
     isFailureCode: failureCodeMatcher(effective.proxy.jsonrpc_failure_codes),
     upstreams,
-    sessionKeys: sessionKeys(source, effective.fleet.session_keys, env["BREAKWATER_SESSION_KEYS"]),
+    sessionKeys: keys,
     fleet:
       effective.fleet.redis_url === undefined
         ? undefined
         : { redisUrl: new URL(effective.fleet.redis_url), name: effective.fleet.name },
   };
-  return { config, effective: redacted(effective) };
+  // `check` shows what the proxy runs with: secrets from the environment too, hidden
+  const tokenFromEnv = effective.server.admin_token === undefined && adminToken !== undefined;
+  const keysFromEnv = effective.fleet.session_keys === undefined && keys.length > 0;
+  return {
+    config,
+    effective: redacted(effective, {
+      adminToken: tokenFromEnv ? "BREAKWATER_ADMIN_TOKEN" : undefined,
+      sessionKeys: keysFromEnv ? { variable: "BREAKWATER_SESSION_KEYS", count: keys.length } : undefined,
+    }),
+  };
 }
 
 /** Makes each entry into its rule once, so that a bad one is a config error naming its key. */
