@@ -68,7 +68,7 @@ export function loadConfig(
   const raw = flags.configPath === undefined ? {} : readToml(flags.configPath);
   applyFlags(raw, flags);
   const parsed = configSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(describeIssues(source, parsed.error.issues));
+  if (!parsed.success) throw new ConfigError(describeIssues(source, parsed.error.issues, configSchema));
   const effective = complete(parsed.data, source);
   const adminToken = effective.server.admin_token ?? (env["BREAKWATER_ADMIN_TOKEN"] || undefined);
   const adminListen = parseListenAddress(effective.server.admin_listen);

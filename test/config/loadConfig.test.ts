@@ -205,6 +205,40 @@ describe("loading the configuration", () => {
     refuses(`[sever]\nlisten = "x"\n${one}`, /unknown key sever/);
   });
 
+  it("suggests the known key of the same table that an unknown key most likely meant", () => {
+    const suggestion = (toml: string) => {
+      try {
+        loadConfig({ configPath: file(toml) }, {});
+      } catch (error) {
+        assert.ok(error instanceof ConfigError, String(error));
+        return error.message.split("\n").map((line) => line.replace(/^.*?: /, ""));
+      }
+      assert.fail("refused");
+    };
+    assert.deepEqual(
+      suggestion(
+        `[sever]\n[proxy]\nrequest-timeout-ms = 5\n[proxy.circuit_breaker]\nfailure_treshold = 3\n` +
+          `[[upstreams]]\nurl = "http://127.0.0.1:3000/mcp"\nmax_proceses = 2\n[upstreams.health_check]\nitnerval_secs = 5\n`,
+      ),
+      [
+        "unknown key proxy.circuit_breaker.failure_treshold (did you mean proxy.circuit_breaker.failure_threshold?)",
+        "unknown key proxy.request-timeout-ms (did you mean proxy.request_timeout_ms?)",
+        "unknown key upstreams[0].health_check.itnerval_secs (did you mean upstreams[0].health_check.interval_secs?)",
+        "unknown key upstreams[0].max_proceses (did you mean upstreams[0].max_processes?)",
+        "unknown key sever (did you mean server?)",
+      ],
+    );
+    assert.deepEqual(
+      suggestion(`[server]\nport = 8080\nadmin_tokn = "x"\nlisten_address = "x"\n${one}`),
+      [
+        "unknown key server.port",
+        "unknown key server.admin_tokn (did you mean server.admin_token?)",
+        "unknown key server.listen_address",
+      ],
+      "no suggestion for a key that is far from every known one",
+    );
+  });
+
   it("refuses wrong types and out-of-range values, naming the key and the value", () => {
     refuses(
       `[proxy.circuit_breaker]\nfailure_threshold = 0\n${one}`,
