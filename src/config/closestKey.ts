@@ -1,21 +1,28 @@
 import { z } from "zod";
 
 /**
- * The key of `schema`'s table at `path` that an unknown `key` most likely meant — a typo, a letter case
- * or `-` for `_` — or undefined when none is close. Close is at most two edits (insertions, deletions,
- * substitutions, swaps of neighbours), and at most one per three letters, so that a short key does not
- * suggest an unrelated one.
+ * The key of `schema`'s table at `path` that an unknown `key` most likely meant, or undefined when
+ * none is close (see {@link closestName}).
  */
 export function closestKey(schema: z.ZodType, path: readonly PropertyKey[], key: string): string | undefined {
-  const typed = normal(key);
-  let best: { key: string; distance: number } | undefined;
-  for (const known of keysAt(schema, path)) {
-    const distance = editDistance(typed, normal(known));
-    const allowed = Math.min(2, Math.floor(Math.max(typed.length, known.length) / 3));
-    if (distance <= allowed && (best === undefined || distance < best.distance))
-      best = { key: known, distance };
+  return closestName(key, keysAt(schema, path));
+}
+
+/**
+ * The name of `known` that `typed` most likely meant — a typo, a letter case or `-` for `_` — or
+ * undefined when none is close. Close is at most two edits (insertions, deletions, substitutions, swaps
+ * of neighbours), and at most one per three letters, so that a short name does not suggest an unrelated
+ * one. Also for command-line flags.
+ */
+export function closestName(typed: string, known: readonly string[]): string | undefined {
+  const wrote = normal(typed);
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(wrote, normal(name));
+    const allowed = Math.min(2, Math.floor(Math.max(wrote.length, name.length) / 3));
+    if (distance <= allowed && (best === undefined || distance < best.distance)) best = { name, distance };
   }
-  return best?.key;
+  return best?.name;
 }
 
 function normal(key: string): string {
