@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { parseHostEntry } from "../http/HostField.ts";
-import { isLoopback, parseListenAddress } from "../http/listenAddress.ts";
+import { isLoopback, type ListenAddress, parseListenAddress } from "../http/listenAddress.ts";
 import { parseOriginEntry } from "../http/originEntry.ts";
 import {
   breakerDefaults,
@@ -63,6 +63,8 @@ export function loadConfig(
 ): {
   config: Config;
   effective: EffectiveConfig;
+  /** Which Host rules the file left to the listen addresses (see {@link defaultHosts}). */
+  hostsFollowListen: { proxy: boolean; admin: boolean };
 } {
   const source = flags.configPath ?? "command line";
   const raw = flags.configPath === undefined ? {} : readToml(flags.configPath);
@@ -81,11 +83,13 @@ export function loadConfig(
         "set server.admin_token (or BREAKWATER_ADMIN_TOKEN) to protect circuit control, or listen on loopback",
     );
   }
-  // SPEC §4.1: a loopback listener answers only loopback names by default; any other answers any
-  const loopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
   const server = effective.server;
-  server.allowed_hosts ??= isLoopback(listen.host) ? loopbackHosts : ["*"];
-  server.admin_allowed_hosts ??= isLoopback(adminListen.host) ? loopbackHosts : ["*"];
+  const hostsFollowListen = {
+    proxy: server.allowed_hosts === undefined,
+    admin: server.admin_allowed_hosts === undefined,
+  };
+  server.allowed_hosts ??= defaultHosts(listen);
+  server.admin_allowed_hosts ??= defaultHosts(adminListen);
   server.allowed_origins ??= [];
   const host = (entry: string) => entry === "*" || parseHostEntry(entry);
   checkEntries(source, "server.allowed_hosts", server.allowed_hosts, host);
@@ -144,11 +148,20 @@ export function loadConfig(
   const keysFromEnv = effective.fleet.session_keys === undefined && keys.length > 0;
   return {
     config,
+    hostsFollowListen,
     effective: redacted(effective, {
       adminToken: tokenFromEnv ? "BREAKWATER_ADMIN_TOKEN" : undefined,
       sessionKeys: keysFromEnv ? { variable: "BREAKWATER_SESSION_KEYS", count: keys.length } : undefined,
     }),
   };
+}
+
+/**
+ * The `Host` names a listener answers when the file names none: a loopback listener only loopback names
+ * (a page on another site cannot reach it by DNS rebinding), any other any name (SPEC §4.1).
+ */
+export function defaultHosts(listen: ListenAddress): string[] {
+  return isLoopback(listen.host) ? ["localhost", "127.0.0.1", "[::1]"] : ["*"];
 }
 
 /** Makes each entry into its rule once, so that a bad one is a config error naming its key. */

@@ -13,6 +13,8 @@ import type { UpstreamChanges } from "./upstreamPlan.ts";
 export interface LoadedConfig {
   readonly config: Config;
   readonly effective: EffectiveConfig;
+  /** Which Host rules the file left to the listen addresses (`loadConfig`'s defaults). */
+  readonly hostsFollowListen?: { readonly proxy: boolean; readonly admin: boolean };
 }
 
 export interface ConfigReloaderOptions {
@@ -70,9 +72,13 @@ export class ConfigReloader {
       logger.error({ trigger, problem: error.message }, "config reload refused: the running config stays");
       return;
     }
-    // compared with what runs: a key left for a restart is named again until the file matches it
-    const settings = settingChanges(this.#running, next);
     const runs = whatRuns(this.#running, next);
+    // what this reload changes in what runs; and what still differs from the file, left for a restart
+    // (named on every reload until the file matches what runs again)
+    const settings = {
+      applied: settingChanges(this.#running, runs).applied,
+      needRestart: settingChanges(runs, next).needRestart,
+    };
     let upstreams: UpstreamChanges;
     try {
       upstreams = this.#o.apply(runs.config);

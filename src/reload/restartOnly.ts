@@ -1,4 +1,5 @@
 import type { Config } from "../config/Config.ts";
+import { defaultHosts } from "../config/loadConfig.ts";
 import type { LoadedConfig } from "./ConfigReloader.ts";
 
 /**
@@ -21,15 +22,24 @@ export function needsRestart(key: string): boolean {
 
 /**
  * What runs once `next` is applied to what ran: `next`, but for the restart-only keys, which keep their
- * running values. The reloader compares each new file with this, so that a key left for a restart is
- * named again on every reload until the file matches what runs, and putting it back is no change.
+ * running values, and the Host rules that follow them (a listener still on loopback keeps answering
+ * loopback names only). The reloader compares each new file with this, so that a key left for a
+ * restart is named again on every reload until the file matches what runs, and putting it back is no
+ * change.
  */
 export function whatRuns(running: LoadedConfig, next: LoadedConfig): LoadedConfig {
   const was = running.effective;
   const now = next.effective;
   const tlsFlips = (running.config.tls === undefined) !== (next.config.tls === undefined);
+  const follow = next.hostsFollowListen;
+  const allowedHosts = follow?.proxy ? defaultHosts(running.config.listen) : next.config.allowedHosts;
+  const adminAllowedHosts = follow?.admin
+    ? defaultHosts(running.config.adminListen)
+    : next.config.adminAllowedHosts;
   const server = {
     ...now.server,
+    allowed_hosts: [...allowedHosts],
+    admin_allowed_hosts: [...adminAllowedHosts],
     listen: was.server.listen,
     admin_listen: was.server.admin_listen,
     admin_tls: was.server.admin_tls,
@@ -41,8 +51,10 @@ export function whatRuns(running: LoadedConfig, next: LoadedConfig): LoadedConfi
     listen: running.config.listen,
     adminListen: running.config.adminListen,
     adminTls: running.config.adminTls,
+    allowedHosts,
+    adminAllowedHosts,
     tls: tlsFlips ? running.config.tls : next.config.tls,
     fleet: running.config.fleet,
   };
-  return { config, effective: { ...now, server, fleet } };
+  return { ...next, config, effective: { ...now, server, fleet } };
 }

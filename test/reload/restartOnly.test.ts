@@ -94,6 +94,35 @@ describe("a restart-only key a reload did not apply", () => {
     );
   });
 
+  it("keeps the Host rules of listeners that still run on loopback when the file moves them to every interface", () => {
+    const config = (host: string, extra = "") =>
+      `[server]\nlisten = "${host}:18082"\nadmin_listen = "${host}:19901"\nadmin_token = "t"\n${extra}${upstream}`;
+    const proxy = reloaderOf(config("127.0.0.1"));
+    const moved = proxy.reloadWith(config("0.0.0.0"));
+    assert.deepEqual(moved.reloaded?.["need_restart"], ["server.listen", "server.admin_listen"]);
+    assert.deepEqual(
+      moved.reloaded?.["changed"],
+      [],
+      "the hosts that follow the listen addresses did not change",
+    );
+    const loopback = ["localhost", "127.0.0.1", "[::1]"];
+    const hosts = (c: Config | undefined) => [c?.allowedHosts, c?.adminAllowedHosts];
+    assert.deepEqual(
+      hosts(proxy.applied[0]),
+      [loopback, loopback],
+      "a loopback listener answers loopback names only",
+    );
+
+    const other = proxy.reloadWith(config("0.0.0.0", "max_body_bytes = 5\n"));
+    assert.deepEqual(other.reloaded?.["changed"], ["server.max_body_bytes"]);
+    assert.deepEqual(other.reloaded?.["need_restart"], ["server.listen", "server.admin_listen"]);
+    assert.deepEqual(hosts(proxy.applied[1]), [loopback, loopback]);
+
+    const written = proxy.reloadWith(config("0.0.0.0", 'allowed_hosts = ["mcp.example.com"]\n'));
+    assert.deepEqual(written.reloaded?.["changed"], ["server.max_body_bytes", "server.allowed_hosts"]);
+    assert.deepEqual(hosts(proxy.applied[2]), [["mcp.example.com"], loopback], "hosts the file names apply");
+  });
+
   it("keeps every restart-only key at its running value, so that nothing is left to restart for", () => {
     const tls = makeCertificates();
     after(tls.remove);
