@@ -144,16 +144,11 @@ export function loadConfig(
         : { redisUrl: new URL(effective.fleet.redis_url), name: effective.fleet.name },
   };
   // `check` shows what the proxy runs with: secrets from the environment too, hidden
-  const tokenFromEnv = effective.server.admin_token === undefined && adminToken !== undefined;
-  const keysFromEnv = effective.fleet.session_keys === undefined && keys.length > 0;
-  return {
-    config,
-    hostsFollowListen,
-    effective: redacted(effective, {
-      adminToken: tokenFromEnv ? "BREAKWATER_ADMIN_TOKEN" : undefined,
-      sessionKeys: keysFromEnv ? { variable: "BREAKWATER_SESSION_KEYS", count: keys.length } : undefined,
-    }),
+  const fromEnv = {
+    adminToken: effective.server.admin_token === undefined && adminToken !== undefined,
+    sessionKeys: effective.fleet.session_keys === undefined ? keys.length : 0,
   };
+  return { config, hostsFollowListen, effective: redacted(effective, fromEnv) };
 }
 
 /**
