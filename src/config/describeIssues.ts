@@ -1,12 +1,24 @@
 import type { z } from "zod";
+import { closestKey } from "./closestKey.ts";
 import { hasCredentials, redactUrl } from "./redactUrl.ts";
 
-/** One line per problem, each naming the file and key: `f.toml: proxy.circuit_breaker.failure_threshold: …, got 0`. */
-export function describeIssues(source: string, issues: readonly z.core.$ZodIssue[]): string {
+/**
+ * One line per problem, each naming the file and key: `f.toml: proxy.circuit_breaker.failure_threshold: …, got 0`.
+ * Given the `schema`, an unknown key names the key of its table it most likely meant.
+ */
+export function describeIssues(
+  source: string,
+  issues: readonly z.core.$ZodIssue[],
+  schema?: z.ZodType,
+): string {
   return issues
     .flatMap((issue) => {
       if (issue.code === "unrecognized_keys") {
-        return issue.keys.map((key) => `${source}: unknown key ${keyPath([...issue.path, key])}`);
+        return issue.keys.map((key) => {
+          const meant = schema === undefined ? undefined : closestKey(schema, issue.path, key);
+          const hint = meant === undefined ? "" : ` (did you mean ${keyPath([...issue.path, meant])}?)`;
+          return `${source}: unknown key ${keyPath([...issue.path, key])}${hint}`;
+        });
       }
       // a type error already says what it received
       const got =

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { parseHostEntry } from "../http/HostField.ts";
-import { isLoopback, parseListenAddress } from "../http/listenAddress.ts";
+import { isLoopback, type ListenAddress, parseListenAddress } from "../http/listenAddress.ts";
 import { parseOriginEntry } from "../http/originEntry.ts";
 import {
   breakerDefaults,
@@ -63,12 +63,14 @@ export function loadConfig(
 ): {
   config: Config;
   effective: EffectiveConfig;
+  /** Which Host rules the file left to the listen addresses (see {@link defaultHosts}). */
+  hostsFollowListen: { proxy: boolean; admin: boolean };
 } {
   const source = flags.configPath ?? "command line";
   const raw = flags.configPath === undefined ? {} : readToml(flags.configPath);
   applyFlags(raw, flags);
   const parsed = configSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(describeIssues(source, parsed.error.issues));
+  if (!parsed.success) throw new ConfigError(describeIssues(source, parsed.error.issues, configSchema));
   const effective = complete(parsed.data, source);
   const adminToken = effective.server.admin_token ?? (env["BREAKWATER_ADMIN_TOKEN"] || undefined);
   const adminListen = parseListenAddress(effective.server.admin_listen);
@@ -81,11 +83,13 @@ export function loadConfig(
         "set server.admin_token (or BREAKWATER_ADMIN_TOKEN) to protect circuit control, or listen on loopback",
     );
   }
-  // SPEC §4.1: a loopback listener answers only loopback names by default; any other answers any
-  const loopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
   const server = effective.server;
-  server.allowed_hosts ??= isLoopback(listen.host) ? loopbackHosts : ["*"];
-  server.admin_allowed_hosts ??= isLoopback(adminListen.host) ? loopbackHosts : ["*"];
+  const hostsFollowListen = {
+    proxy: server.allowed_hosts === undefined,
+    admin: server.admin_allowed_hosts === undefined,
+  };
+  server.allowed_hosts ??= defaultHosts(listen);
+  server.admin_allowed_hosts ??= defaultHosts(adminListen);
   server.allowed_origins ??= [];
   const host = (entry: string) => entry === "*" || parseHostEntry(entry);
   checkEntries(source, "server.allowed_hosts", server.allowed_hosts, host);
@@ -112,6 +116,7 @@ export function loadConfig(
     const insecure = upstream.tls_insecure_skip_verify ?? effective.proxy.tls_insecure_skip_verify;
     return toUpstream(upstream, { ca, insecure }, upstream.max_in_flight ?? effective.proxy.max_in_flight);
   });
+  const keys = sessionKeys(source, effective.fleet.session_keys, env["BREAKWATER_SESSION_KEYS"]);
   const config: Config = {
     listen,
     route: effective.server.route,
@@ -132,13 +137,26 @@ export function loadConfig(
     loadBalancing: effective.proxy.load_balancing,
     isFailureCode: failureCodeMatcher(effective.proxy.jsonrpc_failure_codes),
     upstreams,
-    sessionKeys: sessionKeys(source, effective.fleet.session_keys, env["BREAKWATER_SESSION_KEYS"]),
+    sessionKeys: keys,
     fleet:
       effective.fleet.redis_url === undefined
         ? undefined
         : { redisUrl: new URL(effective.fleet.redis_url), name: effective.fleet.name },
   };
-  return { config, effective: redacted(effective) };
+  // `check` shows what the proxy runs with: secrets from the environment too, hidden
+  const fromEnv = {
+    adminToken: effective.server.admin_token === undefined && adminToken !== undefined,
+    sessionKeys: effective.fleet.session_keys === undefined ? keys.length : 0,
+  };
+  return { config, hostsFollowListen, effective: redacted(effective, fromEnv) };
+}
+
+/**
+ * The `Host` names a listener answers when the file names none: a loopback listener only loopback names
+ * (a page on another site cannot reach it by DNS rebinding), any other any name (SPEC §4.1).
+ */
+export function defaultHosts(listen: ListenAddress): string[] {
+  return isLoopback(listen.host) ? ["localhost", "127.0.0.1", "[::1]"] : ["*"];
 }
 
 /** Makes each entry into its rule once, so that a bad one is a config error naming its key. */

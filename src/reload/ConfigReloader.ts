@@ -6,12 +6,15 @@ import { ConfigError } from "../config/ConfigError.ts";
 import type { EffectiveConfig } from "../config/loadConfig.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 import { ReloadRefused } from "./ReloadRefused.ts";
+import { whatRuns } from "./restartOnly.ts";
 import { settingChanges } from "./settingChanges.ts";
 import type { UpstreamChanges } from "./upstreamPlan.ts";
 
 export interface LoadedConfig {
   readonly config: Config;
   readonly effective: EffectiveConfig;
+  /** Which Host rules the file left to the listen addresses (`loadConfig`'s defaults). */
+  readonly hostsFollowListen?: { readonly proxy: boolean; readonly admin: boolean };
 }
 
 export interface ConfigReloaderOptions {
@@ -19,7 +22,10 @@ export interface ConfigReloaderOptions {
   readonly load: () => LoadedConfig;
   /** The configuration running now. */
   readonly running: LoadedConfig;
-  /** Applies a valid new configuration (`Breakwater.reload`). */
+  /**
+   * Applies a valid new configuration (`Breakwater.reload`); the keys that take a restart come with
+   * their running values.
+   */
   readonly apply: (config: Config) => UpstreamChanges;
   readonly logger: Logger;
   /** The config file, for `watch()`. */
@@ -66,10 +72,16 @@ export class ConfigReloader {
       logger.error({ trigger, problem: error.message }, "config reload refused: the running config stays");
       return;
     }
-    const settings = settingChanges(this.#running, next);
+    const runs = whatRuns(this.#running, next);
+    // what this reload changes in what runs; and what still differs from the file, left for a restart
+    // (named on every reload until the file matches what runs again)
+    const settings = {
+      applied: settingChanges(this.#running, runs).applied,
+      needRestart: settingChanges(runs, next).needRestart,
+    };
     let upstreams: UpstreamChanges;
     try {
-      upstreams = this.#o.apply(next.config);
+      upstreams = this.#o.apply(runs.config);
     } catch (error) {
       if (error instanceof ReloadRefused) {
         logger.warn({ trigger, reason: error.message }, "config reload ignored: the proxy is shutting down");
@@ -79,7 +91,7 @@ export class ConfigReloader {
       logger.error({ trigger, err: error }, "config reload failed");
       return;
     }
-    this.#running = next;
+    this.#running = runs;
     if (settings.needRestart.length > 0) {
       logger.warn(
         { trigger, keys: settings.needRestart },

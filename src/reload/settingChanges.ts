@@ -1,14 +1,6 @@
 import type { Config } from "../config/Config.ts";
-import type { EffectiveConfig } from "../config/loadConfig.ts";
-
-/** Keys a running proxy cannot take on: its listeners and its link to the fleet are made once. */
-const restartOnly = [
-  "server.listen",
-  "server.admin_listen",
-  "server.admin_tls",
-  "fleet.redis_url",
-  "fleet.name",
-] as const;
+import type { LoadedConfig } from "./ConfigReloader.ts";
+import { needsRestart } from "./restartOnly.ts";
 
 export interface SettingChanges {
   /** Dotted keys outside `[[upstreams]]` whose value changed, applied by the reload. */
@@ -22,16 +14,17 @@ export interface SettingChanges {
  * tells), as dotted keys. A certificate whose files were rewritten in place shows as
  * `server.tls_cert_file (re-read)`; TLS turned on or off as `server.tls`, which takes a restart.
  */
-export function settingChanges(
-  before: { config: Config; effective: EffectiveConfig },
-  after: { config: Config; effective: EffectiveConfig },
-): SettingChanges {
+export function settingChanges(before: LoadedConfig, after: LoadedConfig): SettingChanges {
   const { upstreams: _a, ...was } = before.effective;
   const { upstreams: _b, ...now } = after.effective;
   let changed = changedKeys(was, now, "");
   // secrets are compared as they are, not as shown ("(set, hidden)")
   if (before.config.adminToken !== after.config.adminToken && !changed.includes("server.admin_token")) {
     changed.push("server.admin_token");
+  }
+  const redisUrl = (c: Config) => c.fleet?.redisUrl.href;
+  if (redisUrl(before.config) !== redisUrl(after.config) && !changed.includes("fleet.redis_url")) {
+    changed.push("fleet.redis_url");
   }
   const keys = (c: Config) => c.sessionKeys.map((k) => k.toString("hex")).join();
   if (keys(before.config) !== keys(after.config) && !changed.includes("fleet.session_keys")) {
@@ -50,8 +43,6 @@ export function settingChanges(
   ) {
     changed.push("server.tls_cert_file (re-read)");
   }
-  const needsRestart = (key: string) =>
-    key === "server.tls" || restartOnly.some((k) => key === k || key.startsWith(`${k}.`));
   return { applied: changed.filter((k) => !needsRestart(k)), needRestart: changed.filter(needsRestart) };
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -204,6 +205,40 @@ describe("loading the configuration", () => {
     refuses(`[sever]\nlisten = "x"\n${one}`, /unknown key sever/);
   });
 
+  it("suggests the known key of the same table that an unknown key most likely meant", () => {
+    const suggestion = (toml: string) => {
+      try {
+        loadConfig({ configPath: file(toml) }, {});
+      } catch (error) {
+        assert.ok(error instanceof ConfigError, String(error));
+        return error.message.split("\n").map((line) => line.replace(/^.*?: /, ""));
+      }
+      assert.fail("refused");
+    };
+    assert.deepEqual(
+      suggestion(
+        `[sever]\n[proxy]\nrequest-timeout-ms = 5\n[proxy.circuit_breaker]\nfailure_treshold = 3\n` +
+          `[[upstreams]]\nurl = "http://127.0.0.1:3000/mcp"\nmax_proceses = 2\n[upstreams.health_check]\nitnerval_secs = 5\n`,
+      ),
+      [
+        "unknown key proxy.circuit_breaker.failure_treshold (did you mean proxy.circuit_breaker.failure_threshold?)",
+        "unknown key proxy.request-timeout-ms (did you mean proxy.request_timeout_ms?)",
+        "unknown key upstreams[0].health_check.itnerval_secs (did you mean upstreams[0].health_check.interval_secs?)",
+        "unknown key upstreams[0].max_proceses (did you mean upstreams[0].max_processes?)",
+        "unknown key sever (did you mean server?)",
+      ],
+    );
+    assert.deepEqual(
+      suggestion(`[server]\nport = 8080\nadmin_tokn = "x"\nlisten_address = "x"\n${one}`),
+      [
+        "unknown key server.port",
+        "unknown key server.admin_tokn (did you mean server.admin_token?)",
+        "unknown key server.listen_address",
+      ],
+      "no suggestion for a key that is far from every known one",
+    );
+  });
+
   it("refuses wrong types and out-of-range values, naming the key and the value", () => {
     refuses(
       `[proxy.circuit_breaker]\nfailure_threshold = 0\n${one}`,
@@ -260,7 +295,7 @@ describe("loading the configuration", () => {
     const path = file(`[server]\nadmin_listen = "0.0.0.0:9901"\n${one}`);
     const { config, effective } = loadConfig({ configPath: path }, { BREAKWATER_ADMIN_TOKEN: "t" });
     assert.equal(config.adminToken, "t");
-    assert.equal(effective.server.admin_token, undefined);
+    assert.equal(effective.server.admin_token, "(set from BREAKWATER_ADMIN_TOKEN, hidden)");
   });
 
   it("reads fleet.redis_url and fleet.name (SPEC §6.2), refuses a bad one naming the key, hides a password", () => {
@@ -328,6 +363,29 @@ describe("loading the configuration", () => {
   it("hides the token in the effective configuration", () => {
     const { effective } = loadConfig({ configPath: file(`[server]\nadmin_token = "abc"\n${one}`) });
     assert.equal(effective.server.admin_token, "(set, hidden)");
+  });
+
+  it("shows an admin token and session keys from the environment as set, hidden, naming the variable", () => {
+    const [k1, k2] = [randomBytes(32).toString("hex"), randomBytes(32).toString("base64")];
+    const env = { BREAKWATER_ADMIN_TOKEN: "s3cret", BREAKWATER_SESSION_KEYS: `${k1},${k2}` };
+    const fromEnv = loadConfig({ configPath: file(one) }, env);
+    assert.equal(fromEnv.effective.server.admin_token, "(set from BREAKWATER_ADMIN_TOKEN, hidden)");
+    assert.deepEqual(fromEnv.effective.fleet.session_keys, [
+      "(set from BREAKWATER_SESSION_KEYS, hidden)",
+      "(set from BREAKWATER_SESSION_KEYS, hidden)",
+    ]);
+    const shown = JSON.stringify(fromEnv.effective);
+    for (const secret of ["s3cret", k1, k2]) assert.equal(shown.includes(secret), false, "no secret shown");
+    const fromFile = loadConfig(
+      { configPath: file(`[server]\nadmin_token = "abc"\n[fleet]\nsession_keys = ["${k1}"]\n${one}`) },
+      env,
+    );
+    assert.equal(fromFile.config.adminToken, "abc", "the file wins");
+    assert.equal(fromFile.effective.server.admin_token, "(set, hidden)");
+    assert.deepEqual(fromFile.effective.fleet.session_keys, ["(set, hidden)"]);
+    const none = loadConfig({ configPath: file(one) }, { BREAKWATER_ADMIN_TOKEN: "" });
+    assert.equal(none.effective.server.admin_token, undefined, "an empty variable sets nothing");
+    assert.equal(none.effective.fleet.session_keys, undefined);
   });
 
   it("names the flag for a bad flag value, and the file for one that cannot be read", () => {
