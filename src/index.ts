@@ -17,3 +17,4 @@ export type { ChangeOptions, CircuitState, StateChange, TransitionReason } from 
 export type { Clock } from "./breaker/Clock.ts";
 export type { ExecuteOptions } from "./breaker/ExecuteOptions.ts";
 export { ErrorCode } from "./breaker/errorCodes.ts";
+export type { FailureOptions } from "./breaker/FailureOptions.ts";

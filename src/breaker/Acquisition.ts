@@ -1,4 +1,5 @@
 import type { CircuitState } from "./CircuitState.ts";
+import type { FailureOptions } from "./FailureOptions.ts";
 
 /** How an admitted call ended: `neutral` is neither (a 4xx, a caller that went away) and moves no counter. */
 export type Outcome = "success" | "failure" | "neutral";
@@ -14,7 +15,8 @@ export type Outcome = "success" | "failure" | "neutral";
 export interface Permit {
   readonly admitted: true;
   success(): void;
-  failure(): void;
+  /** `{ consecutive: false }`: counts toward the failure rate only (see {@link FailureOptions}). */
+  failure(options?: FailureOptions): void;
   neutral(): void;
 }
 

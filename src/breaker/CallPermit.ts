@@ -1,7 +1,11 @@
 import type { Outcome, Permit } from "./Acquisition.ts";
+import type { FailureOptions } from "./FailureOptions.ts";
+
+/** An outcome as the breaker records it: `rate_failure` is a failure that counts toward the rate only. */
+export type RecordedOutcome = Outcome | "rate_failure";
 
 /** How a permit reports its outcome to the breaker that issued it. */
-export type SettleCall = (permit: CallPermit, outcome: Outcome) => void;
+export type SettleCall = (permit: CallPermit, outcome: RecordedOutcome) => void;
 
 /**
  * The breaker's record of one admitted call: which generation of the state machine admitted it (a later
@@ -30,15 +34,15 @@ export class CallPermit implements Permit {
     this.#finish("success");
   }
 
-  failure(): void {
-    this.#finish("failure");
+  failure(options?: FailureOptions): void {
+    this.#finish(options?.consecutive === false ? "rate_failure" : "failure");
   }
 
   neutral(): void {
     this.#finish("neutral");
   }
 
-  #finish(outcome: Outcome): void {
+  #finish(outcome: RecordedOutcome): void {
     const settle = this.#settle;
     if (settle === undefined) return; // settled already: counted once, never twice
     this.#settle = undefined;

@@ -1,6 +1,6 @@
 import type { AcquireOptions } from "./AcquireOptions.ts";
-import type { Acquisition, Outcome, Rejection } from "./Acquisition.ts";
-import { CallPermit, type SettleCall } from "./CallPermit.ts";
+import type { Acquisition, Rejection } from "./Acquisition.ts";
+import { CallPermit, type RecordedOutcome, type SettleCall } from "./CallPermit.ts";
 import { ChangeNotifier, type StateChangeListener } from "./ChangeNotifier.ts";
 import type { CircuitBreakerOptions } from "./CircuitBreakerOptions.ts";
 import type { CircuitMetrics } from "./CircuitMetrics.ts";
@@ -274,7 +274,7 @@ export class CircuitBreaker {
     return { admitted: false, state, retryAfterMs: wholeMs(waitMs) };
   }
 
-  #record(permit: CallPermit, outcome: Outcome): void {
+  #record(permit: CallPermit, outcome: RecordedOutcome): void {
     const state = this.#state;
     const current = permit.generation === this.#generation;
     // A probe gives its slot back whatever its outcome, neutral included.
@@ -285,14 +285,18 @@ export class CircuitBreaker {
     // so it stays out of the window too, where it could tip a fresh circuit's failure rate.
     if (outcome === "neutral" || !current) return;
     const now = this.#clock.now();
-    const failed = outcome === "failure" || now - permit.startedAt > this.#options.slowCallDuration;
+    const slow = now - permit.startedAt > this.#options.slowCallDuration;
+    const failed = outcome !== "success" || slow;
     this.#window.record(now, failed);
+    // A rate-only failure (FailureOptions) is no evidence either way for the consecutive rule: it
+    // neither adds to the count nor resets it. Slowness is the service's own: a slow one is a failure.
+    const consecutive = outcome === "failure" || slow;
 
     switch (state.kind) {
       case "closed":
         if (!failed) {
           this.#consecutiveFailures = 0;
-        } else if (++this.#consecutiveFailures >= this.#options.failureThreshold) {
+        } else if (consecutive && ++this.#consecutiveFailures >= this.#options.failureThreshold) {
           this.#open(now, this.#options.openDuration, "consecutive_failures");
         } else if (this.#rateExceeded()) {
           this.#open(now, this.#options.openDuration, "failure_rate");
@@ -300,8 +304,9 @@ export class CircuitBreaker {
         return;
       case "half_open":
         if (now - permit.startedAt >= this.#options.openDuration) return; // outlived its slot: counted only
+        // a probe that failed, even at the rate only, is no sign of recovery: the circuit opens again
         if (failed) {
-          this.#consecutiveFailures++;
+          if (consecutive) this.#consecutiveFailures++;
           this.#open(now, Math.min(state.openFor * 2, this.#options.maxOpenDuration), "probe_failed");
         } else {
           this.#consecutiveFailures = 0;
@@ -312,7 +317,8 @@ export class CircuitBreaker {
         }
         return;
       case "disabled":
-        this.#consecutiveFailures = failed ? this.#consecutiveFailures + 1 : 0;
+        if (!failed) this.#consecutiveFailures = 0;
+        else if (consecutive) this.#consecutiveFailures++;
         return;
       case "open":
       case "forced_open":

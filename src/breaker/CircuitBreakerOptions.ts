@@ -1,7 +1,10 @@
 import type { Clock } from "./Clock.ts";
 
-/** How an outcome is judged: `true` is a failure, `false` a success, `"neutral"` neither. */
-export type Verdict = boolean | "neutral";
+/**
+ * How an outcome is judged: `true` is a failure, `false` a success, `"neutral"` neither, and
+ * `"rate_only"` a failure that counts toward the failure rate only (`failure({ consecutive: false })`).
+ */
+export type Verdict = boolean | "neutral" | "rate_only";
 
 /** Options of {@link CircuitBreaker}; every one is optional. Durations are in milliseconds. */
 export interface CircuitBreakerOptions {

@@ -73,9 +73,12 @@ function judge(
     permit.failure();
     return { error };
   }
-  permit[verdict === "neutral" ? "neutral" : verdict ? "failure" : "success"]();
+  if (verdict === "rate_only") permit.failure(rateOnly);
+  else permit[verdict === "neutral" ? "neutral" : verdict ? "failure" : "success"]();
   return undefined;
 }
+
+const rateOnly = { consecutive: false } as const;
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (

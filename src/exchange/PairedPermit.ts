@@ -1,4 +1,5 @@
 import type { Outcome, Permit } from "../breaker/Acquisition.ts";
+import type { FailureOptions } from "../breaker/FailureOptions.ts";
 import type { ExchangeOutcome } from "../judges/ExchangeJudge.ts";
 
 /**
@@ -22,8 +23,9 @@ export class PairedPermit implements Permit {
     this.settle("success");
   }
 
-  failure(): void {
-    this.settle("failure");
+  failure(options?: FailureOptions): void {
+    this.upstream.failure(options);
+    this.narrow.failure(options);
   }
 
   neutral(): void {
@@ -32,10 +34,14 @@ export class PairedPermit implements Permit {
 
   /** Settles both permits; returns the narrower circuit's outcome. */
   settle(outcome: ExchangeOutcome): Outcome {
-    const [upstream, narrow] =
-      typeof outcome === "string" ? [outcome, outcome] : [outcome.upstream, outcome.tool];
-    this.upstream[upstream]();
-    this.narrow[narrow]();
-    return narrow;
+    if (typeof outcome === "string") {
+      this.upstream[outcome]();
+      this.narrow[outcome]();
+      return outcome;
+    }
+    this.upstream[outcome.upstream]();
+    if (outcome.tool === "failure") this.narrow.failure(outcome.toolFailure);
+    else this.narrow[outcome.tool]();
+    return outcome.tool;
   }
 }

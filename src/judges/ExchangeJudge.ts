@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Outcome } from "../breaker/Acquisition.ts";
+import type { FailureOptions } from "../breaker/FailureOptions.ts";
 
 /**
  * An answer that clears the server while it blames one of its tools (SPEC §3.2): a tool call's own
@@ -10,6 +11,8 @@ export interface SplitOutcome {
   readonly upstream: Outcome;
   readonly tool: Outcome;
   readonly whole: Outcome;
+  /** How the tool's failure counts: `{ consecutive: false }`, at the rate only, for an `isError` result. */
+  readonly toolFailure?: FailureOptions;
 }
 
 /** An exchange's outcome: one for every circuit that admitted it, or one for each. */

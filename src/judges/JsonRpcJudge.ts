@@ -14,8 +14,16 @@ export interface JsonRpcRules {
 
 /** A tool call answered with a failing error code: the tool is blamed, the server heard nothing. */
 const toolFailed: SplitOutcome = { upstream: "neutral", tool: "failure", whole: "failure" };
-/** A tool result with `isError: true`: the server did its job, the tool did not. */
-const toolErred: SplitOutcome = { upstream: "success", tool: "failure", whole: "success" };
+/**
+ * A tool result with `isError: true`: the server did its job, the tool did not — or its caller erred
+ * (a path outside the allowed folder): it counts toward the tool circuit's failure rate only.
+ */
+const toolErred: SplitOutcome = {
+  upstream: "success",
+  tool: "failure",
+  whole: "success",
+  toolFailure: { consecutive: false },
+};
 
 const progressMethod = "notifications/progress";
 

@@ -21,6 +21,9 @@ export interface ModelOptions {
   halfOpenProbesOnly: boolean;
 }
 
+/** A call's outcome as the model takes it: `rate_failure` is `failure({ consecutive: false })`. */
+export type ModelOutcome = Outcome | "rate_failure";
+
 export interface ModelCall {
   generation: number;
   startedAt: number;
@@ -102,20 +105,24 @@ export class ReferenceModel {
     return this.#reject(state, Math.min(...holding.map((p) => p.takenAt)) + this.#o.openDuration - now);
   }
 
-  settle(call: ModelCall, outcome: Outcome, now: number): void {
+  settle(call: ModelCall, outcome: ModelOutcome, now: number): void {
     this.#now = now;
     if (call.settled) return;
     call.settled = true;
     if (outcome === "neutral") return;
     if (call.generation !== this.#generation) return; // late: evidence about a state that is gone
-    const failed = outcome === "failure" || now - call.startedAt > this.#o.slowCallDuration;
+    const slow = now - call.startedAt > this.#o.slowCallDuration;
+    const failed = outcome !== "success" || slow;
+    // a rate-only failure is invisible to the consecutive count, unless it was slow
+    const counted = outcome === "failure" || slow;
     this.#windowAt = Math.max(this.#windowAt, now);
     this.#outcomes.push({ bucket: this.#bucket(this.#windowAt), failed });
     if (this.#state === "closed") {
-      this.#consecutive = failed ? this.#consecutive + 1 : 0;
+      if (!failed) this.#consecutive = 0;
+      else if (counted) this.#consecutive++;
       if (!failed) return;
       const { calls, failures } = this.#window();
-      if (this.#consecutive >= this.#o.failureThreshold)
+      if (counted && this.#consecutive >= this.#o.failureThreshold)
         this.#open(now, this.#o.openDuration, "consecutive_failures");
       else if (calls >= this.#o.minimumRequests && failures / calls >= this.#o.failureRateThreshold) {
         this.#open(now, this.#o.openDuration, "failure_rate");
@@ -123,7 +130,7 @@ export class ReferenceModel {
     } else if (this.#state === "half_open") {
       if (now - call.startedAt >= this.#o.openDuration) return;
       if (failed) {
-        this.#consecutive++;
+        if (counted) this.#consecutive++;
         this.#open(now, Math.min(this.#openFor * 2, this.#o.maxOpenDuration), "probe_failed");
       } else {
         this.#consecutive = 0;
@@ -134,7 +141,8 @@ export class ReferenceModel {
         }
       }
     } else if (this.#state === "disabled") {
-      this.#consecutive = failed ? this.#consecutive + 1 : 0;
+      if (!failed) this.#consecutive = 0;
+      else if (counted) this.#consecutive++;
     }
   }
 

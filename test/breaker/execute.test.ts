@@ -117,6 +117,17 @@ describe("execute", () => {
     assert.equal(b.state, "open");
   });
 
+  it('lets a verdict of "rate_only" count a failure toward the rate, not the consecutive count', async () => {
+    const b = breaker({
+      failureThreshold: 1,
+      isResultFailure: (v) => (v === "denied" ? "rate_only" : false),
+    });
+    assert.equal(await b.execute(async () => "denied"), "denied");
+    await b.execute(fail, { isFailure: () => "rate_only" }).catch(() => {});
+    const metrics = b.metrics();
+    assert.deepEqual([metrics.state, metrics.failedRequests, metrics.consecutiveFailures], ["closed", 2, 0]);
+  });
+
   it("lets a per-call option override the breaker's", async () => {
     const b = breaker({ failureThreshold: 1, isFailure: () => true });
     await b.execute(fail, { isFailure: () => "neutral" }).catch(() => {});

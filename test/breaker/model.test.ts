@@ -1,20 +1,32 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { CircuitBreaker, type Outcome, type Permit, type StateChange } from "../../src/index.ts";
+import { CircuitBreaker, type Permit, type StateChange } from "../../src/index.ts";
 import { ManualClock } from "../support/ManualClock.ts";
-import { type ModelCall, type ModelOptions, type Reaction, ReferenceModel } from "./ReferenceModel.ts";
+import {
+  type ModelCall,
+  type ModelOptions,
+  type ModelOutcome,
+  type Reaction,
+  ReferenceModel,
+} from "./ReferenceModel.ts";
 
 type Step =
   | { kind: "acquire"; probe: boolean }
-  | { kind: "settle"; pick: number; outcome: Outcome }
-  | { kind: "settleAgain"; pick: number; outcome: Outcome }
+  | { kind: "settle"; pick: number; outcome: ModelOutcome }
+  | { kind: "settleAgain"; pick: number; outcome: ModelOutcome }
   | { kind: "tick"; ms: number }
   | { kind: "observe" }
   | { kind: "forceOpen" | "disable" | "reset" | "close" }
   | { kind: "openFor"; ms: number };
 
-const outcome = fc.constantFrom<Outcome>("success", "failure", "neutral");
+const outcome = fc.constantFrom<ModelOutcome>("success", "failure", "neutral", "rate_failure");
+
+/** Settles a real permit as the model's `outcome` says. */
+function settleAs(permit: Permit, outcome: ModelOutcome): void {
+  if (outcome === "rate_failure") permit.failure({ consecutive: false });
+  else permit[outcome]();
+}
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -125,7 +137,7 @@ function check(
         const [pair] =
           s.kind === "settle" ? pool.splice(s.pick % pool.length, 1) : [pool[s.pick % pool.length]];
         if (pair === undefined) break;
-        pair[0][s.outcome]();
+        settleAs(pair[0], s.outcome);
         model.settle(pair[1], s.outcome, now);
         if (s.kind === "settle") done.push(pair);
         break;

@@ -73,8 +73,9 @@ const server =
       .end(JSON.stringify({ jsonrpc: "2.0", id, ...payload }));
   };
 
-async function behind(handlers: Record<string, Handler>, toml = "") {
-  const fleet = await startFleet(handlers, `[proxy.tool_circuit]\nfailure_threshold = 2\n${toml}`);
+/** `toolCircuit`: the keys of `[proxy.tool_circuit]`; `toml`: added after them. */
+async function behind(handlers: Record<string, Handler>, toml = "", toolCircuit = "failure_threshold = 2") {
+  const fleet = await startFleet(handlers, `[proxy.tool_circuit]\n${toolCircuit}\n${toml}`);
   opened.push(fleet.close);
   const call = async (body: string, headers: Record<string, string> = {}) => {
     const res = await request(fleet.proxy.url, {
@@ -136,6 +137,45 @@ describe("tool circuits (SPEC §3.2)", () => {
     await call(toolCall(1, "flaky"));
     assert.deepEqual([tool("u", "flaky")?.failedRequests, tool("u", "flaky")?.totalRequests], [1, 1]);
     assert.deepEqual([upstream("u")?.failedRequests, upstream("u")?.totalRequests], [0, 2]);
+  });
+
+  it("lets five isError results in a row leave the tool's circuit closed below minimum_requests, while five failing errors in a row open it", async () => {
+    const { call, tool, list } = await behind(
+      { u: server({ read_file: "isError", query: "error" }) },
+      "",
+      "failure_threshold = 5\nminimum_requests = 10",
+    );
+    await list();
+    // one confused client asking for paths outside the allowed folder: the server answers isError
+    for (let i = 1; i <= 5; i++) await call(toolCall(i, "read_file"));
+    const readFile = tool("u", "read_file");
+    assert.deepEqual(
+      [readFile?.state, readFile?.failedRequests, readFile?.consecutiveFailures],
+      ["closed", 5, 0],
+      "counted toward the rate, not as consecutive failures",
+    );
+    for (let i = 6; i <= 10; i++) await call(toolCall(i, "query"));
+    const query = tool("u", "query");
+    assert.deepEqual([query?.state, query?.totalRequests], ["open", 5], "opened by consecutive failures");
+  });
+
+  it("opens a tool's circuit when its isError rate reaches the threshold over minimum_requests calls", async () => {
+    const modes: Record<string, Mode> = { lookup: "ok" };
+    const { fleet, call, tool, list } = await behind(
+      { u: server(modes) },
+      "",
+      "failure_threshold = 5\nminimum_requests = 10\nfailure_rate_threshold = 0.6",
+    );
+    await list();
+    for (let i = 1; i <= 4; i++) await call(toolCall(i, "lookup"));
+    const reasons: string[] = [];
+    fleet.proxy.breakwater.circuits.get("u", "lookup")?.breaker.onStateChange((c) => reasons.push(c.reason));
+    modes["lookup"] = "isError"; // the tool's backend died: every call answers isError
+    for (let i = 5; i <= 9; i++) await call(toolCall(i, "lookup"));
+    assert.equal(tool("u", "lookup")?.state, "closed", "5 failed of 9: below minimum_requests");
+    await call(toolCall(10, "lookup"));
+    assert.equal(tool("u", "lookup")?.state, "open", "6 failed of 10: the rate reached 0.6");
+    assert.deepEqual(reasons, ["failure_rate"]);
   });
 
   it("feeds a transport failure (a 500) to both circuits", async () => {
