@@ -258,6 +258,9 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     const report = await health(proxy);
     assert.deepEqual(report["processes"], { local: { live: 2, busy: 1, limit: 3 } });
     assert.deepEqual(Object.keys(report).sort(), ["circuit_breakers", "processes", "status"], "fields kept");
+    const metrics = await (await request(`${proxy.adminUrl}/metrics`)).body.text();
+    assert.match(metrics, /breakwater_stdio_processes\{upstream="local"\} 2/);
+    assert.match(metrics, /breakwater_stdio_processes_busy\{upstream="local"\} 1/);
 
     const remote = new DemoMcpServer("remote");
     await remote.start();
