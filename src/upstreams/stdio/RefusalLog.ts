@@ -13,6 +13,7 @@ export class RefusalLog {
   /** Set while an interval runs: refusals until it ends are counted, not told. */
   #interval: Timer | undefined;
   #suppressed = 0;
+  #closed = false;
 
   /** `tell(suppressed)` writes one line; `suppressed` counts the refusals since the line before it. */
   constructor(tell: (suppressed: number) => void, intervalMs: number, timers: Timers = systemTimers) {
@@ -22,6 +23,7 @@ export class RefusalLog {
   }
 
   refused(): void {
+    if (this.#closed) return; // sessions still waiting when the upstream closes: no longer news
     if (this.#interval !== undefined) {
       this.#suppressed++;
       return;
@@ -30,8 +32,9 @@ export class RefusalLog {
     this.#start();
   }
 
-  /** Tells what is still counted, and sets no more timers. */
+  /** Tells what is still counted, and tells (and times) nothing more. */
   close(): void {
+    this.#closed = true;
     this.#timers.clearTimeout(this.#interval);
     this.#interval = undefined;
     this.#flush();
