@@ -6,7 +6,7 @@ import type { ListenerTls } from "../config/tlsFiles.ts";
 import type { HostRule } from "../edge/HostRule.ts";
 import { httpListener } from "../http/httpListener.ts";
 import { isToolName } from "../mcp/toolName.ts";
-import type { Upstream } from "../upstreams/Upstream.ts";
+import type { ProcessSlots, Upstream } from "../upstreams/Upstream.ts";
 import { bearerTokenMatcher } from "./bearerToken.ts";
 import type { CircuitActivity } from "./CircuitActivity.ts";
 import { admits, breakerReport, circuitReport } from "./circuitReport.ts";
@@ -96,10 +96,17 @@ export class AdminServer {
   }
 
   #health(): object {
-    const report = circuitReport(this.#o.upstreams(), this.#o.circuits);
+    const upstreams = this.#o.upstreams();
+    const report = circuitReport(upstreams, this.#o.circuits);
+    const processes = processReport(upstreams);
     const fleet = this.#o.fleet;
-    if (fleet === undefined) return report;
-    return { ...report, fleet: { connected: fleet.connected, replicas_seen: fleet.replicasSeen() } };
+    return {
+      ...report,
+      ...(processes === undefined ? {} : { processes }),
+      ...(fleet === undefined
+        ? {}
+        : { fleet: { connected: fleet.connected, replicas_seen: fleet.replicasSeen() } }),
+    };
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -193,6 +200,18 @@ export class AdminServer {
 
     json(res, 404, { error: "not found", endpoints: ["/", "/health", "/ready", "/metrics", "/circuits"] });
   }
+}
+
+/**
+ * The processes of each upstream that runs them (stdio ones): live, busy (starting, a call in flight or
+ * an open stream), and the limit (`max_processes`); undefined when no upstream runs processes.
+ */
+function processReport(upstreams: readonly Upstream[]): Record<string, ProcessSlots> | undefined {
+  // names come from the config: defined as own properties (see circuitReport)
+  const entries = upstreams.flatMap((u) =>
+    u.processSlots === undefined ? [] : [[u.name, u.processSlots] as const],
+  );
+  return entries.length === 0 ? undefined : Object.fromEntries(entries);
 }
 
 function json(

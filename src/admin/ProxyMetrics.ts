@@ -171,7 +171,7 @@ export class ProxyMetrics implements ExchangeObserver {
     if (toolTally !== undefined) toolTally.counts[(tool as { outcome: Outcome }).outcome]++;
   }
 
-  /** Reports the live processes of the upstreams that run them (stdio ones, SPEC §5). */
+  /** Reports the live and busy processes of the upstreams that run them (stdio ones, SPEC §5). */
   watchProcesses(upstreams: () => readonly Upstream[]): void {
     new Gauge({
       name: "breakwater_stdio_processes",
@@ -181,6 +181,18 @@ export class ProxyMetrics implements ExchangeObserver {
       collect() {
         for (const upstream of upstreams()) {
           if (upstream.processes !== undefined) this.set({ upstream: upstream.name }, upstream.processes);
+        }
+      },
+    });
+    new Gauge({
+      name: "breakwater_stdio_processes_busy",
+      help: "Processes of each stdio upstream that are starting, or have a call in flight or an open stream: at max_processes, only the others can be ended to make room.",
+      labelNames: ["upstream"] as const,
+      registers: [this.registry],
+      collect() {
+        for (const upstream of upstreams()) {
+          const slots = upstream.processSlots;
+          if (slots !== undefined) this.set({ upstream: upstream.name }, slots.busy);
         }
       },
     });

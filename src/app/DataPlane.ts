@@ -212,5 +212,6 @@ function stdioUpstream(
     onStderrLine: (pid, line) => stderr.line(pid, line),
     onFault: (pid, fault) => logger.warn({ upstream: name, pid, fault }, "stdio process ended: fault"),
     onExit: (upstream, reason) => metrics.stdioExit(upstream, reason),
+    log: logger,
   });
 }

@@ -35,8 +35,20 @@ export interface Upstream {
   healthCheck(judge: () => ExchangeJudge): HealthCheck | undefined;
   /** Live processes behind it, for one that runs them (a stdio upstream, SPEC §5); else undefined. */
   readonly processes?: number;
+  /** Its processes' live, busy and limit, for one that runs them (`/health`); else undefined. */
+  readonly processSlots?: ProcessSlots;
   /** Drops the connections (or processes) of this upstream; requests still in flight fail. */
   close(): Promise<void>;
+}
+
+/** The processes of an upstream that runs them (a stdio upstream), as `/health` shows them. */
+export interface ProcessSlots {
+  /** Processes starting or running, from spawn to exit. */
+  readonly live: number;
+  /** Of those, the ones starting, or with a call in flight or an open stream. */
+  readonly busy: number;
+  /** `max_processes`. */
+  readonly limit: number;
 }
 
 /** A client's request on its way to an upstream. */

@@ -194,6 +194,8 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
 
     const proxy = await stdioProxy("max_processes = 1");
     await connect(proxy);
+    // the client's GET stream keeps its session busy: no idle session to end for room
+    await until(() => proxy.breakwater.upstreams[0]?.processSlots?.busy === 1, "the GET stream is open");
     const full = await request(proxy.url, { method: "POST", headers, body: init });
     assert.equal(full.statusCode, 503);
     assert.equal(
@@ -202,6 +204,12 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     );
     const metrics = await (await request(`${proxy.adminUrl}/metrics`)).body.text();
     assert.match(metrics, /breakwater_upstream_requests_total\{upstream="local",outcome="overloaded"\} 1/);
+    const warned = proxy.logs().filter((line) => line["msg"]?.toString().startsWith("stdio upstream full"));
+    assert.deepEqual(
+      warned.map((line) => [line["level"], line["upstream"], line["max_processes"]]),
+      [[40, "local", 1]],
+      "logged at warn",
+    );
     const noSession = await request(proxy.url, {
       method: "POST",
       headers,
@@ -235,6 +243,31 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     const names = async () => (await (await connect(proxy)).client.listTools()).tools.map((t) => t.name);
     const served = [(await names()).includes("pid"), (await names()).includes("pid")];
     assert.deepEqual(served.sort(), [false, true], "round robin: one session on each upstream");
+  });
+
+  it("shows each stdio upstream's live and busy processes and its limit in /health, and nothing for url ones", async () => {
+    const health = async (of: TestProxy) =>
+      (await (await request(`${of.adminUrl}/health`)).body.json()) as Record<string, unknown>;
+    const proxy = await stdioProxy("max_processes = 3");
+    assert.deepEqual((await health(proxy))["processes"], { local: { live: 0, busy: 0, limit: 3 } });
+    const idle = await request(proxy.url, { method: "POST", headers, body: init });
+    await idle.body.text();
+    await connect(proxy); // its GET stream stands: a busy session
+    const stdio = proxy.breakwater.upstreams[0];
+    await until(() => stdio?.processSlots?.busy === 1, "the client's GET stream is open");
+    const report = await health(proxy);
+    assert.deepEqual(report["processes"], { local: { live: 2, busy: 1, limit: 3 } });
+    assert.deepEqual(Object.keys(report).sort(), ["circuit_breakers", "processes", "status"], "fields kept");
+    const metrics = await (await request(`${proxy.adminUrl}/metrics`)).body.text();
+    assert.match(metrics, /breakwater_stdio_processes\{upstream="local"\} 2/);
+    assert.match(metrics, /breakwater_stdio_processes_busy\{upstream="local"\} 1/);
+
+    const remote = new DemoMcpServer("remote");
+    await remote.start();
+    cleanups.push(() => remote.close());
+    const http = await startProxy(`[[upstreams]]\nname = "remote"\nurl = "${remote.url}"\n`);
+    cleanups.push(() => http.close());
+    assert.deepEqual(Object.keys(await health(http)).sort(), ["circuit_breakers", "status"], "no processes");
   });
 
   it("on SIGTERM, the proxy (its command) stops every child of its live sessions and exits 0", async () => {

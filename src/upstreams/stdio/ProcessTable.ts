@@ -1,22 +1,40 @@
+import { systemTimers, type Timer, type Timers } from "../../time/Timers.ts";
+import type { ProcessSlots } from "../Upstream.ts";
 import type { EndCause } from "./pendingCallError.ts";
 import type { StdioSession } from "./StdioSession.ts";
+
+/** A session waiting for the slot of a process that is stopping. */
+interface Waiter {
+  readonly session: StdioSession;
+  readonly granted: (granted: boolean) => void;
+  readonly timer: Timer;
+}
 
 /**
  * The processes of one stdio upstream, each accounted from the moment its slot is taken (before it is
  * spawned) to its exit (SPEC §5): `max_processes` holds for processes still starting, or waiting for
  * their `initialize` answer, as for those serving a session; a session the transport never gave an
  * id is counted, and stopped on close, like any other.
+ *
+ * At `max_processes`, a new session waits for the slot of a process that is stopping; when none is,
+ * the least recently used session with no call in flight and no open stream is ended to make one. A
+ * stopping process holds its slot until it has exited, and then hands it to the first waiter in the
+ * same step: the count never goes beyond `max_processes`.
  */
 export class ProcessTable {
   readonly #maxProcesses: number;
+  readonly #timers: Timers;
   /** Every session whose process is starting or running. */
   readonly #live = new Set<StdioSession>();
   /** Sessions that have an id, by it. */
   readonly #byId = new Map<string, StdioSession>();
+  /** Sessions waiting for a slot, first come first served; never more than the processes stopping. */
+  #waiters: Waiter[] = [];
   #closed = false;
 
-  constructor(maxProcesses: number) {
+  constructor(maxProcesses: number, timers: Timers = systemTimers) {
     this.#maxProcesses = maxProcesses;
+    this.#timers = timers;
   }
 
   /** Processes starting or running. */
@@ -24,14 +42,61 @@ export class ProcessTable {
     return this.#live.size;
   }
 
+  /** Live, busy and the limit. Costs a pass over the live sessions (at most `max_processes`). */
+  get slots(): ProcessSlots {
+    let busy = 0;
+    for (const session of this.#live) if (!this.#evictable(session) && !session.ending) busy++;
+    return { live: this.#live.size, busy, limit: this.#maxProcesses };
+  }
+
   /**
    * Takes a slot for `session`'s process, at once (nothing awaited between the count and the taking):
    * false when `max_processes` are live, or the upstream is closing.
    */
   admit(session: StdioSession): boolean {
-    if (this.#closed || this.#live.size >= this.#maxProcesses) return false;
+    if (this.#closed || this.#live.size >= this.#maxProcesses || this.#waiters.length > 0) return false;
     this.#live.add(session);
     return true;
+  }
+
+  /**
+   * After `admit` said no: a slot for `session` as soon as a stopping process has exited — one already
+   * stopping that no other session waits for, else that of the least recently used idle session, which
+   * `evict` is told to end (at once, before this returns). Resolves true with the slot taken, false
+   * when none came within `waitMs` or the table closed. Undefined when every process is busy: no room
+   * can be made.
+   */
+  makeRoom(
+    session: StdioSession,
+    waitMs: number,
+    evict: (victim: StdioSession) => void,
+  ): Promise<boolean> | undefined {
+    if (this.#closed) return undefined;
+    let stopping = 0;
+    for (const live of this.#live) if (live.ending) stopping++;
+    if (stopping <= this.#waiters.length) {
+      const victim = this.#leastRecentlyUsed();
+      if (victim === undefined) return undefined;
+      evict(victim);
+      if (!victim.ending) return undefined; // not ended after all: no room to wait for
+    }
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        session,
+        granted: resolve,
+        timer: this.#timers.setTimeout(() => this.withdraw(session), waitMs),
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** `session` no longer waits for a slot (its client left, or it waited too long): false for it. */
+  withdraw(session: StdioSession): void {
+    const waiter = this.#waiters.find((w) => w.session === session);
+    if (waiter === undefined) return;
+    this.#waiters = this.#waiters.filter((w) => w !== waiter);
+    this.#timers.clearTimeout(waiter.timer);
+    waiter.granted(false);
   }
 
   /** `session` got its id from the transport: requests carrying it reach it. */
@@ -44,16 +109,41 @@ export class ProcessTable {
     return this.#byId.get(id);
   }
 
-  /** `session`'s process has exited (or never started): its slot is free. */
+  /** `session`'s process has exited (or never started): its slot is free, or the first waiter's. */
   gone(session: StdioSession): void {
-    this.#live.delete(session);
+    if (!this.#live.delete(session)) return;
     const id = session.sessionId;
     if (id !== undefined && this.#byId.get(id) === session) this.#byId.delete(id);
+    const next = this.#waiters.shift();
+    if (next === undefined) return;
+    this.#timers.clearTimeout(next.timer);
+    this.#live.add(next.session); // in the same step as the slot came free: nobody else takes it
+    next.granted(true);
   }
 
   /** Admits no more, and ends every session, starting ones too; resolves once their processes are gone. */
   async close(cause: EndCause): Promise<void> {
     this.#closed = true;
+    for (const waiter of [...this.#waiters]) this.withdraw(waiter.session);
     await Promise.all([...this.#live].map((session) => session.end(cause)));
+  }
+
+  /** A session that could be ended to make room: named, not ending, no call in flight, no open stream. */
+  #evictable(session: StdioSession): boolean {
+    return (
+      session.sessionId !== undefined &&
+      this.#byId.get(session.sessionId) === session &&
+      !session.ending &&
+      !session.busy
+    );
+  }
+
+  #leastRecentlyUsed(): StdioSession | undefined {
+    let oldest: StdioSession | undefined;
+    for (const session of this.#byId.values()) {
+      if (!this.#evictable(session)) continue;
+      if (oldest === undefined || session.lastUsed < oldest.lastUsed) oldest = session;
+    }
+    return oldest;
   }
 }

@@ -17,6 +17,11 @@ export interface StdioSessionOptions {
   readonly onFault?: (pid: number | undefined, fault: ChildFault) => void;
   /** Told once, when the session's process is gone (deleted, idle, stopped, or dead). */
   readonly onEnded: (session: StdioSession, reason: ExitReason) => void;
+  /**
+   * Told once, when Breakwater begins to end the session (an exit of the process on its own is told
+   * by `onEnded` alone), with how long it had been idle then.
+   */
+  readonly onEnding?: (session: StdioSession, cause: EndCause, idleMs: number) => void;
 }
 
 /**
@@ -43,6 +48,8 @@ export class StdioSession {
   /** HTTP exchanges of this session whose answer has not ended (a GET stream stands until it ends). */
   #exchanges = 0;
   #idleTimer: Timer | undefined;
+  /** When the session was last used (`timers.now()`): an exchange began or ended, or a call was answered. */
+  #lastUsed: number;
   /** The client's `initialize`, sent to the process ahead of the client's transport, and its answer. */
   #initialize:
     | {
@@ -60,6 +67,7 @@ export class StdioSession {
     this.#child = child;
     this.#o = options;
     this.#timers = options.timers ?? systemTimers;
+    this.#lastUsed = this.#timers.now();
     this.http = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessionclosed: () => void this.end("deleted"),
@@ -119,12 +127,28 @@ export class StdioSession {
     return this.#pending.size > 0 || this.#exchanges > 0;
   }
 
+  /** Whether the session is ending, or has ended: it takes no more requests. */
+  get ending(): boolean {
+    return this.#ending !== undefined;
+  }
+
+  /** When the session was last used, on its timers' scale: the least recent is the first to go. */
+  get lastUsed(): number {
+    return this.#lastUsed;
+  }
+
+  /** How long the session has gone without a call in flight or an open stream; 0 while busy. */
+  get idleMs(): number {
+    return this.busy ? 0 : this.#timers.now() - this.#lastUsed;
+  }
+
   /**
    * An HTTP exchange of this session begins: the session is busy until the returned function is
    * called (its answer ended), and its idle time starts again from then.
    */
   exchange(): () => void {
     this.#exchanges++;
+    this.#lastUsed = this.#timers.now();
     this.#timers.clearTimeout(this.#idleTimer);
     let over = false;
     return () => {
@@ -138,6 +162,7 @@ export class StdioSession {
   /** The session was used: its idle time starts again. */
   touch(): void {
     if (this.#ending !== undefined) return;
+    this.#lastUsed = this.#timers.now();
     this.#timers.clearTimeout(this.#idleTimer);
     this.#idleTimer = this.#timers.setTimeout(() => this.#idle(), this.#o.idleTimeoutMs);
   }
@@ -148,6 +173,7 @@ export class StdioSession {
    */
   end(cause: EndCause | undefined): Promise<void> {
     if (this.#ending !== undefined) return this.#ending;
+    if (cause !== undefined) this.#o.onEnding?.(this, cause, this.idleMs);
     this.#timers.clearTimeout(this.#idleTimer);
     if (cause !== undefined) this.#endCause = cause;
     const answered = this.#answerPending(cause ?? { exit: this.#child.exit });

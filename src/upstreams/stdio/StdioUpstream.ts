@@ -1,8 +1,9 @@
 import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { CircuitBreaker } from "../../breaker/CircuitBreaker.ts";
 import type { StdioConfig } from "../../config/Config.ts";
-import type { Timers } from "../../time/Timers.ts";
+import { systemTimers, type Timers } from "../../time/Timers.ts";
 import {
+  type ProcessSlots,
   type ResponseSink,
   type TransportFailure,
   transportFailure,
@@ -13,7 +14,10 @@ import { type ChildFault, ChildProcessTransport } from "./ChildProcessTransport.
 import { checkInitialize, headerValue, jsonRpcError } from "./initializeRequest.ts";
 import { minimalEnvironment } from "./minimalEnvironment.ts";
 import { ProcessTable } from "./ProcessTable.ts";
+import type { EndCause } from "./pendingCallError.ts";
+import { RefusalLog } from "./RefusalLog.ts";
 import { type ExitReason, StdioSession } from "./StdioSession.ts";
+import { sessionNotFound } from "./sessionNotFound.ts";
 import { WebResponseStream, webRequest } from "./webExchange.ts";
 
 export interface StdioUpstreamOptions {
@@ -31,7 +35,25 @@ export interface StdioUpstreamOptions {
   readonly onExit?: (upstream: string, reason: ExitReason) => void;
   /** Idle times and the steps of stopping a process; default `systemTimers`. */
   readonly timers?: Timers;
+  /** Where sessions ended to make room, idle ones, and refusals at `max_processes` are logged. */
+  readonly log?: StdioLog;
 }
+
+/** The log lines of a stdio upstream's sessions (a pino logger is one). */
+export interface StdioLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/**
+ * How long a new session waits for the slot of a process being stopped to make room for it: the steps
+ * of stopping (stdin closed, SIGTERM after 2 s, SIGKILL after 5 s more) with room to spare. After it,
+ * or when the client's request ends first, the answer is 503 `overloaded`.
+ */
+export const slotWaitMs = 10_000;
+
+/** Refusals at `max_processes` are logged at most once per this, per upstream (the rest counted). */
+export const refusalLogIntervalMs = 60_000;
 
 const sessionHeader = "mcp-session-id";
 
@@ -41,7 +63,9 @@ const sessionHeader = "mcp-session-id";
  * proxy balances, guards and judges it like any other. An `initialize` without a session starts a
  * process (at most `max_processes` at once, counted from spawn to exit); requests of a session go to
  * its process; a session ends with DELETE, after `idle_timeout_secs` without a call in flight or an
- * open stream, when its process exits, or when the proxy closes.
+ * open stream, when its process exits, or when the proxy closes. At `max_processes`, the least
+ * recently used session with no call in flight and no open stream is ended to make room for a new
+ * one; only when every process is busy is the answer 503 `overloaded` (logged at most once a minute).
  */
 export class StdioUpstream implements Upstream {
   readonly name: string;
@@ -52,13 +76,20 @@ export class StdioUpstream implements Upstream {
   readonly servesSessionless = false;
   readonly #o: StdioUpstreamOptions;
   readonly #table: ProcessTable;
+  readonly #refusals: RefusalLog;
   #inFlight = 0;
 
   constructor(options: StdioUpstreamOptions) {
     this.name = options.name;
     this.circuit = options.circuit;
     this.#o = options;
-    this.#table = new ProcessTable(options.config.maxProcesses);
+    const timers = options.timers ?? systemTimers;
+    this.#table = new ProcessTable(options.config.maxProcesses, timers);
+    this.#refusals = new RefusalLog(
+      (suppressed) => this.#logRefusal(suppressed),
+      refusalLogIntervalMs,
+      timers,
+    );
   }
 
   get inFlight(): number {
@@ -75,6 +106,11 @@ export class StdioUpstream implements Upstream {
     return this.#table.size;
   }
 
+  /** Live and busy processes, and `max_processes`, for `/health`. */
+  get processSlots(): ProcessSlots {
+    return this.#table.slots;
+  }
+
   dispatch(request: UpstreamRequest, sink: ResponseSink): void {
     this.#inFlight++;
     const stream = new WebResponseStream(sink, () => this.#inFlight--);
@@ -87,6 +123,7 @@ export class StdioUpstream implements Upstream {
 
   /** Ends every session (pending calls answered `shutdown`) and stops every process, starting ones too. */
   close(): Promise<void> {
+    this.#refusals.close();
     return this.#table.close("shutdown");
   }
 
@@ -94,7 +131,7 @@ export class StdioUpstream implements Upstream {
     const header = headerValue(request.rawHeaders, sessionHeader);
     if (header !== undefined) {
       const session = this.#table.get(header);
-      if (session === undefined) return stream.deliver(sessionNotFound());
+      if (session === undefined || session.ending) return stream.deliver(sessionNotFound(request, this.name));
       stream.onOver = session.exchange();
       stream.deliver(await session.http.handleRequest(webRequest(request)));
       return;
@@ -103,10 +140,13 @@ export class StdioUpstream implements Upstream {
     if (check.kind === "refused") return stream.deliver(check.response);
     if (check.kind === "none") return stream.deliver(noSession());
     const session = this.#newSession();
-    if (!this.#table.admit(session)) {
+    if (!this.#table.admit(session) && !(await this.#roomFor(session, stream))) {
+      if (stream.over) return; // the client left while it waited
+      this.#refusals.refused();
       const error = new Error(`${this.name}: max_processes (${this.#o.config.maxProcesses}) reached`);
       return fail(sink, stream, error, { nothingSent: true, overloaded: true });
     }
+    if (stream.over) return this.#table.gone(session); // the slot came after the client left
     // the request's deadline or its client gone: the process that would have served it goes too
     stream.onAbort = () => void session.end("deleted");
     try {
@@ -150,6 +190,41 @@ export class StdioUpstream implements Upstream {
     stream.deliver(response);
   }
 
+  /**
+   * At `max_processes`: waits (at most {@link slotWaitMs}, or until the client leaves) for the slot of
+   * a process being stopped — the least recently used idle session's, ended now, when no stopping one
+   * is free. False when every process is busy, or no slot came.
+   */
+  async #roomFor(session: StdioSession, stream: WebResponseStream): Promise<boolean> {
+    const room = this.#table.makeRoom(session, slotWaitMs, (victim) => void victim.end("evicted"));
+    if (room === undefined) return false;
+    stream.onAbort = () => this.#table.withdraw(session);
+    const granted = await room;
+    stream.onAbort = undefined;
+    return granted;
+  }
+
+  /** Logs, once per session, an end Breakwater chose for want of use: idle expiry, or eviction. */
+  #ending(session: StdioSession, cause: EndCause, idleMs: number): void {
+    if (cause !== "idle" && cause !== "evicted") return;
+    const fields = {
+      upstream: this.name,
+      session: session.sessionId,
+      pid: session.pid,
+      idle_secs: Math.round(idleMs / 1_000),
+    };
+    if (cause === "idle") this.#o.log?.info(fields, "stdio session ended: idle");
+    else this.#o.log?.info(fields, "stdio session ended to make room: max_processes reached");
+  }
+
+  #logRefusal(suppressed: number): void {
+    const { busy, live, limit } = this.#table.slots;
+    this.#o.log?.warn(
+      { upstream: this.name, max_processes: limit, live, busy, suppressed },
+      "stdio upstream full: max_processes reached, answered 503 overloaded",
+    );
+  }
+
   #newSession(): StdioSession {
     const { config, onStderrLine, onFault, timers } = this.#o;
     const child = new ChildProcessTransport({
@@ -165,6 +240,7 @@ export class StdioUpstream implements Upstream {
       ...(timers === undefined ? {} : { timers }),
       ...(onFault === undefined ? {} : { onFault }),
       onEnded: (ended, reason) => this.#ended(ended, reason),
+      onEnding: (ending, cause, idleMs) => this.#ending(ending, cause, idleMs),
     });
   }
 
@@ -191,11 +267,6 @@ function refusedInitialize(answer: JSONRPCMessage): Response {
     status: 200,
     headers: { "content-type": "application/json" },
   });
-}
-
-/** What an MCP server answers for a session it does not know: the client starts a new one. */
-function sessionNotFound(): Response {
-  return jsonRpcError(404, -32001, "Session not found");
 }
 
 function noSession(): Response {

@@ -1,8 +1,8 @@
 import type { JSONRPCErrorResponse, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { ChildExit, ChildFault } from "./ChildProcessTransport.ts";
 
-/** Why Breakwater stopped a session's process: DELETE, idle expiry, shutdown (SPEC §5, §8.3), or a fault. */
-export type StopCause = "deleted" | "idle" | "shutdown";
+/** Why Breakwater stopped a session's process: DELETE, idle expiry, eviction at max_processes, shutdown, or a fault. */
+export type StopCause = "deleted" | "idle" | "evicted" | "shutdown";
 
 /** Why Breakwater ended a session. */
 export type EndCause = StopCause | ChildFault;

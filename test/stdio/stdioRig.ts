@@ -1,0 +1,142 @@
+/**
+ * A StdioUpstream running the test server (test/support/stdioServer.ts) behind a bare proxy, with its
+ * time stepped by hand, and the raw-HTTP steps of an MCP session against it. Everything a rig starts is
+ * stopped after the test file.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after } from "node:test";
+import { fileURLToPath } from "node:url";
+import { request } from "undici";
+import type { StdioConfig } from "../../src/config/Config.ts";
+import { CircuitBreaker } from "../../src/index.ts";
+import type { ExitReason } from "../../src/upstreams/stdio/StdioSession.ts";
+import { StdioUpstream } from "../../src/upstreams/stdio/StdioUpstream.ts";
+import { type BareProxy, startBareProxy } from "../support/bareProxy.ts";
+import { ManualClock } from "../support/ManualClock.ts";
+import { ManualTimers } from "../support/ManualTimers.ts";
+
+export const server = fileURLToPath(new URL("../support/stdioServer.ts", import.meta.url));
+/** Run after the test file, last first. */
+export const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+export interface Rig {
+  readonly upstream: StdioUpstream;
+  readonly proxy: BareProxy;
+  readonly timers: ManualTimers;
+  readonly dir: string;
+  readonly exits: ExitReason[];
+  readonly stderr: string[];
+  /** Faults told, as "pid fault". */
+  readonly faults: string[];
+  /** Log lines, each its fields with `level` and `msg`. */
+  readonly logs: Record<string, unknown>[];
+  /** Pids of every process of the test server started (each writes its pid file on start). */
+  pids(): number[];
+}
+
+/** A StdioUpstream running the test server (`args` after its path, `--pid-dir` added), behind a bare proxy. */
+export async function rig(args: string[] = [], config: Partial<StdioConfig> = {}): Promise<Rig> {
+  const dir = mkdtempSync(join(tmpdir(), "breakwater-stdio-upstream-"));
+  const timers = new ManualTimers();
+  const exits: ExitReason[] = [];
+  const stderr: string[] = [];
+  const faults: string[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const upstream = new StdioUpstream({
+    name: "local",
+    circuit: new CircuitBreaker({ name: "local", clock: new ManualClock(), failureThreshold: 100 }),
+    config: {
+      command: [process.execPath, server, "--pid-dir", dir, ...args],
+      cwd: undefined,
+      env: {},
+      maxProcesses: 16,
+      idleTimeoutMs: 1_000,
+      ...config,
+    },
+    timers,
+    onExit: (_, reason) => exits.push(reason),
+    onStderrLine: (_, line) => stderr.push(line),
+    onFault: (pid, fault) => faults.push(`${pid} ${fault}`),
+    log: {
+      info: (fields, msg) => logs.push({ level: "info", msg, ...fields }),
+      warn: (fields, msg) => logs.push({ level: "warn", msg, ...fields }),
+    },
+  });
+  const proxy = await startBareProxy([upstream]);
+  const pids = () => readdirSync(dir).map(Number);
+  cleanups.push(async () => {
+    await proxy.close();
+    const closing = upstream.close();
+    for (let i = 0; i < 3; i++) await timers.advance(10_000);
+    await closing;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { upstream, proxy, timers, dir, exits, stderr, faults, logs, pids };
+}
+
+export const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+export const initialize = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+});
+
+/** Opens a session over raw HTTP: its token, once `initialize` is answered and `initialized` sent. */
+export async function openSession(proxy: BareProxy): Promise<string> {
+  const res = await request(proxy.url, { method: "POST", headers, body: initialize });
+  const body = await res.body.text();
+  assert.equal(res.statusCode, 200, body);
+  const session = res.headers["mcp-session-id"] as string;
+  const sessionHeaders = { ...headers, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" };
+  const note = await request(proxy.url, {
+    method: "POST",
+    headers: sessionHeaders,
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+  });
+  await note.body.text();
+  return session;
+}
+
+export function sessionHeaders(session: string) {
+  return { ...headers, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" };
+}
+
+/** Calls `tool` of the session; resolves with the answer's head once it comes, its body read apart. */
+export function call(
+  proxy: BareProxy,
+  session: string,
+  tool: string,
+  args: Record<string, unknown>,
+  id: number | string = 2,
+) {
+  return request(proxy.url, {
+    method: "POST",
+    headers: sessionHeaders(session),
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: tool, arguments: args },
+    }),
+  });
+}
+
+/** The one JSON-RPC message of an SSE answer's `data:` lines. */
+export function messageOf(sse: string): {
+  result?: unknown;
+  error?: { code: number; data?: Record<string, unknown> };
+} {
+  const data = sse
+    .split("\n")
+    .filter((line) => line.startsWith("data: ") && line.length > 6)
+    .map((line) => line.slice(6));
+  assert.equal(data.length, 1, `one message in ${sse.slice(0, 300)}`);
+  return JSON.parse(data[0] as string);
+}
