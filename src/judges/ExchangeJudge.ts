@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Outcome } from "../breaker/Acquisition.ts";
+import type { FailureCause } from "./failureCause.ts";
 
 /**
  * An answer that clears the server while it blames one of its tools (SPEC §3.2): a tool call's own
@@ -37,4 +38,10 @@ export interface ExchangeJudge {
    * text, that have not been answered yet.
    */
   unanswered?(): readonly string[];
+  /**
+   * Why it answered a failure, when its own reading says more than the status (a JSON-RPC error code,
+   * an event stream cut before the answer); undefined: the response's status is the cause. Asked only
+   * after a failure.
+   */
+  failureCause?(): FailureCause | undefined;
 }
