@@ -220,7 +220,10 @@ export class UpstreamExchange implements ResponseSink {
       return;
     }
     this.#pending = false;
-    if (!chargesFailure(judgement)) return this.#settle(judgement);
+    if (!chargesFailure(judgement)) {
+      this.#settle(judgement);
+      return;
+    }
     const { judge, settlement } = this.#o;
     this.#settle(judgement, undefined, judge.failureCause?.() ?? statusCause(settlement.status));
   }
