@@ -60,6 +60,7 @@ export class Breakwater {
 
   constructor({ config, logger, clock, timers = systemTimers }: BreakwaterOptions) {
     this.#logger = logger;
+    logger.level = config.logLevel;
     this.#timers = timers;
     this.#config = config;
     warnInsecure(config, logger);
@@ -188,6 +189,7 @@ export class Breakwater {
     this.admin.reconfigure({ token: config.adminToken, hosts: adminHosts });
     if (this.#config.adminTls && tls !== undefined) replaceCertificate(this.admin.server, tls);
     this.#plane = next;
+    this.#logger.level = config.logLevel;
     warnInsecure(config, this.#logger);
     for (const checker of before.checkers) checker.stop();
     if (this.#started) for (const checker of next.checkers) checker.start();
