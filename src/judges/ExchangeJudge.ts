@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Outcome } from "../breaker/Acquisition.ts";
-import type { FailureCause } from "./failureCause.ts";
 
 /**
  * An answer that clears the server while it blames one of its tools (SPEC §3.2): a tool call's own
@@ -39,9 +38,9 @@ export interface ExchangeJudge {
    */
   unanswered?(): readonly string[];
   /**
-   * Why it answered a failure, when its own reading says more than the status (a JSON-RPC error code,
-   * an event stream cut before the answer); undefined: the response's status is the cause. Asked only
-   * after a failure.
+   * Why it answered a failure (a `FailureCause`), when its own reading says more than the status (a
+   * JSON-RPC error code, an event stream cut before the answer); undefined: the response's status is
+   * the cause. Asked only after a failure.
    */
-  failureCause?(): FailureCause | undefined;
+  failureCause?(): string | undefined;
 }
