@@ -3,10 +3,12 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { stringify } from "smol-toml";
 import { Breakwater } from "./app/Breakwater.ts";
+import { missingPrograms } from "./app/findProgram.ts";
 import { createLogger } from "./app/logger.ts";
 import { ConfigError } from "./config/ConfigError.ts";
 import { type ConfigFlags, loadConfig } from "./config/loadConfig.ts";
 import { redactUrl } from "./config/redactUrl.ts";
+import { logLevels } from "./config/schema.ts";
 import { formatListenAddress } from "./http/listenAddress.ts";
 import { ConfigReloader, type LoadedConfig } from "./reload/ConfigReloader.ts";
 
@@ -27,6 +29,7 @@ Options (flags win over the file; --upstream replaces the file's upstreams):
       --route PATH          path prefix served    (default /)
       --upstream URL        an upstream; repeat for several
       --admin-listen HOST:PORT  health, metrics, circuit control (default 127.0.0.1:9901)
+      --log-level LEVEL     trace, debug, info, warn, error, fatal or silent (default info)
   -h, --help  -v, --version
 `;
 
@@ -55,11 +58,16 @@ async function main(argv: string[]): Promise<number> {
     route: values.route,
     adminListen: values["admin-listen"],
     upstreams: values.upstream,
+    logLevel: values["log-level"],
   };
   let loaded: ReturnType<typeof loadConfig>;
   try {
     if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== "check")) {
       throw new UsageError(`unknown command "${positionals.join(" ")}"`);
+    }
+    const level = flags.logLevel;
+    if (level !== undefined && !(logLevels as readonly string[]).includes(level)) {
+      throw new UsageError(`--log-level "${level}": expected one of ${logLevels.join(", ")}`);
     }
     loaded = loadConfig(flags);
   } catch (error) {
@@ -72,6 +80,9 @@ async function main(argv: string[]): Promise<number> {
   if (positionals[0] === "check") {
     process.stdout.write(`# ${flags.configPath ?? "command line"}: valid. Effective configuration:\n\n`);
     process.stdout.write(`${stringify(loaded.effective)}\n`);
+    // a warning, not an error: the program may be installed before the proxy starts
+    for (const warning of missingPrograms(loaded.config))
+      process.stderr.write(`breakwater: warning: ${warning}\n`);
     return 0;
   }
   if (values.watch && flags.configPath === undefined) {
@@ -92,6 +103,7 @@ function parse(argv: string[]) {
       route: { type: "string" },
       upstream: { type: "string", multiple: true },
       "admin-listen": { type: "string" },
+      "log-level": { type: "string" },
       watch: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
@@ -106,7 +118,7 @@ async function run(
   watchPath: string | undefined,
 ): Promise<number> {
   const config = loaded.config;
-  const logger = createLogger();
+  const logger = createLogger(undefined, config.logLevel);
   const breakwater = new Breakwater({ config, logger });
   const reloader = new ConfigReloader({
     load,

@@ -18,7 +18,9 @@ import { ReloadRefused } from "../reload/ReloadRefused.ts";
 import { planUpstreams, type UpstreamChanges } from "../reload/upstreamPlan.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
+import { CircuitAuditTrail } from "./CircuitAuditTrail.ts";
 import { assembleDataPlane, type DataPlane } from "./DataPlane.ts";
+import { FailureLog } from "./FailureLog.ts";
 
 export interface BreakwaterOptions {
   readonly config: Config;
@@ -54,9 +56,11 @@ export class Breakwater {
   /** `close` has begun: nothing may start again (a reload would restart checks against closed pools). */
   #closing = false;
   readonly #timers: Timers;
+  readonly #failures: FailureLog;
 
   constructor({ config, logger, clock, timers = systemTimers }: BreakwaterOptions) {
     this.#logger = logger;
+    logger.level = config.logLevel;
     this.#timers = timers;
     this.#config = config;
     warnInsecure(config, logger);
@@ -76,20 +80,9 @@ export class Breakwater {
     const circuits: CircuitRegistry = new CircuitRegistry({ probeGate: fleet?.probeGate.bind(fleet) });
     this.circuits = circuits;
     // the audit trail: every state change of every circuit, once (SPEC §2, Logs)
-    circuits.onCreated(({ upstream, tool, breaker }) =>
-      breaker.onStateChange(({ from, to, reason, origin }) => {
-        const entry = {
-          upstream,
-          ...(tool === undefined ? {} : { tool }),
-          from,
-          to,
-          reason,
-          ...(origin === undefined ? {} : { origin }),
-        };
-        if (to === "open" || to === "forced_open") logger.warn(entry, "circuit opened");
-        else logger.info(entry, "circuit state changed");
-      }),
-    );
+    const audit = new CircuitAuditTrail(circuits, logger);
+    const failures = new FailureLog({ logger, timers });
+    this.#failures = failures;
     fleet?.watch(circuits); // after the audit trail, so that a change is logged before it is told
     const metrics = new ProxyMetrics(circuits);
     const activity = new CircuitActivity(circuits, { timers });
@@ -106,12 +99,10 @@ export class Breakwater {
         settled: (report) => {
           metrics.settled(report);
           activity.settled(report);
-          if (report.problem !== undefined) {
-            logger.warn(
-              { upstream: report.upstream.name, problem: report.problem },
-              "broken upstream response",
-            );
-          }
+        },
+        charged: (report) => {
+          audit.charged(report);
+          failures.charged(report);
         },
       },
       onOverloaded: (upstream) => metrics.overloaded(upstream.name),
@@ -198,6 +189,7 @@ export class Breakwater {
     this.admin.reconfigure({ token: config.adminToken, hosts: adminHosts });
     if (this.#config.adminTls && tls !== undefined) replaceCertificate(this.admin.server, tls);
     this.#plane = next;
+    this.#logger.level = config.logLevel;
     warnInsecure(config, this.#logger);
     for (const checker of before.checkers) checker.stop();
     if (this.#started) for (const checker of next.checkers) checker.start();
@@ -244,6 +236,7 @@ export class Breakwater {
     this.#timers.clearTimeout(timer);
     const upstreams = [...this.upstreams, ...this.#draining];
     await Promise.all([...upstreams.map((u) => u.close()), this.fleet?.close()]);
+    this.#failures.close();
   }
 }
 

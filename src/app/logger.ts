@@ -1,12 +1,15 @@
 import { type DestinationStream, type Logger, pino } from "pino";
+import type { LogLevel } from "../config/schema.ts";
 
 /**
- * JSON lines on stdout (or `destination`). Secrets never reach a log line: Authorization and Cookie
- * values are censored wherever they appear under `headers`, and the admin token is never logged.
+ * JSON lines on stdout (or `destination`), from `level` up (default `info`). Secrets never reach a log
+ * line: Authorization and Cookie values are censored wherever they appear under `headers`, and the
+ * admin token is never logged.
  */
-export function createLogger(destination?: DestinationStream): Logger {
+export function createLogger(destination?: DestinationStream, level: LogLevel = "info"): Logger {
   return pino(
     {
+      level,
       base: { service: "breakwater" },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {

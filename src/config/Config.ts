@@ -1,5 +1,6 @@
 import type { CircuitBreakerOptions } from "../breaker/CircuitBreakerOptions.ts";
 import type { ListenAddress } from "../http/listenAddress.ts";
+import type { LogLevel } from "./schema.ts";
 import type { ListenerTls, UpstreamTls } from "./tlsFiles.ts";
 
 /** One upstream, ready to use: its breaker options and which statuses count as failures. */
@@ -69,6 +70,8 @@ export interface Config {
   /** Whether the admin listener speaks HTTPS too, with the same certificate. */
   readonly adminTls: boolean;
   readonly maxBodyBytes: number;
+  /** The least level logged (`server.log_level`, `--log-level`); a reload applies a new one. */
+  readonly logLevel: LogLevel;
   /** Request bodies held in memory at once, all clients together; beyond it, 503. */
   readonly maxBufferedBytes: number;
   readonly requestTimeoutMs: number;

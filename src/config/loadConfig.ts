@@ -30,6 +30,8 @@ export interface ConfigFlags {
   adminListen?: string | undefined;
   /** Replace the file's upstreams. */
   upstreams?: readonly string[] | undefined;
+  /** `--log-level`, over `server.log_level`. */
+  logLevel?: string | undefined;
 }
 
 /** One upstream's table with every default filled in. */
@@ -129,6 +131,7 @@ export function loadConfig(
     tls,
     adminTls: server.admin_tls,
     maxBodyBytes: effective.server.max_body_bytes,
+    logLevel: effective.server.log_level,
     maxBufferedBytes: effective.server.max_buffered_bytes,
     requestTimeoutMs: effective.proxy.request_timeout_ms,
     readJsonRpc: effective.proxy.read_jsonrpc,
@@ -220,6 +223,7 @@ function applyFlags(raw: Record<string, unknown>, flags: ConfigFlags): void {
     }
     section("server")["route"] = flags.route;
   }
+  if (flags.logLevel !== undefined) section("server")["log_level"] = flags.logLevel;
   if (flags.upstreams !== undefined && flags.upstreams.length > 0) {
     for (const url of flags.upstreams) {
       if (!/^https?:$/.test(URL.parse(url)?.protocol ?? "")) {

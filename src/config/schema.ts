@@ -43,6 +43,10 @@ export const healthCheckSection = z.strictObject({
     .optional(),
 });
 
+/** `server.log_level` and `--log-level`: pino's levels, `silent` logging nothing. */
+export const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof logLevels)[number];
+
 const listen = z.string().refine((text) => parseListenAddress(text) !== undefined, {
   message: 'expected "host:port", e.g. "127.0.0.1:8080"',
 });
@@ -78,6 +82,7 @@ export const configSchema = z.strictObject({
       tls_cert_file: z.string().min(1).optional(),
       tls_key_file: z.string().min(1).optional(),
       admin_tls: z.boolean().default(false),
+      log_level: z.enum(logLevels).default("info"),
     })
     .prefault({}),
   proxy: z

@@ -1,9 +1,11 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Outcome, Permit } from "../breaker/Acquisition.ts";
 import type { ExchangeOutcome } from "../judges/ExchangeJudge.ts";
+import type { FailureCause } from "../judges/failureCause.ts";
 import type { Timers } from "../time/Timers.ts";
-import type { Upstream } from "../upstreams/Upstream.ts";
+import type { TransportFailure, Upstream } from "../upstreams/Upstream.ts";
 import { PairedPermit } from "./PairedPermit.ts";
+import { transportCause } from "./transportCause.ts";
 
 /** An upstream's response head has come back: for latency metrics and session binding. */
 export interface HeadReport {
@@ -27,10 +29,29 @@ export interface SettledReport {
   readonly overloaded?: true;
 }
 
-/** Who hears of exchanges: told twice per exchange, at the head (if any) and at the outcome. */
+/**
+ * An upstream (or one of its tools) is charged with a failure: told before its circuits hear of it, so
+ * that a state change the failure causes can name its cause.
+ */
+export interface ChargedReport {
+  readonly upstream: Upstream;
+  /** Whether the upstream's own circuit is charged (a tool's failure alone is not the server's). */
+  readonly upstreamCharged: boolean;
+  /** The tool whose circuit is charged; undefined when no tool circuit is. */
+  readonly tool: string | undefined;
+  readonly cause: FailureCause;
+  /** What was wrong with the upstream's answer, when it was broken. */
+  readonly problem: string | undefined;
+}
+
+/**
+ * Who hears of exchanges: told twice per exchange, at the head (if any) and at the outcome, and once
+ * more, before the outcome, when it charges a circuit with a failure.
+ */
 export interface ExchangeObserver {
   head(report: HeadReport): void;
   settled(report: SettledReport): void;
+  charged?(report: ChargedReport): void;
 }
 
 /**
@@ -95,20 +116,34 @@ export class Settlement {
     this.#observer.head({ upstream: this.upstream, status, headers, seconds });
   }
 
-  /** Settles the permit(s) with `outcome` and reports it; later calls are ignored. */
-  settle(outcome: ExchangeOutcome, problem?: string): void {
-    this.#settle(outcome, problem, false);
+  /**
+   * Settles the permit(s) with `outcome` and reports it; later calls are ignored. `cause`: why, when the
+   * outcome charges a circuit with a failure (see `chargesFailure`).
+   */
+  settle(outcome: ExchangeOutcome, problem?: string, cause?: FailureCause): void {
+    this.#settle(outcome, problem, false, cause);
+  }
+
+  /** No response came back, and the upstream is to blame: a failure, its cause read from the error. */
+  settleTransportFailure(failure: TransportFailure): void {
+    this.#settle("failure", undefined, false, transportCause(failure.error));
   }
 
   /** The upstream had no room for the request: neutral for its circuit, counted as overloaded. */
   settleOverloaded(): void {
-    this.#settle("neutral", undefined, true);
+    this.#settle("neutral", undefined, true, undefined);
   }
 
-  #settle(outcome: ExchangeOutcome, problem: string | undefined, overloaded: boolean): void {
+  #settle(
+    outcome: ExchangeOutcome,
+    problem: string | undefined,
+    overloaded: boolean,
+    cause: FailureCause | undefined,
+  ): void {
     if (this.#settled) return;
     this.#settled = true;
     const permit = this.#permit;
+    if (cause !== undefined) this.#charge(outcome, problem, cause);
     let report: SettledReport;
     if (permit instanceof PairedPermit) {
       const toolOutcome = permit.settle(outcome);
@@ -121,5 +156,19 @@ export class Settlement {
       report = { upstream: this.upstream, outcome: plain, tool: undefined, problem };
     }
     this.#observer.settled(overloaded ? { ...report, overloaded } : report);
+  }
+
+  /** Tells the observer which circuits `outcome` charges with a failure, before they hear of it. */
+  #charge(outcome: ExchangeOutcome, problem: string | undefined, cause: FailureCause): void {
+    const charged = this.#observer.charged;
+    if (charged === undefined) return;
+    const permit = this.#permit;
+    const paired = permit instanceof PairedPermit;
+    const whole = typeof outcome === "string" ? outcome : paired ? outcome.upstream : outcome.whole;
+    const narrow = typeof outcome === "string" ? outcome : outcome.tool;
+    const tool = paired && narrow === "failure" ? permit.scope : undefined;
+    if (whole !== "failure" && tool === undefined) return;
+    const upstream = this.upstream;
+    charged.call(this.#observer, { upstream, upstreamCharged: whole === "failure", tool, cause, problem });
   }
 }

@@ -2,6 +2,15 @@ import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import { isEventStream } from "../http/eventStream.ts";
 import { clientResponseHeaders } from "../http/hopByHop.ts";
 import type { ExchangeJudge, ExchangeOutcome, Judgement } from "../judges/ExchangeJudge.ts";
+import {
+  answerTimeoutCause,
+  badResponseCause,
+  chargesFailure,
+  type FailureCause,
+  statusCause,
+  streamCutCause,
+  timeoutCause,
+} from "../judges/failureCause.ts";
 import type {
   ResponseSink,
   TransportControls,
@@ -156,7 +165,7 @@ export class UpstreamExchange implements ResponseSink {
       return;
     }
     // the response broke off after its head: a failure unless already judged (SPEC §2)
-    this.#settle("failure", `response cut short: ${failure.error.message}`);
+    this.#settle("failure", `response cut short: ${failure.error.message}`, streamCutCause);
     if (phase === "held") this.#o.resolve(badResponse);
     else this.#o.res.destroy(failure.error); // the client's response is cut short too
   }
@@ -175,7 +184,7 @@ export class UpstreamExchange implements ResponseSink {
     if (this.#phase !== "waiting") return;
     this.#phase = "done";
     this.#controls?.abort(deadlinePassed);
-    this.#settle("failure");
+    this.#settle("failure", undefined, timeoutCause);
     this.#o.resolve(timedOut);
   }
 
@@ -191,7 +200,7 @@ export class UpstreamExchange implements ResponseSink {
     this.#pending = false;
     this.#controls?.abort(answerLate);
     const { settlement, judge, res } = this.#o;
-    this.#settle("failure", "no JSON-RPC answer within the answer timeout");
+    this.#settle("failure", "no JSON-RPC answer within the answer timeout", answerTimeoutCause);
     if (phase === "held") {
       this.#o.resolve(timedOut);
       return;
@@ -211,13 +220,18 @@ export class UpstreamExchange implements ResponseSink {
       return;
     }
     this.#pending = false;
-    this.#settle(judgement);
+    if (!chargesFailure(judgement)) {
+      this.#settle(judgement);
+      return;
+    }
+    const { judge, settlement } = this.#o;
+    this.#settle(judgement, undefined, judge.failureCause?.() ?? statusCause(settlement.status));
   }
 
-  /** Settles the permit(s): nothing more is awaited. */
-  #settle(outcome: ExchangeOutcome, problem?: string): void {
+  /** Settles the permit(s): nothing more is awaited. `cause`: why, for a failure. */
+  #settle(outcome: ExchangeOutcome, problem?: string, cause?: FailureCause): void {
     this.#deadline.stop();
-    this.#o.settlement.settle(outcome, problem);
+    this.#o.settlement.settle(outcome, problem, cause);
   }
 
   /** Makes the held document's URLs public; it then leaves with its new length, in one write. */
@@ -250,7 +264,7 @@ export class UpstreamExchange implements ResponseSink {
   #unusable(problem: string): void {
     this.#phase = "done";
     this.#controls?.abort(unusable);
-    this.#settle("failure", problem);
+    this.#settle("failure", problem, badResponseCause);
     this.#o.resolve(badResponse);
   }
 }

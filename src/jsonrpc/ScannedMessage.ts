@@ -22,6 +22,9 @@ export interface ScannedMessage {
    * idle, shutdown), which answered its pending calls `upstream_exited`.
    */
   errorStopped?: string;
+  /** The error's `data.exitCode` and `data.signal`: how a stdio server's process ended (for the log). */
+  errorExitCode?: number;
+  errorSignal?: string;
   /** `params.progressToken` as its JSON text (a progress notification's; SPEC §3.1). */
   progressToken?: string;
 }

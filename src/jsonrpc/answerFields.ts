@@ -22,6 +22,8 @@ export const reasonSlot = 4;
 export const tokenSlot = 5;
 export const isErrorSlot = 6;
 export const stoppedSlot = 7;
+export const exitCodeSlot = 8;
+export const signalSlot = 9;
 
 /** Per object read: its keys, and what each names — a value to keep (`slot`) or an object to read (`object`). */
 export const keysOf = new Map<number, readonly (readonly [Buffer, number, number])[]>([
@@ -48,6 +50,8 @@ export const keysOf = new Map<number, readonly (readonly [Buffer, number, number
     [
       [Buffer.from("reason"), reasonSlot, 0],
       [Buffer.from("stopped"), stoppedSlot, 0],
+      [Buffer.from("exitCode"), exitCodeSlot, 0],
+      [Buffer.from("signal"), signalSlot, 0],
     ],
   ],
   [params, [[Buffer.from("progressToken"), tokenSlot, 0]]],
@@ -79,6 +83,14 @@ export function fillField(message: ScannedMessage, slot: number, text: string | 
       const stopped = text?.startsWith('"') ? decodeString(text) : undefined;
       if (stopped === undefined) delete current.errorStopped;
       else current.errorStopped = stopped;
+      break;
+    }
+    case exitCodeSlot:
+      if (text !== undefined && /^-?\d{1,6}$/.test(text)) current.errorExitCode = Number(text);
+      break;
+    case signalSlot: {
+      const signal = text?.startsWith('"') ? decodeString(text) : undefined;
+      if (signal !== undefined && /^SIG[A-Z0-9]{1,12}$/.test(signal)) current.errorSignal = signal;
       break;
     }
     case tokenSlot:

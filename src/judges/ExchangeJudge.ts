@@ -40,4 +40,10 @@ export interface ExchangeJudge {
    * text, that have not been answered yet.
    */
   unanswered?(): readonly string[];
+  /**
+   * Why it answered a failure (a `FailureCause`), when its own reading says more than the status (a
+   * JSON-RPC error code, an event stream cut before the answer); undefined: the response's status is
+   * the cause. Asked only after a failure.
+   */
+  failureCause?(): string | undefined;
 }

@@ -5,6 +5,7 @@ import { AnswerScanner, type ScannedMessage } from "../jsonrpc/AnswerScanner.ts"
 import type { JsonRpcCall } from "../jsonrpc/jsonRpcCall.ts";
 import { idValueKey } from "../jsonrpc/jsonRpcId.ts";
 import type { ExchangeJudge, ExchangeOutcome, Judgement, SplitOutcome } from "./ExchangeJudge.ts";
+import { exitCause, type FailureCause, isErrorCause, jsonRpcCause, streamCutCause } from "./failureCause.ts";
 
 /** What decides a JSON-RPC call's outcome besides its answer: the statuses and error codes that fail. */
 export interface JsonRpcRules {
@@ -26,6 +27,8 @@ const toolErred: SplitOutcome = {
 };
 
 const progressMethod = "notifications/progress";
+/** The `data.reason` of the proxy's own errors for a stdio process it gave up on: the cause, not the code. */
+const faultReasons = new Set(["message_too_large", "stdin_stuck"]);
 
 /** What the answers read so far say: kept per event until the event is dispatched, then merged. */
 interface Findings {
@@ -35,6 +38,8 @@ interface Findings {
   /** Some answer was a result. */
   succeeded: boolean;
   progressed: boolean;
+  /** Why the first failing answer (a failure or a tool's failure) failed; set only on one. */
+  cause: FailureCause | undefined;
 }
 
 const nothingFound = (): Findings => ({
@@ -43,6 +48,7 @@ const nothingFound = (): Findings => ({
   toolErred: false,
   succeeded: false,
   progressed: false,
+  cause: undefined,
 });
 
 /**
@@ -123,12 +129,21 @@ export class JsonRpcJudge implements ExchangeJudge {
   }
 
   end(): ExchangeOutcome {
-    if (this.#events !== undefined) return this.#verdict ?? "failure"; // the stream ended before the answer
+    if (this.#events !== undefined) {
+      if (this.#verdict !== undefined) return this.#verdict;
+      this.#found.cause = streamCutCause; // the stream ended before the answer
+      return "failure";
+    }
     const scanner = this.#scanner;
     const found = this.#found;
     // no JSON-RPC response (not JSON, or only requests): judged as §2, a success once complete
     if (scanner === undefined || scanner.lost || !this.#anyAnswer) return "success";
     return this.#outcome(found);
+  }
+
+  failureCause(): FailureCause | undefined {
+    const found = this.#found;
+    return found.cause ?? (found.toolErred ? isErrorCause : undefined);
   }
 
   unanswered(): readonly string[] {
@@ -164,6 +179,7 @@ export class JsonRpcJudge implements ExchangeJudge {
     found.toolErred ||= seen.toolErred;
     found.succeeded ||= seen.succeeded;
     found.progressed ||= seen.progressed;
+    found.cause ??= seen.cause;
     const waiting = this.#waiting as Map<string, string>;
     for (const key of answered) waiting.delete(key);
     if (answered.length > 0 && waiting.size === 0) this.#verdict = this.#outcome(found);
@@ -175,7 +191,9 @@ export class JsonRpcJudge implements ExchangeJudge {
     // a stdio server's process that died under the call (SPEC §5): the server failed, not the tool —
     // unless Breakwater stopped it itself (a DELETE, idle expiry, shutdown: SPEC §8.3), which is nobody's failure
     if (answer.errorReason === "upstream_exited") {
-      if (answer.errorStopped === undefined) found.failed = true;
+      if (answer.errorStopped !== undefined) return;
+      found.failed = true;
+      found.cause ??= exitCause(answer.errorExitCode, answer.errorSignal);
       return;
     }
     const tool = this.#call.tool !== undefined;
@@ -185,6 +203,10 @@ export class JsonRpcJudge implements ExchangeJudge {
     } else if (this.#rules.isFailureCode(answer.errorCode)) {
       if (tool) found.toolFailed = true;
       else found.failed = true;
+      // a fault of a stdio process (message_too_large, stdin_stuck) says which; else the code does
+      found.cause ??= faultReasons.has(answer.errorReason ?? "")
+        ? (answer.errorReason as string)
+        : jsonRpcCause(answer.errorCode);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ExchangeJudge, ExchangeOutcome, Judgement } from "../judges/ExchangeJudge.ts";
+import type { FailureCause } from "../judges/failureCause.ts";
 
 /**
  * Judges a `tools/call` as the judge it wraps does, and tells `exists` when the call succeeded — a
@@ -31,6 +32,10 @@ export class ToolCallWitness implements ExchangeJudge {
 
   unanswered(): readonly string[] {
     return this.#inner.unanswered?.() ?? [];
+  }
+
+  failureCause(): FailureCause | undefined {
+    return this.#inner.failureCause?.();
   }
 
   #seen<T extends Judgement>(judgement: T): T {

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { EventStreamReader } from "../http/EventStreamReader.ts";
 import { isEventStream } from "../http/eventStream.ts";
 import type { ExchangeJudge, ExchangeOutcome, Judgement } from "../judges/ExchangeJudge.ts";
+import type { FailureCause } from "../judges/failureCause.ts";
 import type { ToolCatalog } from "./ToolCatalog.ts";
 import { ToolListNames } from "./ToolListNames.ts";
 
@@ -64,6 +65,10 @@ export class ToolListJudge implements ExchangeJudge {
 
   unanswered(): readonly string[] {
     return this.#inner.unanswered?.() ?? [];
+  }
+
+  failureCause(): FailureCause | undefined {
+    return this.#inner.failureCause?.();
   }
 
   #readNames(chunk: Buffer): void {

@@ -98,7 +98,7 @@ export class Forwarder {
         continue;
       }
       if (failure.overloaded) settlement.settleOverloaded();
-      else settlement.settle("failure");
+      else settlement.settleTransportFailure(failure);
       if (failure.nothingSent && !failedOver) {
         failedOver = true;
         const tried = settlement.upstream;

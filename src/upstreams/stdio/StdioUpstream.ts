@@ -13,6 +13,7 @@ import {
 import { type ChildFault, ChildProcessTransport } from "./ChildProcessTransport.ts";
 import { checkInitialize, headerValue, jsonRpcError } from "./initializeRequest.ts";
 import { minimalEnvironment } from "./minimalEnvironment.ts";
+import { ProcessExitedError } from "./ProcessExitedError.ts";
 import { ProcessTable } from "./ProcessTable.ts";
 import type { EndCause } from "./pendingCallError.ts";
 import { RefusalLog } from "./RefusalLog.ts";
@@ -167,10 +168,7 @@ export class StdioUpstream implements Upstream {
   ): Promise<void> {
     const answer = await session.initialize(message);
     if (answer === undefined) {
-      const exit = session.exit;
-      const how = exit?.signal != null ? `signal ${exit.signal}` : `exit code ${exit?.code ?? "unknown"}`;
-      const error = new Error(`${this.name}: the process exited before answering initialize (${how})`);
-      return fail(sink, stream, error, {});
+      return fail(sink, stream, new ProcessExitedError(this.name, session.exit), {});
     }
     if (stream.over) return;
     if ("error" in answer) {
