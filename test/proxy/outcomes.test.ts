@@ -244,24 +244,31 @@ describe("slow calls", () => {
   });
 
   it("judges an SSE stream at its headers: a long stream is not a slow call", async () => {
-    let proxy: TestProxy | undefined;
+    // the minute passes once the client holds the first event: the head was judged before it
+    let finish: (() => void) | undefined;
     const upstream = await startUpstream((_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.write("data: first\n\n");
-      setTimeout(() => {
-        proxy?.clock.advance(60_000); // a minute of streaming
-        res.end("data: last\n\n");
-      }, 20);
+      finish = () => res.end("data: last\n\n");
     });
-    proxy = await startProxy(
+    const proxy = await startProxy(
       `[proxy.circuit_breaker]\nslow_call_duration_ms = 20\nfailure_threshold = 1\n${upstreamsToml([{ name: "sse", url: upstream.url }])}`,
     );
     opened.push(
       () => upstream.close(),
-      () => (proxy as TestProxy).close(),
+      () => proxy.close(),
     );
-    const body = await request(proxy.url).then((r) => r.body.text());
-    assert.equal(body, "data: first\n\ndata: last\n\n");
+    const res = await request(proxy.url);
+    const chunks: string[] = [];
+    for await (const chunk of res.body) {
+      chunks.push(String(chunk));
+      if (chunks.join("") === "data: first\n\n") {
+        proxy.clock.advance(60_000); // a minute of streaming
+        await until(() => finish !== undefined, "the upstream holding its stream");
+        finish?.();
+      }
+    }
+    assert.equal(chunks.join(""), "data: first\n\ndata: last\n\n");
     assert.deepEqual(
       [breakerOf(proxy, "sse").state, breakerOf(proxy, "sse").metrics().failedRequests],
       ["closed", 0],
