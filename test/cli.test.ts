@@ -38,8 +38,17 @@ describe("breakwater (CLI)", () => {
     for (const args of [["--frobnicate"], ["serve", "--upstream", "http://h"]]) {
       const result = await breakwater(...args);
       assert.equal(result.code, 2, args.join(" "));
-      assert.match(result.stderr, /^breakwater: (Unknown option|unknown command)/);
+      assert.match(result.stderr, /^breakwater: unknown (option|command)/);
+      assert.match(result.stderr, /Usage:/);
     }
+  });
+
+  it("names the flag an unknown one most likely meant, and none when nothing is close", async () => {
+    const typo = await breakwater("--lisen", "127.0.0.1:1");
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /^breakwater: unknown option --lisen \(did you mean --listen\?\)\n/);
+    const far = await breakwater("--frobnicate");
+    assert.match(far.stderr, /^breakwater: unknown option --frobnicate\n/);
   });
 
   it("check prints the effective configuration with every default, the token hidden, exit 0", async () => {
