@@ -9,7 +9,8 @@ export const modernRevision = "2026-07-28";
 /** JSON-RPC codes only a 2026-07-28 server answers (HeaderMismatch, MissingRequiredClientCapability, UnsupportedProtocolVersion). */
 const headerMismatch = -32020;
 const missingCapability = -32021;
-const unsupportedVersion = -32022;
+/** UnsupportedProtocolVersion: also what a modern-only server answers an `initialize`. */
+export const unsupportedVersion = -32022;
 const methodNotFound = -32601;
 
 /**

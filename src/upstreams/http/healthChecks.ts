@@ -1,6 +1,6 @@
 import { type Dispatcher, request } from "undici";
 import { type CheckAnswer, readCheckAnswer } from "../../health/checkAnswer.ts";
-import { discoverEra, type McpEra, modernRevision } from "../../health/discoverEra.ts";
+import { discoverEra, type McpEra, modernRevision, unsupportedVersion } from "../../health/discoverEra.ts";
 import type { CheckResult, HealthCheck } from "../../health/HealthCheck.ts";
 import type { ExchangeJudge } from "../../judges/ExchangeJudge.ts";
 
@@ -53,7 +53,7 @@ export function mcpCheck(dispatcher: Dispatcher, url: URL, judge: () => Exchange
       const answer = await post(dispatcher, url, initialize, signal, judge());
       if (answer.session !== undefined) await endSession(dispatcher, url, answer.session, signal);
       // a modern-only server's refusal (400, -32022): ask server/discover again next time
-      if (answer.response?.error?.code === -32022) era = undefined;
+      if (answer.response?.error?.code === unsupportedVersion) era = undefined;
       if (!answer.failed) return healthy;
       era = undefined;
       return { healthy: false, problem: `initialize answered ${answer.status} without a usable result` };
@@ -100,6 +100,7 @@ const initialize: CheckRequest = {
   headers: { ...accepts, "mcp-method": "initialize" },
 };
 
+/** Sends one of a check's requests: its answer, read and judged, and the session it opened, if any. */
 async function post(
   dispatcher: Dispatcher,
   url: URL,
