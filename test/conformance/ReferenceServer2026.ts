@@ -7,11 +7,13 @@ import {
   type CreateMcpHandlerOptions,
   createMcpHandler,
   createRequestStateCodec,
+  fromJsonSchema,
   type GetPromptResult,
   hostHeaderValidationResponse,
   type InputRequests,
   type InputRequiredResult,
   inputRequired,
+  type JsonSchemaType,
   localhostAllowedHostnames,
   type McpHttpHandler,
   McpServer,
@@ -43,6 +45,37 @@ const askConfirm = {
     properties: { ok: { type: "boolean" as const } },
     required: ["ok"],
   },
+};
+
+/** `x-mcp-header` is no JSON Schema keyword: the SDK's type does not know it, the wire keeps it. */
+const mirroredRegion = {
+  type: "object",
+  properties: { region: { type: "string", "x-mcp-header": "Region" }, level: { type: "integer" } },
+} as JsonSchemaType;
+
+const jsonSchema2020 = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  type: "object" as const,
+  $defs: {
+    address: {
+      $anchor: "addressDef",
+      type: "object",
+      properties: { street: { type: "string" }, city: { type: "string" } },
+    },
+  },
+  properties: {
+    name: { type: "string" },
+    address: { $ref: "#/$defs/address" },
+    contactMethod: { type: "string", enum: ["phone", "email"] },
+    phone: { type: "string" },
+    email: { type: "string" },
+  },
+  allOf: [{ anyOf: [{ required: ["phone"] }, { required: ["email"] }] }],
+  if: { properties: { contactMethod: { const: "phone" } }, required: ["contactMethod"] },
+  // biome-ignore lint/suspicious/noThenProperty: `then` is a JSON Schema 2020-12 keyword
+  then: { required: ["phone"] },
+  else: { required: ["email"] },
+  additionalProperties: false,
 };
 
 /**
@@ -163,8 +196,23 @@ export class ReferenceServer2026 {
     });
   }
 
-  /** The tools `server-stateless` looks for by name (SEP-2575 diagnostics). */
+  /** The tools `server-stateless` looks for by name (SEP-2575 diagnostics), and the schema scenarios' (not scored). */
   #statelessTools(mcp: McpServer): void {
+    // SEP-2243: an argument mirrored into an Mcp-Param-Region header, which the server checks against the body
+    mcp.registerTool(
+      "test_x_mcp_header",
+      {
+        description: "Mcp-Param-* validation",
+        inputSchema: fromJsonSchema<{ region?: string; level?: number }>(mirroredRegion),
+      },
+      async (args) => text(`region=${args.region ?? "<none>"}`),
+    );
+    // SEP-1613 / SEP-2106: JSON Schema 2020-12 keywords advertised verbatim
+    mcp.registerTool(
+      "json_schema_2020_12_tool",
+      { description: "JSON Schema 2020-12 features", inputSchema: fromJsonSchema(jsonSchema2020) },
+      async (args) => text(`JSON Schema 2020-12 tool called with: ${JSON.stringify(args)}`),
+    );
     mcp.registerTool("test_missing_capability", noArguments, async (_args, ctx) => {
       if (ctx.mcpReq.inputResponses?.["llm_answer"] !== undefined)
         return text("sampling round-trip complete");
