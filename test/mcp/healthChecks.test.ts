@@ -11,7 +11,10 @@ after(async () => {
   for (const close of opened.reverse()) await close();
 });
 
-/** An MCP server: `initialize` answered with `answer` and a session id, DELETE with 200, anything else a result. */
+/**
+ * An earlier-era MCP server: `server/discover` answered 400 (as SDK 1.x servers answer it), `initialize` with
+ * `answer` and a session id, DELETE with 200, anything else a result.
+ */
 function mcpServer(answer: () => Record<string, unknown> | "hold"): {
   handler: Handler;
   release: () => void;
@@ -20,6 +23,12 @@ function mcpServer(answer: () => Record<string, unknown> | "hold"): {
   const handler: Handler = (req, res, body) => {
     if (req.method === "DELETE") return void res.writeHead(200).end();
     const { id, method } = JSON.parse(body) as { id: unknown; method: string };
+    if (method === "server/discover") {
+      res.writeHead(400, { "content-type": "application/json" });
+      return void res.end(
+        JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32000, message: "Bad Request" } }),
+      );
+    }
     const reply = (payload: Record<string, unknown>): void => {
       res
         .writeHead(200, { "content-type": "application/json", "mcp-session-id": "s-1" })
@@ -108,10 +117,10 @@ describe("active health checks (SPEC §3.3)", () => {
     await until(() => fleet.proxy.breakwater.upstreams[0]?.circuit.state === "open", "the circuit opens");
     const seen = fleet.upstreams["u"]?.seen ?? [];
     assert.deepEqual(
-      seen.map((r) => r.method),
-      ["POST", "DELETE"],
+      seen.map((r) => `${r.method} ${r.headers["mcp-method"] ?? ""}`),
+      ["POST server/discover", "POST initialize", "DELETE "],
     );
-    assert.equal(seen[1]?.headers["mcp-session-id"], "s-1", "the check's session is ended");
+    assert.equal(seen[2]?.headers["mcp-session-id"], "s-1", "the check's session is ended");
   });
 
   it("once the open time is up, only checks probe: clients are rejected until a check closes it", async () => {
@@ -131,14 +140,14 @@ describe("active health checks (SPEC §3.3)", () => {
     proxy.clock.advance(200);
     assert.equal(circuit?.state, "half_open");
     await timers.advance(1); // the first check starts at once
-    await until(() => seen.length === 1, "the first check reaches the upstream");
+    await until(() => seen.length === 2, "the first check reaches the upstream (discover, initialize)");
     const client = await request(proxy.url, { method: "POST", body: rpc(1) });
     assert.equal(client.statusCode, 503, "no client is used as a probe");
     assert.equal(
       ((await client.body.json()) as { error: { data: { reason: string } } }).error.data.reason,
       "circuit_open",
     );
-    assert.equal(seen.length, 1, "the client's request never reached the upstream");
+    assert.equal(seen.length, 2, "the client's request never reached the upstream");
     server.release();
     await until(() => circuit?.state === "closed", "the check closes the circuit");
     const after = await request(proxy.url, { method: "POST", body: rpc(2) });
@@ -146,7 +155,7 @@ describe("active health checks (SPEC §3.3)", () => {
     await after.body.text();
     assert.deepEqual(
       seen.map((r) => r.method),
-      ["POST", "DELETE", "POST"],
+      ["POST", "POST", "DELETE", "POST"],
     );
   });
 });
