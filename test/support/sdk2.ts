@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
@@ -12,6 +12,7 @@ import {
   McpServer,
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
+import { serveFetch } from "../../examples/demo/serveFetch.ts";
 
 /** The revision of MCP that SDK 2.x speaks when asked to (the first without sessions). */
 export const modernRevision = "2026-07-28";
@@ -141,10 +142,12 @@ export async function startSdk2Server(
     res.on("close", () => {
       if (!res.writableFinished) aborted++;
     });
-    serveFetch(handler, req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    });
+    readBody(req)
+      .then((body) => serveFetch(handler, req, res, body))
+      .catch(() => {
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
   });
   server.on("connection", (socket) => {
     sockets.add(socket);
@@ -168,45 +171,10 @@ export async function startSdk2Server(
   };
 }
 
-/**
- * Serves a node request with a web-standard handler: the body read whole (MCP messages are small), the
- * response streamed as it comes; the request's signal aborts when the client goes away.
- */
-export async function serveFetch(
-  handler: Pick<McpHttpHandler, "fetch">,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  const gone = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) gone.abort();
-  });
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const headers = new Headers();
-  for (const [key, value] of Object.entries(req.headers))
-    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
-  const method = req.method ?? "GET";
-  const request = new Request(`http://${req.headers.host ?? "127.0.0.1"}${req.url ?? "/"}`, {
-    method,
-    headers,
-    signal: gone.signal,
-    ...(method === "GET" || method === "HEAD" ? {} : { body: Buffer.concat(chunks) }),
-  });
-  const response = await handler.fetch(request);
-  res.writeHead(response.status, Object.fromEntries(response.headers));
-  if (response.body === null) {
-    res.end();
-    return;
-  }
-  const reader = response.body.getReader();
-  res.on("close", () => void reader.cancel().catch(() => {}));
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    res.write(value);
-  }
-  res.end();
+  return Buffer.concat(chunks);
 }
 
 /** How an SDK 2.x client chooses its era: `auto` probes with `server/discover` and may fall back. */
