@@ -8,9 +8,9 @@ import {
   firstText,
   modernRevision,
   nonAsciiTool,
-  type Sdk2HttpServer,
   type Sdk2Negotiation,
-  startSdk2Server,
+  type Sdk2Rig,
+  startSdk2Rig,
 } from "../support/sdk2.ts";
 
 /**
@@ -32,13 +32,10 @@ async function proxyFor(name: string, url: string): Promise<TestProxy> {
 }
 
 /** An SDK 2.x server (2026-07-28 and, statelessly, the earlier era) with Breakwater in front of it. */
-async function modernRig(
-  legacy: "stateless" | "reject" = "stateless",
-): Promise<{ server: Sdk2HttpServer; proxy: TestProxy; direct: string; proxied: string }> {
-  const server = await startSdk2Server("alpha", { legacy });
-  cleanups.push(() => server.close());
-  const proxy = await proxyFor("alpha", server.url);
-  return { server, proxy, direct: server.url, proxied: `${proxy.url}/mcp` };
+async function modernRig(legacy: "stateless" | "reject" = "stateless"): Promise<Sdk2Rig> {
+  const rig = await startSdk2Rig("alpha", { legacy });
+  cleanups.push(() => rig.close());
+  return rig;
 }
 
 async function connect(url: string, mode: Sdk2Negotiation): Promise<Client> {

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import {
   acceptedContent,
@@ -13,6 +12,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { serveFetch } from "../../examples/demo/serveFetch.ts";
+import { startProxy, type TestProxy, upstreamsToml } from "./proxy.ts";
 
 /** The revision of MCP that SDK 2.x speaks when asked to (the first without sessions). */
 export const modernRevision = "2026-07-28";
@@ -78,7 +78,6 @@ export function sdk2McpServer(name: string): McpServer {
     async ({ steps }, ctx) => {
       const token = ctx.mcpReq._meta?.progressToken;
       for (let step = 1; step <= steps; step++) {
-        await sleep(1);
         if (token !== undefined)
           await ctx.mcpReq.notify({
             method: "notifications/progress",
@@ -212,4 +211,43 @@ export async function connectSdk2Client(
 /** The first text of a tool result. */
 export function firstText(result: { content?: unknown }): string {
   return ((result.content ?? []) as { text?: string }[])[0]?.text ?? "";
+}
+
+/** An SDK 2.x server with Breakwater in front of it (route `/mcp`, the upstream named as the server). */
+export interface Sdk2Rig {
+  readonly server: Sdk2HttpServer;
+  readonly proxy: TestProxy;
+  /** The server's own MCP endpoint. */
+  readonly direct: string;
+  /** The same endpoint through Breakwater. */
+  readonly proxied: string;
+  close(): Promise<void>;
+}
+
+/**
+ * {@link startSdk2Server} and a test proxy in front of it; `toml` adds to the proxy's config (before
+ * the `[[upstreams]]` list, so a `[proxy.*]` section is fine).
+ */
+export async function startSdk2Rig(
+  name: string,
+  options: CreateMcpHandlerOptions = {},
+  toml = "",
+): Promise<Sdk2Rig> {
+  const server = await startSdk2Server(name, options);
+  const proxy = await startProxy(
+    `[server]\nroute = "/mcp"\n${toml}\n${upstreamsToml([{ name, url: server.url }])}`,
+  ).catch(async (error: unknown) => {
+    await server.close();
+    throw error;
+  });
+  return {
+    server,
+    proxy,
+    direct: server.url,
+    proxied: `${proxy.url}/mcp`,
+    async close() {
+      await proxy.close();
+      await server.close();
+    },
+  };
 }
