@@ -1,58 +1,39 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { DemoListener, type DemoMode, parseJson } from "./DemoListener.ts";
+
+export { type DemoMode, demoModes } from "./DemoListener.ts";
 
 /**
- * How a demo server behaves: answers; fails every request with 500; answers every request `200 OK`
- * with a JSON-RPC error (what a server whose backend died sends); never answers; refuses connections.
- */
-export type DemoMode = "ok" | "fail" | "error" | "hang" | "down";
-export const demoModes: readonly DemoMode[] = ["ok", "fail", "error", "hang", "down"];
-
-/**
- * A small but real MCP server on Streamable HTTP (the official SDK) for the demo and the end-to-end
- * tests: stateful sessions for clients that initialize, and stateless answers to sessionless calls:
- * tools `echo`, `add`, `slow` (progress notifications over SSE), `whoami` and `lookup` (a database
- * query that can be broken on its own, to watch a tool circuit open). Its mode can be switched to make
- * the whole server fail, hang or go down on purpose.
+ * A small but real MCP server of the earlier era (the official SDK 1.x, Streamable HTTP, 2025-11-25 and
+ * before) for the demo and the end-to-end tests: stateful sessions for clients that initialize, and
+ * stateless answers to sessionless calls: tools `echo`, `add`, `slow` (progress notifications over
+ * SSE), `whoami` and `lookup` (a database query that can be broken on its own, to watch a tool circuit
+ * open). Its mode can be switched to make the whole server fail, hang or go down on purpose.
  */
 export class DemoMcpServer {
   readonly name: string;
-  readonly #host: string;
-  #port: number;
-  #mode: DemoMode = "ok";
+  readonly #listener: DemoListener;
   /** The `lookup` tool fails (a tool execution error) while the rest of the server works. */
   #lookupBroken = false;
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
   readonly #sessions = new Map<string, StreamableHTTPServerTransport>();
 
   constructor(name: string, port = 0, host = "127.0.0.1") {
     this.name = name;
-    this.#port = port;
-    this.#host = host;
-    this.#server = createServer((req, res) => {
-      this.#handle(req, res).catch(() => {
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-    });
-    this.#server.on("connection", (socket) => {
-      this.#sockets.add(socket);
-      socket.on("close", () => this.#sockets.delete(socket));
-    });
+    this.#listener = new DemoListener(name, (req, res, body) => this.#serve(req, res, body), port, host);
   }
 
   get url(): string {
-    return `http://${this.#host}:${this.#port}/mcp`;
+    return this.#listener.url;
   }
 
   get mode(): DemoMode {
-    return this.#mode;
+    return this.#listener.mode;
   }
 
   /** Sessions open on this server (health checks must leave none behind). */
@@ -69,58 +50,23 @@ export class DemoMcpServer {
     this.#lookupBroken = broken;
   }
 
-  async start(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(this.#port, this.#host, () => {
-        this.#server.off("error", reject);
-        this.#port = (this.#server.address() as AddressInfo).port;
-        resolve();
-      });
-    });
+  start(): Promise<void> {
+    return this.#listener.start();
   }
 
   /** Switches behaviour. Going `down` closes the listener and every connection; leaving it listens again. */
-  async setMode(mode: DemoMode): Promise<void> {
-    const previous = this.#mode;
-    this.#mode = mode;
-    if (mode !== "ok" || previous === "hang") this.#dropConnections();
-    if (mode === "down" && previous !== "down") await this.#stopListening();
-    if (mode !== "down" && previous === "down") await this.start();
+  setMode(mode: DemoMode): Promise<void> {
+    return this.#listener.setMode(mode);
   }
 
   async close(): Promise<void> {
     for (const transport of this.#sessions.values()) await transport.close();
     this.#sessions.clear();
-    if (this.#mode !== "down") await this.#stopListening();
+    await this.#listener.close();
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (this.#mode === "hang") return; // never answer
-    if (this.#mode === "fail") {
-      res.writeHead(500, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          jsonrpc: "2.0",
-          id: null,
-          error: { code: -32603, message: `${this.name} is failing` },
-        }),
-      );
-      return;
-    }
-    const body = req.method === "POST" ? await readJson(req) : undefined;
-    if (this.#mode === "error") {
-      const id = (body as { id?: unknown } | undefined)?.id ?? null;
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          jsonrpc: "2.0",
-          id,
-          error: { code: -32603, message: `${this.name}: backend database unreachable` },
-        }),
-      );
-      return;
-    }
+  async #serve(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
+    const body = req.method === "POST" ? parseJson(raw) : undefined;
     const sessionId = req.headers["mcp-session-id"];
     const existing = typeof sessionId === "string" ? this.#sessions.get(sessionId) : undefined;
     if (existing !== undefined) {
@@ -166,27 +112,6 @@ export class DemoMcpServer {
 
   #mcpServer(): McpServer {
     return demoMcpServer(this.name, () => this.#lookupBroken);
-  }
-
-  #dropConnections(): void {
-    for (const socket of this.#sockets) socket.destroy();
-  }
-
-  #stopListening(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#server.close(() => resolve());
-      this.#dropConnections();
-    });
-  }
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    return undefined;
   }
 }
 

@@ -3,13 +3,17 @@ import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import {
+  Client as Sdk2Client,
+  StreamableHTTPClientTransport as Sdk2Transport,
+} from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const demo = fileURLToPath(new URL("../../examples/demo/demo.ts", import.meta.url));
 
 describe("the demo (npm start)", () => {
-  it("serves MCP through Breakwater, opens a circuit when a server or one tool is broken on purpose, and stops cleanly on SIGINT", async () => {
+  it("serves MCP of both eras through Breakwater, opens a circuit when a server of either era or one tool is broken on purpose, and stops cleanly on SIGINT", async () => {
     const child = spawn(
       process.execPath,
       [
@@ -17,6 +21,10 @@ describe("the demo (npm start)", () => {
         "--listen",
         "127.0.0.1:0",
         "--admin-listen",
+        "127.0.0.1:0",
+        "--listen-2026",
+        "127.0.0.1:0",
+        "--admin-listen-2026",
         "127.0.0.1:0",
         "--control-listen",
         "127.0.0.1:0",
@@ -33,12 +41,14 @@ describe("the demo (npm start)", () => {
     try {
       for (let i = 0; i < 200 && !output.includes("demo control"); i++) await sleep(50);
       const url = (label: string) => new RegExp(`${label}\\s+(http://\\S+)`).exec(output)?.[1] as string;
-      const [mcp, health, control] = [
+      const [mcp, health, control, modernMcp, modernHealth] = [
         url("MCP endpoint"),
-        url("health"),
+        url("\\bhealth"),
         url("demo control")?.replace(/\/$/, ""),
+        url("MCP 2026-07-28"),
+        url("its health"),
       ];
-      assert.ok(mcp && health && control, output);
+      assert.ok(mcp && health && control && modernMcp && modernHealth, output);
 
       const client = new Client({ name: "demo-test", version: "1.0.0" });
       await client.connect(new StreamableHTTPClientTransport(new URL(mcp)));
@@ -109,6 +119,35 @@ describe("the demo (npm start)", () => {
         "alpha serves its other tools",
       );
       assert.match(output, /"upstream":"alpha","tool":"lookup","from":"closed","to":"open"/);
+
+      // the modern servers: an SDK 2.x client pinned to 2026-07-28 is served through their proxy
+      const modern = new Sdk2Client(
+        { name: "demo-test-2026", version: "1.0.0" },
+        { versionNegotiation: { mode: { pin: "2026-07-28" } } },
+      );
+      await modern.connect(new Sdk2Transport(new URL(modernMcp)));
+      assert.equal(modern.getNegotiatedProtocolVersion(), "2026-07-28");
+      const modernEcho = await modern.callTool({ name: "echo", arguments: { text: "hi" } });
+      assert.match((modernEcho.content as { text: string }[])[0]?.text ?? "", /^hi \(from (epsilon|zeta)\)$/);
+
+      // the keys break a modern server too: epsilon's circuit opens, zeta serves the modern clients
+      assert.equal((await fetch(`${control}/upstreams/epsilon/fail`, { method: "POST" })).status, 200);
+      const modernState = async () =>
+        (
+          (await (await fetch(modernHealth)).json()) as {
+            circuit_breakers: Record<string, { state: string }>;
+          }
+        ).circuit_breakers["epsilon"]?.state;
+      let epsilon = await modernState();
+      for (let i = 0; i < 60 && epsilon !== "open"; i++) {
+        await modern.callTool({ name: "whoami", arguments: {} }).catch(() => {}); // epsilon answers 500
+        epsilon = await modernState();
+      }
+      assert.equal(epsilon, "open", "epsilon's failures opened its circuit");
+      assert.match(output, /"upstream":"epsilon","from":"closed","to":"open"/);
+      const served = await modern.callTool({ name: "whoami", arguments: {} });
+      assert.deepEqual(served.content, [{ type: "text", text: "zeta" }]);
+      await modern.close();
 
       child.kill("SIGINT");
       assert.equal(await exited, 0);
