@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { EventStreamReader } from "../../src/http/EventStreamReader.ts";
 import type { JsonRpcCall } from "../../src/jsonrpc/jsonRpcCall.ts";
 import { JsonRpcJudge } from "../../src/judges/JsonRpcJudge.ts";
 
@@ -148,5 +149,34 @@ describe("JsonRpcJudge: an earlier era's resumable stream (MCP 2025-11-25, SEP-1
       judge.data(event({ jsonrpc: "2.0", id: 1, error: { code: -32603, message: "x" } })),
       "failure",
     );
+  });
+});
+
+describe("EventStreamReader: an event's id, for resumable streams", () => {
+  /** What the reader tells of `chunks`, in order: "id", "data:<text>", "event", "discard". */
+  function read(chunks: string[]): string[] {
+    const told: string[] = [];
+    const reader = new EventStreamReader({
+      data: (bytes) => told.push(`data:${bytes.toString()}`),
+      event: () => told.push("event"),
+      discard: () => told.push("discard"),
+      id: () => told.push("id"),
+    });
+    for (const chunk of chunks) reader.feed(Buffer.from(chunk));
+    return told;
+  }
+
+  it("tells of an id field with a value once, whatever the chunks and line endings", () => {
+    assert.deepEqual(read(["i", "d: 1", "23\r", "data: x\r\r"]), ["id", "data:x", "event"]);
+    assert.deepEqual(read(["id:7\ndata\n\n"]), ["id", "event"]);
+  });
+
+  it("tells nothing of an empty id, a field only starting with id, or an id without a colon", () => {
+    assert.deepEqual(read(["id:\nidx: 5\nid\ndata: y\n\n"]), ["data:y", "event"]);
+    assert.deepEqual(read(["id: \n\n"]), []);
+  });
+
+  it("still reads the data of an event that has an id", () => {
+    assert.deepEqual(read(["data: a\nid: 1\ndata: b\n\n"]), ["data:a", "id", "data:\n", "data:b", "event"]);
   });
 });
