@@ -84,7 +84,13 @@ function decodeValue(value: string): string | undefined {
   }
 }
 
-/** A field value without RFC 9110's optional whitespace (SP, HTAB) around it. */
+/** A field value without RFC 9110's optional whitespace (SP, HTAB) around it; the same string when it has none. */
 function trimOws(value: string): string {
-  return value.replace(/^[ \t]+|[ \t]+$/g, "");
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
 }
+
+const isOws = (c: number) => c === 0x20 || c === 0x09;
