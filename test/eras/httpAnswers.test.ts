@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import type { Client } from "@modelcontextprotocol/client";
+import { type Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { inputRequired } from "@modelcontextprotocol/server";
-import { request } from "undici";
 import { until } from "../support/until.ts";
 import { modernClient, proxyFor, type SdkServer, startSdkServer } from "./httpSdkServer.ts";
 
@@ -91,35 +90,33 @@ describe("answers of MCP 2026-07-28 through Breakwater (SPEC §8.1), SDK 2.x cli
     });
   }
 
-  it("forwards the tasks/get an SDK 2.x client sends (Mcp-Name mirrors params.taskId), not refused -32020", async () => {
+  it("forwards the tasks/get an SDK 2.x client transport sends (Mcp-Name mirrors params.taskId), not refused -32020", async () => {
     const { proxy, sdk } = await fleet();
-    // the headers and envelope the SDK 2.4.0 client writes for tasks/get (streamableHttp.ts
-    // _applyBodyDerivedHeaders): this server has no tasks extension, so it answers method not found
-    const body = {
-      jsonrpc: "2.0",
-      id: 9,
-      method: "tasks/get",
-      params: {
-        taskId: "task-7",
-        _meta: {
-          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-          "io.modelcontextprotocol/clientCapabilities": {},
+    // the SDK 2.x client refuses tasks/get itself (the tasks extension is no core method of 2026-07-28),
+    // so its HTTP transport sends it: the transport derives the headers from the body (Mcp-Name: taskId)
+    const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp`));
+    await transport.start();
+    cleanups.push(() => transport.close());
+    // this server has no tasks extension: it answers 404 with -32601, which the transport throws
+    const refusal = await transport
+      .send({
+        jsonrpc: "2.0",
+        id: 9,
+        method: "tasks/get",
+        params: {
+          taskId: "task-7",
+          _meta: {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+          },
         },
-      },
-    };
-    const reply = await request(`${proxy.url}/mcp`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "mcp-protocol-version": "2026-07-28",
-        "mcp-method": "tasks/get",
-        "mcp-name": "task-7",
-      },
-      body: JSON.stringify(body),
-    });
-    const answer = (await reply.body.json()) as { error?: { code: number } };
-    assert.notEqual(answer.error?.code, -32020, JSON.stringify(answer));
+      })
+      .then(
+        () => "",
+        (error: Error) => error.message,
+      );
+    assert.match(refusal, /-32601/, "the server's own answer, not the proxy's -32020");
     assert.equal(sdk.seen.at(-1), "tasks/get", "forwarded to the server");
+    assert.equal(sdk.names.at(-1), "task-7", "with the Mcp-Name the SDK transport derived");
   });
 });

@@ -14,6 +14,8 @@ export interface SdkServer {
   readonly aborted: string[];
   /** The `Mcp-Method` (else the HTTP method) of every request that reached the server, in order. */
   readonly seen: string[];
+  /** The `Mcp-Name` header of each request, in the same order ("" when absent). */
+  readonly names: string[];
   close(): Promise<void>;
 }
 
@@ -35,8 +37,10 @@ export async function startSdkServer(define: (server: McpServer) => void): Promi
   );
   const aborted: string[] = [];
   const seen: string[] = [];
+  const names: string[] = [];
   const http = createServer((req, res) => {
     seen.push(String(req.headers["mcp-method"] ?? req.method));
+    names.push(String(req.headers["mcp-name"] ?? ""));
     void serve(handler, req, res, aborted);
   });
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
@@ -46,6 +50,7 @@ export async function startSdkServer(define: (server: McpServer) => void): Promi
     handler,
     aborted,
     seen,
+    names,
     async close() {
       await handler.close();
       http.closeAllConnections();
