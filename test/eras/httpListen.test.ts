@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import type { ServerResponse } from "node:http";
 import { after, describe, it } from "node:test";
 import type { Client } from "@modelcontextprotocol/client";
+import { request } from "undici";
 import { ManualTimers } from "../support/ManualTimers.ts";
+import { startFleet } from "../support/proxy.ts";
 import { until } from "../support/until.ts";
 import { modernClient, proxyFor, type SdkServer, startSdkServer } from "./httpSdkServer.ts";
 
@@ -73,5 +76,58 @@ describe("subscriptions/listen through Breakwater (SPEC §8.1), SDK 2.x client a
       tools?.tools.map((t) => t.name),
       ["echo"],
     );
+  });
+
+  it("fails a listen stream that stays unacknowledged for answer_timeout_ms, and ends it with an error for the listen id", async () => {
+    // an upstream that opens the listen stream and sends nothing but keep-alive comments
+    const streams: ServerResponse[] = [];
+    const timers = new ManualTimers();
+    const fleet = await startFleet(
+      {
+        u: (_req, res) => {
+          res.writeHead(200, { "content-type": "text/event-stream" }).write(":\n\n");
+          streams.push(res);
+        },
+      },
+      "[proxy]\nanswer_timeout_ms = 1000",
+      {},
+      { timers },
+    );
+    cleanups.push(fleet.close);
+    const listen = {
+      jsonrpc: "2.0",
+      id: "listen:1",
+      method: "subscriptions/listen",
+      params: {
+        notifications: { toolsListChanged: true },
+        _meta: {
+          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+          "io.modelcontextprotocol/clientCapabilities": {},
+        },
+      },
+    };
+    const reply = await request(fleet.proxy.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "subscriptions/listen",
+      },
+      body: JSON.stringify(listen),
+    });
+    const chunks = reply.body[Symbol.asyncIterator]();
+    await chunks.next(); // the keep-alive has passed the proxy
+    await timers.advance(999);
+    const circuit = () => fleet.proxy.breakwater.circuits.get("u")?.breaker.metrics();
+    assert.equal(circuit()?.failedRequests, 0, "not yet");
+    streams[0]?.write(":\n\n"); // comments are no acknowledgement: silence is what the wait measures
+    await chunks.next();
+    await timers.advance(1);
+    let rest = "";
+    for (let chunk = await chunks.next(); !chunk.done; chunk = await chunks.next())
+      rest += String(chunk.value);
+    assert.match(rest, /"id":"listen:1","error":\{"code":-32603/);
+    assert.equal(circuit()?.failedRequests, 1);
   });
 });
