@@ -6,6 +6,11 @@ export interface EventStreamHandlers {
   readonly event: () => void;
   /** The current event ended without data, or was never dispatched: what `data` got of it is void. */
   readonly discard: () => void;
+  /**
+   * The current event has an `id` field with a value (a resumable stream's event, MCP 2025-11-25
+   * SEP-1699); told at the value's first byte. Without it, `id` fields are stepped over.
+   */
+  readonly id?: (() => void) | undefined;
 }
 
 const lf = 0x0a;
@@ -13,6 +18,7 @@ const cr = 0x0d;
 const colon = 0x3a;
 const space = 0x20;
 const dataName = Buffer.from("data");
+const idName = Buffer.from("id");
 const newline = Buffer.from("\n");
 const bom = [0xef, 0xbb, 0xbf];
 
@@ -20,6 +26,7 @@ const bom = [0xef, 0xbb, 0xbf];
 const name = 0;
 const dataValue = 1;
 const otherValue = 2;
+const idValue = 3;
 
 /**
  * Reads an event stream as it streams through (WHATWG HTML, "Interpreting an event stream"), keeping
@@ -32,8 +39,9 @@ const otherValue = 2;
 export class EventStreamReader {
   readonly #handlers: EventStreamHandlers;
   #state = name;
-  /** Bytes of the field name read so far, while they are a prefix of "data". */
+  /** Bytes of the field name read so far, while they are a prefix of `#field` ("data", or "id"). */
   #nameLength = 0;
+  #field = dataName;
   /** The one space after a field's colon is not part of its value. */
   #afterColon = false;
   /** The last byte was a CR: a LF right after it ends no second line. */
@@ -68,11 +76,12 @@ export class EventStreamReader {
           this.#afterCr = c === cr;
           this.#fieldWithoutValue();
         } else if (c === colon) {
-          this.#state = this.#nameLength === dataName.length ? dataValue : otherValue;
+          const field = this.#nameLength === this.#field.length ? this.#field : undefined;
+          this.#state = field === dataName ? dataValue : field === idName ? idValue : otherValue;
           this.#afterColon = true;
           if (this.#state === dataValue) this.#dataLineStarts();
-        } else if (this.#nameLength < dataName.length && dataName[this.#nameLength] === c) this.#nameLength++;
-        else this.#state = otherValue; // no `data` field: the rest of the line is stepped over
+        } else if (this.#nameStep(c)) this.#nameLength++;
+        else this.#state = otherValue; // no field that matters: the rest of the line is stepped over
         continue;
       }
       if (this.#afterColon) {
@@ -87,6 +96,10 @@ export class EventStreamReader {
       const end = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
       const stop = end === -1 ? n : end;
       if (this.#state === dataValue && stop > i) this.#handlers.data(chunk.subarray(i, stop));
+      else if (this.#state === idValue && stop > i) {
+        this.#state = otherValue; // told once: the value itself is not kept
+        this.#handlers.id?.();
+      }
       if (end === -1) return;
       this.#afterCr = chunk[end] === cr;
       this.#lineEnds();
@@ -112,8 +125,17 @@ export class EventStreamReader {
       if (had) this.#handlers.event();
       return;
     }
-    if (this.#nameLength === dataName.length) this.#dataLineStarts();
+    if (this.#field === dataName && this.#nameLength === dataName.length) this.#dataLineStarts();
     this.#lineEnds();
+  }
+
+  /** Whether `c` goes on the name of a field that matters (an `id` only when someone listens for it). */
+  #nameStep(c: number): boolean {
+    if (this.#nameLength === 0) {
+      if (c === idName[0] && this.#handlers.id !== undefined) this.#field = idName;
+      else this.#field = dataName;
+    }
+    return this.#nameLength < this.#field.length && this.#field[this.#nameLength] === c;
   }
 
   #lineEnds(): void {

@@ -27,6 +27,11 @@ export interface ScannedMessage {
   errorSignal?: string;
   /** `params.progressToken` as its JSON text (a progress notification's; SPEC §3.1). */
   progressToken?: string;
+  /**
+   * `params._meta["io.modelcontextprotocol/subscriptionId"]` as its JSON text: the listen request a
+   * notification of a `subscriptions/listen` stream belongs to (MCP 2026-07-28).
+   */
+  subscriptionId?: string;
 }
 
 /** What the reader needs besides `result`, `error` and `method`. */
@@ -35,7 +40,10 @@ export interface ScannerWants {
   readonly isError: boolean;
   /** The `id` (to match an answer to its request; a JSON body is the answer whatever its id). */
   readonly id: boolean;
-  /** `params.progressToken` (progress notifications on an event stream). */
+  /**
+   * `params.progressToken` (progress notifications on an event stream) and
+   * `params._meta["io.modelcontextprotocol/subscriptionId"]` (a listen stream's acknowledgement).
+   */
   readonly progress: boolean;
 }
 

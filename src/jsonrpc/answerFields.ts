@@ -13,6 +13,7 @@ export const error = 3;
 export const errorData = 4;
 export const params = 5;
 export const batch = 6;
+export const paramsMeta = 7;
 // The values that are kept.
 export const noSlot = 0;
 export const idSlot = 1;
@@ -24,6 +25,7 @@ export const isErrorSlot = 6;
 export const stoppedSlot = 7;
 export const exitCodeSlot = 8;
 export const signalSlot = 9;
+export const subscriptionSlot = 10;
 
 /** Per object read: its keys, and what each names — a value to keep (`slot`) or an object to read (`object`). */
 export const keysOf = new Map<number, readonly (readonly [Buffer, number, number])[]>([
@@ -54,7 +56,15 @@ export const keysOf = new Map<number, readonly (readonly [Buffer, number, number
       [Buffer.from("signal"), signalSlot, 0],
     ],
   ],
-  [params, [[Buffer.from("progressToken"), tokenSlot, 0]]],
+  [
+    params,
+    [
+      [Buffer.from("progressToken"), tokenSlot, 0],
+      [Buffer.from("_meta"), noSlot, paramsMeta],
+    ],
+  ],
+  // a listen stream's acknowledgement names its subscription (MCP 2026-07-28, basic/patterns/subscriptions.mdx)
+  [paramsMeta, [[Buffer.from("io.modelcontextprotocol/subscriptionId"), subscriptionSlot, 0]]],
 ]);
 
 /** Puts the text of a kept value (undefined when it was too long to keep) into `message`. */
@@ -96,6 +106,10 @@ export function fillField(message: ScannedMessage, slot: number, text: string | 
     case tokenSlot:
       if (text === undefined) delete current.progressToken;
       else current.progressToken = text;
+      break;
+    case subscriptionSlot:
+      if (text === undefined) delete current.subscriptionId;
+      else current.subscriptionId = text;
       break;
     case isErrorSlot:
       current.isError = text === "true";

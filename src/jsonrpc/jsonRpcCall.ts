@@ -1,5 +1,5 @@
-import type { IncomingHttpHeaders } from "node:http";
 import { type JsonRpcMessage, readJsonRpcMessages } from "./jsonRpc.ts";
+import { modernClaim } from "./protocolEra.ts";
 
 /** A JSON-RPC call (SPEC §3.1): what the proxy needs of it to judge its answer and guard its tool. */
 export interface JsonRpcCall {
@@ -14,6 +14,11 @@ export interface JsonRpcCall {
    * absent: none (a call the proxy makes itself).
    */
   readonly tools?: readonly string[];
+  /**
+   * A lone request that claims a revision of the modern era (2026-07-28) in its `_meta` (SPEC §8):
+   * what the proxy answers it follows that revision; its stream is never resumed. Absent: earlier era.
+   */
+  readonly modern?: boolean;
 }
 
 /** What a POST body holds, for the proxy: a call, a message it need not judge, or no JSON-RPC at all. */
@@ -27,7 +32,7 @@ export type Message = JsonRpcMessage["value"] & {
   readonly params?: {
     readonly name?: unknown;
     readonly uri?: unknown;
-    readonly _meta?: { progressToken?: unknown };
+    readonly _meta?: { progressToken?: unknown } & Readonly<Record<string, unknown>>;
   };
 };
 
@@ -66,7 +71,8 @@ export function readJsonRpcBody(body: Buffer): ReadBody {
   if (requests.length === 0) return { kind: "message", messages };
   // a batch's tools are not `tool`: one tool circuit guards one call (see McpCalls)
   const tool = read.batch ? undefined : tools[0];
-  return { kind: "call", call: new BodyCall(requests, progressTokens, tool, tools), messages };
+  const modern = !read.batch && modernClaim(messages[0] as Message) !== undefined;
+  return { kind: "call", call: new BodyCall(requests, progressTokens, tool, tools, modern), messages };
 }
 
 /** A call read from a body: its ids' texts are read out of the body when first asked for. */
@@ -74,6 +80,7 @@ class BodyCall implements JsonRpcCall {
   readonly progressTokens: ReadonlySet<string>;
   readonly tool: string | undefined;
   readonly tools: readonly string[];
+  readonly modern: boolean;
   readonly #requests: readonly JsonRpcMessage[];
   #ids: readonly string[] | undefined;
 
@@ -82,8 +89,10 @@ class BodyCall implements JsonRpcCall {
     progressTokens: ReadonlySet<string>,
     tool: string | undefined,
     tools: readonly string[],
+    modern: boolean,
   ) {
     this.#requests = requests;
+    this.modern = modern;
     this.progressTokens = progressTokens;
     this.tool = tool;
     this.tools = tools;
@@ -99,50 +108,4 @@ class BodyCall implements JsonRpcCall {
 function progressToken(message: Message): string | undefined {
   const token = message.params?._meta?.progressToken;
   return typeof token === "string" || typeof token === "number" ? JSON.stringify(token) : undefined;
-}
-
-/**
- * Whether the MCP routing headers (`Mcp-Method`, `Mcp-Name`; MCP 2026-07-28) disagree with the body
- * they mirror: a middle box that routes or guards by them must not be told one thing while the server
- * does another. Absent headers are not checked (older clients send none). A value may be sent as
- * `=?base64?…?=` when it is not plain ASCII.
- */
-export function headersDisagree(
-  headers: IncomingHttpHeaders,
-  messages: readonly Message[],
-): string | undefined {
-  const method = headers["mcp-method"];
-  const name = headers["mcp-name"];
-  if (method === undefined && name === undefined) return undefined;
-  // a batch (2026-07-28 has none, older revisions no such headers) is checked element by element: a
-  // header that one of them contradicts would tell a middle box one thing while the server does another
-  for (const message of messages) {
-    const problem = disagreement(method, name, message);
-    if (problem !== undefined) return problem;
-  }
-  return undefined;
-}
-
-function disagreement(
-  method: string | string[] | undefined,
-  name: string | string[] | undefined,
-  message: Message,
-): string | undefined {
-  if (typeof method === "string" && decodeHeader(method) !== message.method)
-    return "Mcp-Method does not match the body's method";
-  if (typeof name === "string") {
-    // resources are named by their URI (resources/read, /subscribe, /unsubscribe), the rest by name
-    const named = String(message.method).startsWith("resources/")
-      ? message.params?.uri
-      : message.params?.name;
-    if (decodeHeader(name) !== named) return "Mcp-Name does not match the body";
-  }
-  return undefined;
-}
-
-const base64Value = /^=\?base64\?(.*)\?=$/i;
-
-function decodeHeader(value: string): string {
-  const encoded = base64Value.exec(value.trim());
-  return encoded === null ? value.trim() : Buffer.from(encoded[1] as string, "base64").toString("utf8");
 }

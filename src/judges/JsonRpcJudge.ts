@@ -27,6 +27,8 @@ const toolErred: SplitOutcome = {
 };
 
 const progressMethod = "notifications/progress";
+/** What a `subscriptions/listen` stream sends first, naming the listen request (MCP 2026-07-28). */
+const acknowledgedMethod = "notifications/subscriptions/acknowledged";
 /** The `data.reason` of the proxy's own errors for a stdio process it gave up on: the cause, not the code. */
 const faultReasons = new Set(["message_too_large", "stdin_stuck"]);
 
@@ -38,6 +40,8 @@ interface Findings {
   /** Some answer was a result. */
   succeeded: boolean;
   progressed: boolean;
+  /** Some event carried an `id`: the stream can be resumed (MCP 2025-11-25, SEP-1699). */
+  resumable: boolean;
   /** Why the first failing answer (a failure or a tool's failure) failed; set only on one. */
   cause: FailureCause | undefined;
 }
@@ -48,6 +52,7 @@ const nothingFound = (): Findings => ({
   toolErred: false,
   succeeded: false,
   progressed: false,
+  resumable: false,
   cause: undefined,
 });
 
@@ -60,6 +65,12 @@ const nothingFound = (): Findings => ({
  * every answer came is a failure (`stream_cut`), and so is any body cut short. A 2xx JSON body that is
  * no JSON-RPC response is judged as §2 (a success once complete); so is any other body. Progress
  * notifications for the call's tokens are reported, for its answer timeout.
+ *
+ * A `subscriptions/listen` stream (SPEC §8.1) is answered by its acknowledgement, a notification whose
+ * `_meta["io.modelcontextprotocol/subscriptionId"]` is the listen request's id: a success, after which
+ * the stream is no longer judged (its end is no outcome). An earlier-era stream that ends cleanly after
+ * an event with an `id` is resumable (MCP 2025-11-25 SEP-1699: the client resumes it with a GET and
+ * `Last-Event-ID`): the upstream has not failed, the call is neutral.
  *
  * Only a message without `method` answers (JSON-RPC 2.0 §5): a server's own request on the call's
  * stream may carry an equal id, since each side numbers its requests. Ids are matched by value (see
@@ -102,6 +113,8 @@ export class JsonRpcJudge implements ExchangeJudge {
         data: (bytes) => scanner.feed(bytes),
         event: () => this.#eventEnded(true),
         discard: () => this.#eventEnded(false),
+        // a modern stream cannot be resumed (MCP 2026-07-28: a broken stream loses the request)
+        id: this.#call.modern === true ? undefined : () => this.#resumable(),
       });
     } else if (String(headers["content-type"]).includes("json")) {
       // a JSON body is the answer whatever its id; a tool's result is read on for its isError
@@ -131,6 +144,7 @@ export class JsonRpcJudge implements ExchangeJudge {
   end(): ExchangeOutcome {
     if (this.#events !== undefined) {
       if (this.#verdict !== undefined) return this.#verdict;
+      if (this.#found.resumable) return "neutral"; // closed for the client to resume (SEP-1699)
       this.#found.cause = streamCutCause; // the stream ended before the answer
       return "failure";
     }
@@ -156,6 +170,7 @@ export class JsonRpcJudge implements ExchangeJudge {
       const token = message.progressToken;
       if (message.method === progressMethod && token !== undefined)
         this.#inEvent.progressed ||= (this.#tokens as Set<string>).has(idValueKey(token) ?? token);
+      else if (message.method === acknowledgedMethod) this.#acknowledged(message, waiting);
       return;
     }
     if (!isResponse(message)) return;
@@ -163,6 +178,23 @@ export class JsonRpcJudge implements ExchangeJudge {
     if (key === undefined || !waiting.has(key) || this.#answeredInEvent.includes(key)) return; // not ours
     this.#answeredInEvent.push(key);
     this.#count(message, this.#inEvent);
+  }
+
+  #resumable(): void {
+    this.#inEvent.resumable = true;
+  }
+
+  /**
+   * A listen stream's acknowledgement: it answers the listen request it names (by value), as a
+   * success. Only a notification acknowledges: a request (it has an id) is the server's own.
+   */
+  #acknowledged(message: ScannedMessage, waiting: Map<string, string>): void {
+    const subscription = message.subscriptionId;
+    if (message.id !== undefined || subscription === undefined) return;
+    const key = idValueKey(subscription);
+    if (key === undefined || !waiting.has(key) || this.#answeredInEvent.includes(key)) return;
+    this.#answeredInEvent.push(key);
+    this.#inEvent.succeeded = true;
   }
 
   /** An event was dispatched (`delivered`), or dropped unfinished: what it said counts only if delivered. */
@@ -179,6 +211,7 @@ export class JsonRpcJudge implements ExchangeJudge {
     found.toolErred ||= seen.toolErred;
     found.succeeded ||= seen.succeeded;
     found.progressed ||= seen.progressed;
+    found.resumable ||= seen.resumable;
     found.cause ??= seen.cause;
     const waiting = this.#waiting as Map<string, string>;
     for (const key of answered) waiting.delete(key);

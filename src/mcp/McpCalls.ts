@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { Acquisition } from "../breaker/Acquisition.ts";
 import { PairedPermit } from "../exchange/PairedPermit.ts";
-import { headersDisagree, type JsonRpcCall, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
+import { type JsonRpcCall, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
+import { headersDisagree } from "../jsonrpc/routingHeaders.ts";
 import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
 import { JsonRpcJudge, type JsonRpcRules } from "../judges/JsonRpcJudge.ts";
 import type { Call, CallReader } from "../proxy/Call.ts";
@@ -123,7 +124,7 @@ class McpCall implements Call {
 
   answerRefusal(res: ServerResponse): boolean {
     if (this.#refusal === undefined) return false;
-    sendToolUnavailable(res, this.#call.ids[0] as string, this.#refusal);
+    sendToolUnavailable(res, this.#call.ids[0] as string, this.#refusal, this.#call.modern === true);
     return true;
   }
 

@@ -2,6 +2,8 @@ import type { ServerResponse } from "node:http";
 import type { CircuitState } from "../breaker/CircuitState.ts";
 import { batchErrorAnswer, errorAnswer, resultAnswer } from "../jsonrpc/jsonRpcAnswer.ts";
 
+const complete = { resultType: "complete" } as const;
+
 /** A tool circuit that refused a call: where, and for how long. */
 export interface ToolRefusal {
   readonly upstream: string;
@@ -13,12 +15,21 @@ export interface ToolRefusal {
 /**
  * The answer to a tool call whose tool circuit refused it (SPEC §3.2): the server is fine and the
  * session lives on, so it is a `200` with a tool execution error that the model can read and act on,
- * and `_meta["breakwater/circuit"]` for programs. `id` is the call's id as JSON text.
+ * and `_meta["breakwater/circuit"]` for programs. `id` is the call's id as JSON text. To a request of
+ * MCP 2026-07-28 (`modern`) it carries `resultType: "complete"`, which that revision requires of every
+ * result (basic/index.mdx; the SDK 2.x client refuses a result without it: INVALID_RESULT); to an
+ * earlier-era request, the earlier shape (SPEC §8.1).
  */
-export function sendToolUnavailable(res: ServerResponse, id: string, refusal: ToolRefusal): void {
+export function sendToolUnavailable(
+  res: ServerResponse,
+  id: string,
+  refusal: ToolRefusal,
+  modern: boolean,
+): void {
   const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1_000));
   const why = refusal.state === "forced_open" ? "an operator has turned it off" : "its last calls failed";
   const result = {
+    ...(modern ? complete : undefined),
     isError: true,
     content: [
       {

@@ -38,6 +38,10 @@ async function behind(handler: Handler, toml = "") {
   return { fleet, post, circuit, tool };
 }
 
+/** The `_meta` of a request of MCP 2026-07-28, as JSON text (the member, and as the only params). */
+const modernMeta = '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}';
+const modernParams = `"params":{${modernMeta}}`;
+
 describe("matching an event stream's answer to its call (SPEC §3.1)", () => {
   it("takes no server-to-client request with the call's id for its answer: only the answer counts", async () => {
     const { post, circuit } = await behind(
@@ -77,7 +81,9 @@ describe("the proxy's own answers echo the client's id as it wrote it", () => {
     }, "[proxy.tool_circuit]\nfailure_threshold = 1\n");
     const ids = ["12345678901234567891", '"caf\\u00e9"', "1.0"];
     for (const id of ids) {
-      const mismatch = await post(`{"jsonrpc":"2.0","id":${id},"method":"tools/list"}`, {
+      // the routing headers are MCP 2026-07-28's: checked on a request that claims it
+      const mismatch = await post(`{"jsonrpc":"2.0","id":${id},"method":"tools/list",${modernParams}}`, {
+        "mcp-protocol-version": "2026-07-28",
         "mcp-method": "tools/call",
       });
       assert.equal(mismatch.status, 400);
@@ -108,11 +114,17 @@ describe("a body the proxy must read as the server will (SPEC §3.2)", () => {
       res.writeHead(200, { "content-type": "application/json" }).end('{"jsonrpc":"2.0","id":1,"result":{}}');
     });
     const body = Buffer.concat([
-      Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_file","note":"'),
+      Buffer.from(
+        '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"name":"delete_file","note":"',
+      ),
       Buffer.from([0xff]),
       Buffer.from('"}}'),
     ]);
-    const forged = await post(body, { "mcp-method": "tools/call", "mcp-name": "read_file" });
+    const forged = await post(body, {
+      "mcp-protocol-version": "2026-07-28",
+      "mcp-method": "tools/call",
+      "mcp-name": "read_file",
+    });
     assert.equal(forged.status, 400);
     assert.equal(JSON.parse(forged.text).error.code, -32020);
     assert.equal(fleet.upstreams["u"]?.seen.length, 0);
@@ -135,8 +147,12 @@ describe("a body the proxy must read as the server will (SPEC §3.2)", () => {
     const { fleet, post } = await behind((_req, res) => {
       res.writeHead(200, { "content-type": "application/json" }).end("[]");
     });
-    const batch = '[{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"secret"}}]';
-    const reply = await post(batch, { "mcp-method": "prompts/get", "mcp-name": "public" });
+    const batch = `[{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"secret",${modernMeta}}}]`;
+    const reply = await post(batch, {
+      "mcp-protocol-version": "2026-07-28",
+      "mcp-method": "prompts/get",
+      "mcp-name": "public",
+    });
     assert.equal(reply.status, 400);
     assert.equal(fleet.upstreams["u"]?.seen.length, 0);
   });

@@ -230,22 +230,46 @@ describe("tool circuits (SPEC §3.2)", () => {
     assert.equal(upstream("u")?.state, "open");
   });
 
-  it("refuses a request whose Mcp-Method or Mcp-Name disagrees with its body: 400, -32020, not forwarded", async () => {
+  it("refuses a 2026-07-28 request whose Mcp-Method or Mcp-Name disagrees with its body: 400, -32020, not forwarded", async () => {
     const { fleet, call } = await behind({ u: server({}) });
-    const forged = await call(toolCall(7, "read_file"), {
+    const modern = (id: number, tool: string) =>
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: {
+          name: tool,
+          arguments: {},
+          _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28" },
+        },
+      });
+    const version = { "mcp-protocol-version": "2026-07-28" };
+    const forged = await call(modern(7, "read_file"), {
+      ...version,
       "mcp-method": "tools/call",
       "mcp-name": "delete_file",
     });
     assert.equal(forged.status, 400);
     assert.deepEqual([forged.json.id, forged.json.error?.code], [7, -32020]);
-    const method = await call(toolCall(8, "x"), { "mcp-method": "tools/list" });
+    const method = await call(modern(8, "x"), { ...version, "mcp-method": "tools/list", "mcp-name": "x" });
     assert.equal(method.status, 400);
     assert.equal(fleet.upstreams["u"]?.seen.length, 0);
-    const agreeing = await call(toolCall(9, "x"), {
+    const agreeing = await call(modern(9, "x"), {
+      ...version,
       "mcp-method": "tools/call",
       "mcp-name": `=?base64?${Buffer.from("x").toString("base64")}?=`,
     });
     assert.equal(agreeing.status, 200);
+  });
+
+  it("forwards an earlier-era request whatever its Mcp-* headers say: they belong to 2026-07-28", async () => {
+    const { fleet, call } = await behind({ u: server({}) });
+    const reply = await call(toolCall(7, "read_file"), {
+      "mcp-method": "tools/list",
+      "mcp-name": "delete_file",
+    });
+    assert.equal(reply.status, 200);
+    assert.equal(fleet.upstreams["u"]?.seen.length, 1);
   });
 });
 
