@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { type NodeIncomingMessageLike, toNodeHandler } from "@modelcontextprotocol/node";
 import { createMcpHandler, type McpHttpHandler, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { DemoListener, type DemoMode } from "./DemoListener.ts";
-import { serveFetch } from "./serveFetch.ts";
+import { DemoListener, type DemoMode, parseJson } from "./DemoListener.ts";
 
 /**
  * A small but real MCP server of the 2026-07-28 era (the official SDK 2.x, `createMcpHandler`): no
@@ -19,9 +19,11 @@ export class DemoModernServer {
   constructor(name: string, port = 0, host = "127.0.0.1") {
     this.name = name;
     this.#handler = createMcpHandler(() => demoModernMcpServer(name, () => this.#lookupBroken));
+    // the SDK's own node adapter; the listener has read the body already (to answer in the other modes)
+    const serve = toNodeHandler(this.#handler);
     this.#listener = new DemoListener(
       name,
-      (req, res, body) => serveFetch(this.#handler, req, res, body),
+      (req, res, body) => serve(req as NodeIncomingMessageLike, res, parseJson(body)),
       port,
       host,
     );

@@ -21,7 +21,7 @@ import {
   type ServerContext,
 } from "@modelcontextprotocol/server";
 import * as z from "zod/v4";
-import { FetchServer } from "./FetchServer.ts";
+import { FetchServer } from "../support/FetchServer.ts";
 
 /** A 1×1 red PNG and a 1-sample silent WAV: the smallest media the scenarios accept. */
 const png =

@@ -8,7 +8,7 @@ import { HealthChecker } from "../../src/health/HealthChecker.ts";
 import { CircuitBreaker } from "../../src/index.ts";
 import { JsonRpcJudge } from "../../src/judges/JsonRpcJudge.ts";
 import { healthCheckId, mcpCheck } from "../../src/upstreams/http/healthChecks.ts";
-import { FetchServer } from "../conformance/FetchServer.ts";
+import { FetchServer } from "../support/FetchServer.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 import { until } from "../support/until.ts";
 import { type Handler, startUpstream } from "../support/upstream.ts";

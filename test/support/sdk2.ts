@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage } from "node:http";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import {
   acceptedContent,
@@ -11,7 +10,7 @@ import {
   McpServer,
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { serveFetch } from "../../examples/demo/serveFetch.ts";
+import { FetchServer } from "./FetchServer.ts";
 import { startProxy, type TestProxy, upstreamsToml } from "./proxy.ts";
 
 /** The revision of MCP that SDK 2.x speaks when asked to (the first without sessions). */
@@ -134,46 +133,27 @@ export async function startSdk2Server(
 ): Promise<Sdk2HttpServer> {
   const handler = createMcpHandler(() => sdk2McpServer(name), { keepAliveMs: 0, ...options });
   const seen: Sdk2Seen[] = [];
-  const sockets = new Set<Socket>();
   let aborted = 0;
-  const server = createServer((req, res) => {
-    seen.push({ method: req.method ?? "", headers: req.headers });
-    res.on("close", () => {
-      if (!res.writableFinished) aborted++;
-    });
-    readBody(req)
-      .then((body) => serveFetch(handler, req, res, body))
-      .catch(() => {
-        if (!res.headersSent) res.writeHead(500).end();
-        else res.destroy();
+  const server = new FetchServer((request) => handler.fetch(request), {
+    onRequest(req, res) {
+      seen.push({ method: req.method ?? "", headers: req.headers });
+      res.on("close", () => {
+        if (!res.writableFinished) aborted++;
       });
+    },
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await server.start();
   return {
     name,
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://127.0.0.1:${server.port}/mcp`,
     seen,
     aborted: () => aborted,
     handler,
     async close() {
       await handler.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
+      await server.close();
     },
   };
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** How an SDK 2.x client chooses its era: `auto` probes with `server/discover` and may fall back. */
