@@ -19,6 +19,8 @@ import { ManualClock } from "../support/ManualClock.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 
 export const server = fileURLToPath(new URL("../support/stdioServer.ts", import.meta.url));
+/** The test server of the 2026-07-28 era (SDK 2.x `serveStdio`). */
+export const modernServer = fileURLToPath(new URL("../support/modernStdioServer.ts", import.meta.url));
 /** Run after the test file, last first. */
 export const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -40,8 +42,15 @@ export interface Rig {
   pids(): number[];
 }
 
-/** A StdioUpstream running the test server (`args` after its path, `--pid-dir` added), behind a bare proxy. */
-export async function rig(args: string[] = [], config: Partial<StdioConfig> = {}): Promise<Rig> {
+/**
+ * A StdioUpstream running the test server (`args` after its path, `--pid-dir` added), behind a bare
+ * proxy; `script`: another server to run (default the earlier-era one, {@link server}).
+ */
+export async function rig(
+  args: string[] = [],
+  config: Partial<StdioConfig> = {},
+  script: string = server,
+): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), "breakwater-stdio-upstream-"));
   const timers = new ManualTimers();
   const exits: ExitReason[] = [];
@@ -52,7 +61,7 @@ export async function rig(args: string[] = [], config: Partial<StdioConfig> = {}
     name: "local",
     circuit: new CircuitBreaker({ name: "local", clock: new ManualClock(), failureThreshold: 100 }),
     config: {
-      command: [process.execPath, server, "--pid-dir", dir, ...args],
+      command: [process.execPath, script, "--pid-dir", dir, ...args],
       cwd: undefined,
       env: {},
       maxProcesses: 16,

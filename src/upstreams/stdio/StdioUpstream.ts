@@ -13,6 +13,10 @@ import {
 import { type ChildFault, ChildProcessTransport } from "./ChildProcessTransport.ts";
 import { checkInitialize, headerValue, jsonRpcError } from "./initializeRequest.ts";
 import { minimalEnvironment } from "./minimalEnvironment.ts";
+import { type Era, probeTimeoutMs } from "./modern/EraProbe.ts";
+import { ModernFront } from "./modern/ModernFront.ts";
+import { ModernPool } from "./modern/ModernPool.ts";
+import { modernMessage } from "./modern/modernRequest.ts";
 import { ProcessExitedError } from "./ProcessExitedError.ts";
 import { ProcessTable } from "./ProcessTable.ts";
 import type { EndCause } from "./pendingCallError.ts";
@@ -38,6 +42,8 @@ export interface StdioUpstreamOptions {
   readonly timers?: Timers;
   /** Where sessions ended to make room, idle ones, and refusals at `max_processes` are logged. */
   readonly log?: StdioLog;
+  /** How long a fresh process has to answer the era probe; default {@link probeTimeoutMs}. */
+  readonly probeTimeoutMs?: number;
 }
 
 /** The log lines of a stdio upstream's sessions (a pino logger is one). */
@@ -73,11 +79,13 @@ export class StdioUpstream implements Upstream {
   readonly circuit: CircuitBreaker;
   /** Requests are not limited: processes are (`max_processes`). */
   readonly maxInFlight = 0;
-  /** A process per session (SPEC §5): a sessionless call other than `initialize` has nowhere to go. */
-  readonly servesSessionless = false;
   readonly #o: StdioUpstreamOptions;
-  readonly #table: ProcessTable;
+  readonly #table: ProcessTable<StdioSession>;
   readonly #refusals: RefusalLog;
+  readonly #pool: ModernPool;
+  readonly #modern: ModernFront;
+  /** The era its processes answered the probe with, the last one probed; undefined before any was. */
+  #era: Era | undefined;
   #inFlight = 0;
 
   constructor(options: StdioUpstreamOptions) {
@@ -85,12 +93,47 @@ export class StdioUpstream implements Upstream {
     this.circuit = options.circuit;
     this.#o = options;
     const timers = options.timers ?? systemTimers;
-    this.#table = new ProcessTable(options.config.maxProcesses, timers);
+    this.#table = new ProcessTable<StdioSession>(options.config.maxProcesses, timers);
     this.#refusals = new RefusalLog(
       (suppressed) => this.#logRefusal(suppressed),
       refusalLogIntervalMs,
       timers,
     );
+    this.#pool = new ModernPool({
+      upstream: this.name,
+      table: this.#table,
+      newChild: () => this.#newChild(),
+      idleTimeoutMs: options.config.idleTimeoutMs,
+      probeTimeoutMs: options.probeTimeoutMs ?? probeTimeoutMs,
+      timers,
+      onEra: (era) => {
+        this.#era = era;
+      },
+      onExit: (reason) => options.onExit?.(this.name, reason),
+      onIdle: (pid) => options.log?.info({ upstream: this.name, pid }, "stdio pool process stopped: idle"),
+    });
+    this.#modern = new ModernFront({
+      upstream: this.name,
+      pool: this.#pool,
+      timers,
+      era: () => this.#era,
+      probeAnswer: () => this.#pool.earlierAnswer,
+      onFull: () => this.#refusals.refused(),
+    });
+  }
+
+  /**
+   * A server of the 2026-07-28 era serves requests without a session (SPEC §8.3); one of the earlier era
+   * runs a process per session (SPEC §5), so a sessionless call other than `initialize` is balanced onto
+   * the upstreams that do. Known once a process of it has been probed.
+   */
+  get servesSessionless(): boolean {
+    return this.#era === "modern";
+  }
+
+  /** The era learnt of its server; undefined before a process of it was probed. */
+  get era(): Era | undefined {
+    return this.#era;
   }
 
   get inFlight(): number {
@@ -114,6 +157,12 @@ export class StdioUpstream implements Upstream {
 
   dispatch(request: UpstreamRequest, sink: ResponseSink): void {
     this.#inFlight++;
+    const modern =
+      headerValue(request.rawHeaders, sessionHeader) === undefined ? modernMessage(request) : undefined;
+    if (modern !== undefined) {
+      this.#modern.serve(modern, sink, () => this.#inFlight--);
+      return;
+    }
     const stream = new WebResponseStream(sink, () => this.#inFlight--);
     sink.start(stream);
     if (stream.over) return;
@@ -125,7 +174,7 @@ export class StdioUpstream implements Upstream {
   /** Ends every session (pending calls answered `shutdown`) and stops every process, starting ones too. */
   close(): Promise<void> {
     this.#refusals.close();
-    return this.#table.close("shutdown");
+    return Promise.all([this.#pool.close("shutdown"), this.#table.close("shutdown")]).then(() => {});
   }
 
   async #route(request: UpstreamRequest, sink: ResponseSink, stream: WebResponseStream): Promise<void> {
@@ -223,8 +272,9 @@ export class StdioUpstream implements Upstream {
     );
   }
 
-  #newSession(): StdioSession {
-    const { config, onStderrLine, onFault, timers } = this.#o;
+  /** A process of the command, not started yet. */
+  #newChild(): ChildProcessTransport {
+    const { config, onStderrLine, timers } = this.#o;
     const child = new ChildProcessTransport({
       command: config.command,
       cwd: config.cwd,
@@ -232,6 +282,12 @@ export class StdioUpstream implements Upstream {
       onStderrLine: (line) => onStderrLine?.(child.pid, line),
       ...(timers === undefined ? {} : { timers }),
     });
+    return child;
+  }
+
+  #newSession(): StdioSession {
+    const { config, onFault, timers } = this.#o;
+    const child = this.#newChild();
     return new StdioSession(child, {
       upstream: this.name,
       idleTimeoutMs: config.idleTimeoutMs,
