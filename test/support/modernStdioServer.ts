@@ -5,7 +5,7 @@
  * `confirm` (an `input_required` result with an elicitation; completes on the retry carrying the
  * answer), `grow` (registers a tool named by its argument: `notifications/tools/list_changed`),
  * `log` (a log message, then the answer), `hold` (answers once the file named by `file` exists; counts
- * its cancellations in `<file>.cancelled`), `crash` (exits with code 3 while the call is pending).
+ * its calls begun in `<file>.started`, its cancellations in `<file>.cancelled`), `crash` (exits with code 3 while the call is pending).
  *
  * Arguments: `--pid-dir <dir>` writes an empty file named by its pid there on start.
  */
@@ -65,6 +65,7 @@ serveStdio(() => {
     return text(note);
   });
   server.registerTool("hold", { inputSchema: { file: z.string() } }, async ({ file }, ctx) => {
+    appendFileSync(`${file}.started`, "x");
     await exists(file, ctx.mcpReq.signal);
     if (ctx.mcpReq.signal.aborted) appendFileSync(`${file}.cancelled`, "x");
     return text("released");
