@@ -1,30 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { until } from "../support/until.ts";
-import { cleanups, modernServer, rig } from "./stdioRig.ts";
-
-/** An SDK 2.x client pinned to 2026-07-28 (no `initialize`, no session), able to answer elicitations. */
-async function modernClient(url: string): Promise<Client> {
-  const client = new Client(
-    { name: "breakwater-era-test", version: "1.0.0" },
-    { versionNegotiation: { mode: { pin: "2026-07-28" } }, capabilities: { elicitation: { form: {} } } },
-  );
-  client.setRequestHandler("elicitation/create", async () => ({
-    action: "accept" as const,
-    content: { confirm: true },
-  }));
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-  cleanups.push(() => client.close());
-  return client;
-}
-
-const textOf = (result: { content?: unknown }) => ((result.content ?? []) as { text?: string }[])[0]?.text;
+import { modernServer, rig, sdk2Client, textOf } from "./stdioRig.ts";
 
 describe("a 2026-07-28 stdio server through Breakwater (SPEC §8.3)", () => {
   it("serves an SDK 2.x client pinned to 2026-07-28: tools, progress, input_required rounds, listen with list_changed", async () => {
     const { proxy, upstream, pids } = await rig([], {}, modernServer);
-    const client = await modernClient(proxy.url);
+    const client = await sdk2Client(proxy.url);
     assert.equal(upstream.era, "modern", "the probe of its first process found the modern era");
     assert.equal(upstream.servesSessionless, true);
 
