@@ -86,6 +86,8 @@ export class StdioUpstream implements Upstream {
   readonly #modern: ModernFront;
   /** The era its processes answered the probe with, the last one probed; undefined before any was. */
   #era: Era | undefined;
+  /** A process is being started to learn the era. */
+  #learning = false;
   #inFlight = 0;
 
   constructor(options: StdioUpstreamOptions) {
@@ -125,9 +127,20 @@ export class StdioUpstream implements Upstream {
   /**
    * A server of the 2026-07-28 era serves requests without a session (SPEC §8.3); one of the earlier era
    * runs a process per session (SPEC §5), so a sessionless call other than `initialize` is balanced onto
-   * the upstreams that do. Known once a process of it has been probed.
+   * the upstreams that do. Known once a process of it has been probed: asked before, it starts one (in
+   * the background, once) to learn it — the process stays in the pool for a modern server (stopped when
+   * idle), and is stopped at once for an earlier-era one.
    */
   get servesSessionless(): boolean {
+    if (this.#era === undefined && !this.#learning) {
+      this.#learning = true;
+      void this.#pool
+        .place(false)
+        .catch(() => undefined) // a command that cannot start fails the calls that need it
+        .finally(() => {
+          this.#learning = false;
+        });
+    }
     return this.#era === "modern";
   }
 
