@@ -56,8 +56,10 @@ describe("the life of a pool process (SPEC §8.3)", () => {
     const [pid] = pids() as [number];
     await timers.advance(5_000);
     assert.equal(alive(pid), true, "a call in flight: not idle");
+    assert.deepEqual(upstream.processSlots, { live: 1, busy: 1, limit: 16 }, "busy in /health");
     writeFileSync(file, "");
     assert.match((await held)[0] as string, /released/);
+    assert.deepEqual(upstream.processSlots, { live: 1, busy: 0, limit: 16 }, "idle in /health");
 
     const client = await sdk2Client(proxy.url);
     const subscription = await client.listen({ toolsListChanged: true });

@@ -12,6 +12,8 @@ export interface TableEntry {
   readonly ending: boolean;
   readonly busy: boolean;
   readonly lastUsed: number;
+  /** A pool process: busy while starting, or with a call in flight or a listen standing. */
+  readonly shared?: boolean;
   end(cause: EndCause): Promise<void>;
 }
 
@@ -57,7 +59,10 @@ export class ProcessTable<Session extends TableEntry = TableEntry> {
   /** Live, busy and the limit. Costs a pass over the live sessions (at most `max_processes`). */
   get slots(): ProcessSlots {
     let busy = 0;
-    for (const session of this.#live) if (!this.#evictable(session) && !session.ending) busy++;
+    for (const entry of this.#live) {
+      if (entry.ending) continue;
+      if (entry.shared === true ? entry.busy : !this.#evictable(entry)) busy++;
+    }
     return { live: this.#live.size, busy, limit: this.#maxProcesses };
   }
 

@@ -106,9 +106,14 @@ export class PoolProcess {
     return this.#pending.size;
   }
 
-  /** Whether a call is in flight or a listen stands: such a process is never idle. */
+  /** Whether it starts, or a call is in flight or a listen stands: such a process is never idle. */
   get busy(): boolean {
-    return this.#pending.size > 0;
+    return this.#pending.size > 0 || !this.#ready;
+  }
+
+  /** One of the shared pool, for the process table. */
+  get shared(): true {
+    return true;
   }
 
   /** Whether a call that asked for log messages is in flight on it. */
