@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { CircuitBreaker } from "../../breaker/CircuitBreaker.ts";
 import type { StdioConfig } from "../../config/Config.ts";
 import { systemTimers, type Timers } from "../../time/Timers.ts";
@@ -11,11 +11,10 @@ import {
   type UpstreamRequest,
 } from "../Upstream.ts";
 import { type ChildFault, ChildProcessTransport } from "./ChildProcessTransport.ts";
-import { checkInitialize, headerValue, jsonRpcError } from "./initializeRequest.ts";
+import { checkInitialize, headerValue, noSession, refusedInitialize } from "./initializeRequest.ts";
 import { minimalEnvironment } from "./minimalEnvironment.ts";
 import { type Era, probeTimeoutMs } from "./modern/EraProbe.ts";
 import { ModernFront } from "./modern/ModernFront.ts";
-import { ModernPool } from "./modern/ModernPool.ts";
 import { modernMessage } from "./modern/modernRequest.ts";
 import { ProcessExitedError } from "./ProcessExitedError.ts";
 import { ProcessTable } from "./ProcessTable.ts";
@@ -82,12 +81,7 @@ export class StdioUpstream implements Upstream {
   readonly #o: StdioUpstreamOptions;
   readonly #table: ProcessTable<StdioSession>;
   readonly #refusals: RefusalLog;
-  readonly #pool: ModernPool;
   readonly #modern: ModernFront;
-  /** The era its processes answered the probe with, the last one probed; undefined before any was. */
-  #era: Era | undefined;
-  /** A process is being started to learn the era. */
-  #learning = false;
   #inFlight = 0;
 
   constructor(options: StdioUpstreamOptions) {
@@ -101,25 +95,15 @@ export class StdioUpstream implements Upstream {
       refusalLogIntervalMs,
       timers,
     );
-    this.#pool = new ModernPool({
+    this.#modern = new ModernFront({
       upstream: this.name,
       table: this.#table,
       newChild: () => this.#newChild(),
       idleTimeoutMs: options.config.idleTimeoutMs,
       probeTimeoutMs: options.probeTimeoutMs ?? probeTimeoutMs,
       timers,
-      onEra: (era) => {
-        this.#era = era;
-      },
       onExit: (reason) => options.onExit?.(this.name, reason),
       onIdle: (pid) => options.log?.info({ upstream: this.name, pid }, "stdio pool process stopped: idle"),
-    });
-    this.#modern = new ModernFront({
-      upstream: this.name,
-      pool: this.#pool,
-      timers,
-      era: () => this.#era,
-      probeAnswer: () => this.#pool.earlierAnswer,
       onFull: () => this.#refusals.refused(),
     });
   }
@@ -128,25 +112,16 @@ export class StdioUpstream implements Upstream {
    * A server of the 2026-07-28 era serves requests without a session (SPEC §8.3); one of the earlier era
    * runs a process per session (SPEC §5), so a sessionless call other than `initialize` is balanced onto
    * the upstreams that do. Known once a process of it has been probed: asked before, it starts one (in
-   * the background, once) to learn it — the process stays in the pool for a modern server (stopped when
-   * idle), and is stopped at once for an earlier-era one.
+   * the background, once) to learn it.
    */
   get servesSessionless(): boolean {
-    if (this.#era === undefined && !this.#learning) {
-      this.#learning = true;
-      void this.#pool
-        .place(false)
-        .catch(() => undefined) // a command that cannot start fails the calls that need it
-        .finally(() => {
-          this.#learning = false;
-        });
-    }
-    return this.#era === "modern";
+    if (this.#modern.era === undefined) this.#modern.learnEra();
+    return this.#modern.era === "modern";
   }
 
   /** The era learnt of its server; undefined before a process of it was probed. */
   get era(): Era | undefined {
-    return this.#era;
+    return this.#modern.era;
   }
 
   get inFlight(): number {
@@ -187,7 +162,7 @@ export class StdioUpstream implements Upstream {
   /** Ends every session (pending calls answered `shutdown`) and stops every process, starting ones too. */
   close(): Promise<void> {
     this.#refusals.close();
-    return Promise.all([this.#pool.close("shutdown"), this.#table.close("shutdown")]).then(() => {});
+    return Promise.all([this.#modern.close("shutdown"), this.#table.close("shutdown")]).then(() => {});
   }
 
   async #route(request: UpstreamRequest, sink: ResponseSink, stream: WebResponseStream): Promise<void> {
@@ -326,16 +301,4 @@ function fail(
 ): void {
   stream.abort(error);
   sink.error(transportFailure(error, facts));
-}
-
-/** The server's error answer to `initialize`, as a JSON answer of no session. */
-function refusedInitialize(answer: JSONRPCMessage): Response {
-  return new Response(JSON.stringify(answer), {
-    status: 200,
-    headers: { "content-type": "application/json" },
-  });
-}
-
-function noSession(): Response {
-  return jsonRpcError(400, -32000, "Bad Request: no session; send initialize first");
 }
