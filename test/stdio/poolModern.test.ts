@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { request } from "undici";
 import { alive } from "../support/processes.ts";
 import { until } from "../support/until.ts";
-import { cleanups, headers, modernServer, rig } from "./stdioRig.ts";
+import { cleanups, headers, modernServer, rig, sdk2Client } from "./stdioRig.ts";
 
 /** The `_meta` envelope of a 2026-07-28 request (basic/index, "Per-request protocol fields"). */
 const envelope = {
@@ -150,5 +150,18 @@ describe("the shared pool of a 2026-07-28 stdio server (SPEC §8.3)", () => {
     writeFileSync(file, "");
     const after = await post(proxy.url, toolCall(1, "echo", { text: "still" }));
     assert.equal(after.messages[0]?.result?.content[0]?.text, "still", "the same id serves another call");
+  });
+
+  it("starts another process only when each has 16 calls in flight, standing listens not counted", async () => {
+    const file = join(signalDir(), "release");
+    const { proxy, pids } = await rig([], { maxProcesses: 4 }, modernServer);
+    const listens = await Promise.all(Array.from({ length: 20 }, () => sdk2Client(proxy.url)));
+    await Promise.all(listens.map((client) => client.listen({ toolsListChanged: true })));
+    assert.equal(pids().length, 1, "20 listens on one process");
+    const held = Array.from({ length: 17 }, (_, i) => post(proxy.url, toolCall(i, "hold", { file })));
+    await until(() => begun(file) === 17, "every call is with a process");
+    assert.equal(pids().length, 2, "the 17th call started a second process");
+    writeFileSync(file, "");
+    await Promise.all(held);
   });
 });

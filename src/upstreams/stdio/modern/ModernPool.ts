@@ -8,8 +8,8 @@ import type { Era } from "./EraProbe.ts";
 import { PoolProcess } from "./PoolProcess.ts";
 
 /**
- * Calls in flight on every process of the pool before another process is started (while there is
- * room below `max_processes`): one stdio process serves many clients at once, and a process per client
+ * Calls in flight (standing listens not counted) on every process of the pool before another process
+ * is started (while there is room below `max_processes`): one stdio process serves many clients at once, and a process per client
  * is what the pool is there to avoid.
  */
 export const callsPerProcess = 16;
@@ -78,7 +78,7 @@ export class ModernPool {
     for (let attempt = 0; attempt < 3; attempt++) {
       const open = [...this.#processes].filter((p) => p.open);
       const best = leastBusy(logs ? open.filter((p) => !p.logging) : open);
-      if (best !== undefined && best.inFlight < callsPerProcess) return placed(best, logs);
+      if (best !== undefined && best.calls < callsPerProcess) return placed(best, logs);
       if (this.#starting === undefined) {
         const started = this.#start();
         if (started === undefined) {
@@ -154,6 +154,6 @@ function placed(process: PoolProcess, mayLog: boolean): Placement {
 
 function leastBusy(processes: readonly PoolProcess[]): PoolProcess | undefined {
   let best: PoolProcess | undefined;
-  for (const p of processes) if (best === undefined || p.inFlight < best.inFlight) best = p;
+  for (const p of processes) if (best === undefined || p.calls < best.calls) best = p;
   return best;
 }

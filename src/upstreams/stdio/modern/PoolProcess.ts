@@ -57,6 +57,8 @@ export class PoolProcess {
   #nextId = probeId + 1;
   /** Calls in flight that asked for log messages: 0 or 1 (the pool sees to it). */
   #logging = 0;
+  /** Of the calls in flight, the listens standing. */
+  #listens = 0;
   #idleTimer: Timer | undefined;
   #lastUsed: number;
   #endCause: EndCause | undefined;
@@ -101,9 +103,9 @@ export class PoolProcess {
     return undefined;
   }
 
-  /** Calls in flight, listens included. */
-  get inFlight(): number {
-    return this.#pending.size;
+  /** Calls in flight, listens not counted (a standing listen costs the server next to nothing). */
+  get calls(): number {
+    return this.#pending.size - this.#listens;
   }
 
   /** Whether it starts, or a call is in flight or a listen stands: such a process is never idle. */
@@ -146,6 +148,7 @@ export class PoolProcess {
     const { message, clientToken, logs } = toProcess(request, id, mayLog);
     this.#pending.set(id, { clientId, clientToken, exchange, listen, logs });
     if (logs) this.#logging++;
+    if (listen) this.#listens++;
     this.#timers.clearTimeout(this.#idleTimer);
     exchange.onCancel = () => this.#cancel(id);
     this.#child.send(message).catch(() => {}); // a process gone or stuck answers through onclose/onfault
@@ -217,6 +220,7 @@ export class PoolProcess {
   #forget(id: number, pending: Pending): void {
     this.#pending.delete(id);
     if (pending.logs) this.#logging--;
+    if (pending.listen) this.#listens--;
     this.#touch();
   }
 
@@ -242,6 +246,7 @@ export class PoolProcess {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#logging = 0;
+    this.#listens = 0;
     for (const call of pending)
       call.exchange.answer(pendingCallError(call.clientId, this.#o.upstream, cause));
   }
