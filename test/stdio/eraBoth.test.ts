@@ -28,7 +28,7 @@ async function earlierClient(url: string): Promise<Client> {
 
 describe("stdio servers of both eras (SPEC §8.3)", () => {
   it("answers a modern server/discover to an earlier-era server with its 4xx JSON-RPC error, learnt once, its probe process stopped", async () => {
-    const { proxy, upstream, pids, exits } = await rig();
+    const { proxy, upstream, pids, exits, logs } = await rig();
     const res = await request(proxy.url, {
       method: "POST",
       headers: { ...headers, "mcp-protocol-version": "2026-07-28" },
@@ -39,6 +39,11 @@ describe("stdio servers of both eras (SPEC §8.3)", () => {
     assert.deepEqual([answer.id, answer.error.code], ["discover-1", -32601], "the server's own error");
     assert.equal(upstream.era, "earlier");
     assert.equal(upstream.servesSessionless, false, "sessionless calls go around it again");
+    assert.deepEqual(
+      logs.filter((line) => line["msg"] === "stdio server era learnt").map((line) => line["era"]),
+      ["earlier"],
+      "logged once",
+    );
     await until(() => exits.length === 1, "the probe's process is stopped");
     const again = await request(proxy.url, {
       method: "POST",

@@ -104,6 +104,8 @@ export class StdioUpstream implements Upstream {
       timers,
       onExit: (reason) => options.onExit?.(this.name, reason),
       onIdle: (pid) => options.log?.info({ upstream: this.name, pid }, "stdio pool process stopped: idle"),
+      onEraLearnt: (era) => options.log?.info({ upstream: this.name, era }, "stdio server era learnt"),
+      ...(options.onFault === undefined ? {} : { onFault: options.onFault }),
       onFull: () => this.#refusals.refused(),
     });
   }

@@ -11,6 +11,8 @@ export interface ModernFrontOptions extends Omit<ModernPoolOptions, "onEra"> {
   readonly timers: Timers;
   /** Told when a call is refused for want of a process (`max_processes` of sessions live). */
   readonly onFull: () => void;
+  /** Told when the era learnt of the server is new, or changed. */
+  readonly onEraLearnt?: (era: Era) => void;
 }
 
 /**
@@ -34,6 +36,7 @@ export class ModernFront {
     this.#pool = new ModernPool({
       ...options,
       onEra: (era) => {
+        if (era !== this.#era) options.onEraLearnt?.(era);
         this.#era = era;
       },
     });

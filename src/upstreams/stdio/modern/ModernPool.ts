@@ -1,6 +1,6 @@
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Timers } from "../../../time/Timers.ts";
-import type { ChildProcessTransport } from "../ChildProcessTransport.ts";
+import type { ChildFault, ChildProcessTransport } from "../ChildProcessTransport.ts";
 import type { ProcessTable } from "../ProcessTable.ts";
 import type { EndCause } from "../pendingCallError.ts";
 import type { ExitReason } from "../StdioSession.ts";
@@ -27,6 +27,8 @@ export interface ModernPoolOptions {
   readonly onEra: (era: Era) => void;
   readonly onExit?: (reason: ExitReason) => void;
   readonly onIdle?: (pid: number | undefined) => void;
+  /** Told when a process breaks a bound of the transport; it is then stopped, its calls answered. */
+  readonly onFault?: (pid: number | undefined, fault: ChildFault) => void;
 }
 
 /** Where a call goes: a process of the pool, and whether it may ask for log messages there. */
@@ -118,6 +120,7 @@ export class ModernPool {
       onGone: (gone, stopped) => this.#gone(gone, stopped, child),
       onEnding: (ending, cause) => {
         if (cause === "idle") o.onIdle?.(ending.pid);
+        if (cause === "message_too_large" || cause === "stdin_stuck") o.onFault?.(ending.pid, cause);
       },
     });
     if (!o.table.admit(process)) return undefined;
