@@ -4,7 +4,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { request } from "undici";
 import { until } from "../support/until.ts";
-import { cleanups, headers, modernServer, rig, sdk2Client, textOf } from "./stdioRig.ts";
+import { cleanups, headers, modernServer, openSession, rig, sdk2Client, textOf } from "./stdioRig.ts";
 
 const discover = JSON.stringify({
   jsonrpc: "2.0",
@@ -77,5 +77,31 @@ describe("stdio servers of both eras (SPEC §8.3)", () => {
       poolPid,
       "the pool's goes on",
     );
+  });
+
+  it("ends an idle session of an earlier-era client to make room for the pool at max_processes", async () => {
+    const { proxy, upstream, logs } = await rig([], { maxProcesses: 1 }, modernServer);
+    await openSession(proxy); // initialize, no stream left open: an idle session
+    const res = await request(proxy.url, {
+      method: "POST",
+      headers: { ...headers, "mcp-protocol-version": "2026-07-28" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: {
+          name: "echo",
+          arguments: { text: "room" },
+          _meta: {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+          },
+        },
+      }),
+    });
+    assert.equal(res.statusCode, 200);
+    assert.match(await res.body.text(), /"text":"room"/);
+    assert.ok(logs.some((line) => line["msg"] === "stdio session ended to make room: max_processes reached"));
+    assert.equal(upstream.processes, 1);
   });
 });

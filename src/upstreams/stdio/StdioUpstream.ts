@@ -101,6 +101,7 @@ export class StdioUpstream implements Upstream {
       newChild: () => this.#newChild(),
       idleTimeoutMs: options.config.idleTimeoutMs,
       probeTimeoutMs: options.probeTimeoutMs ?? probeTimeoutMs,
+      slotWaitMs,
       timers,
       onExit: (reason) => options.onExit?.(this.name, reason),
       onIdle: (pid) => options.log?.info({ upstream: this.name, pid }, "stdio pool process stopped: idle"),

@@ -22,6 +22,8 @@ export interface ModernPoolOptions {
   readonly newChild: () => ChildProcessTransport;
   readonly idleTimeoutMs: number;
   readonly probeTimeoutMs: number;
+  /** How long a new process waits for the slot of a session ended to make room for it. */
+  readonly slotWaitMs: number;
   readonly timers?: Timers;
   /** Told what each new process's probe said. */
   readonly onEra: (era: Era) => void;
@@ -52,7 +54,7 @@ export type Placement =
  */
 /** How a start went: the era its probe found, or the error that kept the process from starting. */
 type Start =
-  | { readonly era: Era; readonly process: PoolProcess }
+  | { readonly era: Era | "full"; readonly process: PoolProcess }
   | { readonly era: "failed"; readonly process: PoolProcess; readonly error: Error };
 
 export class ModernPool {
@@ -82,7 +84,8 @@ export class ModernPool {
       const best = leastBusy(logs ? open.filter((p) => !p.logging) : open);
       if (best !== undefined && best.calls < callsPerProcess) return placed(best, logs);
       if (this.#starting === undefined) {
-        const started = this.#start();
+        // a session's idle process may make room, but only for a pool that has no process to share
+        const started = this.#start(open.length === 0);
         if (started === undefined) {
           // no room for another: the least busy process takes it (without log messages if need be)
           if (best !== undefined) return placed(best, logs);
@@ -96,6 +99,7 @@ export class ModernPool {
       const start = await this.#starting;
       if (start.era === "earlier") return { kind: "earlier", answer: start.process.probeAnswer };
       if (start.era === "failed") throw start.error;
+      if (start.era === "full") break;
     }
     const open = leastBusy([...this.#processes].filter((p) => p.open));
     return open === undefined ? { kind: "full" } : placed(open, false);
@@ -107,8 +111,12 @@ export class ModernPool {
     await Promise.all([...this.#processes].map((p) => p.end(cause)));
   }
 
-  /** Starts a process when the table has room: undefined when it has none. */
-  #start(): Promise<Start> | undefined {
+  /**
+   * Starts a process when the table has room; `mayEvict`: else when ending the least recently used idle
+   * session makes room (SPEC §5: at `max_processes`, such a session gives way; its slot is handed over
+   * once its process has exited, within `slotWaitMs`). Undefined when no room can be had.
+   */
+  #start(mayEvict: boolean): Promise<Start> | undefined {
     if (this.#closed) return undefined;
     const o = this.#o;
     const child = o.newChild();
@@ -123,7 +131,15 @@ export class ModernPool {
         if (cause === "message_too_large" || cause === "stdin_stuck") o.onFault?.(ending.pid, cause);
       },
     });
-    if (!o.table.admit(process)) return undefined;
+    if (o.table.admit(process)) return this.#spawn(process);
+    if (!mayEvict) return undefined;
+    const room = o.table.makeRoom(process, o.slotWaitMs, (victim) => void victim.end("evicted"));
+    return room?.then((granted) => (granted ? this.#spawn(process) : { era: "full", process }));
+  }
+
+  /** Spawns and probes `process`, its slot taken. */
+  #spawn(process: PoolProcess): Promise<Start> {
+    const o = this.#o;
     this.#processes.add(process);
     return process.start().then(
       (era): Start => {
