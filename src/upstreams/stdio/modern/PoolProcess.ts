@@ -143,6 +143,12 @@ export class PoolProcess {
    */
   call(request: Record<string, unknown>, exchange: ModernExchange, mayLog: boolean): void {
     const clientId = request["id"] as RequestId;
+    if (this.ending) {
+      // gone between its choosing and now: answered as the calls it had were
+      const cause = this.#endCause ?? { exit: this.#child.exit };
+      exchange.answer(pendingCallError(clientId, this.#o.upstream, cause));
+      return;
+    }
     const id = this.#nextId++;
     const listen = request["method"] === "subscriptions/listen";
     const { message, clientToken, logs } = toProcess(request, id, mayLog);
