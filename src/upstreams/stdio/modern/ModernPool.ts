@@ -9,8 +9,8 @@ import { PoolProcess } from "./PoolProcess.ts";
 
 /**
  * Calls in flight (standing listens not counted) on every process of the pool before another process
- * is started (while there is room below `max_processes`): one stdio process serves many clients at once, and a process per client
- * is what the pool is there to avoid.
+ * is started (while there is room below `max_processes`): one stdio process serves many clients at
+ * once, and a process per client is what the pool is there to avoid.
  */
 export const callsPerProcess = 16;
 
@@ -38,25 +38,29 @@ export type Placement =
   | { readonly kind: "process"; readonly process: PoolProcess; readonly mayLog: boolean }
   /** The process started was of the earlier era; its answer to the probe, if it gave one. */
   | { readonly kind: "earlier"; readonly answer: JSONRPCMessage | undefined }
-  /** No process can be had: `max_processes` live, none of the pool's among them. */
+  /** No process can be had: `max_processes` live and busy, none of the pool's open. */
   | { readonly kind: "full" };
+
+/**
+ * How a start went: the era its probe found, no room after all (`full`), or the error that kept the
+ * process from starting.
+ */
+type Start =
+  | { readonly era: Era | "full"; readonly process: PoolProcess }
+  | { readonly era: "failed"; readonly process: PoolProcess; readonly error: Error };
 
 /**
  * The shared processes of a 2026-07-28 stdio server (SPEC §8.3): started on demand (each probed for its
  * era as it starts), up to `max_processes` counted with the upstream's sessions, each stopping itself
  * after `idle_timeout_secs` without a call. A call goes to the process with the fewest calls in flight;
- * another process is started only when each has {@link callsPerProcess}. One start at a time: calls
+ * another process is started only when each has {@link callsPerProcess}; the pool's first
+ * may take the place of an idle session at `max_processes`. One start at a time: calls
  * that need a process while one starts wait for it.
  *
  * Log messages name no request on stdio: a call that asks for them goes to a process with no other
  * such call in flight (one is started when none is free and there is room); when none can be had, it
  * is sent without its log level — the client gets no log messages rather than another client's.
  */
-/** How a start went: the era its probe found, or the error that kept the process from starting. */
-type Start =
-  | { readonly era: Era | "full"; readonly process: PoolProcess }
-  | { readonly era: "failed"; readonly process: PoolProcess; readonly error: Error };
-
 export class ModernPool {
   readonly #o: ModernPoolOptions;
   readonly #processes = new Set<PoolProcess>();
@@ -67,11 +71,6 @@ export class ModernPool {
 
   constructor(options: ModernPoolOptions) {
     this.#o = options;
-  }
-
-  /** Processes of the pool, starting ones included. */
-  get size(): number {
-    return this.#processes.size;
   }
 
   /**
