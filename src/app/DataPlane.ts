@@ -26,6 +26,7 @@ import { HttpUpstream } from "../upstreams/http/HttpUpstream.ts";
 import { healthCheckId } from "../upstreams/http/healthChecks.ts";
 import { StderrLog } from "../upstreams/stdio/StderrLog.ts";
 import { StdioUpstream } from "../upstreams/stdio/StdioUpstream.ts";
+import { sessionsOnly } from "../upstreams/stdio/sessionsOnly.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
 
 /** What outlives a configuration: the circuits, metrics, the log, and the proxy's own callbacks. */
@@ -182,15 +183,6 @@ export function assembleDataPlane(
     for (const circuit of made) circuits.add(circuit);
   };
   return { plane: { upstreams, running, proxy, tools, checkers }, install };
-}
-
-/**
- * The upstreams that serve sessions only (stdio ones of the earlier era), for sessionless calls to go around — unless
- * every upstream is one, when such a call gets its 400 from the upstream (SPEC §5).
- */
-function sessionsOnly(upstreams: readonly Upstream[]): ReadonlySet<Upstream> {
-  const only = upstreams.filter((u) => !u.servesSessionless);
-  return new Set(only.length < upstreams.length ? only : []);
 }
 
 /** What a health check's `initialize` is judged as: a call of the check's own id (SPEC §3.3). */

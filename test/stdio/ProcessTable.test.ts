@@ -30,8 +30,8 @@ function fake(sessionId: string | undefined, lastUsed = 0, busy = false): FakeSe
 const as = (session: FakeSession) => session as unknown as StdioSession;
 
 /** A table of `max` with each of `sessions` admitted and named. */
-function full(max: number, timers: ManualTimers, ...sessions: FakeSession[]): ProcessTable {
-  const table = new ProcessTable(max, timers);
+function full(max: number, timers: ManualTimers, ...sessions: FakeSession[]): ProcessTable<StdioSession> {
+  const table = new ProcessTable<StdioSession>(max, timers);
   for (const session of sessions) {
     assert.ok(table.admit(as(session)));
     table.named(as(session));

@@ -9,6 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
 import { fileURLToPath } from "node:url";
+import {
+  Client as Sdk2Client,
+  StreamableHTTPClientTransport as Sdk2Transport,
+} from "@modelcontextprotocol/client";
 import { request } from "undici";
 import type { StdioConfig } from "../../src/config/Config.ts";
 import { CircuitBreaker } from "../../src/index.ts";
@@ -19,6 +23,8 @@ import { ManualClock } from "../support/ManualClock.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 
 export const server = fileURLToPath(new URL("../support/stdioServer.ts", import.meta.url));
+/** The test server of the 2026-07-28 era (SDK 2.x `serveStdio`). */
+export const modernServer = fileURLToPath(new URL("../support/modernStdioServer.ts", import.meta.url));
 /** Run after the test file, last first. */
 export const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -40,8 +46,15 @@ export interface Rig {
   pids(): number[];
 }
 
-/** A StdioUpstream running the test server (`args` after its path, `--pid-dir` added), behind a bare proxy. */
-export async function rig(args: string[] = [], config: Partial<StdioConfig> = {}): Promise<Rig> {
+/**
+ * A StdioUpstream running the test server (`args` after its path, `--pid-dir` added), behind a bare
+ * proxy; `script`: another server to run (default the earlier-era one, {@link server}).
+ */
+export async function rig(
+  args: string[] = [],
+  config: Partial<StdioConfig> = {},
+  script: string = server,
+): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), "breakwater-stdio-upstream-"));
   const timers = new ManualTimers();
   const exits: ExitReason[] = [];
@@ -52,7 +65,7 @@ export async function rig(args: string[] = [], config: Partial<StdioConfig> = {}
     name: "local",
     circuit: new CircuitBreaker({ name: "local", clock: new ManualClock(), failureThreshold: 100 }),
     config: {
-      command: [process.execPath, server, "--pid-dir", dir, ...args],
+      command: [process.execPath, script, "--pid-dir", dir, ...args],
       cwd: undefined,
       env: {},
       maxProcesses: 16,
@@ -140,3 +153,25 @@ export function messageOf(sse: string): {
   assert.equal(data.length, 1, `one message in ${sse.slice(0, 300)}`);
   return JSON.parse(data[0] as string);
 }
+
+/**
+ * An SDK 2.x client over Streamable HTTP to `url`, able to answer elicitations: pinned to 2026-07-28
+ * (no `initialize`, no session), or `auto` (probes with `server/discover`, falls back to `initialize`).
+ */
+export async function sdk2Client(url: string, mode: "auto" | { pin: string } = { pin: "2026-07-28" }) {
+  const client = new Sdk2Client(
+    { name: "breakwater-era-test", version: "1.0.0" },
+    { versionNegotiation: { mode }, capabilities: { elicitation: { form: {} } } },
+  );
+  client.setRequestHandler("elicitation/create", async () => ({
+    action: "accept" as const,
+    content: { confirm: true },
+  }));
+  await client.connect(new Sdk2Transport(new URL(url)));
+  cleanups.push(() => client.close());
+  return client;
+}
+
+/** The first text of a tool result. */
+export const textOf = (result: { content?: unknown }) =>
+  ((result.content ?? []) as { text?: string }[])[0]?.text;

@@ -1,11 +1,25 @@
 import { systemTimers, type Timer, type Timers } from "../../time/Timers.ts";
 import type { ProcessSlots } from "../Upstream.ts";
 import type { EndCause } from "./pendingCallError.ts";
-import type { StdioSession } from "./StdioSession.ts";
+
+/**
+ * A process as the table counts it: a session's (`StdioSession`, named once the transport gives it an
+ * id), or one of the shared pool of a 2026-07-28 server (`PoolProcess`, never named: it is never ended
+ * to make room for a session, and stops itself when idle).
+ */
+export interface TableEntry {
+  readonly sessionId: string | undefined;
+  readonly ending: boolean;
+  readonly busy: boolean;
+  readonly lastUsed: number;
+  /** A pool process: busy while starting, or with a call in flight or a listen standing. */
+  readonly shared?: boolean;
+  end(cause: EndCause): Promise<void>;
+}
 
 /** A session waiting for the slot of a process that is stopping. */
 interface Waiter {
-  readonly session: StdioSession;
+  readonly session: TableEntry;
   readonly granted: (granted: boolean) => void;
   readonly timer: Timer;
 }
@@ -21,13 +35,13 @@ interface Waiter {
  * stopping process holds its slot until it has exited, and then hands it to the first waiter in the
  * same step: the count never goes beyond `max_processes`.
  */
-export class ProcessTable {
+export class ProcessTable<Session extends TableEntry = TableEntry> {
   readonly #maxProcesses: number;
   readonly #timers: Timers;
   /** Every session whose process is starting or running. */
-  readonly #live = new Set<StdioSession>();
+  readonly #live = new Set<TableEntry>();
   /** Sessions that have an id, by it. */
-  readonly #byId = new Map<string, StdioSession>();
+  readonly #byId = new Map<string, Session>();
   /** Sessions waiting for a slot, first come first served; never more than the processes stopping. */
   #waiters: Waiter[] = [];
   #closed = false;
@@ -45,7 +59,10 @@ export class ProcessTable {
   /** Live, busy and the limit. Costs a pass over the live sessions (at most `max_processes`). */
   get slots(): ProcessSlots {
     let busy = 0;
-    for (const session of this.#live) if (!this.#evictable(session) && !session.ending) busy++;
+    for (const entry of this.#live) {
+      if (entry.ending) continue;
+      if (entry.shared === true ? entry.busy : !this.#evictable(entry)) busy++;
+    }
     return { live: this.#live.size, busy, limit: this.#maxProcesses };
   }
 
@@ -53,7 +70,7 @@ export class ProcessTable {
    * Takes a slot for `session`'s process, at once (nothing awaited between the count and the taking):
    * false when `max_processes` are live, or the upstream is closing.
    */
-  admit(session: StdioSession): boolean {
+  admit(session: TableEntry): boolean {
     if (this.#closed || this.#live.size >= this.#maxProcesses || this.#waiters.length > 0) return false;
     this.#live.add(session);
     return true;
@@ -67,9 +84,9 @@ export class ProcessTable {
    * can be made.
    */
   makeRoom(
-    session: StdioSession,
+    session: TableEntry,
     waitMs: number,
-    evict: (victim: StdioSession) => void,
+    evict: (victim: Session) => void,
   ): Promise<boolean> | undefined {
     if (this.#closed) return undefined;
     let stopping = 0;
@@ -91,7 +108,7 @@ export class ProcessTable {
   }
 
   /** `session` no longer waits for a slot (its client left, or it waited too long): false for it. */
-  withdraw(session: StdioSession): void {
+  withdraw(session: TableEntry): void {
     const waiter = this.#waiters.find((w) => w.session === session);
     if (waiter === undefined) return;
     this.#waiters = this.#waiters.filter((w) => w !== waiter);
@@ -100,17 +117,17 @@ export class ProcessTable {
   }
 
   /** `session` got its id from the transport: requests carrying it reach it. */
-  named(session: StdioSession): void {
+  named(session: Session): void {
     const id = session.sessionId;
     if (id !== undefined && this.#live.has(session)) this.#byId.set(id, session);
   }
 
-  get(id: string): StdioSession | undefined {
+  get(id: string): Session | undefined {
     return this.#byId.get(id);
   }
 
   /** `session`'s process has exited (or never started): its slot is free, or the first waiter's. */
-  gone(session: StdioSession): void {
+  gone(session: TableEntry): void {
     if (!this.#live.delete(session)) return;
     const id = session.sessionId;
     if (id !== undefined && this.#byId.get(id) === session) this.#byId.delete(id);
@@ -129,7 +146,7 @@ export class ProcessTable {
   }
 
   /** A session that could be ended to make room: named, not ending, no call in flight, no open stream. */
-  #evictable(session: StdioSession): boolean {
+  #evictable(session: TableEntry): boolean {
     return (
       session.sessionId !== undefined &&
       this.#byId.get(session.sessionId) === session &&
@@ -138,8 +155,8 @@ export class ProcessTable {
     );
   }
 
-  #leastRecentlyUsed(): StdioSession | undefined {
-    let oldest: StdioSession | undefined;
+  #leastRecentlyUsed(): Session | undefined {
+    let oldest: Session | undefined;
     for (const session of this.#byId.values()) {
       if (!this.#evictable(session)) continue;
       if (oldest === undefined || session.lastUsed < oldest.lastUsed) oldest = session;

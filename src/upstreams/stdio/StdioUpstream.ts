@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { CircuitBreaker } from "../../breaker/CircuitBreaker.ts";
 import type { StdioConfig } from "../../config/Config.ts";
 import { systemTimers, type Timers } from "../../time/Timers.ts";
@@ -11,8 +11,11 @@ import {
   type UpstreamRequest,
 } from "../Upstream.ts";
 import { type ChildFault, ChildProcessTransport } from "./ChildProcessTransport.ts";
-import { checkInitialize, headerValue, jsonRpcError } from "./initializeRequest.ts";
+import { checkInitialize, headerValue, noSession, refusedInitialize } from "./initializeRequest.ts";
 import { minimalEnvironment } from "./minimalEnvironment.ts";
+import { type Era, probeTimeoutMs } from "./modern/EraProbe.ts";
+import { ModernFront } from "./modern/ModernFront.ts";
+import { modernMessage } from "./modern/modernRequest.ts";
 import { ProcessExitedError } from "./ProcessExitedError.ts";
 import { ProcessTable } from "./ProcessTable.ts";
 import type { EndCause } from "./pendingCallError.ts";
@@ -38,6 +41,8 @@ export interface StdioUpstreamOptions {
   readonly timers?: Timers;
   /** Where sessions ended to make room, idle ones, and refusals at `max_processes` are logged. */
   readonly log?: StdioLog;
+  /** How long a fresh process has to answer the era probe; default {@link probeTimeoutMs}. */
+  readonly probeTimeoutMs?: number;
 }
 
 /** The log lines of a stdio upstream's sessions (a pino logger is one). */
@@ -73,11 +78,10 @@ export class StdioUpstream implements Upstream {
   readonly circuit: CircuitBreaker;
   /** Requests are not limited: processes are (`max_processes`). */
   readonly maxInFlight = 0;
-  /** A process per session (SPEC §5): a sessionless call other than `initialize` has nowhere to go. */
-  readonly servesSessionless = false;
   readonly #o: StdioUpstreamOptions;
-  readonly #table: ProcessTable;
+  readonly #table: ProcessTable<StdioSession>;
   readonly #refusals: RefusalLog;
+  readonly #modern: ModernFront;
   #inFlight = 0;
 
   constructor(options: StdioUpstreamOptions) {
@@ -85,12 +89,42 @@ export class StdioUpstream implements Upstream {
     this.circuit = options.circuit;
     this.#o = options;
     const timers = options.timers ?? systemTimers;
-    this.#table = new ProcessTable(options.config.maxProcesses, timers);
+    this.#table = new ProcessTable<StdioSession>(options.config.maxProcesses, timers);
     this.#refusals = new RefusalLog(
       (suppressed) => this.#logRefusal(suppressed),
       refusalLogIntervalMs,
       timers,
     );
+    this.#modern = new ModernFront({
+      upstream: this.name,
+      table: this.#table,
+      newChild: () => this.#newChild(),
+      idleTimeoutMs: options.config.idleTimeoutMs,
+      probeTimeoutMs: options.probeTimeoutMs ?? probeTimeoutMs,
+      slotWaitMs,
+      timers,
+      onExit: (reason) => options.onExit?.(this.name, reason),
+      onIdle: (pid) => options.log?.info({ upstream: this.name, pid }, "stdio pool process stopped: idle"),
+      onEraLearnt: (era) => options.log?.info({ upstream: this.name, era }, "stdio server era learnt"),
+      ...(options.onFault === undefined ? {} : { onFault: options.onFault }),
+      onFull: () => this.#refusals.refused(),
+    });
+  }
+
+  /**
+   * A server of the 2026-07-28 era serves requests without a session (SPEC §8.3); one of the earlier era
+   * runs a process per session (SPEC §5), so a sessionless call other than `initialize` is balanced onto
+   * the upstreams that do. Known once a process of it has been probed: asked before, it starts one (in
+   * the background, once) to learn it.
+   */
+  get servesSessionless(): boolean {
+    if (this.#modern.era === undefined) this.#modern.learnEra();
+    return this.#modern.era === "modern";
+  }
+
+  /** The era learnt of its server; undefined before a process of it was probed. */
+  get era(): Era | undefined {
+    return this.#modern.era;
   }
 
   get inFlight(): number {
@@ -114,6 +148,12 @@ export class StdioUpstream implements Upstream {
 
   dispatch(request: UpstreamRequest, sink: ResponseSink): void {
     this.#inFlight++;
+    const modern =
+      headerValue(request.rawHeaders, sessionHeader) === undefined ? modernMessage(request) : undefined;
+    if (modern !== undefined) {
+      this.#modern.serve(modern, sink, () => this.#inFlight--);
+      return;
+    }
     const stream = new WebResponseStream(sink, () => this.#inFlight--);
     sink.start(stream);
     if (stream.over) return;
@@ -125,7 +165,7 @@ export class StdioUpstream implements Upstream {
   /** Ends every session (pending calls answered `shutdown`) and stops every process, starting ones too. */
   close(): Promise<void> {
     this.#refusals.close();
-    return this.#table.close("shutdown");
+    return Promise.all([this.#modern.close("shutdown"), this.#table.close("shutdown")]).then(() => {});
   }
 
   async #route(request: UpstreamRequest, sink: ResponseSink, stream: WebResponseStream): Promise<void> {
@@ -223,8 +263,9 @@ export class StdioUpstream implements Upstream {
     );
   }
 
-  #newSession(): StdioSession {
-    const { config, onStderrLine, onFault, timers } = this.#o;
+  /** A process of the command, not started yet. */
+  #newChild(): ChildProcessTransport {
+    const { config, onStderrLine, timers } = this.#o;
     const child = new ChildProcessTransport({
       command: config.command,
       cwd: config.cwd,
@@ -232,6 +273,12 @@ export class StdioUpstream implements Upstream {
       onStderrLine: (line) => onStderrLine?.(child.pid, line),
       ...(timers === undefined ? {} : { timers }),
     });
+    return child;
+  }
+
+  #newSession(): StdioSession {
+    const { config, onFault, timers } = this.#o;
+    const child = this.#newChild();
     return new StdioSession(child, {
       upstream: this.name,
       idleTimeoutMs: config.idleTimeoutMs,
@@ -257,16 +304,4 @@ function fail(
 ): void {
   stream.abort(error);
   sink.error(transportFailure(error, facts));
-}
-
-/** The server's error answer to `initialize`, as a JSON answer of no session. */
-function refusedInitialize(answer: JSONRPCMessage): Response {
-  return new Response(JSON.stringify(answer), {
-    status: 200,
-    headers: { "content-type": "application/json" },
-  });
-}
-
-function noSession(): Response {
-  return jsonRpcError(400, -32000, "Bad Request: no session; send initialize first");
 }

@@ -2,6 +2,7 @@ import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js
 import {
   isInitializeRequest,
   isJSONRPCRequest,
+  type JSONRPCMessage,
   type JSONRPCRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import { decodeUtf8 } from "../../jsonrpc/jsonRpc.ts";
@@ -69,4 +70,17 @@ export function jsonRpcError(status: number, code: number, message: string): Res
 
 function refused(status: number, code: number, message: string): InitializeCheck {
   return { kind: "refused", response: jsonRpcError(status, code, message) };
+}
+
+/** The server's error answer to `initialize`, as a JSON answer of no session. */
+export function refusedInitialize(answer: JSONRPCMessage): Response {
+  return new Response(JSON.stringify(answer), {
+    status: 200,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** What a request without a session that is not `initialize` gets from a process-per-session server. */
+export function noSession(): Response {
+  return jsonRpcError(400, -32000, "Bad Request: no session; send initialize first");
 }
