@@ -55,7 +55,13 @@ describe("2026-07-28 stdio servers through the whole proxy (SPEC §8.3)", () => 
     const send = async (id: number) => {
       const res = await request(proxy.url, {
         method: "POST",
-        headers: { ...headers, "mcp-protocol-version": "2026-07-28" },
+        // the routing headers a 2026-07-28 request must carry (else 400 -32020)
+        headers: {
+          ...headers,
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": "tools/call",
+          "mcp-name": "pid",
+        },
         body: pidCall(id),
       });
       return { status: res.statusCode, body: await res.body.text() };
