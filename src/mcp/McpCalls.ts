@@ -7,6 +7,7 @@ import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
 import { JsonRpcJudge, type JsonRpcRules } from "../judges/JsonRpcJudge.ts";
 import type { Call, CallReader } from "../proxy/Call.ts";
 import type { Admit } from "../proxy/UpstreamBalancer.ts";
+import type { SessionsOnly } from "../upstreams/stdio/sessionsOnly.ts";
 import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import {
   sendBatchedToolCall,
@@ -28,10 +29,10 @@ export interface McpCallsOptions {
   /** false: every request is plain HTTP to the proxy (`proxy.read_jsonrpc`). */
   readonly readJsonRpc: boolean;
   /**
-   * Upstreams that serve sessions only (stdio ones: a process per session, SPEC §5): a call without a
-   * session that is not `initialize` is balanced onto the others, as long as there are others.
+   * Upstreams that serve sessions only (stdio ones of the earlier era: a process per session, SPEC §5):
+   * a call without a session that is not `initialize` is balanced onto the others, if there are others.
    */
-  readonly sessionsOnly: ReadonlySet<Upstream>;
+  readonly sessionsOnly: SessionsOnly;
 }
 
 /** What an upstream that serves sessions only answers a sessionless call with: skipped, never chosen. */
@@ -73,7 +74,7 @@ export class McpCalls implements CallReader {
     const lone = read.messages.length === 1 ? read.messages[0] : undefined;
     const sessionless = headers["mcp-session-id"] === undefined && lone?.method !== "initialize";
     const listsTools = lone?.method === "tools/list";
-    return new McpCall(call, this.#o, sessionless && this.#o.sessionsOnly.size > 0, listsTools);
+    return new McpCall(call, this.#o, sessionless && this.#o.sessionsOnly.any, listsTools);
   }
 }
 
