@@ -3,8 +3,8 @@
  * of each making steady traffic, and ways to break a server on purpose — so that a newcomer watches a
  * circuit open and close. Three servers of the earlier era (2025-11-25 and before: sessions) over HTTP
  * and one over stdio (run by Breakwater, a process per session) behind one proxy
- * (examples/breakwater.toml); two of the 2026-07-28 era (the SDK 2.x: no sessions) over HTTP behind
- * another (examples/breakwater-2026.toml), since a client pinned to 2026-07-28 needs a pool that speaks
+ * (examples/breakwater.toml); three of the 2026-07-28 era (the SDK 2.x: no sessions), two over HTTP and
+ * one over stdio (a pool of processes shared by every client), behind another (examples/breakwater-2026.toml), since a client pinned to 2026-07-28 needs a pool that speaks
  * it. Ctrl-C stops everything.
  *
  * Flags: --listen HOST:PORT (proxy), --admin-listen HOST:PORT, --listen-2026 and --admin-listen-2026
@@ -49,9 +49,9 @@ const portOf = (url: URL | undefined, index: number) =>
 // (a stdio upstream of the config runs its own command: no demo server for it)
 const earlierHttp = earlierConfig.upstreams.filter((u) => u.url !== undefined);
 const earlierServers = earlierHttp.map((u, i) => new DemoMcpServer(u.name, portOf(u.url, i)));
-const modernServers = modernConfig.upstreams.map(
-  (u, i) => new DemoModernServer(u.name, portOf(u.url, earlierHttp.length + i)),
-);
+const modernServers = modernConfig.upstreams
+  .filter((u) => u.url !== undefined)
+  .map((u, i) => new DemoModernServer(u.name, portOf(u.url, earlierHttp.length + i)));
 type DemoServer = DemoMcpServer | DemoModernServer;
 const servers: DemoServer[] = [...earlierServers, ...modernServers];
 for (const server of servers) {
@@ -103,17 +103,18 @@ const modernTraffic = new DemoModernTraffic(modernMcpUrl);
 modernTraffic.start();
 const earlierNames = earlierServers.map((s) => s.name).join(", ");
 const modernNames = modernServers.map((s) => s.name).join(", ");
+const modernStdioNames = modernConfig.upstreams.filter((u) => u.stdio !== undefined).map((u) => u.name);
 const [firstModern] = modernServers;
 
 process.stdout.write(`
 Breakwater demo — MCP servers ${earlierNames} (HTTP) and ${stdioNames} (stdio, a process per session) behind one proxy,
-and ${modernNames} (HTTP, MCP 2026-07-28: no sessions) behind another.
+and ${modernNames} (HTTP) and ${modernStdioNames.join(", ")} (stdio, one pool of processes shared by all clients), of MCP 2026-07-28 (no sessions), behind another.
 
   MCP endpoint   ${mcpUrl}         (MCP 2025-11-25 and before; point any MCP client here: tools echo, add, slow, whoami, lookup)
   dashboard      ${adminUrl}/
   health         ${adminUrl}/health
   metrics        ${adminUrl}/metrics
-  MCP 2026-07-28 ${modernMcpUrl}         (${modernNames}: SDK 2.x servers, the same tools; earlier-era clients are served too)
+  MCP 2026-07-28 ${modernMcpUrl}         (${[modernNames, ...modernStdioNames].join(", ")}: SDK 2.x servers, the same tools; earlier-era clients are served too)
   its dashboard  ${modernAdminUrl}/
   its health     ${modernAdminUrl}/health
   demo control   ${controlUrl}/
