@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { setTimeout as sleep } from "node:timers/promises";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
 import { DemoListener, type DemoMode, parseJson } from "./DemoListener.ts";
+import { demoTools, textResult } from "./demoTools.ts";
 
 export { type DemoMode, demoModes } from "./DemoListener.ts";
 
@@ -116,61 +115,26 @@ export class DemoMcpServer {
 }
 
 /**
- * The demo's MCP server, whatever carries it (HTTP here, stdio in stdioServer.ts): tools `echo`, `add`,
- * `whoami`, `lookup` (failing while `lookupBroken()` says so) and `slow` (progress notifications).
+ * The demo's MCP server of the earlier era, whatever carries it (HTTP here, stdio in stdioServer.ts),
+ * with the demo's tools (demoTools.ts).
  */
 export function demoMcpServer(name: string, lookupBroken: () => boolean): McpServer {
   const server = new McpServer({ name: `breakwater-demo-${name}`, version: "1.0.0" });
-  const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
-  server.registerTool(
-    "echo",
-    {
-      description: "Echoes the text back, naming the server that answered",
-      inputSchema: { text: z.string() },
-    },
-    async ({ text: value }) => text(`${value} (from ${name})`),
-  );
-  server.registerTool(
-    "add",
-    { description: "Adds two numbers", inputSchema: { a: z.number(), b: z.number() } },
-    async ({ a, b }) => text(String(a + b)),
-  );
-  server.registerTool("whoami", { description: "The name of the server that answered" }, async () =>
-    text(name),
-  );
-  server.registerTool(
-    "lookup",
-    { description: "Looks a key up in the server's database", inputSchema: { key: z.string() } },
-    async ({ key }) => {
-      // a thrown error becomes a tool execution error: `isError: true` in a 200 answer
-      if (lookupBroken()) throw new Error(`${name}: lookup failed: database connection refused`);
-      return text(`${key} = ${key.length} (from ${name})`);
-    },
-  );
-  server.registerTool(
-    "slow",
-    {
-      description: "Works for a while, reporting progress over SSE",
-      inputSchema: { steps: z.number().int().min(1).max(50), delayMs: z.number().int().min(0).max(10_000) },
-    },
-    async ({ steps, delayMs }, extra) => {
-      const token = extra._meta?.progressToken;
-      for (let step = 1; step <= steps; step++) {
-        await sleep(delayMs);
-        if (token !== undefined) {
-          await extra.sendNotification({
-            method: "notifications/progress",
-            params: {
-              progressToken: token,
-              progress: step,
-              total: steps,
-              message: `step ${step} of ${steps}`,
-            },
-          });
-        }
-      }
-      return text(`done ${steps} steps on ${name}`);
-    },
-  );
+  for (const tool of demoTools(name, lookupBroken)) {
+    const { description } = tool;
+    server.registerTool(
+      tool.name,
+      { description, inputSchema: tool.inputSchema.shape },
+      async (args, extra) => {
+        const token = extra._meta?.progressToken;
+        const progress = async (progress: number, total: number, message: string) => {
+          if (token === undefined) return;
+          const params = { progressToken: token, progress, total, message };
+          await extra.sendNotification({ method: "notifications/progress", params });
+        };
+        return textResult(await tool.run(args, progress));
+      },
+    );
+  }
   return server;
 }

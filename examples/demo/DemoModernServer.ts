@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { type NodeIncomingMessageLike, toNodeHandler } from "@modelcontextprotocol/node";
 import { createMcpHandler, type McpHttpHandler, McpServer } from "@modelcontextprotocol/server";
-import { z } from "zod";
 import { DemoListener, type DemoMode, parseJson } from "./DemoListener.ts";
+import { demoTools, textResult } from "./demoTools.ts";
 
 /**
  * A small but real MCP server of the 2026-07-28 era (the official SDK 2.x, `createMcpHandler`): no
@@ -61,58 +60,20 @@ export class DemoModernServer {
   }
 }
 
-/** The demo's tools on an SDK 2.x server; `lookup` fails while `lookupBroken()` says so. */
+/** The demo's tools (demoTools.ts) on an SDK 2.x server; `lookup` fails while `lookupBroken()` says so. */
 export function demoModernMcpServer(name: string, lookupBroken: () => boolean): McpServer {
   const server = new McpServer({ name: `breakwater-demo-${name}`, version: "1.0.0" });
-  const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
-  server.registerTool(
-    "echo",
-    {
-      description: "Echoes the text back, naming the server that answered",
-      inputSchema: { text: z.string() },
-    },
-    async ({ text: value }) => text(`${value} (from ${name})`),
-  );
-  server.registerTool(
-    "add",
-    { description: "Adds two numbers", inputSchema: { a: z.number(), b: z.number() } },
-    async ({ a, b }) => text(String(a + b)),
-  );
-  server.registerTool("whoami", { description: "The name of the server that answered" }, async () =>
-    text(name),
-  );
-  server.registerTool(
-    "lookup",
-    { description: "Looks a key up in the server's database", inputSchema: { key: z.string() } },
-    async ({ key }) => {
-      // a thrown error becomes a tool execution error: `isError: true` in a 200 answer
-      if (lookupBroken()) throw new Error(`${name}: lookup failed: database connection refused`);
-      return text(`${key} = ${key.length} (from ${name})`);
-    },
-  );
-  server.registerTool(
-    "slow",
-    {
-      description: "Works for a while, reporting progress over SSE",
-      inputSchema: { steps: z.number().int().min(1).max(50), delayMs: z.number().int().min(0).max(10_000) },
-    },
-    async ({ steps, delayMs }, ctx) => {
+  for (const tool of demoTools(name, lookupBroken)) {
+    const { description, inputSchema } = tool;
+    server.registerTool(tool.name, { description, inputSchema }, async (args, ctx) => {
       const token = ctx.mcpReq._meta?.progressToken;
-      for (let step = 1; step <= steps; step++) {
-        await sleep(delayMs);
-        if (token !== undefined)
-          await ctx.mcpReq.notify({
-            method: "notifications/progress",
-            params: {
-              progressToken: token,
-              progress: step,
-              total: steps,
-              message: `step ${step} of ${steps}`,
-            },
-          });
-      }
-      return text(`done ${steps} steps on ${name}`);
-    },
-  );
+      const progress = async (progress: number, total: number, message: string) => {
+        if (token === undefined) return;
+        const params = { progressToken: token, progress, total, message };
+        await ctx.mcpReq.notify({ method: "notifications/progress", params });
+      };
+      return textResult(await tool.run(args as Record<string, unknown>, progress));
+    });
+  }
   return server;
 }
