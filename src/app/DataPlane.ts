@@ -23,7 +23,7 @@ import { type RunningUpstream, sameToolCircuits, type UpstreamPlan } from "../re
 import { SessionTokens } from "../sessions/SessionTokens.ts";
 import type { Timers } from "../time/Timers.ts";
 import { HttpUpstream } from "../upstreams/http/HttpUpstream.ts";
-import { healthCheckId } from "../upstreams/http/healthChecks.ts";
+import { healthCheckCall } from "../upstreams/http/healthChecks.ts";
 import { StderrLog } from "../upstreams/stdio/StderrLog.ts";
 import { StdioUpstream } from "../upstreams/stdio/StdioUpstream.ts";
 import { sessionsOnly } from "../upstreams/stdio/sessionsOnly.ts";
@@ -184,9 +184,6 @@ export function assembleDataPlane(
   };
   return { plane: { upstreams, running, proxy, tools, checkers }, install };
 }
-
-/** What a health check's `initialize` is judged as: a call of the check's own id (SPEC §3.3). */
-const healthCheckCall = { ids: [healthCheckId], progressTokens: new Set<string>(), tool: undefined };
 
 /** A stdio upstream (SPEC §5), its children's stderr in the log. */
 function stdioUpstream(

@@ -126,6 +126,18 @@ async function post(
 /** The check's id as JSON text, for its judge. */
 export const healthCheckId = checkId;
 
+/**
+ * What a check's request is judged as: a call of the check's own id (SPEC §3.3). A check cannot resume
+ * a stream, so one that ends without the answer is a failure whatever its era (`modern`: the resumable
+ * streams of the earlier era, neutral for a client that resumes them, are not neutral here).
+ */
+export const healthCheckCall = {
+  ids: [healthCheckId],
+  progressTokens: new Set<string>(),
+  tool: undefined,
+  modern: true,
+};
+
 async function endSession(dispatcher: Dispatcher, url: URL, session: string, signal: AbortSignal) {
   try {
     const res = await request(url, {
