@@ -155,7 +155,9 @@ describe("the shared pool of a 2026-07-28 stdio server (SPEC §8.3)", () => {
   it("starts another process only when each has 16 calls in flight, standing listens not counted", async () => {
     const file = join(signalDir(), "release");
     const { proxy, pids } = await rig([], { maxProcesses: 4 }, modernServer);
-    const listens = await Promise.all(Array.from({ length: 20 }, () => sdk2Client(proxy.url)));
+    // connected one after another: 20 calls at once (their server/discover) would rightly take a second process
+    const listens = [];
+    for (let i = 0; i < 20; i++) listens.push(await sdk2Client(proxy.url));
     await Promise.all(listens.map((client) => client.listen({ toolsListChanged: true })));
     assert.equal(pids().length, 1, "20 listens on one process");
     const held = Array.from({ length: 17 }, (_, i) => post(proxy.url, toolCall(i, "hold", { file })));

@@ -56,6 +56,10 @@ export class ModernFront {
     this.#learning = true;
     void this.#pool
       .place(false)
+      .then((placement) => {
+        // no call goes with it: the process was placed only to be started
+        if (placement.kind === "process") placement.process.release(placement.mayLog, placement.listen);
+      })
       .catch(() => undefined) // a command that cannot start fails the calls that need it
       .finally(() => {
         this.#learning = false;
@@ -84,8 +88,12 @@ export class ModernFront {
   async #place(message: ModernMessage, exchange: ModernExchange): Promise<void> {
     const meta = (message["params"] as { _meta?: Record<string, unknown> } | undefined)?._meta;
     const logs = meta?.[LOG_LEVEL_META_KEY] !== undefined;
-    const placement = await this.#pool.place(logs);
-    if (exchange.over) return; // the client left while a process started
+    const placement = await this.#pool.place(logs, message["method"] === "subscriptions/listen");
+    if (exchange.over) {
+      // the client left while a process started
+      if (placement.kind === "process") placement.process.release(placement.mayLog, placement.listen);
+      return;
+    }
     switch (placement.kind) {
       case "process":
         placement.process.call(message, exchange, placement.mayLog);

@@ -35,7 +35,12 @@ export interface ModernPoolOptions {
 
 /** Where a call goes: a process of the pool, and whether it may ask for log messages there. */
 export type Placement =
-  | { readonly kind: "process"; readonly process: PoolProcess; readonly mayLog: boolean }
+  | {
+      readonly kind: "process";
+      readonly process: PoolProcess;
+      readonly mayLog: boolean;
+      readonly listen: boolean;
+    }
   /** The process started was of the earlier era; its answer to the probe, if it gave one. */
   | { readonly kind: "earlier"; readonly answer: JSONRPCMessage | undefined }
   /** No process can be had: `max_processes` live and busy, none of the pool's open. */
@@ -74,22 +79,22 @@ export class ModernPool {
   }
 
   /**
-   * A process for a call (`logs`: one that asks for log messages). Rejects when a process cannot be
+   * A process for a call (`logs`: one that asks for log messages; `listen`: a `subscriptions/listen`). Rejects when a process cannot be
    * started (its command fails).
    */
-  async place(logs: boolean): Promise<Placement> {
+  async place(logs: boolean, listen = false): Promise<Placement> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const open = [...this.#processes].filter((p) => p.open);
       const best = leastBusy(logs ? open.filter((p) => !p.logging) : open);
-      if (best !== undefined && best.calls < callsPerProcess) return placed(best, logs);
+      if (best !== undefined && best.calls < callsPerProcess) return placed(best, logs, listen);
       if (this.#starting === undefined) {
         // a session's idle process may make room, but only for a pool that has no process to share
         const started = this.#start(open.length === 0);
         if (started === undefined) {
           // no room for another: the least busy process takes it (without log messages if need be)
-          if (best !== undefined) return placed(best, logs);
+          if (best !== undefined) return placed(best, logs, listen);
           const fallback = leastBusy(open);
-          return fallback === undefined ? { kind: "full" } : placed(fallback, false);
+          return fallback === undefined ? { kind: "full" } : placed(fallback, false, listen);
         }
         this.#starting = started.finally(() => {
           this.#starting = undefined;
@@ -101,7 +106,7 @@ export class ModernPool {
       if (start.era === "full") break;
     }
     const open = leastBusy([...this.#processes].filter((p) => p.open));
-    return open === undefined ? { kind: "full" } : placed(open, false);
+    return open === undefined ? { kind: "full" } : placed(open, false, listen);
   }
 
   /** Stops every process: calls in flight answered `upstream_exited`, naming `cause`. */
@@ -166,8 +171,10 @@ export class ModernPool {
   }
 }
 
-function placed(process: PoolProcess, mayLog: boolean): Placement {
-  return { kind: "process", process, mayLog };
+/** A call placed on `process`, counted there at once (see `PoolProcess.reserve`). */
+function placed(process: PoolProcess, mayLog: boolean, listen: boolean): Placement {
+  process.reserve(mayLog, listen);
+  return { kind: "process", process, mayLog, listen };
 }
 
 function leastBusy(processes: readonly PoolProcess[]): PoolProcess | undefined {

@@ -59,6 +59,13 @@ export class PoolProcess {
   #logging = 0;
   /** Of the calls in flight, the listens standing. */
   #listens = 0;
+  /**
+   * Calls placed on it but not handed over yet (see `reserve`), and of them those that may ask for log
+   * messages: counted at once, so that calls placed while it starts do not all see it empty.
+   */
+  #reserved = 0;
+  #reservedLogs = 0;
+  #reservedListens = 0;
   #idleTimer: Timer | undefined;
   #lastUsed: number;
   #endCause: EndCause | undefined;
@@ -105,12 +112,12 @@ export class PoolProcess {
 
   /** Calls in flight, listens not counted (a standing listen costs the server next to nothing). */
   get calls(): number {
-    return this.#pending.size - this.#listens;
+    return this.#pending.size - this.#listens + this.#reserved - this.#reservedListens;
   }
 
   /** Whether it starts, or a call is in flight or a listen stands: such a process is never idle. */
   get busy(): boolean {
-    return this.#pending.size > 0 || !this.#ready;
+    return this.#pending.size + this.#reserved > 0 || !this.#ready;
   }
 
   /** One of the shared pool, for the process table. */
@@ -120,7 +127,7 @@ export class PoolProcess {
 
   /** Whether a call that asked for log messages is in flight on it. */
   get logging(): boolean {
-    return this.#logging > 0;
+    return this.#logging + this.#reservedLogs > 0;
   }
 
   get ending(): boolean {
@@ -133,16 +140,41 @@ export class PoolProcess {
 
   /** Whether it takes another call: probed modern, not stopping, below {@link maxPendingPerProcess}. */
   get open(): boolean {
-    return this.#ready && !this.ending && this.#pending.size < maxPendingPerProcess;
+    return this.#ready && !this.ending && this.#pending.size + this.#reserved < maxPendingPerProcess;
   }
 
   /**
-   * Sends a client's request (parsed, and owned: it is rewritten in place) to the process; what comes
-   * back for it goes to `exchange`. `mayLog`: whether it may ask for log messages (else its log level is
+   * Counts a call placed on it before it is handed over (`call`) or given up (`release`): the pool
+   * places calls while a process starts, and each must see the ones placed before it.
+   */
+  reserve(mayLog: boolean, listen: boolean): void {
+    this.#reserved++;
+    if (mayLog) this.#reservedLogs++;
+    if (listen) this.#reservedListens++;
+    this.#timers.clearTimeout(this.#idleTimer);
+  }
+
+  /** A reserved call that will not be handed over (its client left while it waited). */
+  release(mayLog: boolean, listen: boolean): void {
+    this.#unreserve(mayLog, listen);
+    this.#touch();
+  }
+
+  #unreserve(mayLog: boolean, listen: boolean): void {
+    this.#reserved--;
+    if (mayLog) this.#reservedLogs--;
+    if (listen) this.#reservedListens--;
+  }
+
+  /**
+   * Sends a client's request (parsed, and owned: it is rewritten in place), reserved on it by the pool,
+   * to the process; what comes back for it goes to `exchange`. `mayLog`: whether it may ask for log messages (else its log level is
    * taken out).
    */
   call(request: Record<string, unknown>, exchange: ModernExchange, mayLog: boolean): void {
     const clientId = request["id"] as RequestId;
+    const listen = request["method"] === "subscriptions/listen";
+    this.#unreserve(mayLog, listen);
     if (this.ending) {
       // gone between its choosing and now: answered as the calls it had were
       const cause = this.#endCause ?? { exit: this.#child.exit };
@@ -150,7 +182,6 @@ export class PoolProcess {
       return;
     }
     const id = this.#nextId++;
-    const listen = request["method"] === "subscriptions/listen";
     const { message, clientToken, logs } = toProcess(request, id, mayLog);
     this.#pending.set(id, { clientId, clientToken, exchange, listen, logs });
     if (logs) this.#logging++;
@@ -234,9 +265,9 @@ export class PoolProcess {
   #touch(): void {
     this.#lastUsed = this.#timers.now();
     this.#timers.clearTimeout(this.#idleTimer);
-    if (this.#pending.size > 0 || this.#ending !== undefined || this.#gone) return;
+    if (this.#pending.size + this.#reserved > 0 || this.#ending !== undefined || this.#gone) return;
     this.#idleTimer = this.#timers.setTimeout(() => {
-      if (this.#pending.size === 0) void this.end("idle");
+      if (this.#pending.size + this.#reserved === 0) void this.end("idle");
     }, this.#o.idleTimeoutMs);
   }
 
