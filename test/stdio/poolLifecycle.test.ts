@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { alive } from "../support/processes.ts";
 import { until } from "../support/until.ts";
-import { cleanups, headers, modernServer, rig, sdk2Client } from "./stdioRig.ts";
+import { begun, headers, modernServer, rig, sdk2Client, signalDir } from "./stdioRig.ts";
 
 const envelope = {
   "io.modelcontextprotocol/protocolVersion": "2026-07-28",
@@ -32,15 +31,6 @@ async function post(url: string, body: string): Promise<string[]> {
     .split("\n")
     .filter((line) => line.startsWith("data: "))
     .map((line) => line.slice(6));
-}
-
-const begun = (file: string) =>
-  existsSync(`${file}.started`) ? readFileSync(`${file}.started`, "utf8").length : 0;
-
-function signalDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "breakwater-pool-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 describe("the life of a pool process (SPEC §8.3)", () => {

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { request } from "undici";
 import { alive } from "../support/processes.ts";
 import { until } from "../support/until.ts";
-import { cleanups, headers, modernServer, rig, sdk2Client } from "./stdioRig.ts";
+import { begun, headers, modernServer, rig, sdk2Client, signalDir } from "./stdioRig.ts";
 
 /** The `_meta` envelope of a 2026-07-28 request (basic/index, "Per-request protocol fields"). */
 const envelope = {
@@ -61,16 +60,6 @@ async function post(url: string, body: string, signal?: AbortSignal) {
     type: res.headers["content-type"] as string,
     messages: messagesOf(res.headers["content-type"] as string, text),
   };
-}
-
-/** How many `hold` calls of `file` have begun in the server. */
-const begun = (file: string) =>
-  existsSync(`${file}.started`) ? readFileSync(`${file}.started`, "utf8").length : 0;
-
-function signalDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "breakwater-pool-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 describe("the shared pool of a 2026-07-28 stdio server (SPEC §8.3)", () => {

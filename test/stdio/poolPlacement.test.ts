@@ -3,8 +3,7 @@
  * placement is counted at once, so they spread and no log-asking calls share a process.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -16,7 +15,7 @@ import { maxPendingPerProcess, type PoolProcess } from "../../src/upstreams/stdi
 import { ProcessTable } from "../../src/upstreams/stdio/ProcessTable.ts";
 import type { ResponseSink } from "../../src/upstreams/Upstream.ts";
 import { until } from "../support/until.ts";
-import { cleanups, headers, modernServer, rig } from "./stdioRig.ts";
+import { headers, modernServer, rig, signalDir } from "./stdioRig.ts";
 
 const logServer = fileURLToPath(new URL("../support/logStdioServer.ts", import.meta.url));
 const modernHeaders = { ...headers, "mcp-protocol-version": "2026-07-28" };
@@ -39,12 +38,6 @@ function toolCall(id: number, tool: string, args: Record<string, unknown>, meta 
 async function post(url: string, body: string, with_ = modernHeaders) {
   const res = await request(url, { method: "POST", headers: with_, body });
   return { status: res.statusCode, body: await res.body.text() };
-}
-
-function signalDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "breakwater-placement-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 describe("placing calls on the shared pool while its process starts (SPEC §8.3)", () => {

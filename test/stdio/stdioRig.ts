@@ -4,7 +4,7 @@
  * stopped after the test file.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
@@ -175,3 +175,14 @@ export async function sdk2Client(url: string, mode: "auto" | { pin: string } = {
 /** The first text of a tool result. */
 export const textOf = (result: { content?: unknown }) =>
   ((result.content ?? []) as { text?: string }[])[0]?.text;
+
+/** A folder for a test's signal files (a server waits for a file: a signal, not a measure of time), removed after. */
+export function signalDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "breakwater-pool-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** How many `hold` calls of `file` have begun in the modern test server. */
+export const begun = (file: string) =>
+  existsSync(`${file}.started`) ? readFileSync(`${file}.started`, "utf8").length : 0;
