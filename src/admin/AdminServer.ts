@@ -33,8 +33,16 @@ export interface AdminServerOptions {
   readonly tls?: ListenerTls | undefined;
   /** The fleet's link, shown in `/health` (SPEC §6.2); undefined without a fleet. */
   readonly fleet?: FleetStatus | undefined;
+  /** The servers now, each with its upstreams, in config order (SPEC §7.1); a reload changes them. */
+  readonly servers?: (() => readonly ServerView[]) | undefined;
   /** Called after a manual circuit action (for the audit log); `tool` for a tool's circuit. */
   readonly onControl?: (upstream: string, action: CircuitAction, tool: string | undefined) => void;
+}
+
+/** A server as admin shows it: its name and its replicas (a `ServerPool` is one). */
+export interface ServerView {
+  readonly name: string;
+  readonly upstreams: readonly Upstream[];
 }
 
 export type CircuitAction = "open" | "disable" | "reset";

@@ -87,11 +87,29 @@ export interface Config {
   readonly loadBalancing: "round_robin" | "failover";
   /** Whether a JSON-RPC error code counts as a failure (`proxy.jsonrpc_failure_codes`, SPEC §3.1). */
   readonly isFailureCode: (code: number) => boolean;
+  /** Every server's upstreams, in file order (each name unique across all servers). */
   readonly upstreams: readonly UpstreamConfig[];
+  /**
+   * The MCP servers behind the proxy (SPEC §7.1), in file order. The old form (top-level
+   * `[[upstreams]]` and `server.route`) is one server named "default" on `server.route`.
+   */
+  readonly servers: readonly ServerConfig[];
   /** Keys that seal session tokens (SPEC §6.1), the first sealing; none: a random key per process. */
   readonly sessionKeys: readonly Buffer[];
   /** Circuits shared with the other replicas through Redis (SPEC §6.2); undefined: local circuits only. */
   readonly fleet: FleetConfig | undefined;
+}
+
+/** One MCP server: a named pool of replicas, on a route of its own (SPEC §7.1). */
+export interface ServerConfig {
+  /** 1–32 of [a-z0-9-]; "default" for the old form. */
+  readonly name: string;
+  /** Where clients reach it alone; undefined: only through the aggregate (SPEC §7.2). */
+  readonly route: string | undefined;
+  /** The `tools` filter over the server's own tool names; undefined: every tool (no filter at all). */
+  readonly allowsTool: ((tool: string) => boolean) | undefined;
+  /** Its replicas, in file order, with the server's overrides of `[proxy.*]` already merged in. */
+  readonly upstreams: readonly UpstreamConfig[];
 }
 
 export interface FleetConfig {

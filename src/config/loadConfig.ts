@@ -140,6 +140,7 @@ export function loadConfig(
     loadBalancing: effective.proxy.load_balancing,
     isFailureCode: failureCodeMatcher(effective.proxy.jsonrpc_failure_codes),
     upstreams,
+    servers: [{ name: "default", route: effective.server.route, allowsTool: undefined, upstreams }],
     sessionKeys: keys,
     fleet:
       effective.fleet.redis_url === undefined

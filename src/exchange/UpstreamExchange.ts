@@ -18,6 +18,7 @@ import type {
   UpstreamRequest,
 } from "../upstreams/Upstream.ts";
 import { answerTimeoutEvents } from "./answerTimeoutEvents.ts";
+import type { BodyFilter } from "./BodyFilter.ts";
 import { type AnswerLimits, ExchangeDeadline } from "./ExchangeDeadline.ts";
 import type { ResponseRewrite } from "./ResponseRewrite.ts";
 import type { Settlement } from "./Settlement.ts";
@@ -56,6 +57,8 @@ export interface ExchangeOptions {
   readonly rewrite: ResponseRewrite;
   readonly settlement: Settlement;
   readonly judge: ExchangeJudge;
+  /** What the client gets of the answer instead of its bytes (after the judge has seen them). */
+  readonly bodyFilter?: BodyFilter | undefined;
   /** Whole milliseconds left for the response head to come (what is left of the request's budget). */
   readonly timeLeftMs: number;
   readonly answerLimits: AnswerLimits;

@@ -33,6 +33,11 @@ export interface McpCallsOptions {
    * a call without a session that is not `initialize` is balanced onto the others, if there are others.
    */
   readonly sessionsOnly: SessionsOnly;
+  /**
+   * The server's `tools` filter (SPEC §7.1): a call of a tool it refuses is answered -32602 and never
+   * forwarded; `tools/list` answers leave such tools out. Undefined: no filter, no cost.
+   */
+  readonly allowsTool?: ((tool: string) => boolean) | undefined;
 }
 
 /** What an upstream that serves sessions only answers a sessionless call with: skipped, never chosen. */

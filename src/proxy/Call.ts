@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { Acquisition } from "../breaker/Acquisition.ts";
+import type { BodyFilter } from "../exchange/BodyFilter.ts";
 import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
 import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import type { Admit } from "./UpstreamBalancer.ts";
@@ -23,6 +24,8 @@ export interface Call {
    * answer for that and returns true; false leaves the answer to the proxy (503, 404).
    */
   readonly answerRefusal?: (res: ServerResponse) => boolean;
+  /** What the client gets of each attempt's answer instead of its bytes (a fresh filter per attempt). */
+  readonly bodyFilter?: (() => BodyFilter) | undefined;
   /** How an exchange of this request with `upstream` is judged. */
   judge(upstream: Upstream): ExchangeJudge;
 }
