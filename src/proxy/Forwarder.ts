@@ -135,6 +135,7 @@ export class Forwarder {
         rewrite: this.#context().rewrite,
         settlement,
         judge: incoming.call.judge(settlement.upstream),
+        bodyFilter: incoming.call.bodyFilter?.(),
         timeLeftMs: this.#timeLeft(incoming, settlement),
         answerLimits: this.#context().options.answerLimits,
         draining: this.#context().draining,
