@@ -132,7 +132,8 @@ export class ModernPool {
       onGone: (gone, stopped) => this.#gone(gone, stopped, child),
       onEnding: (ending, cause) => {
         if (cause === "idle") o.onIdle?.(ending.pid);
-        if (cause === "message_too_large" || cause === "stdin_stuck") o.onFault?.(ending.pid, cause);
+        if (cause === "message_too_large" || cause === "stdin_stuck" || cause === "stdout_closed")
+          o.onFault?.(ending.pid, cause);
       },
     });
     if (o.table.admit(process)) return this.#spawn(process);
