@@ -1,6 +1,7 @@
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { systemTimers, type Timer, type Timers } from "../../../time/Timers.ts";
 import type { ChildExit, ChildProcessTransport } from "../ChildProcessTransport.ts";
+import { ProcessExitedError } from "../ProcessExitedError.ts";
 import { type EndCause, pendingCallError } from "../pendingCallError.ts";
 import type { Era } from "./EraProbe.ts";
 import { EraProbe, probeId } from "./EraProbe.ts";
@@ -85,10 +86,14 @@ export class PoolProcess {
     child.onclose = () => this.#closed();
   }
 
-  /** Spawns the process and probes its era; rejects when it cannot start. */
+  /**
+   * Spawns the process and probes its era; rejects when it cannot start, or exits (or closes stdout)
+   * before it answers the probe.
+   */
   async start(): Promise<Era> {
     await this.#child.start();
     const era = await this.#probe.ask((message) => this.#child.send(message), this.#o.probeTimeoutMs);
+    if (era === "exited") throw new ProcessExitedError(this.#o.upstream, this.#child.exit, "server/discover");
     if (era === "modern" && !this.ending) {
       this.#ready = true;
       this.#touch();
