@@ -4,6 +4,7 @@ import type { Timers } from "../../../time/Timers.ts";
 import { type ResponseSink, transportFailure } from "../../Upstream.ts";
 import type { EndCause } from "../pendingCallError.ts";
 import type { Era } from "./EraProbe.ts";
+import { HeldBytes, maxHeldBytesPerUpstream } from "./HeldBytes.ts";
 import { ModernExchange } from "./ModernExchange.ts";
 import { ModernPool, type ModernPoolOptions } from "./ModernPool.ts";
 import { earlierEraAnswer, isRequest, type ModernMessage } from "./modernRequest.ts";
@@ -43,6 +44,8 @@ const invalidId = JSON.stringify({
 export class ModernFront {
   readonly #o: ModernFrontOptions;
   readonly #pool: ModernPool;
+  /** What clients that do not read hold, all of them together. */
+  readonly #held = new HeldBytes(maxHeldBytesPerUpstream);
   /** The era the last process probed answered with; undefined before any was. */
   #era: Era | undefined;
   /** A process is being started to learn the era. */
@@ -96,7 +99,7 @@ export class ModernFront {
   }
 
   serve(message: ModernMessage, sink: ResponseSink, finished: () => void): void {
-    const exchange = new ModernExchange(sink, finished, this.#o.timers);
+    const exchange = new ModernExchange(sink, finished, this.#o.timers, this.#held);
     sink.start(exchange);
     if (exchange.over) return;
     if (!("id" in message)) exchange.respond(202, undefined);
