@@ -11,6 +11,12 @@ import { answerToClient, notificationToClient, relatedId, toProcess } from "./re
 /** Calls (listens included) in flight on one process at most: the map of them is bounded. */
 export const maxPendingPerProcess = 1_024;
 
+/**
+ * Listens standing on one process at most: the rest of {@link maxPendingPerProcess} stays for calls, so
+ * that clients holding listens on every process can never lock calls out.
+ */
+export const maxListensPerProcess = 768;
+
 export interface PoolProcessOptions {
   readonly upstream: string;
   /** A process with no call in flight and no listen standing for this long is stopped. */
@@ -128,6 +134,11 @@ export class PoolProcess {
   /** One of the shared pool, for the process table. */
   get shared(): true {
     return true;
+  }
+
+  /** Whether it takes another listen: open, and below {@link maxListensPerProcess}. */
+  get takesListen(): boolean {
+    return this.open && this.#listens + this.#reservedListens < maxListensPerProcess;
   }
 
   /** Whether a call that asked for log messages is in flight on it. */
