@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ProcessTable } from "../../src/upstreams/stdio/ProcessTable.ts";
+import { ProcessTable, type TableEntry } from "../../src/upstreams/stdio/ProcessTable.ts";
 import type { StdioSession } from "../../src/upstreams/stdio/StdioSession.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 
@@ -61,8 +61,8 @@ describe("ProcessTable", () => {
     const [stopping, idle, busy] = [fake("a", 10), fake("b", 20), fake("c", 0, true)];
     const table = full(3, timers, stopping, idle, busy);
     void stopping.end();
-    const ended: StdioSession[] = [];
-    const evict = (victim: StdioSession) => {
+    const ended: TableEntry[] = [];
+    const evict = (victim: TableEntry) => {
       ended.push(victim);
       void victim.end("evicted");
     };

@@ -46,11 +46,11 @@ describe("the bounds of the shared pool (SPEC §8.3)", () => {
     assert.equal(upstream.processes, 1, "the process was not given up on");
   });
 
-  it("takes a process that exits during the probe, or says nothing within the probe timeout, for the earlier era", async () => {
+  it("takes a process that exits during the probe for a failure that tells no era, and one that says nothing within the probe timeout for the earlier era", async () => {
     const failing = await rig(["--fail-start"]);
     const exited = await post(failing.proxy.url, call(1));
-    assert.equal(exited.status, 400, "the earlier era's answer: a modern client falls back to initialize");
-    assert.equal(failing.upstream.era, "earlier");
+    assert.equal(exited.status, 502, "a crash, as an exit before initialize is");
+    assert.equal(failing.upstream.era, undefined, "asked again with the next request's process");
 
     const dir = mkdtempSync(join(tmpdir(), "breakwater-probe-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -11,7 +11,11 @@ import { request } from "undici";
 import { ChildProcessTransport } from "../../src/upstreams/stdio/ChildProcessTransport.ts";
 import { ModernExchange } from "../../src/upstreams/stdio/modern/ModernExchange.ts";
 import { ModernPool } from "../../src/upstreams/stdio/modern/ModernPool.ts";
-import { maxPendingPerProcess, type PoolProcess } from "../../src/upstreams/stdio/modern/PoolProcess.ts";
+import {
+  maxListensPerProcess,
+  maxPendingPerProcess,
+  type PoolProcess,
+} from "../../src/upstreams/stdio/modern/PoolProcess.ts";
 import { ProcessTable } from "../../src/upstreams/stdio/ProcessTable.ts";
 import type { ResponseSink } from "../../src/upstreams/Upstream.ts";
 import { until } from "../support/until.ts";
@@ -97,5 +101,27 @@ describe("placing calls on the shared pool while its process starts (SPEC §8.3)
       most <= maxPendingPerProcess,
       `${most} calls in flight on one process (${processes.size} processes)`,
     );
+  });
+
+  it("keeps room for calls on a process full of standing listens: listens past the per-process bound are refused, calls still placed", async (t) => {
+    const pool = new ModernPool({
+      upstream: "u",
+      table: new ProcessTable(1),
+      newChild: () =>
+        new ChildProcessTransport({ command: [process.execPath, modernServer], cwd: undefined, env: {} }),
+      idleTimeoutMs: 60_000,
+      probeTimeoutMs: 20_000,
+      slotWaitMs: 1_000,
+      onEra: () => {},
+    });
+    t.after(() => pool.close("shutdown"));
+    const listens = await Promise.all(
+      Array.from({ length: maxPendingPerProcess }, () => pool.place(false, true)),
+    );
+    const kinds = listens.map((p) => p.kind);
+    assert.equal(kinds.filter((k) => k === "process").length, maxListensPerProcess);
+    assert.equal(kinds.filter((k) => k === "full").length, maxPendingPerProcess - maxListensPerProcess);
+    const call = await pool.place(false);
+    assert.equal(call.kind, "process", "a call finds room beside the listens");
   });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ChildProcessTransport } from "../../src/upstreams/stdio/ChildProcessTransport.ts";
+import { HeldBytes } from "../../src/upstreams/stdio/modern/HeldBytes.ts";
 import { ModernExchange } from "../../src/upstreams/stdio/modern/ModernExchange.ts";
 import { PoolProcess } from "../../src/upstreams/stdio/modern/PoolProcess.ts";
 import type { ResponseSink } from "../../src/upstreams/Upstream.ts";
@@ -49,5 +50,44 @@ describe("PoolProcess", () => {
       [answer.id, answer.error.data["reason"], answer.error.data["stopped"]],
       [3, "upstream_exited", "shutdown"],
     );
+  });
+});
+
+describe("ModernExchange", () => {
+  it("bounds what clients that do not read hold all together: the client whose chunk goes past the upstream's budget is let go, and what a client held comes back to the budget when it reads or leaves", () => {
+    const budget = new HeldBytes(3 * 1024);
+    const chunk = {
+      jsonrpc: "2.0" as const,
+      method: "notifications/progress",
+      params: { pad: "x".repeat(900) },
+    };
+    const clients = [0, 1, 2].map(() => {
+      const { sink, seen } = recordingSink();
+      let failed = false;
+      sink.error = () => {
+        failed = true;
+      };
+      const exchange = new ModernExchange(sink, () => {}, undefined, budget);
+      let cancelled = false;
+      exchange.onCancel = () => {
+        cancelled = true;
+      };
+      exchange.pause(); // a client that does not read
+      return { exchange, seen, failed: () => failed, cancelled: () => cancelled };
+    });
+    const [a, b, c] = clients as [(typeof clients)[0], (typeof clients)[0], (typeof clients)[0]];
+    a.exchange.related(chunk);
+    a.exchange.related(chunk);
+    b.exchange.related(chunk);
+    assert.ok(budget.used > 2 * 1024, `three chunks held: ${budget.used}`);
+    c.exchange.related(chunk); // past the budget: c is let go, a and b keep theirs
+    assert.deepEqual([a.failed(), b.failed(), c.failed()], [false, false, true]);
+    assert.equal(c.cancelled(), true, "the process is told to stop working on c's call");
+    const heldByAAndB = budget.used;
+    a.exchange.resume(); // a reads: what it held is written and given back
+    assert.match(a.seen.body, /notifications\/progress/);
+    assert.ok(budget.used < heldByAAndB);
+    b.exchange.abort(new Error("gone")); // b leaves: given back too
+    assert.equal(budget.used, 0);
   });
 });

@@ -71,6 +71,7 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
       "env",
       "hold",
       "later",
+      "mute",
       "pid",
       "progress",
     ]);

@@ -12,7 +12,7 @@
  * `--wait-for <file>` reads nothing, and so answers no `initialize`, until `<file>` exists;
  * `--refuse-initialize` answers `initialize` with a JSON-RPC error.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -87,6 +87,13 @@ async function serve(): Promise<void> {
     process.stderr.write("about to crash\n");
     setTimeout(() => process.exit(3), 10);
     return new Promise(() => {}); // never answers: the process dies first
+  });
+  server.registerTool("mute", {}, async () => {
+    // closes stdout for good and goes on running: it can never answer again
+    closeSync(1);
+    process.stderr.write("stdout closed\n");
+    setInterval(() => {}, 60_000);
+    return new Promise(() => {});
   });
   server.registerTool("hold", { inputSchema: { file: z.string() } }, async ({ file }) => {
     await exists(file);

@@ -13,9 +13,10 @@ export interface ChildExit {
 
 /**
  * Why the transport gave up on a child that still runs: a line on its stdout past
- * {@link maxMessageBytes} (thrown away unread), or a child that does not read its stdin.
+ * {@link maxMessageBytes} (thrown away unread), a child that does not read its stdin, or one that
+ * closed its stdout (it can never answer again, SPEC §5).
  */
-export type ChildFault = "message_too_large" | "stdin_stuck";
+export type ChildFault = "message_too_large" | "stdin_stuck" | "stdout_closed";
 
 export interface ChildProcessOptions {
   readonly command: readonly [string, ...string[]];
@@ -40,6 +41,12 @@ const stopAfterMs = { term: 2_000, kill: 5_000 };
  * the SDK's own stdio transport. A longer line is thrown away as it streams (README, stdio section).
  */
 export const maxMessageBytes = 64 * 1024 * 1024;
+
+/**
+ * How long a child that closed its stdout has to exit before it counts as the fault `stdout_closed`:
+ * a child that exits closes stdout too, a moment before its exit is seen, and is told by its exit.
+ */
+export const stdoutClosedGraceMs = 1_000;
 
 /** Bytes of one stderr line logged at most; the rest is cut and the cut marked (SPEC §5). */
 export const maxStderrLineBytes = 8 * 1024;
@@ -73,6 +80,8 @@ export class ChildProcessTransport implements Transport {
   #closed: Promise<void> | undefined;
   /** The SIGKILL for helpers left in the group after the child itself exited. */
   #groupKill: Timer | undefined;
+  /** Started when stdout closes with the child still running (see {@link stdoutClosedGraceMs}). */
+  #stdoutClosed: Timer | undefined;
 
   constructor(options: ChildProcessOptions) {
     this.#options = options;
@@ -114,12 +123,19 @@ export class ChildProcessTransport implements Transport {
         ),
     });
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stdout.on("end", () => {
+      if (this.#exit !== undefined) return;
+      this.#stdoutClosed = this.#timers.setTimeout(() => {
+        if (this.#exit === undefined) this.onfault?.("stdout_closed");
+      }, stdoutClosedGraceMs);
+    });
     child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
     child.stderr.on("end", () => stderr.end());
     // a child that dies under a write: the exit is what matters, reported by "exit" and "close"
     child.stdin.on("error", () => {});
     child.once("exit", (code, signal) => {
       this.#exit = { code, signal };
+      this.#timers.clearTimeout(this.#stdoutClosed);
       // helpers the child started go with it; the pipes they hold close when they do
       this.#signalGroup("SIGTERM");
       this.#groupKill = this.#timers.setTimeout(

@@ -4,8 +4,8 @@ import type { EndCause } from "./pendingCallError.ts";
 
 /**
  * A process as the table counts it: a session's (`StdioSession`, named once the transport gives it an
- * id), or one of the shared pool of a 2026-07-28 server (`PoolProcess`, never named: it is never ended
- * to make room for a session, and stops itself when idle).
+ * id), or one of the shared pool of a 2026-07-28 server (`PoolProcess`, never named; it stops itself
+ * when idle, and an idle one gives way to a session as an idle session does).
  */
 export interface TableEntry {
   readonly sessionId: string | undefined;
@@ -31,7 +31,8 @@ interface Waiter {
  * id is counted, and stopped on close, like any other.
  *
  * At `max_processes`, a new session waits for the slot of a process that is stopping; when none is,
- * the least recently used session with no call in flight and no open stream is ended to make one. A
+ * the least recently used process with no call in flight and no open stream (a session's, or an idle
+ * one of the pool) is ended to make one. A
  * stopping process holds its slot until it has exited, and then hands it to the first waiter in the
  * same step: the count never goes beyond `max_processes`.
  */
@@ -61,7 +62,7 @@ export class ProcessTable<Session extends TableEntry = TableEntry> {
     let busy = 0;
     for (const entry of this.#live) {
       if (entry.ending) continue;
-      if (entry.shared === true ? entry.busy : !this.#evictable(entry)) busy++;
+      if (!this.#evictable(entry)) busy++;
     }
     return { live: this.#live.size, busy, limit: this.#maxProcesses };
   }
@@ -86,7 +87,7 @@ export class ProcessTable<Session extends TableEntry = TableEntry> {
   makeRoom(
     session: TableEntry,
     waitMs: number,
-    evict: (victim: Session) => void,
+    evict: (victim: TableEntry) => void,
   ): Promise<boolean> | undefined {
     if (this.#closed) return undefined;
     let stopping = 0;
@@ -145,8 +146,12 @@ export class ProcessTable<Session extends TableEntry = TableEntry> {
     await Promise.all([...this.#live].map((session) => session.end(cause)));
   }
 
-  /** A session that could be ended to make room: named, not ending, no call in flight, no open stream. */
+  /**
+   * A process that could be ended to make room: not ending, no call in flight, no open stream; a
+   * session's must be named (one still waiting for its `initialize` answer is busy).
+   */
   #evictable(session: TableEntry): boolean {
+    if (session.shared === true) return !session.busy && !session.ending;
     return (
       session.sessionId !== undefined &&
       this.#byId.get(session.sessionId) === session &&
@@ -155,9 +160,9 @@ export class ProcessTable<Session extends TableEntry = TableEntry> {
     );
   }
 
-  #leastRecentlyUsed(): Session | undefined {
-    let oldest: Session | undefined;
-    for (const session of this.#byId.values()) {
+  #leastRecentlyUsed(): TableEntry | undefined {
+    let oldest: TableEntry | undefined;
+    for (const session of this.#live) {
       if (!this.#evictable(session)) continue;
       if (oldest === undefined || session.lastUsed < oldest.lastUsed) oldest = session;
     }

@@ -97,6 +97,7 @@ export class StdioUpstream implements Upstream {
     );
     this.#modern = new ModernFront({
       upstream: this.name,
+      circuit: options.circuit,
       table: this.#table,
       newChild: () => this.#newChild(),
       idleTimeoutMs: options.config.idleTimeoutMs,

@@ -7,7 +7,7 @@ export type StopCause = "deleted" | "idle" | "evicted" | "shutdown";
 /** Why Breakwater ended a session. */
 export type EndCause = StopCause | ChildFault;
 
-const faultMessages: Record<ChildFault, string> = {
+const faultMessages: Record<Exclude<ChildFault, "stdout_closed">, string> = {
   message_too_large: "The MCP server wrote a message over the stdio line limit",
   stdin_stuck: "The MCP server does not read its stdin",
 };
@@ -15,7 +15,8 @@ const faultMessages: Record<ChildFault, string> = {
 /**
  * The JSON-RPC error that answers a call still pending when its session ends (SPEC §5, §8.3): `-32603`
  * with `data.reason: "upstream_exited"` and the exit code or signal when the process ended on its own
- * or was stopped (`data.stopped`: deleted, idle or shutdown); for a fault of the process,
+ * or was stopped (`data.stopped`: deleted, idle or shutdown) or closed its stdout (`data.stdoutClosed`:
+ * it can never answer, so it is stopped as if it had exited); for another fault of the process,
  * `data.reason` names it (`message_too_large`, `stdin_stuck`).
  */
 export function pendingCallError(
@@ -45,6 +46,17 @@ export function pendingCallError(
       jsonrpc: "2.0",
       id,
       error: { code: -32603, message: faultMessages[cause], data: { reason: cause, upstream } },
+    };
+  }
+  if (cause === "stdout_closed") {
+    return {
+      jsonrpc: "2.0",
+      id,
+      error: {
+        code: -32603,
+        message: "The MCP server process closed its stdout",
+        data: { reason: "upstream_exited", upstream, stdoutClosed: true },
+      },
     };
   }
   return {

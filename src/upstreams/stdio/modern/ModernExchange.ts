@@ -6,6 +6,7 @@ import {
   type TransportFailure,
   transportFailure,
 } from "../../Upstream.ts";
+import { HeldBytes, maxHeldBytesPerUpstream } from "./HeldBytes.ts";
 
 /**
  * The HTTP status of a JSON-RPC error answered before anything was streamed, as an SDK 2.x server maps
@@ -27,8 +28,8 @@ export const keepAliveMs = 15_000;
 
 /**
  * Bytes written to a client that does not read (its socket paused) and held for it at most: past this,
- * the client counts as gone and its call is cancelled. A process serves many clients and is never
- * paused for one.
+ * or past what all clients of the upstream may hold together (`HeldBytes`), the client counts as gone
+ * and its call is cancelled. A process serves many clients and is never paused for one.
  */
 export const maxHeldBytes = 16 * 1024 * 1024;
 
@@ -51,6 +52,7 @@ export class ModernExchange implements TransportControls {
   readonly #sink: ResponseSink;
   readonly #timers: Timers;
   readonly #finished: () => void;
+  readonly #budget: HeldBytes;
   /** Told once, when the client leaves before the answer. */
   onCancel: (() => void) | undefined;
   #streaming = false;
@@ -61,10 +63,16 @@ export class ModernExchange implements TransportControls {
   #endHeld = false;
   #keepAlive: Timer | undefined;
 
-  constructor(sink: ResponseSink, finished: () => void, timers: Timers = systemTimers) {
+  constructor(
+    sink: ResponseSink,
+    finished: () => void,
+    timers: Timers = systemTimers,
+    budget: HeldBytes = new HeldBytes(maxHeldBytesPerUpstream),
+  ) {
     this.#sink = sink;
     this.#finished = finished;
     this.#timers = timers;
+    this.#budget = budget;
   }
 
   /** Whether the exchange is over: answered, or the client gone. */
@@ -126,8 +134,7 @@ export class ModernExchange implements TransportControls {
     if (!this.#paused) return;
     this.#paused = false;
     const held = this.#held;
-    this.#held = [];
-    this.#heldBytes = 0;
+    this.#letGo();
     for (const chunk of held) {
       if (this.#over && !this.#endHeld) return;
       this.#sink.data(chunk);
@@ -137,6 +144,8 @@ export class ModernExchange implements TransportControls {
 
   /** The client is gone, or its deadline passed: the call is cancelled. */
   abort(_reason: Error): void {
+    this.#letGo(); // nothing held can reach a client that is gone, answered or not
+    this.#endHeld = false;
     if (this.#over) return;
     this.#done();
     this.onCancel?.();
@@ -162,14 +171,23 @@ export class ModernExchange implements TransportControls {
       this.#sink.data(chunk);
       return;
     }
-    this.#held.push(chunk);
-    this.#heldBytes += chunk.length;
-    if (this.#heldBytes <= maxHeldBytes) return;
+    if (this.#heldBytes + chunk.length <= maxHeldBytes && this.#budget.take(chunk.length)) {
+      this.#held.push(chunk);
+      this.#heldBytes += chunk.length;
+      return;
+    }
     // a client that does not read is gone, as far as the process is concerned
-    this.#held = [];
+    this.#letGo();
     this.#done();
     this.onCancel?.();
     this.#sink.error(transportFailure(new Error("the client does not read its response")));
+  }
+
+  /** Drops what is held for the client, and gives it back to the upstream's budget. */
+  #letGo(): void {
+    this.#budget.give(this.#heldBytes);
+    this.#held = [];
+    this.#heldBytes = 0;
   }
 
   #end(): void {

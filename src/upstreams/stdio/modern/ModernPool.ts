@@ -84,7 +84,7 @@ export class ModernPool {
    */
   async place(logs: boolean, listen = false): Promise<Placement> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const open = [...this.#processes].filter((p) => p.open);
+      const open = [...this.#processes].filter((p) => (listen ? p.takesListen : p.open));
       const best = leastBusy(logs ? open.filter((p) => !p.logging) : open);
       if (best !== undefined && best.calls < callsPerProcess) return placed(best, logs, listen);
       if (this.#starting === undefined) {
@@ -105,7 +105,7 @@ export class ModernPool {
       if (start.era === "failed") throw start.error;
       if (start.era === "full") break;
     }
-    const open = leastBusy([...this.#processes].filter((p) => p.open));
+    const open = leastBusy([...this.#processes].filter((p) => (listen ? p.takesListen : p.open)));
     return open === undefined ? { kind: "full" } : placed(open, false, listen);
   }
 
@@ -132,7 +132,8 @@ export class ModernPool {
       onGone: (gone, stopped) => this.#gone(gone, stopped, child),
       onEnding: (ending, cause) => {
         if (cause === "idle") o.onIdle?.(ending.pid);
-        if (cause === "message_too_large" || cause === "stdin_stuck") o.onFault?.(ending.pid, cause);
+        if (cause === "message_too_large" || cause === "stdin_stuck" || cause === "stdout_closed")
+          o.onFault?.(ending.pid, cause);
       },
     });
     if (o.table.admit(process)) return this.#spawn(process);

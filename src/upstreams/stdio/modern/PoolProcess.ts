@@ -1,6 +1,7 @@
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { systemTimers, type Timer, type Timers } from "../../../time/Timers.ts";
 import type { ChildExit, ChildProcessTransport } from "../ChildProcessTransport.ts";
+import { ProcessExitedError } from "../ProcessExitedError.ts";
 import { type EndCause, pendingCallError } from "../pendingCallError.ts";
 import type { Era } from "./EraProbe.ts";
 import { EraProbe, probeId } from "./EraProbe.ts";
@@ -9,6 +10,12 @@ import { answerToClient, notificationToClient, relatedId, toProcess } from "./re
 
 /** Calls (listens included) in flight on one process at most: the map of them is bounded. */
 export const maxPendingPerProcess = 1_024;
+
+/**
+ * Listens standing on one process at most: the rest of {@link maxPendingPerProcess} stays for calls, so
+ * that clients holding listens on every process can never lock calls out.
+ */
+export const maxListensPerProcess = 768;
 
 export interface PoolProcessOptions {
   readonly upstream: string;
@@ -85,10 +92,14 @@ export class PoolProcess {
     child.onclose = () => this.#closed();
   }
 
-  /** Spawns the process and probes its era; rejects when it cannot start. */
+  /**
+   * Spawns the process and probes its era; rejects when it cannot start, or exits (or closes stdout)
+   * before it answers the probe.
+   */
   async start(): Promise<Era> {
     await this.#child.start();
     const era = await this.#probe.ask((message) => this.#child.send(message), this.#o.probeTimeoutMs);
+    if (era === "exited") throw new ProcessExitedError(this.#o.upstream, this.#child.exit, "server/discover");
     if (era === "modern" && !this.ending) {
       this.#ready = true;
       this.#touch();
@@ -123,6 +134,11 @@ export class PoolProcess {
   /** One of the shared pool, for the process table. */
   get shared(): true {
     return true;
+  }
+
+  /** Whether it takes another listen: open, and below {@link maxListensPerProcess}. */
+  get takesListen(): boolean {
+    return this.open && this.#listens + this.#reservedListens < maxListensPerProcess;
   }
 
   /** Whether a call that asked for log messages is in flight on it. */
