@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { CircuitBreaker } from "../breaker/CircuitBreaker.ts";
 import type { Circuit, CircuitRegistry } from "../circuits/CircuitRegistry.ts";
+import { admits } from "../circuits/serverStatus.ts";
 import type { ListenerTls } from "../config/tlsFiles.ts";
 import type { HostRule } from "../edge/HostRule.ts";
 import { httpListener } from "../http/httpListener.ts";
@@ -9,7 +10,7 @@ import { isToolName } from "../mcp/toolName.ts";
 import type { ProcessSlots, Upstream } from "../upstreams/Upstream.ts";
 import { bearerTokenMatcher } from "./bearerToken.ts";
 import type { CircuitActivity } from "./CircuitActivity.ts";
-import { admits, breakerReport, circuitReport } from "./circuitReport.ts";
+import { breakerReport, circuitReport, serverReport } from "./circuitReport.ts";
 import { dashboardState } from "./dashboardState.ts";
 import type { ProxyMetrics } from "./ProxyMetrics.ts";
 
@@ -33,7 +34,10 @@ export interface AdminServerOptions {
   readonly tls?: ListenerTls | undefined;
   /** The fleet's link, shown in `/health` (SPEC §6.2); undefined without a fleet. */
   readonly fleet?: FleetStatus | undefined;
-  /** The servers now, each with its upstreams, in config order (SPEC §7.1); a reload changes them. */
+  /**
+   * The servers now, each with its upstreams, in config order (SPEC §7.1); a reload changes them.
+   * Absent: all upstreams are one server named "default" (a config of top-level `[[upstreams]]`).
+   */
   readonly servers?: (() => readonly ServerView[]) | undefined;
   /** Called after a manual circuit action (for the audit log); `tool` for a tool's circuit. */
   readonly onControl?: (upstream: string, action: CircuitAction, tool: string | undefined) => void;
@@ -92,6 +96,7 @@ export class AdminServer {
         else res.destroy();
       });
     };
+    options.metrics.watchServers(() => this.#servers());
     const tls = options.tls;
     this.server = httpListener(tls, serverOptions, handle);
     this.server.on("clientError", (_error, socket) => socket.destroy());
@@ -103,13 +108,22 @@ export class AdminServer {
     this.#authorized = authorizer(changes.token);
   }
 
+  /** The servers now; without `servers`, every upstream in one server named "default". */
+  #servers(): readonly ServerView[] {
+    return this.#o.servers?.() ?? [{ name: "default", upstreams: this.#o.upstreams() }];
+  }
+
+  /** `/circuits`: every circuit by upstream, then the upstreams grouped by server (SPEC §7.1). */
+  #circuits(upstreams: readonly Upstream[]): object {
+    return { ...circuitReport(upstreams, this.#o.circuits), servers: serverReport(this.#servers()) };
+  }
+
   #health(): object {
     const upstreams = this.#o.upstreams();
-    const report = circuitReport(upstreams, this.#o.circuits);
     const processes = processReport(upstreams);
     const fleet = this.#o.fleet;
     return {
-      ...report,
+      ...this.#circuits(upstreams),
       ...(processes === undefined ? {} : { processes }),
       ...(fleet === undefined
         ? {}
@@ -143,7 +157,7 @@ export class AdminServer {
       return json(
         res,
         200,
-        dashboardState(upstreams, circuits, activity, token !== undefined, this.#o.fleet),
+        dashboardState(upstreams, this.#servers(), circuits, activity, token !== undefined, this.#o.fleet),
       );
     }
 
@@ -166,7 +180,7 @@ export class AdminServer {
       }
       if (path === "/circuits") {
         if (method !== "GET") return json(res, 405, { error: "use GET" }, { allow: "GET" });
-        return json(res, 200, circuitReport(upstreams, this.#o.circuits));
+        return json(res, 200, this.#circuits(upstreams));
       }
       const match = /^\/circuits\/([^/]+)(?:\/tools\/([^/]+))?\/(open|disable|reset)$/.exec(path);
       if (!match) {

@@ -2,10 +2,13 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { Outcome } from "../breaker/Acquisition.ts";
 import type { CircuitState } from "../breaker/CircuitState.ts";
 import type { Circuit, CircuitRegistry } from "../circuits/CircuitRegistry.ts";
+import { type ServerStatus, serverStatus } from "../circuits/serverStatus.ts";
 import type { ExchangeObserver, HeadReport, SettledReport } from "../exchange/Settlement.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
+import type { ServerView } from "./AdminServer.ts";
 
 const states: readonly CircuitState[] = ["closed", "open", "half_open", "forced_open", "disabled"];
+const serverStatuses: readonly ServerStatus[] = ["healthy", "degraded", "unavailable"];
 type Counted = Outcome | "overloaded" | "rejected";
 const upstreamOutcomes: readonly Counted[] = ["success", "failure", "neutral", "overloaded", "rejected"];
 const toolOutcomes: readonly Counted[] = ["success", "failure", "neutral", "rejected"];
@@ -193,6 +196,27 @@ export class ProxyMetrics implements ExchangeObserver {
         for (const upstream of upstreams()) {
           const slots = upstream.processSlots;
           if (slots !== undefined) this.set({ upstream: upstream.name }, slots.busy);
+        }
+      },
+    });
+  }
+
+  /**
+   * `breakwater_server_status{server,status}` (SPEC §7.1), read from the servers' circuits when scraped.
+   * The gauge starts empty at each scrape, so a server a reload removed leaves no series behind.
+   */
+  watchServers(servers: () => readonly ServerView[]): void {
+    new Gauge({
+      name: "breakwater_server_status",
+      help: "Status per server, from its upstreams' circuits: 1 for the current status (healthy, degraded, unavailable), 0 for the others.",
+      labelNames: ["server", "status"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const server of servers()) {
+          const current = serverStatus(server.upstreams.map((u) => u.circuit));
+          for (const status of serverStatuses)
+            this.set({ server: server.name, status }, status === current ? 1 : 0);
         }
       },
     });

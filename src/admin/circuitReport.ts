@@ -1,7 +1,9 @@
 import type { CircuitBreaker } from "../breaker/CircuitBreaker.ts";
 import type { CircuitState } from "../breaker/CircuitState.ts";
 import type { CircuitRegistry } from "../circuits/CircuitRegistry.ts";
+import { admits, type ServerStatus, serverStatus } from "../circuits/serverStatus.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
+import type { ServerView } from "./AdminServer.ts";
 
 /** One circuit as `/health` and `/circuits` show it (SPEC §2). */
 export interface CircuitReport {
@@ -19,9 +21,10 @@ export type UpstreamReport = CircuitReport & { tools: Record<string, CircuitRepo
 
 export type HealthStatus = "healthy" | "degraded" | "unhealthy";
 
-/** States in which a circuit lets (at least some) requests through. */
-export function admits(state: CircuitState): boolean {
-  return state === "closed" || state === "half_open" || state === "disabled";
+/** A server as `/health` and `/circuits` show it (SPEC §7.1): its status and its upstreams' names. */
+export interface ServerReport {
+  status: ServerStatus;
+  upstreams: string[];
 }
 
 /**
@@ -53,6 +56,20 @@ export function circuitReport(
   }
   const status = closed === upstreams.length ? "healthy" : admitting === 0 ? "unhealthy" : "degraded";
   return { status, circuit_breakers: Object.fromEntries(reports) };
+}
+
+/** Each server's report, by name, in config order. */
+export function serverReport(servers: readonly ServerView[]): Record<string, ServerReport> {
+  // own properties, whatever the name (see circuitReport)
+  return Object.fromEntries(servers.map((server) => [server.name, serverSummary(server)]));
+}
+
+/** A server's status, from its upstreams' own circuits, and their names. */
+export function serverSummary(server: ServerView): ServerReport {
+  return {
+    status: serverStatus(server.upstreams.map((u) => u.circuit)),
+    upstreams: server.upstreams.map((u) => u.name),
+  };
 }
 
 export function breakerReport(breaker: CircuitBreaker): CircuitReport {

@@ -1,11 +1,13 @@
 import type { CircuitRegistry } from "../circuits/CircuitRegistry.ts";
+import type { ServerStatus } from "../circuits/serverStatus.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
-import type { FleetStatus } from "./AdminServer.ts";
+import type { FleetStatus, ServerView } from "./AdminServer.ts";
 import type { ActivitySample, CircuitActivity, RecordedTransition } from "./CircuitActivity.ts";
 import {
   type CircuitReport,
   circuitReport,
   type HealthStatus,
+  serverSummary,
   type UpstreamReport,
 } from "./circuitReport.ts";
 
@@ -17,6 +19,12 @@ export interface DashboardState {
   readonly sampleSeconds: number;
   /** The link to the fleet's Redis (SPEC §6.2); null without `fleet.redis_url`. */
   readonly fleet: { readonly connected: boolean; readonly replicas_seen: number } | null;
+  /** The servers in config order (SPEC §7.1), each naming its upstreams: the page groups cards by them. */
+  readonly servers: readonly {
+    readonly name: string;
+    readonly status: ServerStatus;
+    readonly upstreams: readonly string[];
+  }[];
   readonly upstreams: readonly (CircuitReport & {
     name: string;
     /** The tool circuits that are not closed (SPEC §3.2: open and half-open ones at least). */
@@ -31,6 +39,7 @@ export interface DashboardState {
 
 export function dashboardState(
   upstreams: readonly Upstream[],
+  servers: readonly ServerView[],
   circuits: CircuitRegistry,
   activity: CircuitActivity,
   tokenRequired: boolean,
@@ -42,6 +51,7 @@ export function dashboardState(
     control: tokenRequired ? "token" : "open",
     sampleSeconds: activity.sampleMs / 1_000,
     fleet: fleet === undefined ? null : { connected: fleet.connected, replicas_seen: fleet.replicasSeen() },
+    servers: servers.map((server) => ({ name: server.name, ...serverSummary(server) })),
     upstreams: upstreams.map((u) => {
       const { tools, ...own } = report.circuit_breakers[u.name] as UpstreamReport;
       return {

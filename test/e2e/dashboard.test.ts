@@ -8,6 +8,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { request } from "undici";
+import { startServersAdmin } from "../admin/serversAdmin.ts";
 import { startFleet, startProxy } from "../support/proxy.ts";
 import { echo, status } from "../support/upstream.ts";
 
@@ -19,6 +20,16 @@ if (missing && process.env["CI"])
 const skip = missing ? `no ${executablePath}: apt-get install chromium to run the dashboard test` : false;
 
 const token = "dashboard-t0ken";
+
+/** The console errors and uncaught exceptions of `page`, as they come. */
+function pageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(String(error)));
+  return errors;
+}
 const artifacts = new URL("../../artifacts/", import.meta.url);
 
 describe("the dashboard, in a real browser", { skip }, () => {
@@ -58,9 +69,12 @@ describe("the dashboard, in a real browser", { skip }, () => {
 
   it("loads without console errors and shows a card per upstream, read-only without the token", async () => {
     await page.goto(`${fleet.proxy.adminUrl}/`);
-    await page.getByRole("heading", { name: "alpha", level: 2 }).waitFor();
-    await page.getByRole("heading", { name: "beta", level: 2 }).waitFor();
+    await page.getByRole("heading", { name: "alpha", level: 3 }).waitFor();
+    await page.getByRole("heading", { name: "beta", level: 3 }).waitFor();
     assert.equal(await page.locator(".card").count(), 2);
+    const server = page.getByRole("region", { name: "default" });
+    assert.equal(await server.locator(".card").count(), 2, "top-level upstreams are one server");
+    assert.equal(await server.locator(".replicas").textContent(), "2 replicas");
     assert.match((await page.locator("#overall").textContent()) ?? "", /Healthy: all 2 circuits closed/);
     assert.equal(await page.getByRole("button", { name: "Reset beta" }).isDisabled(), true);
     assert.equal(await page.getByLabel("Admin token").isVisible(), true);
@@ -181,6 +195,65 @@ describe("the dashboard, in a real browser", { skip }, () => {
     } finally {
       await other.close();
       await tools.close();
+    }
+  });
+
+  it("shows a section per server, in config order, with its replicas' cards and their open tool circuits", async () => {
+    const admin = await startServersAdmin({ notes: ["notes-1", "notes-2"], files: ["files-1"] });
+    const other = await browser.newPage();
+    const errors = pageErrors(other);
+    try {
+      admin.breaker("notes-2").openFor(30_000);
+      admin.circuits.create("notes-1", { clock: admin.clock }, "lookup").breaker.openFor(30_000);
+      await other.goto(`${admin.url}/`);
+      const notes = other.getByRole("region", { name: "notes" });
+      const files = other.getByRole("region", { name: "files" });
+      await notes.locator('.card[data-state="open"]', { hasText: "notes-2" }).waitFor({ timeout: 10_000 });
+      assert.deepEqual(await other.locator(".server .server-name").allTextContents(), ["notes", "files"]);
+      assert.deepEqual(await notes.locator(".card .name").allTextContents(), ["notes-1", "notes-2"]);
+      assert.deepEqual(await files.locator(".card .name").allTextContents(), ["files-1"]);
+      assert.equal(await notes.getAttribute("data-status"), "degraded");
+      assert.equal(await notes.locator(".server-status-text").textContent(), "Degraded");
+      assert.equal(await notes.locator(".replicas").textContent(), "2 replicas");
+      assert.equal(await files.getAttribute("data-status"), "healthy");
+      assert.equal(await files.locator(".replicas").textContent(), "1 replica");
+      const tool = notes.locator(".card", { hasText: "notes-1" }).locator(".tools li");
+      assert.match((await tool.textContent()) ?? "", /lookup\s*Open/);
+      assert.equal(await files.locator(".tools li").count(), 0);
+      mkdirSync(artifacts, { recursive: true });
+      await other.screenshot({ path: new URL("dashboard-servers.png", artifacts).pathname, fullPage: true });
+      assert.deepEqual(errors, []);
+    } finally {
+      await other.close();
+      await admin.close();
+    }
+  });
+
+  it("removes a server's section and cards once a reload removed them, and draws what it added", async () => {
+    const admin = await startServersAdmin({ notes: ["notes-1", "notes-2"], files: ["files-1"] });
+    const other = await browser.newPage();
+    const errors = pageErrors(other);
+    try {
+      await other.goto(`${admin.url}/`);
+      const notes = other.getByRole("region", { name: "notes" });
+      await other.getByRole("region", { name: "files" }).waitFor({ timeout: 10_000 });
+      const kept = await notes.locator(".card", { hasText: "notes-1" }).elementHandle();
+
+      admin.setServers({ notes: ["notes-1"], clock: ["clock-1"] });
+      await other.getByRole("region", { name: "files" }).waitFor({ state: "detached", timeout: 10_000 });
+      await other.getByRole("region", { name: "clock" }).waitFor({ timeout: 10_000 });
+      assert.deepEqual(await other.locator(".server .server-name").allTextContents(), ["notes", "clock"]);
+      assert.deepEqual(await other.locator(".card .name").allTextContents(), ["notes-1", "clock-1"]);
+      assert.equal(await notes.locator(".replicas").textContent(), "1 replica");
+      assert.equal(
+        await kept?.evaluate((node) => node.isConnected),
+        true,
+        "a kept upstream's card is the same element: nothing of it is redrawn from scratch",
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await other.close();
+      await admin.close();
     }
   });
 

@@ -258,7 +258,11 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     await until(() => stdio?.processSlots?.busy === 1, "the client's GET stream is open");
     const report = await health(proxy);
     assert.deepEqual(report["processes"], { local: { live: 2, busy: 1, limit: 3 } });
-    assert.deepEqual(Object.keys(report).sort(), ["circuit_breakers", "processes", "status"], "fields kept");
+    assert.deepEqual(
+      Object.keys(report).sort(),
+      ["circuit_breakers", "processes", "servers", "status"],
+      "fields kept",
+    );
     const metrics = await (await request(`${proxy.adminUrl}/metrics`)).body.text();
     assert.match(metrics, /breakwater_stdio_processes\{upstream="local"\} 2/);
     assert.match(metrics, /breakwater_stdio_processes_busy\{upstream="local"\} 1/);
@@ -268,7 +272,11 @@ describe("stdio MCP servers as upstreams (SPEC §5)", () => {
     cleanups.push(() => remote.close());
     const http = await startProxy(`[[upstreams]]\nname = "remote"\nurl = "${remote.url}"\n`);
     cleanups.push(() => http.close());
-    assert.deepEqual(Object.keys(await health(http)).sort(), ["circuit_breakers", "status"], "no processes");
+    assert.deepEqual(
+      Object.keys(await health(http)).sort(),
+      ["circuit_breakers", "servers", "status"],
+      "no processes",
+    );
   });
 
   it("on SIGTERM, the proxy (its command) stops every child of its live sessions and exits 0", async () => {

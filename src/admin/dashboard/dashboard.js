@@ -1,4 +1,5 @@
-// Breakwater's dashboard: polls /dashboard/state once a second and draws one card per upstream.
+// Breakwater's dashboard: polls /dashboard/state once a second and draws a section per server holding
+// one card per upstream (its replicas). What the state no longer holds (a reload removed it) goes away.
 // Plain browser JavaScript, no framework and no build step; every asset comes from the admin listener.
 
 const pollMs = 1000;
@@ -9,11 +10,15 @@ const stateLabels = {
   forced_open: "Forced open",
   disabled: "Disabled",
 };
+const statusLabels = { healthy: "Healthy", degraded: "Degraded", unavailable: "Unavailable" };
 const actionLabels = { open: "Force open", disable: "Disable", reset: "Reset" };
 const tokenKey = "breakwater-admin-token";
 
 const cards = new Map();
+const sections = new Map();
 const lastStates = new Map();
+const lastStatuses = new Map();
+let nextId = 0;
 let controlMode = "open";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -46,11 +51,41 @@ function clock(at) {
   return new Date(at).toLocaleTimeString([], { hour12: false });
 }
 
+/** Puts `node` in `parent` right after `previous` (first when null), moving it only when it is elsewhere. */
+function place(parent, node, previous) {
+  const expected = previous === null ? parent.firstElementChild : previous.nextElementSibling;
+  if (node !== expected) parent.insertBefore(node, expected);
+}
+
+/** Removes the nodes of `entries` whose names are not in `current` (a reload removed them). */
+function prune(entries, current, last) {
+  for (const [name, { node }] of entries) {
+    if (current.has(name)) continue;
+    node.remove();
+    entries.delete(name);
+    last.delete(name);
+  }
+}
+
+function section(name) {
+  let entry = sections.get(name);
+  if (entry) return entry;
+  const node = $("#server-template").content.firstElementChild.cloneNode(true);
+  const id = `server-${nextId++}`;
+  $(".server-name", node).textContent = name;
+  $(".server-name", node).id = id;
+  node.setAttribute("aria-labelledby", id);
+  $(".cards", node).setAttribute("aria-label", `Upstreams of ${name}`);
+  entry = { node };
+  sections.set(name, entry);
+  return entry;
+}
+
 function card(name) {
   let entry = cards.get(name);
   if (entry) return entry;
   const node = $("#card-template").content.firstElementChild.cloneNode(true);
-  const id = `card-${cards.size}`;
+  const id = `card-${nextId++}`;
   $(".name", node).textContent = name;
   $(".name", node).id = id;
   $("article", node).setAttribute("aria-labelledby", id);
@@ -60,7 +95,6 @@ function card(name) {
     button.setAttribute("aria-label", `${actionLabels[action]} ${name}`);
     button.addEventListener("click", () => control(name, action));
   }
-  $("#cards").append(node);
   entry = { node };
   cards.set(name, entry);
   return entry;
@@ -122,41 +156,73 @@ function render(data) {
     ? "A token is set for this tab; the buttons send it."
     : "This proxy requires the admin token to change circuits. Without it the page is read-only.";
 
-  for (const upstream of data.upstreams) {
-    const { node } = card(upstream.name);
-    node.dataset.state = upstream.state;
-    $(".state-text", node).textContent = stateLabels[upstream.state] ?? upstream.state;
-    $(".success-rate", node).textContent = percent(upstream.success_rate);
-    $(".request-rate", node).textContent = requestsPerMinute(upstream.history);
-    $(".consecutive", node).textContent = String(upstream.consecutive_failures);
-    $(".in-flight", node).textContent = String(upstream.in_flight);
-    $(".processes-figure", node).hidden = upstream.processes === null;
-    $(".processes", node).textContent = String(upstream.processes ?? "");
-    $(".rejected", node).textContent = String(upstream.rejected_requests);
-    $(".retry", node).textContent = seconds(upstream.retry_after_ms);
-    chart(node, upstream.history, data.sampleSeconds);
-    renderTools($(".tools", node), upstream.name, upstream.tools);
-    const list = $(".transitions", node);
-    list.replaceChildren(
-      ...upstream.transitions
-        .slice(-5)
-        .reverse()
-        .map((t) => {
-          const item = document.createElement("li");
-          item.textContent = `${clock(t.at)} ${stateLabels[t.from] ?? t.from} → ${stateLabels[t.to] ?? t.to} (${t.reason.replaceAll("_", " ")})`;
-          return item;
-        }),
-    );
-    for (const button of node.querySelectorAll("button[data-action]")) {
-      button.disabled = !canControl();
-      button.title = canControl() ? "" : "Enter the admin token to change circuits";
+  const announcements = [];
+  const upstreams = new Map(data.upstreams.map((u) => [u.name, u]));
+  const drawn = new Set();
+  let previousSection = null;
+  for (const server of data.servers) {
+    const { node } = section(server.name);
+    place($("#servers"), node, previousSection);
+    previousSection = node;
+    node.dataset.status = server.status;
+    $(".server-status-text", node).textContent = statusLabels[server.status] ?? server.status;
+    const count = server.upstreams.length;
+    $(".replicas", node).textContent = `${count} ${count === 1 ? "replica" : "replicas"}`;
+    const before = lastStatuses.get(server.name);
+    if (before !== undefined && before !== server.status) {
+      announcements.push(`Server ${server.name}: ${statusLabels[before]} to ${statusLabels[server.status]}`);
     }
-    const before = lastStates.get(upstream.name);
-    if (before !== undefined && before !== upstream.state) {
-      announce(`${upstream.name}: ${stateLabels[before]} to ${stateLabels[upstream.state]}`);
+    lastStatuses.set(server.name, server.status);
+    let previousCard = null;
+    for (const name of server.upstreams) {
+      const upstream = upstreams.get(name);
+      if (upstream === undefined) continue;
+      drawn.add(name);
+      const entry = card(name);
+      place($(".cards", node), entry.node, previousCard);
+      previousCard = entry.node;
+      renderCard(entry.node, upstream, data.sampleSeconds, announcements);
     }
-    lastStates.set(upstream.name, upstream.state);
   }
+  prune(cards, drawn, lastStates);
+  prune(sections, new Set(data.servers.map((s) => s.name)), lastStatuses);
+  if (announcements.length > 0) announce(announcements.join(". "));
+}
+
+/** One upstream's card: its circuit, figures, chart, tool circuits and last transitions. */
+function renderCard(node, upstream, sampleSeconds, announcements) {
+  node.dataset.state = upstream.state;
+  $(".state-text", node).textContent = stateLabels[upstream.state] ?? upstream.state;
+  $(".success-rate", node).textContent = percent(upstream.success_rate);
+  $(".request-rate", node).textContent = requestsPerMinute(upstream.history);
+  $(".consecutive", node).textContent = String(upstream.consecutive_failures);
+  $(".in-flight", node).textContent = String(upstream.in_flight);
+  $(".processes-figure", node).hidden = upstream.processes === null;
+  $(".processes", node).textContent = String(upstream.processes ?? "");
+  $(".rejected", node).textContent = String(upstream.rejected_requests);
+  $(".retry", node).textContent = seconds(upstream.retry_after_ms);
+  chart(node, upstream.history, sampleSeconds);
+  renderTools($(".tools", node), upstream.name, upstream.tools);
+  const list = $(".transitions", node);
+  list.replaceChildren(
+    ...upstream.transitions
+      .slice(-5)
+      .reverse()
+      .map((t) => {
+        const item = document.createElement("li");
+        item.textContent = `${clock(t.at)} ${stateLabels[t.from] ?? t.from} → ${stateLabels[t.to] ?? t.to} (${t.reason.replaceAll("_", " ")})`;
+        return item;
+      }),
+  );
+  for (const button of node.querySelectorAll("button[data-action]")) {
+    button.disabled = !canControl();
+    button.title = canControl() ? "" : "Enter the admin token to change circuits";
+  }
+  const before = lastStates.get(upstream.name);
+  if (before !== undefined && before !== upstream.state) {
+    announcements.push(`${upstream.name}: ${stateLabels[before]} to ${stateLabels[upstream.state]}`);
+  }
+  lastStates.set(upstream.name, upstream.state);
 }
 
 /** The tool circuits of an upstream that are not closed, each with its state and a reset button. */
