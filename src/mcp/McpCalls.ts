@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { Acquisition } from "../breaker/Acquisition.ts";
+import type { BodyFilter } from "../exchange/BodyFilter.ts";
 import { PairedPermit } from "../exchange/PairedPermit.ts";
-import { type JsonRpcCall, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
+import { type JsonRpcCall, type Message, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
 import { headersDisagree } from "../jsonrpc/routingHeaders.ts";
 import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
 import { JsonRpcJudge, type JsonRpcRules } from "../judges/JsonRpcJudge.ts";
@@ -11,12 +12,15 @@ import type { SessionsOnly } from "../upstreams/stdio/sessionsOnly.ts";
 import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import {
   sendBatchedToolCall,
+  sendBatchedToolList,
   sendHeaderMismatch,
+  sendToolNotAllowed,
   sendToolUnavailable,
   type ToolRefusal,
 } from "./mcpAnswers.ts";
 import { ToolCallWitness } from "./ToolCallWitness.ts";
 import type { ToolCircuits } from "./ToolCircuits.ts";
+import { ToolListFilter } from "./ToolListFilter.ts";
 import { ToolListJudge } from "./ToolListJudge.ts";
 import { isToolName, maxToolNameLength } from "./toolName.ts";
 
@@ -77,10 +81,35 @@ export class McpCalls implements CallReader {
     if (call.tool === undefined && call.tools !== undefined && call.tools.length > 0)
       return { refuse: (res) => sendBatchedToolCall(res, call.ids), judge: this.#plain.judge };
     const lone = read.messages.length === 1 ? read.messages[0] : undefined;
+    const allows = this.#o.allowsTool;
+    if (allows !== undefined) {
+      const refusal = filterRefusal(call, read.messages, lone, allows);
+      if (refusal !== undefined) return { refuse: refusal, judge: this.#plain.judge };
+    }
     const sessionless = headers["mcp-session-id"] === undefined && lone?.method !== "initialize";
     const listsTools = lone?.method === "tools/list";
     return new McpCall(call, this.#o, sessionless && this.#o.sessionsOnly.any, listsTools);
   }
+}
+
+/**
+ * How a server's `tools` filter refuses a call before it is sent (SPEC §7.1), if it does: a tool it
+ * leaves out is no tool of this server (-32602: neutral, no permit taken, nothing forwarded); a batch
+ * holding a `tools/list` is refused as a batched tool call is, since only a lone list's answer is
+ * filtered. Costs a RegExp test per `tools/call`, on filtered servers only.
+ */
+function filterRefusal(
+  call: JsonRpcCall,
+  messages: readonly Message[],
+  lone: Message | undefined,
+  allows: (tool: string) => boolean,
+): ((res: ServerResponse) => void) | undefined {
+  const tool = call.tool;
+  if (tool !== undefined && !allows(tool))
+    return (res) => sendToolNotAllowed(res, call.ids[0] as string, tool);
+  if (lone === undefined && messages.some((message) => message.method === "tools/list"))
+    return (res) => sendBatchedToolList(res, call.ids);
+  return undefined;
 }
 
 /**
@@ -90,6 +119,8 @@ export class McpCalls implements CallReader {
  */
 class McpCall implements Call {
   readonly admit: ((upstream: Upstream, admit: Admit) => Acquisition) | undefined;
+  /** A lone `tools/list` on a server with a `tools` filter: its answer leaves the filtered tools out. */
+  readonly bodyFilter: (() => BodyFilter) | undefined;
   readonly #call: JsonRpcCall;
   readonly #o: McpCallsOptions;
   readonly #listsTools: boolean;
@@ -104,6 +135,11 @@ class McpCall implements Call {
     this.#call = call;
     this.#o = options;
     this.#listsTools = listsTools;
+    const allows = options.allowsTool;
+    this.bodyFilter =
+      listsTools && allows !== undefined
+        ? () => new ToolListFilter(allows, call.ids[0] as string)
+        : undefined;
     const tool = call.tool;
     const skip = skipSessionsOnly ? options.sessionsOnly : undefined;
     if (tool === undefined && skip === undefined) this.admit = undefined;
