@@ -16,4 +16,6 @@ export interface BodyFilter {
   data(chunk: Buffer): Buffer | undefined;
   /** What is left to write when the upstream's body ends; undefined: nothing. */
   end(): Buffer | undefined;
+  /** The exchange ended without `end` (cut, timed out, the client gone): let go of what is held. */
+  close?(): void;
 }

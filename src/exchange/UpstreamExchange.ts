@@ -171,6 +171,7 @@ export class UpstreamExchange implements ResponseSink {
     const phase = this.#phase;
     if (phase === "done") return;
     this.#phase = "done";
+    this.#o.bodyFilter?.close?.();
     if (phase === "waiting") {
       this.#deadline.stop();
       this.#o.resolve({ kind: "failed", failure });
@@ -187,6 +188,7 @@ export class UpstreamExchange implements ResponseSink {
     const phase = this.#phase;
     if (phase === "done") return;
     this.#phase = "done";
+    this.#o.bodyFilter?.close?.();
     this.#controls?.abort(clientLeft);
     this.#settle("neutral");
     if (phase !== "streaming") this.#o.resolve(clientGone);
@@ -210,6 +212,7 @@ export class UpstreamExchange implements ResponseSink {
     if (phase === "done" || phase === "waiting" || !this.#pending) return;
     this.#phase = "done";
     this.#pending = false;
+    this.#o.bodyFilter?.close?.();
     this.#controls?.abort(answerLate);
     const { settlement, judge, res } = this.#o;
     this.#settle("failure", "no JSON-RPC answer within the answer timeout", answerTimeoutCause);
@@ -275,6 +278,7 @@ export class UpstreamExchange implements ResponseSink {
 
   #unusable(problem: string): void {
     this.#phase = "done";
+    this.#o.bodyFilter?.close?.();
     this.#controls?.abort(unusable);
     this.#settle("failure", problem, badResponseCause);
     this.#o.resolve(badResponse);

@@ -6,6 +6,7 @@ import { type JsonRpcCall, type Message, readJsonRpcBody } from "../jsonrpc/json
 import { headersDisagree } from "../jsonrpc/routingHeaders.ts";
 import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
 import { JsonRpcJudge, type JsonRpcRules } from "../judges/JsonRpcJudge.ts";
+import { BodyBudget } from "../proxy/BodyBudget.ts";
 import type { Call, CallReader } from "../proxy/Call.ts";
 import type { Admit } from "../proxy/UpstreamBalancer.ts";
 import type { SessionsOnly } from "../upstreams/stdio/sessionsOnly.ts";
@@ -21,7 +22,7 @@ import {
 import { ToolCallWitness } from "./ToolCallWitness.ts";
 import type { ToolCircuits } from "./ToolCircuits.ts";
 import { ToolListFilter } from "./ToolListFilter.ts";
-import { ToolListJudge } from "./ToolListJudge.ts";
+import { maxToolListBytes, ToolListJudge } from "./ToolListJudge.ts";
 import { isToolName, maxToolNameLength } from "./toolName.ts";
 
 export interface McpCallsOptions {
@@ -42,7 +43,15 @@ export interface McpCallsOptions {
    * forwarded; `tools/list` answers leave such tools out. Undefined: no filter, no cost.
    */
   readonly allowsTool?: ((tool: string) => boolean) | undefined;
+  /**
+   * The bytes that `tools/list` answers being filtered may hold at once, all clients together (each
+   * is held whole, up to 8 MiB); default: {@link defaultListBudget} bytes for this server's lists.
+   */
+  readonly listBudget?: BodyBudget | undefined;
 }
+
+/** What a filtered server's lists may hold at once, unless told otherwise: eight at the bound. */
+export const defaultListBudget = 8 * maxToolListBytes;
 
 /** What an upstream that serves sessions only answers a sessionless call with: skipped, never chosen. */
 const sessionsOnly: Acquisition = { admitted: false, state: "open", retryAfterMs: Number.MAX_SAFE_INTEGER };
@@ -55,9 +64,15 @@ const sessionsOnly: Acquisition = { admitted: false, state: "open", retryAfterMs
 export class McpCalls implements CallReader {
   readonly #o: McpCallsOptions;
   readonly #plain: Call;
+  /** What the filtered lists hold at once; undefined without a filter. */
+  readonly #listBudget: BodyBudget | undefined;
 
   constructor(options: McpCallsOptions) {
     this.#o = options;
+    this.#listBudget =
+      options.allowsTool === undefined
+        ? undefined
+        : (options.listBudget ?? new BodyBudget(defaultListBudget));
     const judges = options.plainJudges;
     this.#plain = { judge: (upstream) => judges.get(upstream) as ExchangeJudge };
   }
@@ -88,7 +103,11 @@ export class McpCalls implements CallReader {
     }
     const sessionless = headers["mcp-session-id"] === undefined && lone?.method !== "initialize";
     const listsTools = lone?.method === "tools/list";
-    return new McpCall(call, this.#o, sessionless && this.#o.sessionsOnly.any, listsTools);
+    const filter =
+      listsTools && allows !== undefined
+        ? () => new ToolListFilter(allows, call.ids[0] as string, this.#listBudget as BodyBudget)
+        : undefined;
+    return new McpCall(call, this.#o, sessionless && this.#o.sessionsOnly.any, listsTools, filter);
   }
 }
 
@@ -129,17 +148,19 @@ class McpCall implements Call {
 
   /**
    * `skipSessionsOnly`: a sessionless call, which upstreams that serve sessions only cannot take.
-   * `listsTools`: a lone `tools/list`.
+   * `listsTools`: a lone `tools/list`; `bodyFilter`: what its answer goes through on a filtered server.
    */
-  constructor(call: JsonRpcCall, options: McpCallsOptions, skipSessionsOnly: boolean, listsTools: boolean) {
+  constructor(
+    call: JsonRpcCall,
+    options: McpCallsOptions,
+    skipSessionsOnly: boolean,
+    listsTools: boolean,
+    bodyFilter: (() => BodyFilter) | undefined,
+  ) {
     this.#call = call;
     this.#o = options;
     this.#listsTools = listsTools;
-    const allows = options.allowsTool;
-    this.bodyFilter =
-      listsTools && allows !== undefined
-        ? () => new ToolListFilter(allows, call.ids[0] as string)
-        : undefined;
+    this.bodyFilter = bodyFilter;
     const tool = call.tool;
     const skip = skipSessionsOnly ? options.sessionsOnly : undefined;
     if (tool === undefined && skip === undefined) this.admit = undefined;

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from "node:zlib";
 import type { BodyFilter } from "../exchange/BodyFilter.ts";
 import { EventBoundaries, isEventStream } from "../http/eventStream.ts";
+import type { BodyBudget } from "../proxy/BodyBudget.ts";
 import { type UnfilteredList, unfilteredListAnswer } from "./mcpAnswers.ts";
 import { maxToolListBytes } from "./ToolListJudge.ts";
 
@@ -38,6 +39,7 @@ export class ToolListFilter implements BodyFilter {
   readonly #allows: (tool: string) => boolean;
   /** The request's id as the client wrote it (JSON text): the answer keeps it byte for byte. */
   readonly #id: string;
+  readonly #budget: BodyBudget;
   readonly #maxBytes: number;
   #mode: Mode = "pass";
   /** The content coding of a JSON body to undo before it is read; undefined: none. */
@@ -50,9 +52,19 @@ export class ToolListFilter implements BodyFilter {
   /** A list answer has been read (and passed on, filtered if it had to be). */
   #listSeen = false;
 
-  constructor(allows: (tool: string) => boolean, id: string, maxBytes = maxToolListBytes) {
+  /**
+   * `budget`: the bytes the lists being filtered may hold together (each is bounded by `maxBytes`),
+   * so that many clients listing at once cannot take the proxy's memory.
+   */
+  constructor(
+    allows: (tool: string) => boolean,
+    id: string,
+    budget: BodyBudget,
+    maxBytes = maxToolListBytes,
+  ) {
     this.#allows = allows;
     this.#id = id;
+    this.#budget = budget;
     this.#maxBytes = maxBytes;
   }
 
@@ -101,16 +113,37 @@ export class ToolListFilter implements BodyFilter {
     return rest.length === 0 ? undefined : this.#event(rest, false);
   }
 
-  /** Holds a JSON body's chunk; past the bound, nothing more is kept (the answer will be an error). */
+  /** Lets go of what is held, and of its room in the budget: the exchange is over, or the bytes leave. */
+  close(): void {
+    this.#budget.give(this.#heldBytes);
+    this.#held = [];
+    this.#heldBytes = 0;
+  }
+
+  /** Holds a JSON body's chunk; once it cannot, nothing more is kept (the answer will be an error). */
   #hold(chunk: Buffer): void {
-    if (this.#unfiltered !== undefined) return;
-    this.#heldBytes += chunk.length;
-    if (this.#heldBytes > this.#maxBytes) {
-      this.#unfiltered = "list_too_large";
-      this.#held = [];
-      return;
+    if (this.#unfiltered === undefined) this.#unfiltered = this.#keep(chunk);
+  }
+
+  /**
+   * Holds `piece` while it fits the bound and the budget shared with the server's other lists; else
+   * lets go of everything held and says why the answer cannot be filtered.
+   */
+  #keep(piece: Buffer): UnfilteredList | undefined {
+    const bytes = piece.length;
+    const reason =
+      this.#heldBytes + bytes > this.#maxBytes
+        ? "list_too_large"
+        : this.#budget.take(bytes)
+          ? undefined
+          : "proxy_resources";
+    if (reason !== undefined) {
+      this.close();
+      return reason;
     }
-    this.#held.push(chunk);
+    this.#heldBytes += bytes;
+    this.#held.push(piece);
+    return undefined;
   }
 
   #jsonEnd(): Buffer {
@@ -134,10 +167,9 @@ export class ToolListFilter implements BodyFilter {
     const out: Buffer[] = [];
     let start = 0;
     for (const end of ends) {
-      this.#heldBytes += end - start;
-      this.#held.push(chunk.subarray(start, end));
+      const refused = this.#keep(chunk.subarray(start, end));
+      if (refused !== undefined) return this.#unfilteredEvent(out, refused);
       start = end;
-      if (this.#heldBytes > this.#maxBytes) return this.#tooLarge(out);
       out.push(this.#event(this.#take(), true));
       if (this.#listSeen) {
         // the list has passed: the rest of the stream is none of the filter's business
@@ -146,20 +178,15 @@ export class ToolListFilter implements BodyFilter {
         return Buffer.concat(out);
       }
     }
-    if (start < chunk.length) {
-      this.#heldBytes += chunk.length - start;
-      this.#held.push(chunk.subarray(start));
-    }
-    if (this.#heldBytes > this.#maxBytes) return this.#tooLarge(out);
+    const refused = start < chunk.length ? this.#keep(chunk.subarray(start)) : undefined;
+    if (refused !== undefined) return this.#unfilteredEvent(out, refused);
     return out.length === 0 ? undefined : Buffer.concat(out);
   }
 
-  /** An event past the bound may be the list: the client gets the error instead, and nothing after it. */
-  #tooLarge(out: Buffer[]): Buffer {
-    this.#held = [];
-    this.#heldBytes = 0;
+  /** An event that cannot be held may be the list: the client gets the error instead, and nothing after it. */
+  #unfilteredEvent(out: Buffer[], reason: UnfilteredList): Buffer {
     this.#mode = "dropped";
-    out.push(this.#errorEvent("list_too_large"));
+    out.push(this.#errorEvent(reason));
     return Buffer.concat(out);
   }
 
@@ -233,11 +260,10 @@ export class ToolListFilter implements BodyFilter {
     return Buffer.from(`event: message\ndata: ${unfilteredListAnswer(this.#id, reason, this.#maxBytes)}\n\n`);
   }
 
-  /** The held bytes, now no longer held. */
+  /** The held bytes, now no longer held (nor counted: they are written or dropped at once). */
   #take(): Buffer {
     const body = this.#held.length === 1 ? (this.#held[0] as Buffer) : Buffer.concat(this.#held);
-    this.#held = [];
-    this.#heldBytes = 0;
+    this.close();
     return body;
   }
 }

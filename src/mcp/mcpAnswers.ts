@@ -98,8 +98,11 @@ export function sendBatchedToolList(res: ServerResponse, ids: readonly string[])
   send(res, 400, batchErrorAnswer(ids, error));
 }
 
-/** Why a `tools/list` answer could not be filtered: past the bound, or in a form the proxy cannot read. */
-export type UnfilteredList = "list_too_large" | "list_unreadable";
+/**
+ * Why a `tools/list` answer could not be filtered: past the bound, in a form the proxy cannot read,
+ * or more lists held at once than the proxy's budget for them allows.
+ */
+export type UnfilteredList = "list_too_large" | "list_unreadable" | "proxy_resources";
 
 /**
  * What the client gets instead of a `tools/list` answer the server's `tools` filter could not be
@@ -108,11 +111,13 @@ export type UnfilteredList = "list_too_large" | "list_unreadable";
 export function unfilteredListAnswer(id: string, reason: UnfilteredList, maxBytes: number): string {
   const why =
     reason === "list_too_large"
-      ? `larger than ${maxBytes} bytes`
-      : "compressed in a way the proxy cannot read";
+      ? `the server's tool list is larger than ${maxBytes} bytes`
+      : reason === "list_unreadable"
+        ? "the server's tool list is compressed in a way the proxy cannot read"
+        : "the proxy holds too many tool lists at once; try again";
   const error = {
     code: -32603,
-    message: `The server's tool list is ${why}, so its tools filter cannot be applied`,
+    message: `The tools filter cannot be applied: ${why}`,
     data: { reason },
   };
   return errorAnswer(id, error);

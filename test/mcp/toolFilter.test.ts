@@ -17,11 +17,13 @@ import { McpCalls } from "../../src/mcp/McpCalls.ts";
 import { ToolCatalog } from "../../src/mcp/ToolCatalog.ts";
 import { ToolCircuits } from "../../src/mcp/ToolCircuits.ts";
 import { ToolListFilter } from "../../src/mcp/ToolListFilter.ts";
+import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
 import { HttpUpstream } from "../../src/upstreams/http/HttpUpstream.ts";
 import { sessionsOnly } from "../../src/upstreams/stdio/sessionsOnly.ts";
 import type { Upstream, UpstreamRequest } from "../../src/upstreams/Upstream.ts";
 import { type BareProxy, startBareProxy } from "../support/bareProxy.ts";
 import { connectSdk2Client, modernRevision, startSdk2Server } from "../support/sdk2.ts";
+import { until } from "../support/until.ts";
 import { type Handler, startUpstream } from "../support/upstream.ts";
 
 const opened: (() => Promise<unknown>)[] = [];
@@ -47,7 +49,7 @@ const post = (body: string): UpstreamRequest =>
  * Breakwater's McpCalls over HTTP upstreams at `urls` (one each), tool circuits on, `allowsTool` as
  * given: what the data plane builds for one server with a `tools` filter.
  */
-function mcpCalls(urls: readonly string[], allowsTool?: (tool: string) => boolean) {
+function mcpCalls(urls: readonly string[], allowsTool?: (tool: string) => boolean, listBudget?: BodyBudget) {
   const { config } = loadConfig({ upstreams: [...urls] });
   const circuits = new CircuitRegistry();
   const upstreams = config.upstreams.map(
@@ -73,13 +75,17 @@ function mcpCalls(urls: readonly string[], allowsTool?: (tool: string) => boolea
     readJsonRpc: true,
     sessionsOnly: sessionsOnly(upstreams),
     allowsTool,
+    listBudget,
   });
   return { calls, upstreams, circuits, tools };
 }
 
 /** A bare proxy whose one server has the `noDeletes` filter, in front of `url`. */
-async function filteredProxy(url: string): Promise<BareProxy & { circuits: CircuitRegistry }> {
-  const { calls, upstreams, circuits } = mcpCalls([url], noDeletes);
+async function filteredProxy(
+  url: string,
+  listBudget?: BodyBudget,
+): Promise<BareProxy & { circuits: CircuitRegistry }> {
+  const { calls, upstreams, circuits } = mcpCalls([url], noDeletes, listBudget);
   const proxy = await startBareProxy(upstreams, { calls });
   opened.push(() => proxy.close());
   return Object.assign(proxy, { circuits });
@@ -214,9 +220,9 @@ describe("a server's tools filter on tools/list answers (SPEC §7.1)", () => {
   function filter(
     body: string | Buffer,
     headers: IncomingHttpHeaders = { "content-type": "application/json" },
-    { id = "1", maxBytes = 1 << 20, pieceBytes = 0, status = 200 } = {},
+    { id = "1", maxBytes = 1 << 20, pieceBytes = 0, status = 200, budget = new BodyBudget(1 << 24) } = {},
   ) {
-    const f = new ToolListFilter(noDeletes, id, maxBytes);
+    const f = new ToolListFilter(noDeletes, id, budget, maxBytes);
     const head = f.head(status, { "content-length": String(Buffer.byteLength(body)), ...headers });
     const bytes = Buffer.from(body);
     const out: Buffer[] = [];
@@ -300,6 +306,18 @@ describe("a server's tools filter on tools/list answers (SPEC §7.1)", () => {
     assert.doesNotMatch(stream.text, /delete_a|read_b|more/);
     const data = stream.text.match(/^event: message\ndata: (.*)\n\n$/)?.[1];
     assert.equal(JSON.parse(String(data)).error.data.reason, "list_too_large");
+  });
+
+  it("answers proxy_resources when the lists held at once pass their budget, and gives the room back", () => {
+    const budget = new BodyBudget(100);
+    const first = new ToolListFilter(noDeletes, "1", budget);
+    first.head(200, { "content-type": "application/json" });
+    assert.equal(first.data(Buffer.alloc(80, 0x20)), undefined);
+    assert.equal(budget.held, 80);
+    const second = filter("x".repeat(40), undefined, { budget });
+    assert.equal(JSON.parse(second.text).error.data.reason, "proxy_resources");
+    first.end();
+    assert.equal(budget.held, 0);
   });
 
   it("filters a gzip-coded JSON answer, and refuses one in a coding it cannot read", () => {
@@ -391,6 +409,21 @@ describe("the tools filter across eras, through the proxy", () => {
       /not available on this server/,
     );
     assert.equal(upstream.seen.length, before, "the refused call never reached the server");
+  });
+
+  it("lets go of a held list when the upstream cuts its answer short", async () => {
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"jsonrpc":"2.0","id":5,"result":{"tools":[');
+      setImmediate(() => res.destroy());
+    });
+    opened.push(() => upstream.close());
+    const budget = new BodyBudget(1 << 24);
+    const proxy = await filteredProxy(upstream.url, budget);
+    await assert.rejects(send(proxy.url, listCall(5)));
+    await until(() => proxy.settled.length === 1, "the cut answer is settled");
+    assert.equal(proxy.settled[0]?.outcome, "failure");
+    assert.equal(budget.held, 0);
   });
 
   it("answers list_too_large instead of an unfiltered list past 8 MiB, and judges the upstream by its own answer (success)", async () => {
