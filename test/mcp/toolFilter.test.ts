@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -9,7 +10,9 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { request } from "undici";
 import { CircuitRegistry } from "../../src/circuits/CircuitRegistry.ts";
+import type { UpstreamConfig } from "../../src/config/Config.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
+import type { CircuitBreaker } from "../../src/index.ts";
 import type { ExchangeJudge } from "../../src/judges/ExchangeJudge.ts";
 import type { JsonRpcRules } from "../../src/judges/JsonRpcJudge.ts";
 import { StatusJudge } from "../../src/judges/StatusJudge.ts";
@@ -19,9 +22,11 @@ import { ToolCircuits } from "../../src/mcp/ToolCircuits.ts";
 import { ToolListFilter } from "../../src/mcp/ToolListFilter.ts";
 import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
 import { HttpUpstream } from "../../src/upstreams/http/HttpUpstream.ts";
+import { StdioUpstream } from "../../src/upstreams/stdio/StdioUpstream.ts";
 import { sessionsOnly } from "../../src/upstreams/stdio/sessionsOnly.ts";
 import type { Upstream, UpstreamRequest } from "../../src/upstreams/Upstream.ts";
 import { type BareProxy, startBareProxy } from "../support/bareProxy.ts";
+import { ManualTimers } from "../support/ManualTimers.ts";
 import { connectSdk2Client, modernRevision, startSdk2Server } from "../support/sdk2.ts";
 import { until } from "../support/until.ts";
 import { type Handler, startUpstream } from "../support/upstream.ts";
@@ -49,12 +54,16 @@ const post = (body: string): UpstreamRequest =>
  * Breakwater's McpCalls over HTTP upstreams at `urls` (one each), tool circuits on, `allowsTool` as
  * given: what the data plane builds for one server with a `tools` filter.
  */
-function mcpCalls(urls: readonly string[], allowsTool?: (tool: string) => boolean, listBudget?: BodyBudget) {
+function mcpCalls(
+  urls: readonly string[],
+  allowsTool?: (tool: string) => boolean,
+  listBudget?: BodyBudget,
+  make: (u: UpstreamConfig, circuit: CircuitBreaker) => Upstream = (u, circuit) =>
+    new HttpUpstream(u, circuit, 5_000),
+) {
   const { config } = loadConfig({ upstreams: [...urls] });
   const circuits = new CircuitRegistry();
-  const upstreams = config.upstreams.map(
-    (u) => new HttpUpstream(u, circuits.create(u.name, u.breaker).breaker, 5_000),
-  );
+  const upstreams = config.upstreams.map((u) => make(u, circuits.create(u.name, u.breaker).breaker));
   for (const upstream of upstreams) opened.push(() => upstream.close());
   const tools = new ToolCircuits(
     circuits,
@@ -391,6 +400,45 @@ describe("the tools filter across eras, through the proxy", () => {
       assert.ok(proxy.settled.every((s) => s.outcome === "success"));
     });
   }
+
+  it("an SDK 1.x client lists and calls only the included tools of an SDK 1.x stdio server", async () => {
+    const timers = new ManualTimers();
+    const script = fileURLToPath(new URL("../support/stdioServer.ts", import.meta.url));
+    const { calls, upstreams } = mcpCalls(
+      ["http://127.0.0.1:9/u"],
+      (tool) => tool === "echo" || tool === "pid",
+      undefined,
+      (u, circuit) =>
+        new StdioUpstream({
+          name: u.name,
+          circuit,
+          config: {
+            command: [process.execPath, script],
+            cwd: undefined,
+            env: {},
+            maxProcesses: 2,
+            idleTimeoutMs: 60_000,
+          },
+          timers,
+        }),
+    );
+    // (the stdio upstream is closed with its processes: time is stepped past their grace)
+    opened.push(async () => {
+      const closing = Promise.all(upstreams.map((u) => u.close()));
+      for (let i = 0; i < 3; i++) await timers.advance(10_000);
+      await closing;
+    });
+    const proxy = await startBareProxy(upstreams, { calls });
+    opened.push(() => proxy.close());
+    const client = new Client({ name: "filtered", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${proxy.url}/`)));
+    opened.push(() => client.close());
+    const listed = (await client.listTools()).tools.map((t) => t.name);
+    assert.deepEqual(listed.sort(), ["echo", "pid"]);
+    await assert.rejects(client.callTool({ name: "crash", arguments: {} }), /not available on this server/);
+    const echoed = await client.callTool({ name: "echo", arguments: { text: "hi" } });
+    assert.equal((echoed.content as { text: string }[])[0]?.text, "hi");
+  });
 
   it("an SDK 2.x client at 2026-07-28 lists and calls only the included tools of an SDK 2.x server", async () => {
     const upstream = await startSdk2Server("modern");
