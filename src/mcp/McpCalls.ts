@@ -59,7 +59,8 @@ const sessionsOnly: Acquisition = { admitted: false, state: "open", retryAfterMs
 /**
  * Reads each POSTed JSON-RPC body once (SPEC §3): a call is judged by its answer, a `tools/call` is
  * guarded by its tool's circuit as well as its upstream's, and routing headers that contradict the
- * body are refused. Anything else is plain HTTP to the proxy.
+ * body are refused. On a server with a `tools` filter (SPEC §7.1), a call of a tool it leaves out is
+ * refused and a lone `tools/list` answer is filtered. Anything else is plain HTTP to the proxy.
  */
 export class McpCalls implements CallReader {
   readonly #o: McpCallsOptions;
