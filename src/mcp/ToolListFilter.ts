@@ -31,8 +31,8 @@ const decoders: Readonly<Record<string, (body: Buffer, maxOutputLength: number) 
  * (`nextCursor`, `ttlMs`, `_meta`, …). A JSON body is held whole up to `maxBytes` and parsed — the one
  * answer the proxy parses whole, once a session and on filtered servers only; an event stream passes
  * event by event, in order and byte for byte, except the event holding the list, rewritten the same
- * way. An answer that cannot be filtered (past `maxBytes`, or in a coding the proxy cannot read)
- * reaches the client as a JSON-RPC error, never unfiltered. It sits after the judge, which reads what
+ * way. An answer that cannot be filtered (past `maxBytes`, past the budget all lists share, or in a
+ * coding the proxy cannot read) reaches the client as a JSON-RPC error, never unfiltered. It sits after the judge, which reads what
  * the upstream sent: the upstream is judged by its own answer.
  */
 export class ToolListFilter implements BodyFilter {
