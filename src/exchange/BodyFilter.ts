@@ -7,10 +7,15 @@ import type { IncomingHttpHeaders } from "node:http";
  * attempt: it may hold state (a body held until it can be rewritten whole).
  */
 export interface BodyFilter {
-  /** The head the client gets (a filter that changes the length drops `content-length`). */
-  head(headers: IncomingHttpHeaders): IncomingHttpHeaders;
+  /**
+   * The head the client gets, told once the head has come (a filter that changes the body drops
+   * `content-length`); `status` says whether there is anything to change (an error's body has none).
+   */
+  head(status: number, headers: IncomingHttpHeaders): IncomingHttpHeaders;
   /** What to write of a chunk now; undefined: nothing yet. */
   data(chunk: Buffer): Buffer | undefined;
   /** What is left to write when the upstream's body ends; undefined: nothing. */
   end(): Buffer | undefined;
+  /** The exchange ended without `end` (cut, timed out, the client gone): let go of what is held. */
+  close?(): void;
 }

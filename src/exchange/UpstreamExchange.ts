@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
-import { isEventStream } from "../http/eventStream.ts";
+import { endsEvent, isEventStream } from "../http/eventStream.ts";
 import { clientResponseHeaders } from "../http/hopByHop.ts";
 import type { ExchangeJudge, ExchangeOutcome, Judgement } from "../judges/ExchangeJudge.ts";
 import {
@@ -74,7 +74,8 @@ export interface ExchangeOptions {
  * end), so that a response that breaks before it reaches the client can still be answered with a 502;
  * an event stream's head goes out at once, since its first event may take long. A JSON-RPC call's
  * answer has a deadline too (its judge says which ids are unanswered): a client holding its event
- * stream then gets a JSON-RPC error for each, never a silent hang.
+ * stream then gets a JSON-RPC error for each, never a silent hang. A body filter, when the call has
+ * one, changes what the client gets of the body after the judge has read it.
  */
 export class UpstreamExchange implements ResponseSink {
   readonly #o: ExchangeOptions;
@@ -125,6 +126,8 @@ export class UpstreamExchange implements ResponseSink {
     this.#statusMessage = statusMessage;
     const { rewrite, request } = this.#o;
     this.#headers = rewrite.headers(headers, settlement.upstream, request);
+    const filter = this.#o.bodyFilter;
+    if (filter !== undefined) this.#headers = filter.head(status, this.#headers);
     if (rewrite.rewritesBody(request, status, headers)) this.#collected = [];
     this.#eventStream = isEventStream(headers);
     if (this.#eventStream) this.#commit();
@@ -145,8 +148,12 @@ export class UpstreamExchange implements ResponseSink {
     if (this.#phase === "held" && !this.#commit()) return;
     if (this.#phase !== "streaming") return;
     if (this.#pending) this.#judged(this.#o.judge.data(chunk));
-    if (this.#eventStream) this.#atEventBoundary = endsEvent(chunk);
-    if (!this.#o.res.write(chunk)) this.#controls?.pause();
+    // the judge has read what the upstream sent; the client gets what the filter makes of it
+    const filter = this.#o.bodyFilter;
+    const out = filter === undefined ? chunk : filter.data(chunk);
+    if (out === undefined) return;
+    if (this.#eventStream) this.#atEventBoundary = endsEvent(out);
+    if (!this.#o.res.write(out)) this.#controls?.pause();
   }
 
   end(): void {
@@ -155,13 +162,16 @@ export class UpstreamExchange implements ResponseSink {
     if (this.#phase !== "streaming") return;
     this.#phase = "done";
     if (this.#pending) this.#judged(this.#o.judge.end());
-    this.#o.res.end();
+    const rest = this.#o.bodyFilter?.end();
+    if (rest === undefined) this.#o.res.end();
+    else this.#o.res.end(rest);
   }
 
   error(failure: TransportFailure): void {
     const phase = this.#phase;
     if (phase === "done") return;
     this.#phase = "done";
+    this.#o.bodyFilter?.close?.();
     if (phase === "waiting") {
       this.#deadline.stop();
       this.#o.resolve({ kind: "failed", failure });
@@ -178,6 +188,7 @@ export class UpstreamExchange implements ResponseSink {
     const phase = this.#phase;
     if (phase === "done") return;
     this.#phase = "done";
+    this.#o.bodyFilter?.close?.();
     this.#controls?.abort(clientLeft);
     this.#settle("neutral");
     if (phase !== "streaming") this.#o.resolve(clientGone);
@@ -201,6 +212,7 @@ export class UpstreamExchange implements ResponseSink {
     if (phase === "done" || phase === "waiting" || !this.#pending) return;
     this.#phase = "done";
     this.#pending = false;
+    this.#o.bodyFilter?.close?.();
     this.#controls?.abort(answerLate);
     const { settlement, judge, res } = this.#o;
     this.#settle("failure", "no JSON-RPC answer within the answer timeout", answerTimeoutCause);
@@ -266,20 +278,9 @@ export class UpstreamExchange implements ResponseSink {
 
   #unusable(problem: string): void {
     this.#phase = "done";
+    this.#o.bodyFilter?.close?.();
     this.#controls?.abort(unusable);
     this.#settle("failure", problem, badResponseCause);
     this.#o.resolve(badResponse);
   }
-}
-
-/** Whether an event-stream chunk ends with a blank line (an event's end), in any of SSE's line endings. */
-function endsEvent(chunk: Buffer): boolean {
-  const n = chunk.length;
-  if (n < 2) return false;
-  const last = chunk[n - 1];
-  const before = chunk[n - 2];
-  return (
-    (last === 0x0a && (before === 0x0a || (before === 0x0d && chunk[n - 3] === 0x0a))) ||
-    (last === 0x0d && before === 0x0d)
-  );
 }

@@ -1,23 +1,28 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { Acquisition } from "../breaker/Acquisition.ts";
+import type { BodyFilter } from "../exchange/BodyFilter.ts";
 import { PairedPermit } from "../exchange/PairedPermit.ts";
-import { type JsonRpcCall, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
+import { type JsonRpcCall, type Message, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
 import { headersDisagree } from "../jsonrpc/routingHeaders.ts";
 import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
 import { JsonRpcJudge, type JsonRpcRules } from "../judges/JsonRpcJudge.ts";
+import { BodyBudget } from "../proxy/BodyBudget.ts";
 import type { Call, CallReader } from "../proxy/Call.ts";
 import type { Admit } from "../proxy/UpstreamBalancer.ts";
 import type { SessionsOnly } from "../upstreams/stdio/sessionsOnly.ts";
 import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import {
   sendBatchedToolCall,
+  sendBatchedToolList,
   sendHeaderMismatch,
+  sendToolNotAllowed,
   sendToolUnavailable,
   type ToolRefusal,
 } from "./mcpAnswers.ts";
 import { ToolCallWitness } from "./ToolCallWitness.ts";
 import type { ToolCircuits } from "./ToolCircuits.ts";
-import { ToolListJudge } from "./ToolListJudge.ts";
+import { ToolListFilter } from "./ToolListFilter.ts";
+import { maxToolListBytes, ToolListJudge } from "./ToolListJudge.ts";
 import { isToolName, maxToolNameLength } from "./toolName.ts";
 
 export interface McpCallsOptions {
@@ -38,7 +43,15 @@ export interface McpCallsOptions {
    * forwarded; `tools/list` answers leave such tools out. Undefined: no filter, no cost.
    */
   readonly allowsTool?: ((tool: string) => boolean) | undefined;
+  /**
+   * The bytes that `tools/list` answers being filtered may hold at once, all clients together (each
+   * is held whole, up to 8 MiB); default: {@link defaultListBudget} bytes for this server's lists.
+   */
+  readonly listBudget?: BodyBudget | undefined;
 }
+
+/** What a filtered server's lists may hold at once, unless told otherwise: eight at the bound. */
+export const defaultListBudget = 8 * maxToolListBytes;
 
 /** What an upstream that serves sessions only answers a sessionless call with: skipped, never chosen. */
 const sessionsOnly: Acquisition = { admitted: false, state: "open", retryAfterMs: Number.MAX_SAFE_INTEGER };
@@ -46,14 +59,21 @@ const sessionsOnly: Acquisition = { admitted: false, state: "open", retryAfterMs
 /**
  * Reads each POSTed JSON-RPC body once (SPEC §3): a call is judged by its answer, a `tools/call` is
  * guarded by its tool's circuit as well as its upstream's, and routing headers that contradict the
- * body are refused. Anything else is plain HTTP to the proxy.
+ * body are refused. On a server with a `tools` filter (SPEC §7.1), a call of a tool it leaves out is
+ * refused and a lone `tools/list` answer is filtered. Anything else is plain HTTP to the proxy.
  */
 export class McpCalls implements CallReader {
   readonly #o: McpCallsOptions;
   readonly #plain: Call;
+  /** What the filtered lists hold at once; undefined without a filter. */
+  readonly #listBudget: BodyBudget | undefined;
 
   constructor(options: McpCallsOptions) {
     this.#o = options;
+    this.#listBudget =
+      options.allowsTool === undefined
+        ? undefined
+        : (options.listBudget ?? new BodyBudget(defaultListBudget));
     const judges = options.plainJudges;
     this.#plain = { judge: (upstream) => judges.get(upstream) as ExchangeJudge };
   }
@@ -77,10 +97,39 @@ export class McpCalls implements CallReader {
     if (call.tool === undefined && call.tools !== undefined && call.tools.length > 0)
       return { refuse: (res) => sendBatchedToolCall(res, call.ids), judge: this.#plain.judge };
     const lone = read.messages.length === 1 ? read.messages[0] : undefined;
+    const allows = this.#o.allowsTool;
+    if (allows !== undefined) {
+      const refusal = filterRefusal(call, read.messages, lone, allows);
+      if (refusal !== undefined) return { refuse: refusal, judge: this.#plain.judge };
+    }
     const sessionless = headers["mcp-session-id"] === undefined && lone?.method !== "initialize";
     const listsTools = lone?.method === "tools/list";
-    return new McpCall(call, this.#o, sessionless && this.#o.sessionsOnly.any, listsTools);
+    const filter =
+      listsTools && allows !== undefined
+        ? () => new ToolListFilter(allows, call.ids[0] as string, this.#listBudget as BodyBudget)
+        : undefined;
+    return new McpCall(call, this.#o, sessionless && this.#o.sessionsOnly.any, listsTools, filter);
   }
+}
+
+/**
+ * How a server's `tools` filter refuses a call before it is sent (SPEC §7.1), if it does: a tool it
+ * leaves out is no tool of this server (-32602: neutral, no permit taken, nothing forwarded); a batch
+ * holding a `tools/list` is refused as a batched tool call is, since only a lone list's answer is
+ * filtered. Costs a RegExp test per `tools/call`, on filtered servers only.
+ */
+function filterRefusal(
+  call: JsonRpcCall,
+  messages: readonly Message[],
+  lone: Message | undefined,
+  allows: (tool: string) => boolean,
+): ((res: ServerResponse) => void) | undefined {
+  const tool = call.tool;
+  if (tool !== undefined && !allows(tool))
+    return (res) => sendToolNotAllowed(res, call.ids[0] as string, tool);
+  if (lone === undefined && messages.some((message) => message.method === "tools/list"))
+    return (res) => sendBatchedToolList(res, call.ids);
+  return undefined;
 }
 
 /**
@@ -90,6 +139,8 @@ export class McpCalls implements CallReader {
  */
 class McpCall implements Call {
   readonly admit: ((upstream: Upstream, admit: Admit) => Acquisition) | undefined;
+  /** A lone `tools/list` on a server with a `tools` filter: its answer leaves the filtered tools out. */
+  readonly bodyFilter: (() => BodyFilter) | undefined;
   readonly #call: JsonRpcCall;
   readonly #o: McpCallsOptions;
   readonly #listsTools: boolean;
@@ -98,12 +149,19 @@ class McpCall implements Call {
 
   /**
    * `skipSessionsOnly`: a sessionless call, which upstreams that serve sessions only cannot take.
-   * `listsTools`: a lone `tools/list`.
+   * `listsTools`: a lone `tools/list`; `bodyFilter`: what its answer goes through on a filtered server.
    */
-  constructor(call: JsonRpcCall, options: McpCallsOptions, skipSessionsOnly: boolean, listsTools: boolean) {
+  constructor(
+    call: JsonRpcCall,
+    options: McpCallsOptions,
+    skipSessionsOnly: boolean,
+    listsTools: boolean,
+    bodyFilter: (() => BodyFilter) | undefined,
+  ) {
     this.#call = call;
     this.#o = options;
     this.#listsTools = listsTools;
+    this.bodyFilter = bodyFilter;
     const tool = call.tool;
     const skip = skipSessionsOnly ? options.sessionsOnly : undefined;
     if (tool === undefined && skip === undefined) this.admit = undefined;

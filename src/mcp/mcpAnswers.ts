@@ -71,6 +71,58 @@ export function sendBatchedToolCall(res: ServerResponse, ids: readonly string[])
   send(res, 400, batchErrorAnswer(ids, error));
 }
 
+/**
+ * The answer to a `tools/call` of a tool the server's `tools` filter leaves out (SPEC §7.1): 200 with
+ * JSON-RPC error -32602 (invalid params: the name is no tool of this server, as an MCP server answers
+ * a tool it does not have), `data.reason` for programs. An error has no `resultType` in either era.
+ */
+export function sendToolNotAllowed(res: ServerResponse, id: string, tool: string): void {
+  const error = {
+    code: -32602,
+    message: `Tool ${JSON.stringify(tool)} is not available on this server`,
+    data: { reason: "tool_not_allowed", tool },
+  };
+  send(res, 200, errorAnswer(id, error));
+}
+
+/**
+ * The answer to a batch that holds a `tools/list` on a server with a `tools` filter: 400 with JSON-RPC
+ * error -32600 for each request id, as for a batched tool call (only a lone list's answer is filtered).
+ */
+export function sendBatchedToolList(res: ServerResponse, ids: readonly string[]): void {
+  const error = {
+    code: -32600,
+    message: "Invalid request: tools/list cannot be batched on this server; send it alone",
+    data: { reason: "batched_tool_list" },
+  };
+  send(res, 400, batchErrorAnswer(ids, error));
+}
+
+/**
+ * Why a `tools/list` answer could not be filtered: past the bound, in a form the proxy cannot read,
+ * or more lists held at once than the proxy's budget for them allows.
+ */
+export type UnfilteredList = "list_too_large" | "list_unreadable" | "proxy_resources";
+
+/**
+ * What the client gets instead of a `tools/list` answer the server's `tools` filter could not be
+ * applied to (SPEC §7.1): JSON-RPC error -32603, never the unfiltered list. `id` as the client wrote it.
+ */
+export function unfilteredListAnswer(id: string, reason: UnfilteredList, maxBytes: number): string {
+  const why =
+    reason === "list_too_large"
+      ? `the server's tool list is larger than ${maxBytes} bytes`
+      : reason === "list_unreadable"
+        ? "the server's tool list is compressed in a way the proxy cannot read"
+        : "the proxy holds too many tool lists at once; try again";
+  const error = {
+    code: -32603,
+    message: `The tools filter cannot be applied: ${why}`,
+    data: { reason },
+  };
+  return errorAnswer(id, error);
+}
+
 function send(res: ServerResponse, status: number, text: string): void {
   res
     .writeHead(status, {
