@@ -14,7 +14,10 @@
  * session traffic: every request carries the session its target gave an `initialize`. `BENCH_FLEET=1`
  * adds two targets from one config file, with and without `fleet.redis_url` (against a redis-server
  * the benchmark starts, Debian's), for the cost of sharing circuits (SPEC §6.2: Redis is off the
- * request path); `BENCH_ONLY="breakwater, fleet"` keeps just those two.
+ * request path); `BENCH_ONLY="breakwater, fleet"` keeps just those two. `BENCH_SERVERS=1` adds three
+ * targets from `[[servers]]` config files, for the cost of many servers (SPEC §7.1): one server on
+ * route /s1; 100 servers on /s1 … /s100 (one upstream each, all the benchmark's), wrk cycling the 100
+ * routes; and the same 100 with wrk on /s57 only (route lookup apart from 100 connection pools).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -42,6 +45,7 @@ const BASELINE = process.env["BENCH_BASELINE"];
 const ONLY = process.env["BENCH_ONLY"];
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
 const FLEET = process.env["BENCH_FLEET"] === "1";
+const SERVERS = process.env["BENCH_SERVERS"] === "1";
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 const upstreamPort = await freePort();
@@ -67,7 +71,10 @@ async function breakwaterTarget(
   if (config === undefined) args.push("--upstream", upstreamUrl);
   else {
     const path = join(work, `${name.replace(/\W+/g, "-")}.toml`);
-    writeFileSync(path, `${config}\n[[upstreams]]\nname = "${upstreamUrl}"\nurl = "${upstreamUrl}"\n`);
+    const upstreams = config.includes("[[servers]]")
+      ? ""
+      : `\n[[upstreams]]\nname = "${upstreamUrl}"\nurl = "${upstreamUrl}"\n`;
+    writeFileSync(path, `${config}${upstreams}`);
     args.push("--config", path);
   }
   return nodeTarget(
@@ -117,6 +124,29 @@ if (FLEET) {
   targets.push(await breakwaterTarget("breakwater, fleet: redis_url set", checkout, false, fleet));
 }
 targets.push(await breakwaterTarget("breakwater, breakers off", checkout, true));
+/** `[[servers]]` s1 … s`count`, each on route /s<i> with one upstream, the benchmark's. */
+const serversToml = (count: number) =>
+  Array.from(
+    { length: count },
+    (_, i) =>
+      `[[servers]]\nname = "s${i + 1}"\nroute = "/s${i + 1}"\n[[servers.upstreams]]\nurl = "${upstreamUrl}"\n`,
+  ).join("\n");
+/** How many routes wrk cycles through for each target (/s1 … /sN); absent: the target's own URL. */
+const routesOf = new Map<string, number>();
+if (SERVERS) {
+  const one = await breakwaterTarget("breakwater, 1 server", checkout, false, serversToml(1));
+  routesOf.set(one.name, 1);
+  const hundred = await breakwaterTarget("breakwater, 100 servers", checkout, false, serversToml(100));
+  routesOf.set(hundred.name, 100);
+  const oneRoute = await breakwaterTarget(
+    "breakwater, 100 servers, one route",
+    checkout,
+    false,
+    serversToml(100),
+  );
+  oneRoute.url = `${oneRoute.url}s57`;
+  targets.push(one, hundred, oneRoute);
+}
 if (BASELINE !== undefined) targets.push(await breakwaterTarget("breakwater (baseline)", BASELINE));
 const minimalPort = await freePort();
 targets.push(
@@ -164,7 +194,11 @@ try {
       ? runWrk(target, warmUp ? 2 : SECONDS, "./wrk-session.lua", "", {
           MCP_SESSION: sessions.get(target.name),
         })
-      : runWrk(target, warmUp ? 2 : SECONDS),
+      : routesOf.has(target.name)
+        ? runWrk(target, warmUp ? 2 : SECONDS, "./wrk-routes.lua", "", {
+            ROUTES: String(routesOf.get(target.name)),
+          })
+        : runWrk(target, warmUp ? 2 : SECONDS),
   );
   const med = (name: string, key: keyof Run) => medianOf(runs, name, key);
   console.log(
@@ -215,6 +249,30 @@ try {
           "≥ 2",
         ],
         ["CPU µs/req: breakwater", med("breakwater, breakers on", "cpuMicrosPerRequest"), "≤ 50"],
+        ...(SERVERS
+          ? [
+              [
+                "req/s: 100 servers ÷ 1 server",
+                ratio("breakwater, 100 servers", "breakwater, 1 server", "requestsPerSecond"),
+                "≥ 0.97",
+              ],
+              [
+                "CPU/req: 100 servers ÷ 1 server",
+                ratio("breakwater, 100 servers", "breakwater, 1 server", "cpuMicrosPerRequest"),
+                "",
+              ],
+              [
+                "req/s: 100 servers, one route ÷ 1 server",
+                ratio("breakwater, 100 servers, one route", "breakwater, 1 server", "requestsPerSecond"),
+                "≥ 0.97",
+              ],
+              [
+                "req/s: 1 server ÷ breakers on (old form)",
+                ratio("breakwater, 1 server", "breakwater, breakers on", "requestsPerSecond"),
+                "≥ 0.97",
+              ],
+            ]
+          : []),
         ...(FLEET
           ? [
               [
