@@ -3,6 +3,7 @@ import { ConfigError } from "../config/ConfigError.ts";
 import { type ConfigFlags, loadConfig } from "../config/loadConfig.ts";
 import { redactUrl } from "../config/redactUrl.ts";
 import { logLevels } from "../config/schema.ts";
+import { implicitServer } from "../config/serverConfig.ts";
 import { formatListenAddress } from "../http/listenAddress.ts";
 import { ConfigReloader, type LoadedConfig } from "../reload/ConfigReloader.ts";
 import { Breakwater } from "./Breakwater.ts";
@@ -35,7 +36,11 @@ export async function command(flags: ConfigFlags, mode: CommandMode): Promise<nu
   }
   if (mode.check) {
     process.stdout.write(`# ${flags.configPath ?? "command line"}: valid. Effective configuration:\n\n`);
-    process.stdout.write(`${stringify(loaded.effective)}\n`);
+    // the servers form has no top-level upstreams: not shown as an empty list
+    const { upstreams: _none, ...servers } = loaded.effective;
+    process.stdout.write(
+      `${stringify(loaded.effective.servers === undefined ? loaded.effective : servers)}\n`,
+    );
     // a warning, not an error: the program may be installed before the proxy starts
     for (const warning of missingPrograms(loaded.config))
       process.stderr.write(`breakwater: warning: ${warning}\n`);
@@ -74,14 +79,23 @@ async function run(
     // ready to reload before saying so: a change made once the line is out is not missed
     process.on("SIGHUP", () => reloader.reload("SIGHUP"));
     if (watchPath !== undefined) reloader.watch();
+    const root = `${config.tls ? "https" : "http"}://${formatListenAddress({ host: proxy.address, port: proxy.port })}`;
+    const [only] = config.servers;
     logger.info(
       {
-        proxy: `${config.tls ? "https" : "http"}://${formatListenAddress({ host: proxy.address, port: proxy.port })}${config.route}`,
+        // the old form's one server on its route, as before; with [[servers]] the listener's root
+        proxy:
+          config.servers.length === 1 && only?.name === implicitServer ? `${root}${only.route ?? ""}` : root,
         admin: `${config.adminTls ? "https" : "http"}://${formatListenAddress({ host: admin.address, port: admin.port })}`,
         upstreams: config.upstreams.map((u) => ({
           name: u.name,
           // the config refuses credentials in an upstream url; redacted all the same, as every URL shown
           ...(u.url === undefined ? { command: u.stdio?.command } : { url: redactUrl(u.url) }),
+        })),
+        servers: config.servers.map((server) => ({
+          name: server.name,
+          ...(server.route === undefined ? {} : { url: `${root}${server.route}` }),
+          upstreams: server.upstreams.map((u) => u.name),
         })),
       },
       "breakwater listening",
