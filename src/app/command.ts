@@ -3,7 +3,6 @@ import { ConfigError } from "../config/ConfigError.ts";
 import { type ConfigFlags, loadConfig } from "../config/loadConfig.ts";
 import { redactUrl } from "../config/redactUrl.ts";
 import { logLevels } from "../config/schema.ts";
-import { implicitServer } from "../config/serverConfig.ts";
 import { formatListenAddress } from "../http/listenAddress.ts";
 import { ConfigReloader, type LoadedConfig } from "../reload/ConfigReloader.ts";
 import { Breakwater } from "./Breakwater.ts";
@@ -80,12 +79,11 @@ async function run(
     process.on("SIGHUP", () => reloader.reload("SIGHUP"));
     if (watchPath !== undefined) reloader.watch();
     const root = `${config.tls ? "https" : "http"}://${formatListenAddress({ host: proxy.address, port: proxy.port })}`;
-    const [only] = config.servers;
+    // the old form's one server on its route, as before; with [[servers]], each on its own: the root
+    const oldForm = loaded.effective.servers === undefined;
     logger.info(
       {
-        // the old form's one server on its route, as before; with [[servers]] the listener's root
-        proxy:
-          config.servers.length === 1 && only?.name === implicitServer ? `${root}${only.route ?? ""}` : root,
+        proxy: oldForm ? `${root}${config.servers[0]?.route ?? ""}` : root,
         admin: `${config.adminTls ? "https" : "http"}://${formatListenAddress({ host: admin.address, port: admin.port })}`,
         upstreams: config.upstreams.map((u) => ({
           name: u.name,
