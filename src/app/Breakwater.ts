@@ -15,11 +15,12 @@ import { listen as listenOn } from "../http/listen.ts";
 import { ProxyServer } from "../proxy/ProxyServer.ts";
 import { closeWhenIdle } from "../reload/closeWhenIdle.ts";
 import { ReloadRefused } from "../reload/ReloadRefused.ts";
+import { planServers } from "../reload/serverPlan.ts";
 import { planUpstreams, type UpstreamChanges } from "../reload/upstreamPlan.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
 import { CircuitAuditTrail } from "./CircuitAuditTrail.ts";
-import { assembleDataPlane, type DataPlane } from "./DataPlane.ts";
+import { assembleDataPlane, type DataPlane, serverUpstreams } from "./DataPlane.ts";
 import { FailureLog } from "./FailureLog.ts";
 
 export interface BreakwaterOptions {
@@ -125,6 +126,7 @@ export class Breakwater {
     this.proxy = new ProxyServer(this.#plane.proxy);
     this.admin = new AdminServer({
       upstreams: () => this.upstreams,
+      servers: () => [...this.#plane.pools.values()],
       circuits,
       metrics,
       activity,
@@ -177,7 +179,7 @@ export class Breakwater {
   reload(config: Config): UpstreamChanges {
     if (this.#closing) throw new ReloadRefused("the proxy is shutting down");
     const before = this.#plane;
-    const plan = planUpstreams(before.running, config.upstreams, config.requestTimeoutMs);
+    const plan = planUpstreams(before.running, serverUpstreams(config), config.requestTimeoutMs);
     // built: may throw, changes nothing
     const { plane: next, install } = assembleDataPlane(config, this.#parts, plan, before);
     const tls = this.#config.tls === undefined ? undefined : config.tls;
@@ -207,6 +209,7 @@ export class Breakwater {
         f.kind === "rebuilt" ? [{ name, circuitKept: f.keepsCircuit }] : [],
       ),
       kept: [...plan.fates].filter(([, f]) => f.kind === "kept").map(([name]) => name),
+      servers: planServers(before.servers, next.servers),
     };
     return changes;
   }
@@ -242,7 +245,7 @@ export class Breakwater {
 
 /** Says, for each upstream whose certificate is not checked, that anyone on the path can pose as it. */
 function warnInsecure(config: Config, logger: Logger): void {
-  for (const u of config.upstreams) {
+  for (const u of serverUpstreams(config)) {
     if (u.url?.protocol === "https:" && u.tls.insecure) {
       logger.warn(
         { upstream: u.name, url: u.url.href },
