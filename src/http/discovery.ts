@@ -1,9 +1,10 @@
-import { routeRemainder, targetPath } from "./targetPath.ts";
+import { targetPath } from "./targetPath.ts";
 
 /**
  * The OAuth discovery documents an MCP client looks for at the root of the server's origin (RFC 9728
  * protected-resource metadata, RFC 8414 and OpenID Connect authorization-server metadata). They live
- * outside any route, so the proxy forwards them wherever its route is (SPEC §4.2).
+ * outside any route, so the proxy forwards them to the server whose route their suffix names, or to its
+ * only server (SPEC §4.2, §7.1).
  */
 const documents = [
   "/.well-known/oauth-protected-resource",
@@ -11,7 +12,7 @@ const documents = [
   "/.well-known/openid-configuration",
 ] as const;
 
-/** A request for a discovery document, routed: which document, and whether its suffix names the route. */
+/** A request for a discovery document, routed: which document, and whether its suffix names its route. */
 export interface Discovery {
   readonly document: (typeof documents)[number];
   /**
@@ -49,23 +50,6 @@ export function discoveryDocument(target: string): DiscoveryDocument | undefined
  */
 export function suffixPath(suffix: string): string {
   return suffix === "" || suffix[0] === "?" ? `/${suffix}` : suffix;
-}
-
-/**
- * The discovery document `target` asks for on a proxy serving `route`, with the target to send on (see
- * {@link Discovery}), or undefined when it is no such request.
- */
-export function discoveryRequest(
-  target: string,
-  route: string,
-): { discovery: Discovery; target: string } | undefined {
-  const found = discoveryDocument(target);
-  if (found === undefined) return undefined;
-  const { document, suffix } = found;
-  const remainder = routeRemainder(route, suffixPath(suffix));
-  return remainder === undefined
-    ? { discovery: { document, inRoute: false }, target: suffix }
-    : { discovery: { document, inRoute: true }, target: remainder };
 }
 
 /**
