@@ -16,6 +16,8 @@ import type { Upstream } from "../../src/upstreams/Upstream.ts";
 export interface BareProxy {
   readonly url: string;
   readonly server: ProxyServer;
+  /** What it was made with (a test reconfigures it with these, changed). */
+  readonly options: ProxyServerOptions;
   /** Every outcome reported, in order. */
   readonly settled: SettledReport[];
   close(): Promise<void>;
@@ -63,7 +65,7 @@ export async function startBareProxy(
   options: Partial<ProxyServerOptions> = {},
 ): Promise<BareProxy> {
   const settled: SettledReport[] = [];
-  const server = new ProxyServer({
+  const made: ProxyServerOptions = {
     edge: new EdgeGuard(new HostRule(["*"]), new OriginRule(["*"], { loopbackListener: true })),
     maxBodyBytes: 1 << 20,
     bodyBudget: new BodyBudget(1 << 24),
@@ -72,11 +74,13 @@ export async function startBareProxy(
     observer: { head() {}, settled: (report) => settled.push(report) },
     ...options,
     routes: options.routes ?? new RouteTable([barePool({ name: "default", route: "/", upstreams })]),
-  });
+  };
+  const server = new ProxyServer(made);
   await new Promise<void>((resolve) => server.server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`,
     server,
+    options: made,
     settled,
     async close() {
       server.server.closeAllConnections();
