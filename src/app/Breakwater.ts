@@ -20,7 +20,7 @@ import { planUpstreams, type UpstreamChanges } from "../reload/upstreamPlan.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
 import { CircuitAuditTrail } from "./CircuitAuditTrail.ts";
-import { assembleDataPlane, type DataPlane, serverUpstreams } from "./DataPlane.ts";
+import { assembleDataPlane, type DataPlane } from "./DataPlane.ts";
 import { FailureLog } from "./FailureLog.ts";
 
 export interface BreakwaterOptions {
@@ -179,7 +179,7 @@ export class Breakwater {
   reload(config: Config): UpstreamChanges {
     if (this.#closing) throw new ReloadRefused("the proxy is shutting down");
     const before = this.#plane;
-    const plan = planUpstreams(before.running, serverUpstreams(config), config.requestTimeoutMs);
+    const plan = planUpstreams(before.running, config.upstreams, config.requestTimeoutMs);
     // built: may throw, changes nothing
     const { plane: next, install } = assembleDataPlane(config, this.#parts, plan, before);
     const tls = this.#config.tls === undefined ? undefined : config.tls;
@@ -245,7 +245,7 @@ export class Breakwater {
 
 /** Says, for each upstream whose certificate is not checked, that anyone on the path can pose as it. */
 function warnInsecure(config: Config, logger: Logger): void {
-  for (const u of serverUpstreams(config)) {
+  for (const u of config.upstreams) {
     if (u.url?.protocol === "https:" && u.tls.insecure) {
       logger.warn(
         { upstream: u.name, url: u.url.href },

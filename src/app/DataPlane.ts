@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { ProxyMetrics } from "../admin/ProxyMetrics.ts";
 import type { Clock } from "../breaker/Clock.ts";
 import type { CircuitRegistry } from "../circuits/CircuitRegistry.ts";
-import type { Config, ServerConfig, UpstreamConfig } from "../config/Config.ts";
+import type { Config, ServerConfig } from "../config/Config.ts";
 import { EdgeGuard } from "../edge/EdgeGuard.ts";
 import { HostRule } from "../edge/HostRule.ts";
 import { OriginRule } from "../edge/OriginRule.ts";
@@ -78,16 +78,22 @@ export function assembleDataPlane(
   previous: DataPlane | undefined,
 ): AssembledPlane {
   const { circuits, clock } = parts;
-  const made = assembleUpstreams(config, serverUpstreams(config), parts, plan, previous?.tools);
+  const made = assembleUpstreams(config, config.upstreams, parts, plan, previous?.tools);
+  // config.upstreams holds every server's (SPEC §7.1: names unique across servers); servers group them by name
   const { upstreams, byName, judges, callRules, upstreamUrls } = made;
-  const toolConfigs = new Map(serverUpstreams(config).map((u) => [u.name, u.toolCircuit]));
+  const toolConfigs = new Map(config.upstreams.map((u) => [u.name, u.toolCircuit]));
   const tools = new ToolCircuits(circuits, toolConfigs, made.catalogs, clock);
   const keys = config.sessionKeys.length > 0 ? config.sessionKeys : [parts.fallbackSessionKey];
   // one set of tokens over every server's upstreams: one bounded cache; each pool opens only its own
   const sessions = new SessionTokens(upstreams, keys);
   const pools = new Map<string, ServerPool>();
   for (const server of config.servers) {
-    const members = server.upstreams.map((u) => byName.get(u.name) as Upstream);
+    const members = server.upstreams.map((u) => {
+      const upstream = byName.get(u.name);
+      if (upstream === undefined)
+        throw new Error(`server ${server.name}: no upstream ${u.name} in the config`);
+      return upstream;
+    });
     const route = server.route ?? "/";
     pools.set(
       server.name,
@@ -150,11 +156,6 @@ export function assembleDataPlane(
     checkers: made.checkers,
   };
   return { plane, install };
-}
-
-/** Every server's upstreams, server after server (upstream names are unique across servers: SPEC §7.1). */
-export function serverUpstreams(config: Config): UpstreamConfig[] {
-  return config.servers.flatMap((server) => server.upstreams);
 }
 
 /**

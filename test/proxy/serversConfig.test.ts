@@ -39,15 +39,13 @@ function serversConfig(
       {},
     );
     const byName = new Map(config.upstreams.map((u) => [u.name, u]));
-    return {
-      ...config,
-      servers: Object.entries(servers).map(([name, { route, upstreams }]) => ({
-        name,
-        route,
-        allowsTool: undefined,
-        upstreams: upstreams.map((u) => byName.get(u) ?? assert.fail(u)),
-      })),
-    };
+    const grouped = Object.entries(servers).map(([name, { route, upstreams }]) => ({
+      name,
+      route,
+      allowsTool: undefined,
+      upstreams: upstreams.map((u) => byName.get(u) ?? assert.fail(u)),
+    }));
+    return { ...config, upstreams: grouped.flatMap((server) => server.upstreams), servers: grouped };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
