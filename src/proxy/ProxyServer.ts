@@ -53,10 +53,9 @@ export interface ProxyServerOptions {
 
 const sessionHeader = "mcp-session-id";
 /**
- * The data plane: serves each server's route, forwards each request to one of that server's upstreams
- * that admits it, resends it only
- * when the upstream cannot have acted on it, and answers on the upstream's behalf when none admits it
- * (SPEC §2).
+ * The data plane: serves each server's route (SPEC §7.1), forwards each request to one of that server's
+ * upstreams that admits it, resends it only when the upstream cannot have acted on it, and answers on
+ * the upstream's behalf when none admits it (SPEC §2).
  */
 export class ProxyServer {
   readonly server: Server;
