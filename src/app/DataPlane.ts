@@ -87,6 +87,12 @@ export function assembleDataPlane(
   // one set of tokens over every server's upstreams: one bounded cache; each pool opens only its own
   const sessions = new SessionTokens(upstreams, keys);
   const pools = new Map<string, ServerPool>();
+  // the bytes held now are counted by the budget they were taken from: keep it while its limit holds
+  const held = previous?.proxy.bodyBudget;
+  const bodyBudget =
+    held !== undefined && held.limit === config.maxBufferedBytes
+      ? held
+      : new BodyBudget(config.maxBufferedBytes);
   for (const server of config.servers) {
     const members = server.upstreams.map((u) => {
       const upstream = byName.get(u.name);
@@ -110,6 +116,8 @@ export function assembleDataPlane(
           readJsonRpc: config.readJsonRpc,
           sessionsOnly: sessionsOnly(members),
           allowsTool: server.allowsTool,
+          // tools/list answers held for a filter count with request bodies: one bound for the listener
+          listBudget: bodyBudget,
         }),
         publicUrls: new PublicUrls({ route, publicUrl: publicUrlOf(config, route), upstreamUrls }),
         sessions,
@@ -117,7 +125,6 @@ export function assembleDataPlane(
       }),
     );
   }
-  const budget = previous?.proxy.bodyBudget;
   const proxy: ProxyServerOptions = {
     routes: new RouteTable([...pools.values()]),
     edge: new EdgeGuard(
@@ -129,11 +136,7 @@ export function assembleDataPlane(
     ),
     tls: config.tls,
     maxBodyBytes: config.maxBodyBytes,
-    // the bytes held now are counted by the budget they were taken from: keep it while its limit holds
-    bodyBudget:
-      budget !== undefined && budget.limit === config.maxBufferedBytes
-        ? budget
-        : new BodyBudget(config.maxBufferedBytes),
+    bodyBudget,
     requestTimeoutMs: config.requestTimeoutMs,
     answerLimits: { answerTimeoutMs: config.answerTimeoutMs, maxAnswerMs: config.maxAnswerMs },
     observer: parts.observer,

@@ -58,11 +58,12 @@ export function barePool(options: {
 
 /**
  * A ProxyServer alone (no admin, no config file) in front of the given upstreams, one server on "/"
- * unless `options.routes` says otherwise, on a port of the system's choosing; 5xx are failures.
+ * (reading requests with `calls`, else plain) unless `options.routes` says otherwise, on a port of the
+ * system's choosing; 5xx are failures.
  */
 export async function startBareProxy(
   upstreams: readonly Upstream[],
-  options: Partial<ProxyServerOptions> = {},
+  { calls, ...options }: Partial<ProxyServerOptions> & { readonly calls?: CallReader } = {},
 ): Promise<BareProxy> {
   const settled: SettledReport[] = [];
   const made: ProxyServerOptions = {
@@ -73,7 +74,11 @@ export async function startBareProxy(
     answerLimits: { answerTimeoutMs: 0, maxAnswerMs: 0 },
     observer: { head() {}, settled: (report) => settled.push(report) },
     ...options,
-    routes: options.routes ?? new RouteTable([barePool({ name: "default", route: "/", upstreams })]),
+    routes:
+      options.routes ??
+      new RouteTable([
+        barePool({ name: "default", route: "/", upstreams, ...(calls === undefined ? {} : { calls }) }),
+      ]),
   };
   const server = new ProxyServer(made);
   await new Promise<void>((resolve) => server.server.listen(0, "127.0.0.1", resolve));
