@@ -9,7 +9,6 @@ import { OriginRule } from "../edge/OriginRule.ts";
 import { PublicUrls } from "../edge/PublicUrls.ts";
 import type { HealthChecker } from "../health/HealthChecker.ts";
 import { isLoopback } from "../http/listenAddress.ts";
-import { targetPath } from "../http/targetPath.ts";
 import { McpCalls } from "../mcp/McpCalls.ts";
 import { ToolCircuits } from "../mcp/ToolCircuits.ts";
 import { BodyBudget } from "../proxy/BodyBudget.ts";
@@ -119,7 +118,7 @@ export function assembleDataPlane(
           // tools/list answers held for a filter count with request bodies: one bound for the listener
           listBudget: bodyBudget,
         }),
-        publicUrls: new PublicUrls({ route, publicUrl: publicUrlOf(config, route), upstreamUrls }),
+        publicUrls: new PublicUrls({ route, publicUrl: server.publicUrl, upstreamUrls }),
         sessions,
         allowsTool: server.allowsTool,
       }),
@@ -159,15 +158,4 @@ export function assembleDataPlane(
     checkers: made.checkers,
   };
   return { plane, install };
-}
-
-/**
- * A server's public URL (SPEC §4.2): `server.public_url` joined with its route when it has a route of
- * its own — the servers form, where `public_url` is the proxy's root — and as it is in the old form
- * (one server on `server.route`, `public_url` already naming it). Undefined: scheme + Host + route.
- */
-function publicUrlOf(config: Config, route: string): URL | undefined {
-  const root = config.publicUrl;
-  if (root === undefined || route === config.route) return root;
-  return new URL(targetPath(root.pathname, route), root);
 }

@@ -74,14 +74,11 @@ export function loadConfig(
   const keys = sessionKeys(source, effective.fleet.session_keys, env["BREAKWATER_SESSION_KEYS"]);
   const config: Config = {
     listen,
-    // the old form's route; unused with [[servers]], where each server has its own
-    route: effective.server.route ?? "/",
     adminListen,
     adminToken,
     allowedHosts: server.allowed_hosts,
     allowedOrigins: server.allowed_origins,
     adminAllowedHosts: server.admin_allowed_hosts,
-    publicUrl: server.public_url === undefined ? undefined : new URL(server.public_url),
     tls,
     adminTls: server.admin_tls,
     maxBodyBytes: effective.server.max_body_bytes,

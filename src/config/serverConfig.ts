@@ -1,4 +1,4 @@
-import { routeRemainder } from "../http/targetPath.ts";
+import { routeRemainder, targetPath } from "../http/targetPath.ts";
 import type { ServerConfig, UpstreamConfig } from "./Config.ts";
 import { ConfigError } from "./ConfigError.ts";
 import type { EffectiveConfig, EffectiveUpstream } from "./completeConfig.ts";
@@ -70,11 +70,13 @@ export function serverConfigs(source: string, effective: EffectiveConfig): Serve
       const insecure = upstream.tls_insecure_skip_verify ?? proxy.tls_insecure_skip_verify;
       return toUpstream(upstream, { ca, insecure }, upstream.max_in_flight ?? maxInFlight);
     });
+  const root = effective.server.public_url === undefined ? undefined : new URL(effective.server.public_url);
   if (effective.servers === undefined) {
     return [
       {
         name: implicitServer,
         route: effective.server.route ?? "/",
+        publicUrl: root,
         allowsTool: undefined,
         upstreams: upstreams(effective.upstreams, (i) => `upstreams[${i}]`, proxy.max_in_flight),
       },
@@ -83,6 +85,11 @@ export function serverConfigs(source: string, effective: EffectiveConfig): Serve
   return effective.servers.map((server, s) => ({
     name: server.name,
     route: server.route,
+    // with [[servers]], public_url is the proxy's root: each server is reached under its route
+    publicUrl:
+      root === undefined || server.route === undefined
+        ? undefined
+        : new URL(targetPath(root.pathname, server.route), root),
     // no `tools` key, no filter at all: nothing is tested per call
     allowsTool:
       server.tools === undefined ? undefined : toolFilterMatcher(server.tools.include, server.tools.exclude),

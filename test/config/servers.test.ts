@@ -384,3 +384,30 @@ url = "http://h:3/"
     assert.equal(JSON.stringify(effective).includes("s3cret"), false);
   });
 });
+
+describe("server.public_url with many servers", () => {
+  it("is the proxy's root in the servers form, each server's public URL its route under it; the old form's is the server's own", () => {
+    const root = '[server]\npublic_url = "https://gw.example.com/base/"\n';
+    const { config } = loadConfig(
+      {
+        configPath: file(
+          `${root}${server("notes", "/notes/mcp", "http://h:1/")}${server("clock", "/clock", "http://h:2/")}`,
+        ),
+      },
+      {},
+    );
+    assert.deepEqual(
+      config.servers.map((s) => s.publicUrl?.href),
+      ["https://gw.example.com/base/notes/mcp", "https://gw.example.com/base/clock"],
+    );
+    const old = loadConfig(
+      {
+        configPath: file(
+          '[server]\nroute = "/mcp"\npublic_url = "https://mcp.example.com/mcp"\n[[upstreams]]\nurl = "http://h:1/"\n',
+        ),
+      },
+      {},
+    ).config;
+    assert.equal(old.servers[0]?.publicUrl?.href, "https://mcp.example.com/mcp");
+  });
+});

@@ -9,6 +9,7 @@ import { Breakwater } from "../../src/app/Breakwater.ts";
 import { createLogger } from "../../src/app/logger.ts";
 import type { Config } from "../../src/config/Config.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
+import { targetPath } from "../../src/http/targetPath.ts";
 import { upstreamsToml } from "../support/proxy.ts";
 import { echo, type Handler, startUpstream } from "../support/upstream.ts";
 
@@ -39,9 +40,12 @@ function serversConfig(
       {},
     );
     const byName = new Map(config.upstreams.map((u) => [u.name, u]));
+    // the file's public_url as the servers form reads it: the proxy's root, joined with each route
+    const root = config.servers[0]?.publicUrl;
     const grouped = Object.entries(servers).map(([name, { route, upstreams }]) => ({
       name,
       route,
+      publicUrl: root === undefined ? undefined : new URL(targetPath(root.pathname, route), root),
       allowsTool: undefined,
       upstreams: upstreams.map((u) => byName.get(u) ?? assert.fail(u)),
     }));
