@@ -8,16 +8,19 @@ import { parseArgs } from "node:util";
  */
 const usage = `Usage:
   breakwater --config FILE                 run the proxy from a TOML file
-  breakwater --listen HOST:PORT --route PATH --upstream URL [--upstream URL …]
+  breakwater --listen HOST:PORT --route PATH --upstream [NAME=]URL [--upstream …]
+  breakwater --listen HOST:PORT --server NAME=URL [--server NAME=URL …]
   breakwater check --config FILE           validate a config and print the effective configuration
   breakwater --help | --version
 
-Options (flags win over the file; --upstream replaces the file's upstreams):
+Options (flags win over the file; --upstream or --server replaces the file's upstreams and servers):
   -c, --config FILE         TOML configuration
       --watch               reload when the config file changes (SIGHUP always reloads)
       --listen HOST:PORT    proxy listener        (default 127.0.0.1:8080)
       --route PATH          path prefix served    (default /)
-      --upstream URL        an upstream; repeat for several
+      --upstream [NAME=]URL an upstream, a replica of the one server; repeat for several
+      --server NAME=URL     a server on the route /NAME; repeat for several (the same NAME again:
+                            a replica of it); not with --upstream or --route
       --admin-listen HOST:PORT  health, metrics, circuit control (default 127.0.0.1:9901)
       --log-level LEVEL     trace, debug, info, warn, error, fatal or silent (default info)
   -h, --help  -v, --version
@@ -53,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       route: values.route,
       adminListen: values["admin-listen"],
       upstreams: values.upstream,
+      servers: values.server,
       logLevel: values["log-level"],
     },
     { check: positionals[0] === "check", watch: values.watch === true },
@@ -64,6 +68,7 @@ const options = {
   listen: { type: "string" },
   route: { type: "string" },
   upstream: { type: "string", multiple: true },
+  server: { type: "string", multiple: true },
   "admin-listen": { type: "string" },
   "log-level": { type: "string" },
   watch: { type: "boolean" },

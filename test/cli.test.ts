@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import { Replica } from "./support/replica.ts";
 import { runChild } from "./support/runChild.ts";
 import { startUpstream } from "./support/upstream.ts";
 
@@ -75,6 +76,64 @@ describe("breakwater (CLI)", () => {
     assert.doesNotMatch(result.stdout, /s3cret/);
     assert.match(result.stdout, /GITHUB_TOKEN = "\(hidden\)"/);
     assert.match(result.stdout, /redis_url = "redis:\/\/app:\*\*\*@127\.0\.0\.1:6379"/);
+  });
+
+  it("check hides the env values of a server's stdio upstream, and shows no top-level upstreams for [[servers]]", async () => {
+    const path = configFile(
+      "servers-secrets.toml",
+      '[[servers]]\nname = "gh"\nroute = "/gh"\n' +
+        '[[servers.upstreams]]\ncommand = ["server"]\nenv = { GITHUB_TOKEN = "ghp_s3cret" }\n',
+    );
+    const result = await breakwater("check", "--config", path);
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stdout, /s3cret/);
+    assert.match(result.stdout, /\[\[servers\.upstreams\]\]\ncommand = \[ "server" \]\nname = "gh-1"/);
+    assert.match(result.stdout, /GITHUB_TOKEN = "\(hidden\)"/);
+    assert.doesNotMatch(result.stdout, /^upstreams = /m);
+  });
+
+  it("exits 2 for --server with --upstream or --route, naming the flags", async () => {
+    for (const [args, message] of [
+      [["--upstream", "http://127.0.0.1:1/"], "breakwater: --server and --upstream: use one"],
+      [["--route", "/mcp"], "breakwater: --route: not used with --server (each server is on /NAME)"],
+    ] as const) {
+      const result = await breakwater("check", "--server", "a=http://127.0.0.1:2/", ...args);
+      assert.equal(result.code, 2, args.join(" "));
+      assert.ok(result.stderr.startsWith(message), result.stderr);
+      noStack(result.stderr);
+    }
+  });
+
+  it("logs each server's URL and upstreams when listening, keeping the proxy URL", async () => {
+    const path = configFile("quiet.toml", '[server]\nlog_level = "info"\n');
+    const servers = new Replica(path, [
+      ...["--server", "a=http://127.0.0.1:1/mcp", "--server", "a=http://127.0.0.1:2/mcp"],
+      ...["--server", "b=http://127.0.0.1:3/mcp"],
+    ]);
+    const old = new Replica(
+      configFile(
+        "old.toml",
+        '[server]\nroute = "/mcp"\n[[upstreams]]\nname = "u"\nurl = "http://127.0.0.1:4/"\n',
+      ),
+    );
+    try {
+      await Promise.all([servers.start(), old.start()]);
+      const [line] = servers.lines("breakwater listening");
+      const root = String(line?.["proxy"]);
+      assert.match(root, /^http:\/\/127\.0\.0\.1:\d+$/, "with servers, the proxy is the listener's root");
+      assert.deepEqual(line?.["servers"], [
+        { name: "a", url: `${root}/a`, upstreams: ["a-1", "a-2"] },
+        { name: "b", url: `${root}/b`, upstreams: ["b-1"] },
+      ]);
+      const [oldLine] = old.lines("breakwater listening");
+      assert.match(String(oldLine?.["proxy"]), /^http:\/\/127\.0\.0\.1:\d+\/mcp$/, "the old form: as before");
+      assert.deepEqual(oldLine?.["servers"], [
+        { name: "default", url: oldLine?.["proxy"], upstreams: ["u"] },
+      ]);
+      assert.deepEqual(oldLine?.["upstreams"], [{ name: "u", url: "http://127.0.0.1:4/" }]);
+    } finally {
+      await Promise.all([servers.stop(), old.stop()]);
+    }
   });
 
   it("check exits 2 for a duration beyond 2^31-1 ms and for credentials in an upstream url, naming the key", async () => {

@@ -4,7 +4,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { DemoListener, type DemoMode, parseJson } from "./DemoListener.ts";
-import { demoTools, textResult } from "./demoTools.ts";
+import { type DemoKit, demoTools, textResult } from "./demoTools.ts";
 
 export { type DemoMode, demoModes } from "./DemoListener.ts";
 
@@ -17,13 +17,15 @@ export { type DemoMode, demoModes } from "./DemoListener.ts";
  */
 export class DemoMcpServer {
   readonly name: string;
+  readonly #kit: DemoKit;
   readonly #listener: DemoListener;
   /** The `lookup` tool fails (a tool execution error) while the rest of the server works. */
   #lookupBroken = false;
   readonly #sessions = new Map<string, StreamableHTTPServerTransport>();
 
-  constructor(name: string, port = 0, host = "127.0.0.1") {
+  constructor(name: string, port = 0, host = "127.0.0.1", kit: DemoKit = "all") {
     this.name = name;
+    this.#kit = kit;
     this.#listener = new DemoListener(name, (req, res, body) => this.#serve(req, res, body), port, host);
   }
 
@@ -110,7 +112,7 @@ export class DemoMcpServer {
   }
 
   #mcpServer(): McpServer {
-    return demoMcpServer(this.name, () => this.#lookupBroken);
+    return demoMcpServer(this.name, () => this.#lookupBroken, this.#kit);
   }
 }
 
@@ -118,9 +120,9 @@ export class DemoMcpServer {
  * The demo's MCP server of the earlier era, whatever carries it (HTTP here, stdio in stdioServer.ts),
  * with the demo's tools (demoTools.ts).
  */
-export function demoMcpServer(name: string, lookupBroken: () => boolean): McpServer {
+export function demoMcpServer(name: string, lookupBroken: () => boolean, kit: DemoKit = "all"): McpServer {
   const server = new McpServer({ name: `breakwater-demo-${name}`, version: "1.0.0" });
-  for (const tool of demoTools(name, lookupBroken)) {
+  for (const tool of demoTools(name, lookupBroken, kit)) {
     const { description } = tool;
     server.registerTool(
       tool.name,

@@ -1,7 +1,7 @@
 import { type NodeIncomingMessageLike, toNodeHandler } from "@modelcontextprotocol/node";
 import { createMcpHandler, type McpHttpHandler, McpServer } from "@modelcontextprotocol/server";
 import { DemoListener, type DemoMode, parseJson } from "./DemoListener.ts";
-import { demoTools, textResult } from "./demoTools.ts";
+import { type DemoKit, demoTools, textResult } from "./demoTools.ts";
 
 /**
  * A small but real MCP server of the 2026-07-28 era (the official SDK 2.x, `createMcpHandler`): no
@@ -15,9 +15,9 @@ export class DemoModernServer {
   readonly #handler: McpHttpHandler;
   #lookupBroken = false;
 
-  constructor(name: string, port = 0, host = "127.0.0.1") {
+  constructor(name: string, port = 0, host = "127.0.0.1", kit: DemoKit = "all") {
     this.name = name;
-    this.#handler = createMcpHandler(() => demoModernMcpServer(name, () => this.#lookupBroken));
+    this.#handler = createMcpHandler(() => demoModernMcpServer(name, () => this.#lookupBroken, kit));
     // the SDK's own node adapter; the listener has read the body already (to answer in the other modes)
     const serve = toNodeHandler(this.#handler);
     this.#listener = new DemoListener(
@@ -61,9 +61,13 @@ export class DemoModernServer {
 }
 
 /** The demo's tools (demoTools.ts) on an SDK 2.x server; `lookup` fails while `lookupBroken()` says so. */
-export function demoModernMcpServer(name: string, lookupBroken: () => boolean): McpServer {
+export function demoModernMcpServer(
+  name: string,
+  lookupBroken: () => boolean,
+  kit: DemoKit = "all",
+): McpServer {
   const server = new McpServer({ name: `breakwater-demo-${name}`, version: "1.0.0" });
-  for (const tool of demoTools(name, lookupBroken)) {
+  for (const tool of demoTools(name, lookupBroken, kit)) {
     const { description, inputSchema } = tool;
     server.registerTool(tool.name, { description, inputSchema }, async (args, ctx) => {
       const token = ctx.mcpReq._meta?.progressToken;

@@ -28,13 +28,16 @@ export class DemoTraffic {
   /** Calls each client has made in its sessions. */
   readonly #calls: number[] = [];
   readonly #intervalMs: number;
+  /** Whether a `lookup` call goes with each round (the server has the tool). */
+  readonly #lookups: boolean;
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
 
-  constructor(url: string, clients = 3, intervalMs = 300) {
+  constructor(url: string, clients = 3, intervalMs = 300, lookups = true) {
     this.#url = new URL(url);
     this.#clients = new Array(clients).fill(undefined);
     this.#intervalMs = intervalMs;
+    this.#lookups = lookups;
   }
 
   start(): void {
@@ -50,7 +53,8 @@ export class DemoTraffic {
     if (this.#busy) return; // a hung upstream may hold a round up to the proxy's timeout
     this.#busy = true;
     const sessionful = this.#clients.map((_, i) => this.#call(i));
-    await Promise.all([...sessionful, ...this.#clients.map(() => this.#sessionless()), this.#lookup()]);
+    const lookup = this.#lookups ? [this.#lookup()] : [];
+    await Promise.all([...sessionful, ...this.#clients.map(() => this.#sessionless()), ...lookup]);
     this.#busy = false;
   }
 

@@ -13,10 +13,31 @@ export interface DemoTool {
 }
 
 /**
- * The tools every demo server has, of either era: `echo`, `add`, `whoami`, `lookup` (failing while
- * `lookupBroken()` says so, to watch a tool circuit open) and `slow` (progress notifications).
+ * Which tools a demo server has: the demo runs different servers behind one Breakwater (notes, math,
+ * clock, each on its own route); the tests' servers have them all.
  */
-export function demoTools(name: string, lookupBroken: () => boolean): DemoTool[] {
+export type DemoKit = "all" | "notes" | "math" | "clock";
+
+const kits: Record<DemoKit, readonly string[]> = {
+  all: ["echo", "add", "whoami", "lookup", "slow"],
+  notes: ["echo", "lookup", "whoami"],
+  math: ["add", "slow", "lookup", "whoami"],
+  clock: ["now", "whoami"],
+};
+
+/** Whether `value` names a kit (a stdio demo server reads its kit from its arguments). */
+export const isDemoKit = (value: unknown): value is DemoKit =>
+  typeof value === "string" && Object.hasOwn(kits, value);
+
+/**
+ * A demo server's tools, of either era, from these: `echo`, `add`, `whoami`, `now`, `lookup` (failing
+ * while `lookupBroken()` says so, to watch a tool circuit open) and `slow` (progress notifications).
+ */
+export function demoTools(name: string, lookupBroken: () => boolean, kit: DemoKit = "all"): DemoTool[] {
+  return allTools(name, lookupBroken).filter((tool) => kits[kit].includes(tool.name));
+}
+
+function allTools(name: string, lookupBroken: () => boolean): DemoTool[] {
   return [
     {
       name: "echo",
@@ -35,6 +56,12 @@ export function demoTools(name: string, lookupBroken: () => boolean): DemoTool[]
       description: "The name of the server that answered",
       inputSchema: z.object({}),
       run: async () => name,
+    },
+    {
+      name: "now",
+      description: "The time now, on the server's clock (ISO 8601, UTC)",
+      inputSchema: z.object({}),
+      run: async () => `${new Date().toISOString()} (from ${name})`,
     },
     {
       name: "lookup",

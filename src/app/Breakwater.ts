@@ -15,6 +15,7 @@ import { listen as listenOn } from "../http/listen.ts";
 import { ProxyServer } from "../proxy/ProxyServer.ts";
 import { closeWhenIdle } from "../reload/closeWhenIdle.ts";
 import { ReloadRefused } from "../reload/ReloadRefused.ts";
+import { planServers } from "../reload/serverPlan.ts";
 import { planUpstreams, type UpstreamChanges } from "../reload/upstreamPlan.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
@@ -125,6 +126,7 @@ export class Breakwater {
     this.proxy = new ProxyServer(this.#plane.proxy);
     this.admin = new AdminServer({
       upstreams: () => this.upstreams,
+      servers: () => [...this.#plane.pools.values()],
       circuits,
       metrics,
       activity,
@@ -207,6 +209,7 @@ export class Breakwater {
         f.kind === "rebuilt" ? [{ name, circuitKept: f.keepsCircuit }] : [],
       ),
       kept: [...plan.fates].filter(([, f]) => f.kind === "kept").map(([name]) => name),
+      servers: planServers(before.servers, next.servers),
     };
     return changes;
   }

@@ -35,7 +35,11 @@ export async function command(flags: ConfigFlags, mode: CommandMode): Promise<nu
   }
   if (mode.check) {
     process.stdout.write(`# ${flags.configPath ?? "command line"}: valid. Effective configuration:\n\n`);
-    process.stdout.write(`${stringify(loaded.effective)}\n`);
+    // the servers form has no top-level upstreams: not shown as an empty list
+    const { upstreams: _none, ...servers } = loaded.effective;
+    process.stdout.write(
+      `${stringify(loaded.effective.servers === undefined ? loaded.effective : servers)}\n`,
+    );
     // a warning, not an error: the program may be installed before the proxy starts
     for (const warning of missingPrograms(loaded.config))
       process.stderr.write(`breakwater: warning: ${warning}\n`);
@@ -74,14 +78,22 @@ async function run(
     // ready to reload before saying so: a change made once the line is out is not missed
     process.on("SIGHUP", () => reloader.reload("SIGHUP"));
     if (watchPath !== undefined) reloader.watch();
+    const root = `${config.tls ? "https" : "http"}://${formatListenAddress({ host: proxy.address, port: proxy.port })}`;
+    // the old form's one server on its route, as before; with [[servers]], each on its own: the root
+    const oldForm = loaded.effective.servers === undefined;
     logger.info(
       {
-        proxy: `${config.tls ? "https" : "http"}://${formatListenAddress({ host: proxy.address, port: proxy.port })}${config.route}`,
+        proxy: oldForm ? `${root}${config.servers[0]?.route ?? ""}` : root,
         admin: `${config.adminTls ? "https" : "http"}://${formatListenAddress({ host: admin.address, port: admin.port })}`,
         upstreams: config.upstreams.map((u) => ({
           name: u.name,
           // the config refuses credentials in an upstream url; redacted all the same, as every URL shown
           ...(u.url === undefined ? { command: u.stdio?.command } : { url: redactUrl(u.url) }),
+        })),
+        servers: config.servers.map((server) => ({
+          name: server.name,
+          ...(server.route === undefined ? {} : { url: `${root}${server.route}` }),
+          upstreams: server.upstreams.map((u) => u.name),
         })),
       },
       "breakwater listening",

@@ -54,7 +54,6 @@ export interface HealthCheckConfig {
 /** The whole configuration, validated and with every default applied. */
 export interface Config {
   readonly listen: ListenAddress;
-  readonly route: string;
   readonly adminListen: ListenAddress;
   readonly adminToken: string | undefined;
   /** `Host` headers the proxy listener answers: names with optional ports, or "*" (SPEC §4.1). */
@@ -63,8 +62,6 @@ export interface Config {
   readonly allowedOrigins: readonly string[];
   /** `Host` headers the admin listener answers. */
   readonly adminAllowedHosts: readonly string[];
-  /** Where clients reach the proxy (`server.public_url`); undefined: scheme + `Host` + route per request. */
-  readonly publicUrl: URL | undefined;
   /** Certificate and key when the proxy listener speaks HTTPS. */
   readonly tls: ListenerTls | undefined;
   /** Whether the admin listener speaks HTTPS too, with the same certificate. */
@@ -106,6 +103,11 @@ export interface ServerConfig {
   readonly name: string;
   /** Where clients reach it alone; undefined: only through the aggregate (SPEC §7.2). */
   readonly route: string | undefined;
+  /**
+   * Where clients reach it (`server.public_url`: the old form's is the server's own URL, the servers
+   * form's is the proxy's root, joined with the route); undefined: scheme + `Host` + route per request.
+   */
+  readonly publicUrl: URL | undefined;
   /** The `tools` filter over the server's own tool names; undefined: every tool (no filter at all). */
   readonly allowsTool: ((tool: string) => boolean) | undefined;
   /** Its replicas, in file order, with the server's overrides of `[proxy.*]` already merged in. */

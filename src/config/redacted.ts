@@ -1,4 +1,4 @@
-import type { EffectiveConfig } from "./loadConfig.ts";
+import type { EffectiveConfig, EffectiveUpstream } from "./completeConfig.ts";
 import { redactUrl } from "./redactUrl.ts";
 
 /**
@@ -13,8 +13,9 @@ export interface SecretsFromEnv {
 /**
  * The effective configuration as `breakwater check` prints it, secrets hidden: the admin token, the
  * session keys, a password in the Redis URL, the values of a stdio upstream's `env` (where its
- * servers' tokens live; the names stay, to show what is set). A secret from the environment is shown
- * set too, naming its variable, so that `check` tells what the proxy will run with.
+ * servers' tokens live; the names stay, to show what is set), top-level or a server's. A secret from
+ * the environment is shown set too, naming its variable, so that `check` tells what the proxy will
+ * run with.
  */
 export function redacted(
   effective: EffectiveConfig,
@@ -32,10 +33,14 @@ export function redacted(
     fleet.session_keys = Array.from({ length: fromEnv.sessionKeys }, () => hidden("BREAKWATER_SESSION_KEYS"));
   }
   if (fleet.redis_url !== undefined) fleet.redis_url = redactUrl(fleet.redis_url);
-  const upstreams = effective.upstreams.map((upstream) =>
-    upstream.env === undefined
-      ? upstream
-      : { ...upstream, env: Object.fromEntries(Object.keys(upstream.env).map((name) => [name, "(hidden)"])) },
-  );
-  return { ...effective, server, fleet, upstreams };
+  const upstreams = effective.upstreams.map(envHidden);
+  // a server's stdio upstreams hold tokens just as well (SPEC §7.1)
+  const servers = effective.servers?.map((s) => ({ ...s, upstreams: s.upstreams.map(envHidden) }));
+  return { ...effective, server, fleet, upstreams, ...(servers === undefined ? {} : { servers }) };
+}
+
+function envHidden(upstream: EffectiveUpstream): EffectiveUpstream {
+  return upstream.env === undefined
+    ? upstream
+    : { ...upstream, env: Object.fromEntries(Object.keys(upstream.env).map((name) => [name, "(hidden)"])) };
 }

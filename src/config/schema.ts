@@ -62,14 +62,56 @@ const httpUrl = z
   .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
   .refine((text) => !hasCredentials(text), credentialsNotSent);
 
+/** `server.route`, `servers[].route`: where clients reach the proxy (or a server), as a path prefix. */
+const routePath = z.string().regex(/^\/[^?#\s]*$/, 'expected a path starting with "/", without query');
+
+/** `[[upstreams]]` and `[[servers.upstreams]]`: one replica, over HTTP or stdio. */
+const upstreamTable = z.strictObject({
+  name: z.string().min(1).optional(),
+  // one of url and command (SPEC §5): checked by complete, which names the upstream
+  url: httpUrl.optional(),
+  command: z.array(z.string().min(1)).min(1, "expected a program and its arguments").optional(),
+  cwd: z.string().min(1).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  max_processes: z.int().min(1).optional(),
+  idle_timeout_secs: duration("secs").optional(),
+  ca_file: z.string().min(1).optional(),
+  tls_insecure_skip_verify: z.boolean().optional(),
+  max_in_flight: z.int().min(0).optional(),
+  circuit_breaker: breakerSection.prefault({}),
+  tool_circuit: toolCircuitSection.prefault({}),
+  health_check: healthCheckSection.prefault({}),
+});
+
+/**
+ * A glob over a server's own tool names: `*` any run of characters, `?` one. The other characters are
+ * those of MCP tool names (SEP-986), so that a glob cannot be mistaken for another syntax.
+ */
+const toolGlob = z
+  .string()
+  .regex(/^[A-Za-z0-9_.\-*?]{1,128}$/, "expected 1 to 128 of A-Z, a-z, 0-9, '_', '.', '-', '*', '?'");
+
+/** `[[servers]]` (SPEC §7.1): a named pool of replicas on its route, its overrides of `[proxy.*]`. */
+const serverTable = z.strictObject({
+  name: z.string().regex(/^[a-z0-9-]{1,32}$/, "expected 1 to 32 of a-z, 0-9, '-'"),
+  route: routePath.optional(),
+  tools: z
+    .strictObject({ include: z.array(toolGlob).min(1).optional(), exclude: z.array(toolGlob).optional() })
+    .optional(),
+  circuit_breaker: breakerSection.prefault({}),
+  tool_circuit: toolCircuitSection.prefault({}),
+  health_check: healthCheckSection.prefault({}),
+  max_in_flight: z.int().min(0).optional(),
+  // at least one: checked by complete, which says how to add one
+  upstreams: z.array(upstreamTable).default([]),
+});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
       listen: listen.default("127.0.0.1:8080"),
-      route: z
-        .string()
-        .regex(/^\/[^?#\s]*$/, 'expected a path starting with "/", without query')
-        .default("/"),
+      // "/" when absent in the old form (filled in by complete); with [[servers]] each server has its own
+      route: routePath.optional(),
       admin_listen: listen.default("127.0.0.1:9901"),
       max_body_bytes: z.int().min(1).default(4_194_304),
       max_buffered_bytes: z.int().min(1).default(268_435_456),
@@ -120,26 +162,9 @@ export const configSchema = z.strictObject({
         .default("breakwater"),
     })
     .prefault({}),
-  upstreams: z
-    .array(
-      z.strictObject({
-        name: z.string().min(1).optional(),
-        // one of url and command (SPEC §5): checked by loadConfig, which names the upstream
-        url: httpUrl.optional(),
-        command: z.array(z.string().min(1)).min(1, "expected a program and its arguments").optional(),
-        cwd: z.string().min(1).optional(),
-        env: z.record(z.string(), z.string()).optional(),
-        max_processes: z.int().min(1).optional(),
-        idle_timeout_secs: duration("secs").optional(),
-        ca_file: z.string().min(1).optional(),
-        tls_insecure_skip_verify: z.boolean().optional(),
-        max_in_flight: z.int().min(0).optional(),
-        circuit_breaker: breakerSection.prefault({}),
-        tool_circuit: toolCircuitSection.prefault({}),
-        health_check: healthCheckSection.prefault({}),
-      }),
-    )
-    .default([]),
+  upstreams: z.array(upstreamTable).default([]),
+  // SPEC §7.1: absent in the old form (top-level [[upstreams]], one server); checked by complete
+  servers: z.array(serverTable).min(1).optional(),
 });
 
 /** The file as validated, before defaults of the breaker sections are merged. */
@@ -147,3 +172,5 @@ export type ConfigFile = z.output<typeof configSchema>;
 export type BreakerSection = z.output<typeof breakerSection>;
 export type ToolCircuitSection = z.output<typeof toolCircuitSection>;
 export type HealthCheckSection = z.output<typeof healthCheckSection>;
+export type UpstreamTable = z.output<typeof upstreamTable>;
+export type ServerTable = z.output<typeof serverTable>;

@@ -1,8 +1,8 @@
 import type { CircuitBreakerOptions } from "../breaker/CircuitBreakerOptions.ts";
 import type { EffectiveBreakerSection } from "./breakerDefaults.ts";
 import type { UpstreamConfig } from "./Config.ts";
+import type { EffectiveUpstream } from "./completeConfig.ts";
 import { failureStatusMatcher } from "./failureStatuses.ts";
-import type { EffectiveUpstream } from "./loadConfig.ts";
 import type { UpstreamTls } from "./tlsFiles.ts";
 
 /**

@@ -1,9 +1,10 @@
-import { routeRemainder, targetPath } from "./targetPath.ts";
+import { targetPath } from "./targetPath.ts";
 
 /**
  * The OAuth discovery documents an MCP client looks for at the root of the server's origin (RFC 9728
  * protected-resource metadata, RFC 8414 and OpenID Connect authorization-server metadata). They live
- * outside any route, so the proxy forwards them wherever its route is (SPEC §4.2).
+ * outside any route, so the proxy forwards them to the server whose route their suffix names, or to its
+ * only server (SPEC §4.2, §7.1).
  */
 const documents = [
   "/.well-known/oauth-protected-resource",
@@ -11,7 +12,7 @@ const documents = [
   "/.well-known/openid-configuration",
 ] as const;
 
-/** A request for a discovery document, routed: which document, and whether its suffix names the route. */
+/** A request for a discovery document, routed: which document, and whether its suffix names its route. */
 export interface Discovery {
   readonly document: (typeof documents)[number];
   /**
@@ -23,28 +24,32 @@ export interface Discovery {
   readonly inRoute: boolean;
 }
 
-/**
- * The discovery document `target` asks for, with the target to send on (see {@link Discovery}), or
- * undefined when it is no such request.
- */
-export function discoveryRequest(
-  target: string,
-  route: string,
-): { discovery: Discovery; target: string } | undefined {
+/** A request for a discovery document, before routing: which document, and what follows its name. */
+export interface DiscoveryDocument {
+  readonly document: Discovery["document"];
+  /** The rest of the target ("" or "?…" for a bare name, else "/…"). */
+  readonly suffix: string;
+}
+
+/** The discovery document `target` asks for, or undefined when it is no such request. */
+export function discoveryDocument(target: string): DiscoveryDocument | undefined {
   if (!target.startsWith("/.well-known/")) return undefined;
   for (const document of documents) {
     if (!target.startsWith(document)) continue;
     const next = target.charCodeAt(document.length);
     // the name must end there: "/.well-known/openid-configurationX" is another document
     if (!((Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f) /* ? */)) continue;
-    const suffix = target.slice(document.length);
-    // a bare name stands for the origin's root, which is the route when the route is "/"
-    const remainder = routeRemainder(route, suffix === "" || suffix[0] === "?" ? `/${suffix}` : suffix);
-    return remainder === undefined
-      ? { discovery: { document, inRoute: false }, target: suffix }
-      : { discovery: { document, inRoute: true }, target: remainder };
+    return { document, suffix: target.slice(document.length) };
   }
   return undefined;
+}
+
+/**
+ * The path a suffix names a resource at: a bare name stands for the origin's root, which is the route
+ * when the route is "/".
+ */
+export function suffixPath(suffix: string): string {
+  return suffix === "" || suffix[0] === "?" ? `/${suffix}` : suffix;
 }
 
 /**

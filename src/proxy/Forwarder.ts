@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Permit, Rejection } from "../breaker/Acquisition.ts";
-import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
 import { Settlement } from "../exchange/Settlement.ts";
 import { type ExchangeResult, UpstreamExchange } from "../exchange/UpstreamExchange.ts";
 import { jsonRpcShape } from "../jsonrpc/jsonRpc.ts";
@@ -10,6 +9,7 @@ import type { Call } from "./Call.ts";
 import { failureAnswer } from "./failureAnswer.ts";
 import type { ProxyServerOptions } from "./ProxyServer.ts";
 import { sendClientError, sendUpstreamFailure } from "./proxyAnswers.ts";
+import type { ServerPool } from "./ServerPool.ts";
 import type { Admit } from "./UpstreamBalancer.ts";
 
 /** Methods that the upstream cannot have acted on in a way that makes sending them again harmful. */
@@ -19,6 +19,8 @@ const triedAlready: Rejection = { admitted: false, state: "open", retryAfterMs: 
 
 /** A client request, read and routed, on its way to an upstream. */
 export interface Incoming {
+  /** The server its route reached, in the configuration it was routed by. */
+  readonly pool: ServerPool;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly request: UpstreamRequest;
@@ -38,7 +40,6 @@ export interface Incoming {
 /** What the forwarder reads afresh for each request: the running configuration (a reload swaps it). */
 export interface ForwardContext {
   readonly options: ProxyServerOptions;
-  readonly rewrite: ResponseRewrite;
   readonly draining: () => boolean;
 }
 
@@ -102,10 +103,10 @@ export class Forwarder {
       if (failure.nothingSent && !failedOver) {
         failedOver = true;
         const tried = settlement.upstream;
-        const next = this.#context().options.balancer.choose((u) =>
-          u === tried ? triedAlready : incoming.admit(u),
-        );
-        if (next.permit !== undefined) {
+        // among the server's upstreams now (a reload may have changed them; a removed server has none)
+        const pool = this.#context().options.routes.byName.get(incoming.pool.name);
+        const next = pool?.balancer.choose((u) => (u === tried ? triedAlready : incoming.admit(u)));
+        if (next?.permit !== undefined) {
           // (its latency is timed from its own dispatch: see #timeLeft)
           settlement = new Settlement(
             next.upstream,
@@ -132,7 +133,7 @@ export class Forwarder {
       const exchange = new UpstreamExchange({
         res: incoming.res,
         request: incoming.request,
-        rewrite: this.#context().rewrite,
+        rewrite: incoming.pool.rewrite,
         settlement,
         judge: incoming.call.judge(settlement.upstream),
         bodyFilter: incoming.call.bodyFilter?.(),

@@ -1,33 +1,30 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { ListenerTls } from "../config/tlsFiles.ts";
 import type { EdgeGuard } from "../edge/EdgeGuard.ts";
-import type { PublicUrls } from "../edge/PublicUrls.ts";
 import type { AnswerLimits } from "../exchange/ExchangeDeadline.ts";
-import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
 import type { ExchangeObserver } from "../exchange/Settlement.ts";
-import { type Discovery, discoveryRequest } from "../http/discovery.ts";
+import { type Discovery, discoveryDocument } from "../http/discovery.ts";
 import { httpListener, replaceCertificate } from "../http/httpListener.ts";
 import { unsafeTarget } from "../http/requestTarget.ts";
-import { routeRemainder } from "../http/targetPath.ts";
 import { jsonRpcShape } from "../jsonrpc/jsonRpc.ts";
-import { type SessionTokens, withUpstreamSession } from "../sessions/SessionTokens.ts";
+import { withUpstreamSession } from "../sessions/SessionTokens.ts";
 import { systemTimers, type Timers } from "../time/Timers.ts";
 import { type Upstream, upstreamRequest } from "../upstreams/Upstream.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
-import type { CallReader } from "./Call.ts";
 import { answerClientError } from "./clientErrors.ts";
 import { Forwarder, type Incoming } from "./Forwarder.ts";
 import { IdleSweeper } from "./IdleSweeper.ts";
 import { sendClientError, sendForbidden, sendSessionUnknown, sendUpstreamFailure } from "./proxyAnswers.ts";
 import { readBodyOrAnswer, unacceptableBody } from "./RequestBody.ts";
-import { type Admit, circuitAdmits, overloaded, type UpstreamBalancer } from "./UpstreamBalancer.ts";
+import type { RouteMatch, RouteTable } from "./RouteTable.ts";
+import type { ServerPool } from "./ServerPool.ts";
+import { type Admit, circuitAdmits, overloaded } from "./UpstreamBalancer.ts";
 
 export interface ProxyServerOptions {
-  readonly route: string;
+  /** The servers behind the proxy by route (SPEC §7.1); each has its balancer, sessions and calls. */
+  readonly routes: RouteTable;
   /** Who may talk to the proxy (Host and Origin); checked before anything is forwarded. */
   readonly edge: EdgeGuard;
-  /** Makes the URLs an upstream names in its answers public (OAuth discovery; SPEC §4.2). */
-  readonly publicUrls: PublicUrls;
   /** Certificate and key: the listener speaks HTTPS (and says so in `X-Forwarded-Proto`). */
   readonly tls?: ListenerTls | undefined;
   readonly maxBodyBytes: number;
@@ -35,11 +32,6 @@ export interface ProxyServerOptions {
   readonly requestTimeoutMs: number;
   /** How long a JSON-RPC call's answer may take after its head, and the whole call at most (SPEC §3.1). */
   readonly answerLimits: AnswerLimits;
-  readonly balancer: UpstreamBalancer;
-  /** Opens the session tokens clients send, and seals the sessions upstreams name (SPEC §6.1). */
-  readonly sessions: SessionTokens;
-  /** Reads what a request means (JSON-RPC calls, their tools): how it is judged, what must admit it. */
-  readonly calls: CallReader;
   /** Told of every exchange with an upstream: at its head, and at its outcome. */
   readonly observer: ExchangeObserver;
   /** Told of every upstream skipped at its `max_in_flight` (for `outcome="overloaded"`). */
@@ -61,16 +53,14 @@ export interface ProxyServerOptions {
 
 const sessionHeader = "mcp-session-id";
 /**
- * The data plane: serves `route`, forwards each request to an upstream that admits it, resends it only
- * when the upstream cannot have acted on it, and answers on the upstream's behalf when none admits it
- * (SPEC §2).
+ * The data plane: serves each server's route (SPEC §7.1), forwards each request to one of that server's
+ * upstreams that admits it, resends it only when the upstream cannot have acted on it, and answers on
+ * the upstream's behalf when none admits it (SPEC §2).
  */
 export class ProxyServer {
   readonly server: Server;
   /** Read afresh by each request (and each attempt), so a reload applies to the next one. */
   #o: ProxyServerOptions;
-  /** What the client gets of upstream responses instead (public URLs, then sealed sessions), per config. */
-  #rewrite: ResponseRewrite;
   #draining = false;
   /** Whether an upstream takes a request: room under its max_in_flight (counted when not), then its circuit. */
   readonly #admit: Admit;
@@ -82,13 +72,11 @@ export class ProxyServer {
   /** Sends each routed request on, again where SPEC §2 allows it. */
   readonly #forwarder = new Forwarder(() => ({
     options: this.#o,
-    rewrite: this.#rewrite,
     draining: this.#isDraining,
   }));
 
   constructor(options: ProxyServerOptions) {
     this.#o = options;
-    this.#rewrite = responseRewrite(options);
     const serverOptions = {
       // slow clients may not hold a socket forever (slowloris): headers in 10 s, the request in 5 min
       headersTimeout: options.clientHeadersTimeoutMs ?? 10_000,
@@ -123,7 +111,6 @@ export class ProxyServer {
    */
   reconfigure(options: ProxyServerOptions): void {
     this.#o = options;
-    this.#rewrite = responseRewrite(options);
     const tls = options.tls;
     if (tls !== undefined && this.#proto === "https") replaceCertificate(this.server, tls);
   }
@@ -146,11 +133,9 @@ export class ProxyServer {
     const target = req.url ?? "";
     const unsafe = unsafeTarget(target);
     if (unsafe !== undefined) return sendClientError(res, 400, unsafe);
-    // OAuth discovery documents live at the origin's root, outside any route (SPEC §4.2)
-    const discovery = discoveryRequest(target, this.#o.route);
-    const remainder = discovery?.target ?? routeRemainder(this.#o.route, target);
-    if (remainder === undefined)
-      return sendClientError(res, 404, `not found: this proxy serves ${this.#o.route}`);
+    const routes = this.#o.routes;
+    let routed = routeOf(routes, target);
+    if (routed === undefined) return sendClientError(res, 404, routes.notFound);
     const framing = unacceptableBody(req.headers, this.#o.maxBodyBytes);
     if (framing !== undefined) return sendClientError(res, framing.status, framing.reason, true);
     const budget = this.#o.bodyBudget;
@@ -158,15 +143,20 @@ export class ProxyServer {
     if (read === undefined) return;
     const body = read.body;
     try {
+      // a reload while the body was read: the request goes where the table now in force sends it
+      const now = this.#o.routes;
+      if (now !== routes) routed = routeOf(now, target);
       if (refused !== undefined) sendForbidden(res, refused, jsonRpcShape("POST", body));
-      else await this.#route(req, res, remainder, body, discovery?.discovery);
+      else if (routed === undefined) sendClientError(res, 404, now.notFound);
+      else await this.#route(routed.pool, req, res, routed.remainder, body, routed.discovery);
     } finally {
       if (body !== undefined) budget.give(body.length);
     }
   }
 
-  /** Picks the upstream (the session's, or the balancer's choice) and sends the request on. */
+  /** Picks the server's upstream (the session's, or its balancer's choice) and sends the request on. */
   #route(
+    pool: ServerPool,
     req: IncomingMessage,
     res: ServerResponse,
     target: string,
@@ -179,17 +169,17 @@ export class ProxyServer {
     let bound: Upstream | undefined;
     // a discovery document belongs to no session: it goes where a sessionless request would
     if (typeof header === "string" && discovery === undefined) {
-      const session = this.#o.sessions.open(header);
+      const session = pool.openSession(header);
       if (session === undefined) return sendSessionUnknown(res, jsonRpcShape(method, body));
       bound = session.upstream;
       request = { ...request, rawHeaders: withUpstreamSession(request.rawHeaders, session.sessionId) };
     }
-    const call = this.#o.calls.read(request, req.headers);
+    const call = pool.calls.read(request, req.headers);
     if (call.refuse !== undefined) return call.refuse(res);
     const callAdmit = call.admit;
     const admit: Admit =
       callAdmit === undefined ? this.#admit : (upstream) => callAdmit(upstream, this.#admit);
-    const picked = this.#o.balancer.pick(bound, admit);
+    const picked = pool.balancer.pick(bound, admit);
     if (picked.permit === undefined) {
       if (call.answerRefusal?.(res) !== true)
         sendUpstreamFailure(res, picked.refusal, jsonRpcShape(method, body));
@@ -197,6 +187,7 @@ export class ProxyServer {
     }
     const { upstream, permit } = picked;
     const incoming: Incoming = {
+      pool,
       req,
       res,
       request,
@@ -215,12 +206,8 @@ export class ProxyServer {
   }
 }
 
-/** Public URLs first (SPEC §4.2), then the session the upstream names sealed into a token (§6.1). */
-function responseRewrite({ publicUrls, sessions }: ProxyServerOptions): ResponseRewrite {
-  return {
-    headers: (headers, upstream, request) =>
-      sessions.sealed(publicUrls.headers(headers, upstream, request), upstream),
-    rewritesBody: (request, status, headers) => publicUrls.rewritesBody(request, status, headers),
-    body: (body, upstream, request) => publicUrls.body(body, upstream, request),
-  };
+/** Where `target` goes: OAuth discovery documents live at the origin's root, outside any route (SPEC §4.2). */
+function routeOf(routes: RouteTable, target: string): RouteMatch | undefined {
+  const document = discoveryDocument(target);
+  return document === undefined ? routes.match(target) : routes.discovery(document);
 }

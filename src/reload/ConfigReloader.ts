@@ -98,10 +98,12 @@ export class ConfigReloader {
         "config changes that need a restart were not applied",
       );
     }
+    const { servers, ...upstreamChanges } = upstreams;
     logger.info(
       {
         trigger,
-        upstreams,
+        upstreams: upstreamChanges,
+        servers,
         changed: settings.applied,
         ...(settings.needRestart.length === 0 ? {} : { need_restart: settings.needRestart }),
       },

@@ -3,20 +3,21 @@ import type { LoadedConfig } from "./ConfigReloader.ts";
 import { needsRestart } from "./restartOnly.ts";
 
 export interface SettingChanges {
-  /** Dotted keys outside `[[upstreams]]` whose value changed, applied by the reload. */
+  /** Dotted keys outside `[[upstreams]]` and `[[servers]]` whose value changed, applied by the reload. */
   readonly applied: readonly string[];
   /** Dotted keys that changed but take a restart, left as they run. */
   readonly needRestart: readonly string[];
 }
 
 /**
- * What changed between two effective configurations besides the upstreams (which the upstream plan
- * tells), as dotted keys. A certificate whose files were rewritten in place shows as
- * `server.tls_cert_file (re-read)`; TLS turned on or off as `server.tls`, which takes a restart.
+ * What changed between two effective configurations besides the upstreams and servers (which the
+ * upstream and server plans tell), as dotted keys. A certificate whose files were rewritten in place
+ * shows as `server.tls_cert_file (re-read)`; TLS turned on or off as `server.tls`, which takes a restart.
  */
 export function settingChanges(before: LoadedConfig, after: LoadedConfig): SettingChanges {
-  const { upstreams: _a, ...was } = before.effective;
-  const { upstreams: _b, ...now } = after.effective;
+  // upstreams and servers are told by their plans, by name: a server edited is not a changed key
+  const { upstreams: _a, servers: _c, ...was } = before.effective;
+  const { upstreams: _b, servers: _d, ...now } = after.effective;
   let changed = changedKeys(was, now, "");
   // secrets are compared as they are, not as shown ("(set, hidden)")
   if (before.config.adminToken !== after.config.adminToken && !changed.includes("server.admin_token")) {

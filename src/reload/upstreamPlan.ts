@@ -1,13 +1,16 @@
 import type { UpstreamConfig } from "../config/Config.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
+import type { ServerChanges } from "./serverPlan.ts";
 
-/** What a reload did to the upstreams, by name (SPEC §6.3). */
+/** What a reload did to the upstreams, by name (SPEC §6.3), and to the servers they make up (§7.1). */
 export interface UpstreamChanges {
   readonly added: readonly string[];
   readonly removed: readonly string[];
   /** Made anew (connections or processes changed); `circuitKept` says whether its circuit went on. */
   readonly rebuilt: readonly { readonly name: string; readonly circuitKept: boolean }[];
   readonly kept: readonly string[];
+  /** The servers added, removed, or changed (route, tools filter, upstreams), by name. */
+  readonly servers: ServerChanges;
 }
 
 /** An upstream as it runs: the config it was made from, and the object the proxy sends requests to. */

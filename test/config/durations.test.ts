@@ -44,9 +44,14 @@ const keys = durationKeys(configSchema);
 const dir = mkdtempSync(join(tmpdir(), "breakwater-durations-"));
 after(() => rmSync(dir, { recursive: true }));
 
-/** A config with one command upstream (which takes every upstream key) and `value` at `path`. */
+/**
+ * A config with one command upstream (which takes every upstream key) and `value` at `path`: top-level,
+ * or a server's when `path` is in `[[servers]]`.
+ */
 function configWith(path: KeyPath, value: number): string {
-  const file: Record<string, unknown> = { upstreams: [{ name: "s", command: ["server"] }] };
+  const upstreams = [{ name: "s", command: ["server"] }];
+  const file: Record<string, unknown> =
+    path[0] === "servers" ? { servers: [{ name: "s", route: "/s", upstreams }] } : { upstreams };
   let table: Record<string, unknown> | unknown[] = file;
   path.forEach((part, i) => {
     const at = table as Record<string | number, unknown>;
@@ -67,7 +72,7 @@ const written = (path: KeyPath) =>
 const limitOf = (path: KeyPath) => (String(path.at(-1)).endsWith("_ms") ? maxTimerMs : maxTimerMs / 1_000);
 
 describe("duration keys (anything _ms or _secs)", () => {
-  it("are found in the schema: every table's durations, upstreams' included", () => {
+  it("are found in the schema: every table's durations, upstreams' and servers' included", () => {
     for (const known of [
       "proxy.request_timeout_ms",
       "proxy.answer_timeout_ms",
@@ -77,10 +82,15 @@ describe("duration keys (anything _ms or _secs)", () => {
       "upstreams[0].idle_timeout_secs",
       "upstreams[0].circuit_breaker.max_timeout_duration_secs",
       "upstreams[0].health_check.timeout_ms",
+      "servers[0].circuit_breaker.timeout_duration_secs",
+      "servers[0].health_check.interval_secs",
+      "servers[0].upstreams[0].idle_timeout_secs",
+      "servers[0].upstreams[0].tool_circuit.slow_call_duration_ms",
     ]) {
       assert.ok(keys.map(written).includes(known), `${known} in ${keys.map(written).join(", ")}`);
     }
-    assert.equal(keys.length, 24);
+    // 24 of [server], [proxy] and [[upstreams]]; a server's sections and its upstreams' (SPEC §7.1) 21 more
+    assert.equal(keys.length, 45);
   });
 
   for (const path of keys) {

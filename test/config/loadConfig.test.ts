@@ -37,7 +37,7 @@ describe("loading the configuration", () => {
       [
         config.listen,
         config.adminListen,
-        config.route,
+        config.servers[0]?.route,
         config.maxBodyBytes,
         config.requestTimeoutMs,
         config.loadBalancing,
@@ -190,7 +190,7 @@ describe("loading the configuration", () => {
       upstreams: ["http://127.0.0.1:4000/a", "http://127.0.0.1:4001/b"],
     });
     assert.deepEqual(config.listen.port, 2);
-    assert.equal(config.route, "/mcp");
+    assert.equal(config.servers[0]?.route, "/mcp");
     assert.deepEqual(
       config.upstreams.map((u) => u.url?.href),
       ["http://127.0.0.1:4000/a", "http://127.0.0.1:4001/b"],

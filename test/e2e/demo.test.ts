@@ -13,7 +13,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 const demo = fileURLToPath(new URL("../../examples/demo/demo.ts", import.meta.url));
 
 describe("the demo (npm start)", () => {
-  it("serves MCP of both eras through Breakwater, opens a circuit when a server of either era or one tool is broken on purpose, and stops cleanly on SIGINT", async () => {
+  it("serves three different MCP servers of both eras on their own routes, opens a circuit when a server of either era or one tool is broken on purpose while the other servers stay untouched, and stops cleanly on SIGINT", async () => {
     const child = spawn(
       process.execPath,
       [
@@ -21,10 +21,6 @@ describe("the demo (npm start)", () => {
         "--listen",
         "127.0.0.1:0",
         "--admin-listen",
-        "127.0.0.1:0",
-        "--listen-2026",
-        "127.0.0.1:0",
-        "--admin-listen-2026",
         "127.0.0.1:0",
         "--control-listen",
         "127.0.0.1:0",
@@ -41,19 +37,31 @@ describe("the demo (npm start)", () => {
     try {
       for (let i = 0; i < 200 && !output.includes("demo control"); i++) await sleep(50);
       const url = (label: string) => new RegExp(`${label}\\s+(http://\\S+)`).exec(output)?.[1] as string;
-      const [mcp, health, control, modernMcp, modernHealth] = [
-        url("MCP endpoint"),
+      const [mcp, health, control, modernMcp, clockMcp] = [
+        url("notes"),
         url("\\bhealth"),
         url("demo control")?.replace(/\/$/, ""),
-        url("MCP 2026-07-28"),
-        url("its health"),
+        url("math"),
+        url("clock"),
       ];
-      assert.ok(mcp && health && control && modernMcp && modernHealth, output);
+      assert.ok(mcp && health && control && modernMcp && clockMcp, output);
+      assert.match(mcp, /\/notes\/mcp$/);
+
+      // each route is its own server: its own tools only
+      const listed = async (route: string) => {
+        const lister = new Client({ name: "demo-test-list", version: "1.0.0" });
+        await lister.connect(new StreamableHTTPClientTransport(new URL(route)));
+        const names = (await lister.listTools()).tools.map((t) => t.name).sort();
+        await lister.close();
+        return names;
+      };
+      assert.deepEqual(await listed(mcp), ["echo", "lookup", "whoami"]);
+      assert.deepEqual(await listed(clockMcp), ["now", "whoami"]);
 
       const client = new Client({ name: "demo-test", version: "1.0.0" });
       await client.connect(new StreamableHTTPClientTransport(new URL(mcp)));
       const echoed = await client.callTool({ name: "echo", arguments: { text: "hi" } });
-      assert.match((echoed.content as { text: string }[])[0]?.text ?? "", /^hi \(from (alpha|beta|gamma)\)$/);
+      assert.match((echoed.content as { text: string }[])[0]?.text ?? "", /^hi \(from (alpha|beta|delta)\)$/);
       await client.close();
 
       assert.equal((await fetch(`${control}/upstreams/beta/fail`, { method: "POST" })).status, 200);
@@ -77,6 +85,11 @@ describe("the demo (npm start)", () => {
       }
       assert.equal(state, "open", "beta's failures opened its circuit");
       assert.match(output, /"upstream":"beta","from":"closed","to":"open"/);
+      const servers = (
+        (await (await fetch(health)).json()) as { servers: Record<string, { status: string }> }
+      ).servers;
+      assert.equal(servers["notes"]?.status, "degraded", "notes lost one replica of three");
+      assert.equal(servers["clock"]?.status, "healthy", "clock is another server: untouched");
 
       // the key that breaks one tool: alpha's lookup circuit opens, alpha itself stays closed
       assert.equal(
@@ -127,17 +140,14 @@ describe("the demo (npm start)", () => {
       );
       await modern.connect(new Sdk2Transport(new URL(modernMcp)));
       assert.equal(modern.getNegotiatedProtocolVersion(), "2026-07-28");
-      const modernEcho = await modern.callTool({ name: "echo", arguments: { text: "hi" } });
-      assert.match(
-        (modernEcho.content as { text: string }[])[0]?.text ?? "",
-        /^hi \(from (epsilon|zeta|eta)\)$/,
-      );
+      const sum = await modern.callTool({ name: "add", arguments: { a: 2, b: 3 } });
+      assert.equal((sum.content as { text: string }[])[0]?.text, "5");
 
       // the keys break a modern server too: epsilon's circuit opens, zeta and eta serve the modern clients
       assert.equal((await fetch(`${control}/upstreams/epsilon/fail`, { method: "POST" })).status, 200);
       const modernState = async () =>
         (
-          (await (await fetch(modernHealth)).json()) as {
+          (await (await fetch(health)).json()) as {
             circuit_breakers: Record<string, { state: string }>;
           }
         ).circuit_breakers["epsilon"]?.state;

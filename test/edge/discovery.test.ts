@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
 import { PublicUrls } from "../../src/edge/PublicUrls.ts";
-import { discoveryPath, discoveryRequest } from "../../src/http/discovery.ts";
+import { discoveryDocument, discoveryPath } from "../../src/http/discovery.ts";
+import { RouteTable } from "../../src/proxy/RouteTable.ts";
 import type { Upstream, UpstreamRequest } from "../../src/upstreams/Upstream.ts";
+import { barePool } from "../support/bareProxy.ts";
+import { FakeUpstream } from "../support/fakeUpstream.ts";
 import { startProxy, upstreamsToml } from "../support/proxy.ts";
 import { startUpstream } from "../support/upstream.ts";
 
@@ -43,8 +46,12 @@ describe("OAuth discovery paths outside the route (SPEC §4.2)", () => {
   ];
   for (const [target, route, base, expected] of cases) {
     it(`${target} (route ${route}, upstream path ${base}) → ${expected ?? "not a discovery request"}`, () => {
-      const found = discoveryRequest(target, route);
-      assert.equal(found && discoveryPath(found.discovery, found.target, base), expected);
+      const table = new RouteTable([
+        barePool({ name: "default", route, upstreams: [new FakeUpstream("u")] }),
+      ]);
+      const document = discoveryDocument(target);
+      const found = document && table.discovery(document);
+      assert.equal(found?.discovery && discoveryPath(found.discovery, found.remainder, base), expected);
     });
   }
 });

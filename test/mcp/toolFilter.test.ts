@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
+import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,7 @@ import { StdioUpstream } from "../../src/upstreams/stdio/StdioUpstream.ts";
 import { sessionsOnly } from "../../src/upstreams/stdio/sessionsOnly.ts";
 import type { Upstream, UpstreamRequest } from "../../src/upstreams/Upstream.ts";
 import { type BareProxy, startBareProxy } from "../support/bareProxy.ts";
+import { capturedResponse } from "../support/capturedResponse.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 import { connectSdk2Client, modernRevision, startSdk2Server } from "../support/sdk2.ts";
 import { until } from "../support/until.ts";
@@ -113,21 +114,6 @@ async function send(url: string, body: string, headers: Record<string, string> =
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
-/** What a refusal wrote: its status and body. */
-function captured(): { res: ServerResponse; sent: { status?: number; text?: string } } {
-  const sent: { status?: number; text?: string } = {};
-  const res = {
-    writeHead(status: number) {
-      sent.status = status;
-      return this;
-    },
-    end(text: string) {
-      sent.text = text;
-    },
-  } as unknown as ServerResponse;
-  return { res, sent };
-}
-
 const tools = (...names: string[]) => names.map((name) => ({ name, inputSchema: { type: "object" } }));
 
 /** An upstream answering tools/list with `tools` (and what `extra` adds to the result), as JSON. */
@@ -170,7 +156,7 @@ describe("a server's tools filter on calls (SPEC §7.1)", () => {
       "mcp-method": "tools/call",
       "mcp-name": "delete_all",
     });
-    const { res, sent } = captured();
+    const { res, sent } = capturedResponse();
     call.refuse?.(res);
     assert.equal(sent.status, 200);
     assert.match(String(sent.text), /^\{"jsonrpc":"2\.0","id":12345678901234567890,"error":\{"code":-32602,/);
@@ -201,7 +187,7 @@ describe("a server's tools filter on calls (SPEC §7.1)", () => {
   it("refuses a batch holding a tools/list on a filtered server (only a lone list is filtered)", () => {
     const { calls } = mcpCalls(["http://127.0.0.1:9/mcp"], noDeletes);
     const call = calls.read(post(`[${listCall(1)},${listCall(2)}]`), {});
-    const { res, sent } = captured();
+    const { res, sent } = capturedResponse();
     call.refuse?.(res);
     assert.equal(sent.status, 400);
     const answers = JSON.parse(String(sent.text)) as { id: number; error: { data: { reason: string } } }[];

@@ -39,7 +39,13 @@ function reloaderOf(toml: string) {
     running: load(),
     apply: (config) => {
       applied.push(config);
-      return { added: [], removed: [], rebuilt: [], kept: [] };
+      return {
+        added: [],
+        removed: [],
+        rebuilt: [],
+        kept: [],
+        servers: { added: [], removed: [], changed: [] },
+      };
     },
     logger: createLogger(sink),
   });

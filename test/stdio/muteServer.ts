@@ -5,6 +5,7 @@
  */
 import { closeSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { discoverAnswer } from "../support/discoverAnswer.ts";
 
 const write = (message: unknown) => process.stdout.write(`${JSON.stringify(message)}\n`);
 setInterval(() => {}, 60_000); // keeps running with stdout closed
@@ -13,17 +14,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   const message = JSON.parse(line) as { id?: number; method?: string };
   if (message.id === undefined) return;
   if (message.method === "server/discover") {
-    write({
-      jsonrpc: "2.0",
-      id: message.id,
-      result: {
-        resultType: "complete",
-        supportedVersions: ["2026-07-28"],
-        capabilities: { tools: {} },
-        ttlMs: 0,
-        cacheScope: "private",
-      },
-    });
+    write(discoverAnswer(message.id));
     return;
   }
   if (message.method === "subscriptions/listen") {

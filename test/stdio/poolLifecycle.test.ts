@@ -5,22 +5,7 @@ import { describe, it } from "node:test";
 import { request } from "undici";
 import { alive } from "../support/processes.ts";
 import { until } from "../support/until.ts";
-import { begun, headers, modernServer, rig, sdk2Client, signalDir } from "./stdioRig.ts";
-
-const envelope = {
-  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-  "io.modelcontextprotocol/clientCapabilities": {},
-};
-const modernHeaders = { ...headers, "mcp-protocol-version": "2026-07-28" };
-
-function toolCall(id: number, tool: string, args: Record<string, unknown>, meta = {}): string {
-  return JSON.stringify({
-    jsonrpc: "2.0",
-    id,
-    method: "tools/call",
-    params: { name: tool, arguments: args, _meta: { ...envelope, ...meta } },
-  });
-}
+import { begun, modernHeaders, modernServer, rig, sdk2Client, signalDir, toolCall } from "./stdioRig.ts";
 
 /** The text of each `data:` (or the JSON body) of an answer. */
 async function post(url: string, body: string): Promise<string[]> {

@@ -5,25 +5,18 @@ import { describe, it } from "node:test";
 import { request } from "undici";
 import { alive } from "../support/processes.ts";
 import { until } from "../support/until.ts";
-import { begun, headers, modernServer, rig, sdk2Client, signalDir } from "./stdioRig.ts";
-
-/** The `_meta` envelope of a 2026-07-28 request (basic/index, "Per-request protocol fields"). */
-const envelope = {
-  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-  "io.modelcontextprotocol/clientCapabilities": {},
-};
-const modernHeaders = { ...headers, "mcp-protocol-version": "2026-07-28" };
+import {
+  begun,
+  envelope,
+  modernHeaders,
+  modernServer,
+  rig,
+  sdk2Client,
+  signalDir,
+  toolCall,
+} from "./stdioRig.ts";
 
 /** A 2026-07-28 `tools/call` of `tool`, the id and extra `_meta` as given. */
-function toolCall(id: number | string, tool: string, args: Record<string, unknown>, meta = {}): string {
-  return JSON.stringify({
-    jsonrpc: "2.0",
-    id,
-    method: "tools/call",
-    params: { name: tool, arguments: args, _meta: { ...envelope, ...meta } },
-  });
-}
-
 /** The JSON-RPC messages of an answer: the JSON body, or each `data:` of the event stream. */
 /** A JSON-RPC message of an answer, as far as these tests read it. */
 interface Message {

@@ -7,7 +7,6 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { request } from "undici";
 import { ChildProcessTransport } from "../../src/upstreams/stdio/ChildProcessTransport.ts";
 import { ModernExchange } from "../../src/upstreams/stdio/modern/ModernExchange.ts";
 import { ModernPool } from "../../src/upstreams/stdio/modern/ModernPool.ts";
@@ -19,29 +18,24 @@ import {
 import { ProcessTable } from "../../src/upstreams/stdio/ProcessTable.ts";
 import type { ResponseSink } from "../../src/upstreams/Upstream.ts";
 import { until } from "../support/until.ts";
-import { headers, modernServer, rig, signalDir } from "./stdioRig.ts";
+import { envelope, modernServer, post, rig, signalDir, toolCall } from "./stdioRig.ts";
 
 const logServer = fileURLToPath(new URL("../support/logStdioServer.ts", import.meta.url));
-const modernHeaders = { ...headers, "mcp-protocol-version": "2026-07-28" };
 const sink: ResponseSink = { start() {}, head() {}, data() {}, end() {}, error() {} };
-const envelope = {
-  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-  "io.modelcontextprotocol/clientCapabilities": {},
-};
 const logLevel = { "io.modelcontextprotocol/logLevel": "info" };
 
-function toolCall(id: number, tool: string, args: Record<string, unknown>, meta = {}): string {
-  return JSON.stringify({
-    jsonrpc: "2.0",
-    id,
-    method: "tools/call",
-    params: { name: tool, arguments: args, _meta: { ...envelope, ...meta } },
+/** A pool of the modern test server, up to `maxProcesses` processes, used without a proxy. */
+function modernPool(maxProcesses: number): ModernPool {
+  return new ModernPool({
+    upstream: "u",
+    table: new ProcessTable(maxProcesses),
+    newChild: () =>
+      new ChildProcessTransport({ command: [process.execPath, modernServer], cwd: undefined, env: {} }),
+    idleTimeoutMs: 60_000,
+    probeTimeoutMs: 20_000,
+    slotWaitMs: 1_000,
+    onEra: () => {},
   });
-}
-
-async function post(url: string, body: string, with_ = modernHeaders) {
-  const res = await request(url, { method: "POST", headers: with_, body });
-  return { status: res.statusCode, body: await res.body.text() };
 }
 
 describe("placing calls on the shared pool while its process starts (SPEC §8.3)", () => {
@@ -75,16 +69,7 @@ describe("placing calls on the shared pool while its process starts (SPEC §8.3)
   });
 
   it("never puts more than maxPendingPerProcess calls on one process, however many waited for its start", async (t) => {
-    const pool = new ModernPool({
-      upstream: "u",
-      table: new ProcessTable(16),
-      newChild: () =>
-        new ChildProcessTransport({ command: [process.execPath, modernServer], cwd: undefined, env: {} }),
-      idleTimeoutMs: 60_000,
-      probeTimeoutMs: 20_000,
-      slotWaitMs: 1_000,
-      onEra: () => {},
-    });
+    const pool = modernPool(16);
     t.after(() => pool.close("shutdown"));
     const waiting = maxPendingPerProcess + 100;
     const placements = await Promise.all(Array.from({ length: waiting }, () => pool.place(false)));
@@ -104,16 +89,7 @@ describe("placing calls on the shared pool while its process starts (SPEC §8.3)
   });
 
   it("keeps room for calls on a process full of standing listens: listens past the per-process bound are refused, calls still placed", async (t) => {
-    const pool = new ModernPool({
-      upstream: "u",
-      table: new ProcessTable(1),
-      newChild: () =>
-        new ChildProcessTransport({ command: [process.execPath, modernServer], cwd: undefined, env: {} }),
-      idleTimeoutMs: 60_000,
-      probeTimeoutMs: 20_000,
-      slotWaitMs: 1_000,
-      onEra: () => {},
-    });
+    const pool = modernPool(1);
     t.after(() => pool.close("shutdown"));
     const listens = await Promise.all(
       Array.from({ length: maxPendingPerProcess }, () => pool.place(false, true)),

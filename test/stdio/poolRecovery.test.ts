@@ -11,29 +11,19 @@ import { request } from "undici";
 import { stdoutClosedGraceMs } from "../../src/upstreams/stdio/ChildProcessTransport.ts";
 import type { ManualTimers } from "../support/ManualTimers.ts";
 import { until } from "../support/until.ts";
-import { cleanups, headers, initialize, modernServer, rig } from "./stdioRig.ts";
+import {
+  cleanups,
+  envelope,
+  headers,
+  initialize,
+  modernHeaders,
+  modernServer,
+  post,
+  rig,
+  toolCall,
+} from "./stdioRig.ts";
 
 const flakyServer = fileURLToPath(new URL("./flakyModernServer.ts", import.meta.url));
-const modernHeaders = { ...headers, "mcp-protocol-version": "2026-07-28" };
-const envelope = {
-  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-  "io.modelcontextprotocol/clientCapabilities": {},
-};
-
-function toolCall(id: number, tool: string, args: Record<string, unknown>, meta = {}): string {
-  return JSON.stringify({
-    jsonrpc: "2.0",
-    id,
-    method: "tools/call",
-    params: { name: tool, arguments: args, _meta: { ...envelope, ...meta } },
-  });
-}
-
-async function post(url: string, body: string, with_: Record<string, string> = modernHeaders) {
-  const res = await request(url, { method: "POST", headers: with_, body });
-  return { status: res.statusCode, body: await res.body.text() };
-}
-
 /**
  * Steps time by the grace a process that closed its stdout has to exit, until `condition` holds: the
  * proxy sees the end of the pipe a moment after the child's stderr says it closed it.

@@ -94,6 +94,34 @@ export async function rig(
 }
 
 export const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+/** The headers of a 2026-07-28 POST. */
+export const modernHeaders = { ...headers, "mcp-protocol-version": "2026-07-28" };
+/** The `_meta` envelope of a 2026-07-28 request (basic/index, "Per-request protocol fields"). */
+export const envelope = {
+  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+  "io.modelcontextprotocol/clientCapabilities": {},
+};
+
+/** A 2026-07-28 `tools/call` of `tool`, its `_meta` the envelope and `meta`. */
+export function toolCall(
+  id: number | string,
+  tool: string,
+  args: Record<string, unknown>,
+  meta: Record<string, unknown> = {},
+): string {
+  return JSON.stringify({
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: { name: tool, arguments: args, _meta: { ...envelope, ...meta } },
+  });
+}
+
+/** POSTs `body` (as a 2026-07-28 request unless `with_` says otherwise): the status and the whole body. */
+export async function post(url: string, body: string, with_: Record<string, string> = modernHeaders) {
+  const res = await request(url, { method: "POST", headers: with_, body });
+  return { status: res.statusCode, body: await res.body.text() };
+}
 export const initialize = JSON.stringify({
   jsonrpc: "2.0",
   id: 1,

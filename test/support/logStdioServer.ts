@@ -7,6 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { discoverAnswer } from "./discoverAnswer.ts";
 
 const arg = (name: string) => {
   const at = process.argv.indexOf(name);
@@ -30,19 +31,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   const message = JSON.parse(line) as Call;
   if (message.id === undefined) return;
   if (message.method === "server/discover") {
-    when(go, () =>
-      write({
-        jsonrpc: "2.0",
-        id: message.id,
-        result: {
-          resultType: "complete",
-          supportedVersions: ["2026-07-28"],
-          capabilities: { tools: {}, logging: {} },
-          ttlMs: 0,
-          cacheScope: "private",
-        },
-      }),
-    );
+    when(go, () => write(discoverAnswer(message.id, { tools: {}, logging: {} })));
     return;
   }
   const who = message.params?.arguments?.who ?? "?";

@@ -7,6 +7,7 @@
  * modern stdio server "MUST NOT" write). Each error answer it gets is written to stderr.
  */
 import { createInterface } from "node:readline";
+import { discoverAnswer } from "./discoverAnswer.ts";
 
 const write = (message: unknown) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
@@ -18,17 +19,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   }
   if (message.id === undefined) return; // a notification
   if (message.method === "server/discover") {
-    write({
-      jsonrpc: "2.0",
-      id: message.id,
-      result: {
-        resultType: "complete",
-        supportedVersions: ["2026-07-28"],
-        capabilities: { tools: {} },
-        ttlMs: 0,
-        cacheScope: "private",
-      },
-    });
+    write(discoverAnswer(message.id));
     return;
   }
   process.stdout.write("this is no JSON\n");
