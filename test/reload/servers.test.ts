@@ -192,8 +192,8 @@ describe("reload adds and removes servers under load (SPEC §7.1, §6.3)", () =>
     });
 
     // the new table serves at once, while b still holds the calls routed before the swap
-    const gone = await call(`${proxy.url}/b`);
-    assert.equal(gone.status, 404, gone.text);
+    const missed = JSON.stringify({ error: "not found: no route of this proxy serves this path" });
+    assert.deepEqual(await call(`${proxy.url}/b`), { status: 404, text: missed });
     assert.equal((await call(`${proxy.url}/c`)).status, 200);
     assert.equal(c.seen.length, 1);
     for (const reply of heldByGate.splice(0)) reply();
@@ -217,6 +217,10 @@ describe("reload adds and removes servers under load (SPEC §7.1, §6.3)", () =>
     );
     assert.equal(afterSwap.length, clients);
     assert.deepEqual(new Set(afterSwap.map((r) => r.status)), new Set([404]));
+    assert.ok(
+      afterSwap.every((r) => r.text === missed),
+      "the proxy's own 404: nothing forwarded",
+    );
 
     // the long call is still open on b after all that; released, it is answered 200
     assert.equal(heldSettled, false, "the long call waits for b");
