@@ -78,6 +78,42 @@ export function upstreamsToml(upstreams: { name: string; url: string; extra?: st
     .join("\n");
 }
 
+/** One upstream of a `[[servers]]` entry: an HTTP `url` or a stdio `command`; unnamed, it is `<server>-<n>`. */
+export interface ServerUpstreamToml {
+  readonly name?: string;
+  readonly url?: string;
+  readonly command?: readonly string[];
+  /** More lines of its `[[servers.upstreams]]` table. */
+  readonly extra?: string;
+}
+
+/** One `[[servers]]` entry (SPEC §7.1). */
+export interface ServerToml {
+  readonly name: string;
+  readonly route?: string;
+  /** More keys of the server's own table (`tools = …`, `[servers.circuit_breaker]` …), before its upstreams. */
+  readonly extra?: string;
+  readonly upstreams: readonly ServerUpstreamToml[];
+}
+
+/** A TOML `[[servers]]` list, each with its `[[servers.upstreams]]`. */
+export function serversToml(servers: readonly ServerToml[]): string {
+  const line = (key: string, value: unknown) =>
+    value === undefined ? "" : `${key} = ${JSON.stringify(value)}\n`;
+  return servers
+    .map(
+      (s) =>
+        `[[servers]]\n${line("name", s.name)}${line("route", s.route)}${s.extra ?? ""}\n` +
+        s.upstreams
+          .map(
+            (u) =>
+              `[[servers.upstreams]]\n${line("name", u.name)}${line("url", u.url)}${line("command", u.command)}${u.extra ?? ""}\n`,
+          )
+          .join("\n"),
+    )
+    .join("\n");
+}
+
 /** A JSON-RPC request body. */
 export function rpc(id: number | string | null, method = "tools/list"): string {
   return JSON.stringify({ jsonrpc: "2.0", id, method });
