@@ -23,8 +23,14 @@ export interface JsonRpcCall {
 
 /** What a POST body holds, for the proxy: a call, a message it need not judge, or no JSON-RPC at all. */
 export type ReadBody =
-  | { readonly kind: "call"; readonly call: JsonRpcCall; readonly messages: readonly Message[] }
-  | { readonly kind: "message"; readonly messages: readonly Message[] }
+  | {
+      readonly kind: "call";
+      readonly call: JsonRpcCall;
+      readonly messages: readonly Message[];
+      /** A JSON array, even of one message: its answer is an array too. */
+      readonly batch: boolean;
+    }
+  | { readonly kind: "message"; readonly messages: readonly Message[]; readonly batch: boolean }
   | { readonly kind: "other" };
 
 /** A message of the body as parsed. */
@@ -68,11 +74,12 @@ export function readJsonRpcBody(body: Buffer): ReadBody {
       (tools as string[]).push(name);
     }
   }
-  if (requests.length === 0) return { kind: "message", messages };
+  if (requests.length === 0) return { kind: "message", messages, batch: read.batch };
   // a batch's tools are not `tool`: one tool circuit guards one call (see McpCalls)
   const tool = read.batch ? undefined : tools[0];
   const modern = !read.batch && modernClaim(messages[0] as Message) !== undefined;
-  return { kind: "call", call: new BodyCall(requests, progressTokens, tool, tools, modern), messages };
+  const call = new BodyCall(requests, progressTokens, tool, tools, modern);
+  return { kind: "call", call, messages, batch: read.batch };
 }
 
 /** A call read from a body: its ids' texts are read out of the body when first asked for. */

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { Acquisition } from "../breaker/Acquisition.ts";
 import type { BodyFilter } from "../exchange/BodyFilter.ts";
 import { PairedPermit } from "../exchange/PairedPermit.ts";
-import { type JsonRpcCall, type Message, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
+import { type JsonRpcCall, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
 import { headersDisagree } from "../jsonrpc/routingHeaders.ts";
 import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
 import { JsonRpcJudge, type JsonRpcRules } from "../judges/JsonRpcJudge.ts";
@@ -13,16 +13,16 @@ import type { SessionsOnly } from "../upstreams/stdio/sessionsOnly.ts";
 import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import {
   sendBatchedToolCall,
-  sendBatchedToolList,
   sendHeaderMismatch,
-  sendToolNotAllowed,
   sendToolUnavailable,
+  sendUnreadableBody,
   type ToolRefusal,
 } from "./mcpAnswers.ts";
 import { ToolCallWitness } from "./ToolCallWitness.ts";
 import type { ToolCircuits } from "./ToolCircuits.ts";
 import { ToolListFilter } from "./ToolListFilter.ts";
 import { maxToolListBytes, ToolListJudge } from "./ToolListJudge.ts";
+import { filterRefusal, readableBody } from "./toolFilterRefusal.ts";
 import { isToolName, maxToolNameLength } from "./toolName.ts";
 
 export interface McpCallsOptions {
@@ -80,14 +80,23 @@ export class McpCalls implements CallReader {
 
   read(request: UpstreamRequest, headers: IncomingHttpHeaders): Call {
     const body = request.body;
-    if (request.method !== "POST" || body === undefined || body.length === 0 || !this.#o.readJsonRpc)
+    const allows = this.#o.allowsTool;
+    if (request.method !== "POST" || body === undefined || body.length === 0 || !this.#o.readJsonRpc) {
+      // a filtered server's event stream outside a POST (a resumed one, Last-Event-ID) may replay a list
+      if (allows !== undefined && request.method === "GET") return this.#streamFiltered(allows);
       return this.#plain;
+    }
+    if (allows !== undefined && !readableBody(headers)) return this.#refused(sendUnreadableBody);
     const read = readJsonRpcBody(body);
-    if (read.kind === "other") return this.#plain;
+    if (read.kind === "other") return allows === undefined ? this.#plain : this.#refused(sendUnreadableBody);
     const mismatch = headersDisagree(headers, read.messages);
     if (mismatch !== undefined) {
       const id = read.kind === "call" ? (read.call.ids[0] as string) : "null";
-      return { refuse: (res) => sendHeaderMismatch(res, id, mismatch), judge: this.#plain.judge };
+      return this.#refused((res) => sendHeaderMismatch(res, id, mismatch));
+    }
+    if (allows !== undefined) {
+      const refusal = filterRefusal(read, allows);
+      if (refusal !== undefined) return this.#refused(refusal);
     }
     if (read.kind === "message") return this.#plain;
     const call = read.call;
@@ -95,13 +104,8 @@ export class McpCalls implements CallReader {
     // would pass its tool's circuit by (an operator's forced open included). Batches left MCP with
     // 2025-06-18 and no SDK client sends one, so such a batch is refused rather than half guarded.
     if (call.tool === undefined && call.tools !== undefined && call.tools.length > 0)
-      return { refuse: (res) => sendBatchedToolCall(res, call.ids), judge: this.#plain.judge };
-    const lone = read.messages.length === 1 ? read.messages[0] : undefined;
-    const allows = this.#o.allowsTool;
-    if (allows !== undefined) {
-      const refusal = filterRefusal(call, read.messages, lone, allows);
-      if (refusal !== undefined) return { refuse: refusal, judge: this.#plain.judge };
-    }
+      return this.#refused((res) => sendBatchedToolCall(res, call.ids));
+    const lone = !read.batch && read.messages.length === 1 ? read.messages[0] : undefined;
     const sessionless = headers["mcp-session-id"] === undefined && lone?.method !== "initialize";
     const listsTools = lone?.method === "tools/list";
     const filter =
@@ -110,26 +114,20 @@ export class McpCalls implements CallReader {
         : undefined;
     return new McpCall(call, this.#o, sessionless && this.#o.sessionsOnly.any, listsTools, filter);
   }
-}
 
-/**
- * How a server's `tools` filter refuses a call before it is sent (SPEC §7.1), if it does: a tool it
- * leaves out is no tool of this server (-32602: neutral, no permit taken, nothing forwarded); a batch
- * holding a `tools/list` is refused as a batched tool call is, since only a lone list's answer is
- * filtered. Costs a RegExp test per `tools/call`, on filtered servers only.
- */
-function filterRefusal(
-  call: JsonRpcCall,
-  messages: readonly Message[],
-  lone: Message | undefined,
-  allows: (tool: string) => boolean,
-): ((res: ServerResponse) => void) | undefined {
-  const tool = call.tool;
-  if (tool !== undefined && !allows(tool))
-    return (res) => sendToolNotAllowed(res, call.ids[0] as string, tool);
-  if (lone === undefined && messages.some((message) => message.method === "tools/list"))
-    return (res) => sendBatchedToolList(res, call.ids);
-  return undefined;
+  /** A request answered at once with `answer`, never forwarded (neutral: no permit is taken). */
+  #refused(answer: (res: ServerResponse) => void): Call {
+    return { refuse: answer, judge: this.#plain.judge };
+  }
+
+  /** A GET on a filtered server: every list its event stream carries is filtered, as a POST's is. */
+  #streamFiltered(allows: (tool: string) => boolean): Call {
+    const budget = this.#listBudget as BodyBudget;
+    return {
+      judge: this.#plain.judge,
+      bodyFilter: () => new ToolListFilter(allows, "null", budget, undefined, { streamOnly: true }),
+    };
+  }
 }
 
 /**

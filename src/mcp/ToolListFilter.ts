@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from "node:zlib";
 import type { BodyFilter } from "../exchange/BodyFilter.ts";
 import { EventBoundaries, isEventStream } from "../http/eventStream.ts";
+import { decodeUtf8 } from "../jsonrpc/jsonRpc.ts";
 import type { BodyBudget } from "../proxy/BodyBudget.ts";
 import { type UnfilteredList, unfilteredListAnswer } from "./mcpAnswers.ts";
 import { maxToolListBytes } from "./ToolListJudge.ts";
@@ -51,6 +52,11 @@ export class ToolListFilter implements BodyFilter {
   #boundaries: EventBoundaries | undefined;
   /** A list answer has been read (and passed on, filtered if it had to be). */
   #listSeen = false;
+  /**
+   * A stream outside a POST (a GET's: resumed, or of the deprecated HTTP+SSE transport): only an event
+   * stream is read, and every list it carries is filtered, not only the first.
+   */
+  readonly #streamOnly: boolean;
 
   /**
    * `budget`: the bytes the lists being filtered may hold together (each is bounded by `maxBytes`),
@@ -61,7 +67,9 @@ export class ToolListFilter implements BodyFilter {
     id: string,
     budget: BodyBudget,
     maxBytes = maxToolListBytes,
+    { streamOnly = false }: { readonly streamOnly?: boolean } = {},
   ) {
+    this.#streamOnly = streamOnly;
     this.#allows = allows;
     this.#id = id;
     this.#budget = budget;
@@ -71,6 +79,7 @@ export class ToolListFilter implements BodyFilter {
   head(status: number, headers: IncomingHttpHeaders): IncomingHttpHeaders {
     // an error status carries no list: its body passes as it is
     if (status < 200 || status > 299) return headers;
+    if (this.#streamOnly && !isEventStream(headers)) return headers;
     const { "content-length": _length, "content-encoding": encoding, ...rest } = headers;
     const coding = encoding?.trim().toLowerCase();
     const encoded = coding !== undefined && coding !== "" && coding !== "identity";
@@ -157,7 +166,23 @@ export class ToolListFilter implements BodyFilter {
         return this.#error(tooLarge ? "list_too_large" : "list_unreadable");
       }
     }
-    return this.#filtered(body) ?? body;
+    // an answer the proxy cannot read as one JSON-RPC message might still be read as a list by a
+    // client (a byte order mark, an array): it never passes unfiltered
+    const read = this.#read(body);
+    if (read === undefined) return this.#error("list_unreadable");
+    return this.#filtered(read) ?? body;
+  }
+
+  /** A JSON body as one JSON-RPC message (a byte order mark dropped, as clients do); undefined: not one. */
+  #read(body: Buffer): Record<string, unknown> | undefined {
+    try {
+      const message: unknown = JSON.parse(decodeUtf8(body));
+      return typeof message === "object" && message !== null && !Array.isArray(message)
+        ? (message as Record<string, unknown>)
+        : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The events a chunk ends, each as it was but the list's; the rest of the chunk is held. */
@@ -171,7 +196,7 @@ export class ToolListFilter implements BodyFilter {
       if (refused !== undefined) return this.#unfilteredEvent(out, refused);
       start = end;
       out.push(this.#event(this.#take(), true));
-      if (this.#listSeen) {
+      if (this.#listSeen && !this.#streamOnly) {
         // the list has passed: the rest of the stream is none of the filter's business
         this.#mode = "pass";
         if (start < chunk.length) out.push(chunk.subarray(start));
@@ -200,7 +225,9 @@ export class ToolListFilter implements BodyFilter {
       else if (line.startsWith("data:")) data.push(line.slice(line.charCodeAt(5) === 0x20 ? 6 : 5));
     }
     if (data.length === 0) return raw;
-    const filtered = this.#filtered(Buffer.from(data.join("\n")));
+    const message = this.#read(Buffer.from(data.join("\n")));
+    // an event's data that is no JSON-RPC message is no list for a client either
+    const filtered = message === undefined ? undefined : this.#filtered(message);
     if (filtered === undefined) return raw;
     // the event's other fields (event, id, retry, comments) stay; its data becomes one line
     const lines: string[] = [];
@@ -219,16 +246,9 @@ export class ToolListFilter implements BodyFilter {
 
   /**
    * The answer without the tools the filter leaves out, as JSON text; undefined when it is no list
-   * answer (not JSON, no `result.tools` array) or the filter leaves every tool in.
+   * answer (no `result.tools` array) or the filter leaves every tool in.
    */
-  #filtered(body: Buffer): Buffer | undefined {
-    let message: unknown;
-    try {
-      message = JSON.parse(body.toString("utf8"));
-    } catch {
-      return undefined; // not JSON: no client can read a list out of it either
-    }
-    if (typeof message !== "object" || message === null || Array.isArray(message)) return undefined;
+  #filtered(message: Record<string, unknown>): Buffer | undefined {
     const { result } = message as { result?: unknown };
     if (typeof result !== "object" || result === null) return undefined;
     const { tools } = result as { tools?: unknown };
@@ -240,7 +260,7 @@ export class ToolListFilter implements BodyFilter {
       return typeof name === "string" && this.#allows(name);
     });
     if (kept.length === tools.length) return undefined;
-    const answer = { ...(message as Record<string, unknown>), result: { ...result, tools: kept } };
+    const answer = { ...message, result: { ...result, tools: kept } };
     return Buffer.from(this.#serialised(answer));
   }
 

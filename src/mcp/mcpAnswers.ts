@@ -86,6 +86,20 @@ export function sendToolNotAllowed(res: ServerResponse, id: string, tool: string
 }
 
 /**
+ * The answer to a POST a server with a `tools` filter cannot read (SPEC §7.1): a content coding, a
+ * charset other than UTF-8, or a body that is no JSON-RPC — the server might read it otherwise, and a
+ * call of a tool the filter leaves out would pass unseen. 400 with JSON-RPC error -32600.
+ */
+export function sendUnreadableBody(res: ServerResponse): void {
+  const error = {
+    code: -32600,
+    message: "Invalid request: this server takes JSON-RPC it can read: UTF-8 JSON without a content coding",
+    data: { reason: "unreadable_body" },
+  };
+  send(res, 400, errorAnswer("null", error));
+}
+
+/**
  * The answer to a batch that holds a `tools/list` on a server with a `tools` filter: 400 with JSON-RPC
  * error -32600 for each request id, as for a batched tool call (only a lone list's answer is filtered).
  */
