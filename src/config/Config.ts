@@ -97,6 +97,12 @@ export interface Config {
   readonly fleet: FleetConfig | undefined;
 }
 
+/** A server's `tools` filter as written: globs over its own tool names (SPEC §7.1). */
+export interface ToolGlobs {
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+}
+
 /** One MCP server: a named pool of replicas, on a route of its own (SPEC §7.1). */
 export interface ServerConfig {
   /** 1–32 of [a-z0-9-]; "default" for the old form. */
@@ -110,6 +116,8 @@ export interface ServerConfig {
   readonly publicUrl: URL | undefined;
   /** The `tools` filter over the server's own tool names; undefined: every tool (no filter at all). */
   readonly allowsTool: ((tool: string) => boolean) | undefined;
+  /** The globs `allowsTool` was made of, as written (a reload tells an edit of them); undefined: none. */
+  readonly tools: ToolGlobs | undefined;
   /** Its replicas, in file order, with the server's overrides of `[proxy.*]` already merged in. */
   readonly upstreams: readonly UpstreamConfig[];
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { parseListenAddress } from "../http/listenAddress.ts";
 import { duration } from "./duration.ts";
 import { hasCredentials } from "./redactUrl.ts";
+import { unreachableRoute } from "./unreachableRoute.ts";
 
 /**
  * The TOML configuration of SPEC §2: every key, its type, range and default. Objects are strict, so
@@ -63,7 +64,12 @@ const httpUrl = z
   .refine((text) => !hasCredentials(text), credentialsNotSent);
 
 /** `server.route`, `servers[].route`: where clients reach the proxy (or a server), as a path prefix. */
-const routePath = z.string().regex(/^\/[^?#\s]*$/, 'expected a path starting with "/", without query');
+const routePath = z
+  .string()
+  .regex(/^\/[^?#\s]*$/, 'expected a path starting with "/", without query')
+  .refine((route) => unreachableRoute(route) === undefined, {
+    error: (issue) => unreachableRoute(issue.input as string) ?? "",
+  });
 
 /** `[[upstreams]]` and `[[servers.upstreams]]`: one replica, over HTTP or stdio. */
 const upstreamTable = z.strictObject({

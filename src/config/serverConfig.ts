@@ -77,6 +77,7 @@ export function serverConfigs(source: string, effective: EffectiveConfig): Serve
         name: implicitServer,
         route: effective.server.route ?? "/",
         publicUrl: root,
+        tools: undefined,
         allowsTool: undefined,
         upstreams: upstreams(effective.upstreams, (i) => `upstreams[${i}]`, proxy.max_in_flight),
       },
@@ -93,6 +94,10 @@ export function serverConfigs(source: string, effective: EffectiveConfig): Serve
     // no `tools` key, no filter at all: nothing is tested per call
     allowsTool:
       server.tools === undefined ? undefined : toolFilterMatcher(server.tools.include, server.tools.exclude),
+    tools:
+      server.tools === undefined
+        ? undefined
+        : { include: server.tools.include ?? ["*"], exclude: server.tools.exclude ?? [] },
     upstreams: upstreams(
       server.upstreams,
       (i) => `servers[${s}].upstreams[${i}]`,

@@ -9,9 +9,8 @@ export interface ServerChanges {
 }
 
 /**
- * Which servers a new config adds, removes or changes. A tools filter is a function made anew by each
- * load, so a filter counts as changed when it comes or goes; an edit of its globs shows in the log of
- * changed settings, not here.
+ * Which servers a new config adds, removes or changes: its route, its tools filter's globs (an edit of
+ * what a client may call is told), or the names of its upstreams.
  */
 export function planServers(before: readonly ServerConfig[], after: readonly ServerConfig[]): ServerChanges {
   const old = new Map(before.map((server) => [server.name, server]));
@@ -30,7 +29,7 @@ export function planServers(before: readonly ServerConfig[], after: readonly Ser
 function sameServer(a: ServerConfig, b: ServerConfig): boolean {
   return (
     a.route === b.route &&
-    (a.allowsTool === undefined) === (b.allowsTool === undefined) &&
+    JSON.stringify(a.tools) === JSON.stringify(b.tools) &&
     a.upstreams.length === b.upstreams.length &&
     a.upstreams.every((u, i) => u.name === b.upstreams[i]?.name)
   );

@@ -47,6 +47,7 @@ function serversConfig(
       route,
       publicUrl: root === undefined ? undefined : new URL(targetPath(root.pathname, route), root),
       allowsTool: undefined,
+      tools: undefined,
       upstreams: upstreams.map((u) => byName.get(u) ?? assert.fail(u)),
     }));
     return { ...config, upstreams: grouped.flatMap((server) => server.upstreams), servers: grouped };
