@@ -18,6 +18,7 @@ import { ReloadRefused } from "../reload/ReloadRefused.ts";
 import { planServers } from "../reload/serverPlan.ts";
 import { planUpstreams, type UpstreamChanges } from "../reload/upstreamPlan.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
+import { ConnectionPools } from "../upstreams/http/ConnectionPools.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
 import { CircuitAuditTrail } from "./CircuitAuditTrail.ts";
 import { assembleDataPlane, type DataPlane } from "./DataPlane.ts";
@@ -95,6 +96,7 @@ export class Breakwater {
       clock,
       timers,
       fallbackSessionKey: randomBytes(32),
+      connectionPools: new ConnectionPools(),
       observer: {
         head: (report) => metrics.head(report),
         settled: (report) => {

@@ -18,6 +18,7 @@ import { ServerPool } from "../proxy/ServerPool.ts";
 import type { RunningUpstream, UpstreamPlan } from "../reload/upstreamPlan.ts";
 import { SessionTokens } from "../sessions/SessionTokens.ts";
 import type { Timers } from "../time/Timers.ts";
+import type { ConnectionPools } from "../upstreams/http/ConnectionPools.ts";
 import { sessionsOnly } from "../upstreams/stdio/sessionsOnly.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
 import { assembleUpstreams } from "./UpstreamAssembly.ts";
@@ -38,6 +39,8 @@ export interface DataPlaneParts {
   readonly onProxyResources: (upstream: Upstream, code: string) => void;
   /** A circuit refused the proxy's own health check: kept out of clients' rejections. */
   readonly onHealthCheckRefused: (upstream: string) => void;
+  /** The HTTP upstreams' connection pools, one per origin, shared across servers and reloads. */
+  readonly connectionPools: ConnectionPools;
 }
 
 /** Everything one configuration runs on: its upstreams, what the proxy reads per request, its checks. */

@@ -81,7 +81,7 @@ export function assembleUpstreams(
       }
       upstream =
         u.stdio === undefined
-          ? new HttpUpstream(u, circuit, config.requestTimeoutMs)
+          ? new HttpUpstream(u, circuit, config.requestTimeoutMs, { pools: parts.connectionPools })
           : stdioUpstream(u.name, u.stdio, circuit, logger, metrics);
     }
     running.set(u.name, { config: u, requestTimeoutMs: config.requestTimeoutMs, upstream });

@@ -15,6 +15,7 @@ import type {
   Upstream,
   UpstreamRequest,
 } from "../Upstream.ts";
+import { ConnectionPools } from "./ConnectionPools.ts";
 import { type ReuseWatcher, watchReuse } from "./connectionReuse.ts";
 import { httpCheck, mcpCheck } from "./healthChecks.ts";
 
@@ -36,6 +37,11 @@ const proxyResourceFailures = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"])
 export interface HttpUpstreamOptions {
   /** How connections are made (undici's connector); tests pass one that fails as a host would. */
   readonly connector?: buildConnector.connector;
+  /**
+   * Pools shared with the other upstreams of the same origin and settings (the proxy's, across
+   * reloads); default: a pool of its own.
+   */
+  readonly pools?: ConnectionPools;
 }
 
 /**
@@ -52,6 +58,11 @@ export class HttpUpstream implements Upstream {
   readonly #url: URL;
   readonly #basePath: string;
   readonly #pool: Pool;
+  readonly #pools: ConnectionPools;
+  /** Its pool's key in `#pools`: the origin and every setting of the connections. */
+  readonly #poolKey: string;
+  /** Let go of its pool once: a second close must not take another upstream's hold. */
+  #closed: Promise<void> | undefined;
   readonly #finished = () => {
     this.#inFlight--;
   };
@@ -72,23 +83,35 @@ export class HttpUpstream implements Upstream {
     this.#check = config.healthCheck;
     this.#url = url;
     this.#basePath = url.pathname;
-    this.#pool = new Pool(url.origin, {
-      // the proxy's own deadline bounds the time to response headers (connect included); once headers
-      // have come, a body such as an SSE stream may take as long as it likes
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connectTimeout: Math.min(requestTimeoutMs, 10_000),
-      // The stale keep-alive race is avoided here, not by resending: an idle connection is dropped
-      // 2 s before the upstream's own `Keep-Alive: timeout=` hint says it will drop it (undici's
-      // threshold), and after 4 s when there is no hint (node's own servers drop theirs after 5 s).
-      keepAliveTimeout: 4_000,
-      keepAliveTimeoutThreshold: 2_000,
-      ...(options.connector !== undefined
-        ? { connect: options.connector }
-        : url.protocol === "https:"
-          ? { connect: tlsOptions(config) }
-          : {}),
-    });
+    const connectTimeout = Math.min(requestTimeoutMs, 10_000);
+    const tls = url.protocol === "https:" ? tlsOptions(config) : undefined;
+    this.#pools = options.pools ?? new ConnectionPools();
+    // a test's own connector is never shared; TLS settings are part of the key (the CA as its text)
+    this.#poolKey =
+      options.connector !== undefined
+        ? `${url.origin}\0own:${config.name}`
+        : `${url.origin}\0${connectTimeout}\0${config.tls.insecure}\0${config.tls.ca ?? ""}`;
+    this.#pool = this.#pools.acquire(
+      this.#poolKey,
+      () =>
+        new Pool(url.origin, {
+          // the proxy's own deadline bounds the time to response headers (connect included); once headers
+          // have come, a body such as an SSE stream may take as long as it likes
+          headersTimeout: 0,
+          bodyTimeout: 0,
+          connectTimeout,
+          // The stale keep-alive race is avoided here, not by resending: an idle connection is dropped
+          // 2 s before the upstream's own `Keep-Alive: timeout=` hint says it will drop it (undici's
+          // threshold), and after 4 s when there is no hint (node's own servers drop theirs after 5 s).
+          keepAliveTimeout: 4_000,
+          keepAliveTimeoutThreshold: 2_000,
+          ...(options.connector !== undefined
+            ? { connect: options.connector }
+            : tls !== undefined
+              ? { connect: tls }
+              : {}),
+        }),
+    );
   }
 
   get inFlight(): number {
@@ -129,8 +152,10 @@ export class HttpUpstream implements Upstream {
     );
   }
 
+  /** Lets go of its pool: its connections close, unless another upstream of the origin still uses them. */
   close(): Promise<void> {
-    return this.#pool.destroy();
+    this.#closed ??= this.#pools.release(this.#poolKey);
+    return this.#closed;
   }
 }
 
