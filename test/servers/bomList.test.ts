@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { startProxy } from "../support/proxy.ts";
 import { startUpstream } from "../support/upstream.ts";
+import { notesProxy } from "./filterRig.ts";
 
 const opened: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -20,16 +20,7 @@ describe("a JSON tools/list answer starting with a UTF-8 byte order mark", () =>
       res.end(`\uFEFF${JSON.stringify({ jsonrpc: "2.0", id, result: { tools } })}`);
     });
     opened.push(() => upstream.close());
-    const proxy = await startProxy(`
-[[servers]]
-name = "notes"
-route = "/notes/mcp"
-tools = { exclude = ["delete_*"] }
-
-[[servers.upstreams]]
-name = "notes-a"
-url = "${upstream.url}"
-`);
+    const proxy = await notesProxy(upstream.url);
     opened.push(() => proxy.close());
     const res = await fetch(`${proxy.url}/notes/mcp`, {
       method: "POST",

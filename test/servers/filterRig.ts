@@ -4,6 +4,7 @@ import { createMcpExpressApp } from "@modelcontextprotocol/sdk/server/express.js
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { z } from "zod";
+import { startProxy, type TestProxy } from "../support/proxy.ts";
 
 /**
  * An SDK 1.x MCP server as the SDK's docs build one: `createMcpExpressApp()` (express.json()), a
@@ -86,4 +87,18 @@ export async function resumableSdk1Server(): Promise<{ url: string; close(): Pro
       await new Promise((resolve) => http.close(resolve));
     },
   };
+}
+
+/** A Breakwater with one server, notes on /notes/mcp (upstream notes-a at `url`), its tools filter leaving out delete_*. */
+export function notesProxy(url: string): Promise<TestProxy> {
+  return startProxy(`
+[[servers]]
+name = "notes"
+route = "/notes/mcp"
+tools = { exclude = ["delete_*"] }
+
+[[servers.upstreams]]
+name = "notes-a"
+url = "${url}"
+`);
 }

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
-import { startProxy } from "../support/proxy.ts";
 import { startUpstream } from "../support/upstream.ts";
+import { notesProxy } from "./filterRig.ts";
 
 const opened: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -31,16 +31,7 @@ describe("a call of an excluded tool that is not a lone, well-formed JSON-RPC re
         res.end("[]");
       });
       opened.push(() => upstream.close());
-      const proxy = await startProxy(`
-[[servers]]
-name = "notes"
-route = "/notes/mcp"
-tools = { exclude = ["delete_*"] }
-
-[[servers.upstreams]]
-name = "notes-a"
-url = "${upstream.url}"
-`);
+      const proxy = await notesProxy(upstream.url);
       opened.push(() => proxy.close());
       const res = await request(`${proxy.url}/notes/mcp`, {
         method: "POST",

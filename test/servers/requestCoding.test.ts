@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { request } from "undici";
-import { startProxy, type TestProxy } from "../support/proxy.ts";
-import { expressSdk1Server } from "./filterRig.ts";
+import type { TestProxy } from "../support/proxy.ts";
+import { expressSdk1Server, notesProxy } from "./filterRig.ts";
 
 const opened: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -13,16 +13,7 @@ after(async () => {
 async function filtered(): Promise<{ proxy: TestProxy; ran: string[] }> {
   const upstream = await expressSdk1Server();
   opened.push(() => upstream.close());
-  const proxy = await startProxy(`
-[[servers]]
-name = "notes"
-route = "/notes/mcp"
-tools = { exclude = ["delete_*"] }
-
-[[servers.upstreams]]
-name = "notes-a"
-url = "${upstream.url}"
-`);
+  const proxy = await notesProxy(upstream.url);
   opened.push(() => proxy.close());
   return { proxy, ran: upstream.ran };
 }

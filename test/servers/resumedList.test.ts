@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
-import { startProxy } from "../support/proxy.ts";
-import { resumableSdk1Server } from "./filterRig.ts";
+import { notesProxy, resumableSdk1Server } from "./filterRig.ts";
 
 const opened: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -16,16 +15,7 @@ describe("a tools/list answer replayed on a resumed stream (GET, Last-Event-ID)"
   it("leaves the excluded tools out there too", async () => {
     const upstream = await resumableSdk1Server();
     opened.push(() => upstream.close());
-    const proxy = await startProxy(`
-[[servers]]
-name = "notes"
-route = "/notes/mcp"
-tools = { exclude = ["delete_*"] }
-
-[[servers.upstreams]]
-name = "notes-a"
-url = "${upstream.url}"
-`);
+    const proxy = await notesProxy(upstream.url);
     opened.push(() => proxy.close());
     const url = `${proxy.url}/notes/mcp`;
     const init = await request(url, {
