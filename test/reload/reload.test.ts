@@ -1,86 +1,21 @@
 import assert from "node:assert/strict";
 import { randomBytes, X509Certificate } from "node:crypto";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { connect } from "node:tls";
 import { Agent, request } from "undici";
-import { Breakwater } from "../../src/app/Breakwater.ts";
-import { createLogger } from "../../src/app/logger.ts";
-import { loadConfig } from "../../src/config/loadConfig.ts";
-import { ConfigReloader, type LoadedConfig } from "../../src/reload/ConfigReloader.ts";
-import type { Timers } from "../../src/time/Timers.ts";
 import { makeCertificates } from "../support/certificates.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 import { upstreamsToml } from "../support/proxy.ts";
 import { until } from "../support/until.ts";
 import { echo, type Handler, startUpstream, type TestUpstream } from "../support/upstream.ts";
+import { cleanup, reloadable } from "./reloadRig.ts";
 
-const cleanup: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const step of cleanup.reverse()) await step();
 });
-
-/**
- * Breakwater from a config file that stays on disk, and a reloader for it; log lines kept. `timers`
- * step its waits; `alter` changes each config the reloader loads before it is applied.
- */
-async function reloadable(
-  toml: string,
-  {
-    timers,
-    alter = (loaded) => loaded,
-  }: { timers?: Timers; alter?: (loaded: LoadedConfig) => LoadedConfig } = {},
-) {
-  const dir = mkdtempSync(join(tmpdir(), "breakwater-reload-"));
-  const path = join(dir, "breakwater.toml");
-  writeFileSync(path, toml);
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  const logger = createLogger(sink);
-  const load = () => loadConfig({ configPath: path, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" });
-  const running = load();
-  const breakwater = new Breakwater({
-    config: running.config,
-    logger,
-    ...(timers === undefined ? {} : { timers }),
-  });
-  const { proxy, admin } = await breakwater.start();
-  const reloader = new ConfigReloader({
-    load: () => alter(load()),
-    running,
-    apply: (c) => breakwater.reload(c),
-    logger,
-    path,
-  });
-  cleanup.push(
-    () => rmSync(dir, { recursive: true, force: true }),
-    () => breakwater.close(1_000),
-    () => reloader.stop(),
-  );
-  return {
-    path,
-    breakwater,
-    reloader,
-    lines,
-    url: `http://127.0.0.1:${proxy.port}`,
-    adminUrl: `http://127.0.0.1:${admin.port}`,
-    /** Writes a new config and reloads it, as SIGHUP does; the log line of that reload. */
-    reloadWith(next: string) {
-      writeFileSync(path, next);
-      const count = lines.length;
-      reloader.reload("SIGHUP");
-      return lines.slice(count);
-    },
-  };
-}
 
 async function upstream(handler: Handler): Promise<TestUpstream> {
   const u = await startUpstream(handler);

@@ -1,65 +1,17 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { request } from "undici";
-import { Breakwater } from "../../src/app/Breakwater.ts";
-import { createLogger } from "../../src/app/logger.ts";
-import { loadConfig } from "../../src/config/loadConfig.ts";
-import { ConfigReloader } from "../../src/reload/ConfigReloader.ts";
 import { ManualClock } from "../support/ManualClock.ts";
 import { type ServerToml, serversToml } from "../support/proxy.ts";
 import { until } from "../support/until.ts";
 import { type Handler, startUpstream, type TestUpstream } from "../support/upstream.ts";
+import { cleanup, reloadable } from "./reloadRig.ts";
 
-const cleanup: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const step of cleanup.reverse()) await step();
 });
-
-/**
- * Breakwater from a config file that stays on disk, its reloader, and its log lines; the breakers'
- * clock stands still (their windows never roll: a circuit's counts are everything it saw).
- */
-async function reloadable(toml: string) {
-  const dir = mkdtempSync(join(tmpdir(), "breakwater-reload-servers-"));
-  const path = join(dir, "breakwater.toml");
-  writeFileSync(path, toml);
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  const logger = createLogger(sink);
-  const load = () => loadConfig({ configPath: path, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" });
-  const running = load();
-  const breakwater = new Breakwater({ config: running.config, logger, clock: new ManualClock(1_000_000) });
-  const { proxy, admin } = await breakwater.start();
-  const reloader = new ConfigReloader({ load, running, apply: (c) => breakwater.reload(c), logger, path });
-  cleanup.push(
-    () => rmSync(dir, { recursive: true, force: true }),
-    () => breakwater.close(1_000),
-    () => reloader.stop(),
-  );
-  return {
-    breakwater,
-    url: `http://127.0.0.1:${proxy.port}`,
-    adminUrl: `http://127.0.0.1:${admin.port}`,
-    /** Writes a new config and reloads it, as SIGHUP does; the log lines of that reload. */
-    reloadWith(next: string) {
-      writeFileSync(path, next);
-      const count = lines.length;
-      reloader.reload("SIGHUP");
-      return lines.slice(count);
-    },
-  };
-}
 
 /** The JSON-RPC result of a `tools/call`, naming who answered. */
 function answer(res: ServerResponse, body: string, name: string): void {
@@ -124,8 +76,10 @@ describe("reload adds and removes servers under load (SPEC §7.1, §6.3)", () =>
     const c = await upstream((_req, res, body) => answer(res, body, "c"));
     const config = (servers: ServerToml[]) => `[proxy.health_check]\nkind = "none"\n${serversToml(servers)}`;
     const serverA: ServerToml = { name: "a", route: "/a", upstreams: [{ url: a.url }] };
+    // the breakers' clock stands still (their windows never roll: a circuit's counts are all it saw)
     const proxy = await reloadable(
       config([serverA, { name: "b", route: "/b", upstreams: [{ url: b.url }] }]),
+      { clock: new ManualClock(1_000_000) },
     );
     const upstreamA = proxy.breakwater.upstreams.find((u) => u.name === "a-1");
     const circuitA = proxy.breakwater.circuits.get("a-1")?.breaker;
