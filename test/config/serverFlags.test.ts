@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { ConfigError } from "../../src/config/ConfigError.ts";
 import { type ConfigFlags, loadConfig } from "../../src/config/loadConfig.ts";
+import { configFile } from "../support/configFiles.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "breakwater-server-flags-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-function file(toml: string): string {
-  const path = join(dir, `c${++files}.toml`);
-  writeFileSync(path, toml);
-  return path;
-}
+const file = configFile;
 
 const serversFile =
   '[[servers]]\nname = "old"\nroute = "/old"\n[[servers.upstreams]]\nurl = "http://127.0.0.1:1/mcp"\n';

@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { ConfigError } from "../../src/config/ConfigError.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
+import { configFile } from "../support/configFiles.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "breakwater-servers-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-function file(toml: string): string {
-  const path = join(dir, `c${++files}.toml`);
-  writeFileSync(path, toml);
-  return path;
-}
+const file = configFile;
 
 /** The config error `toml` makes, each line without the file's name (which it must start with). */
 function problem(toml: string): string {

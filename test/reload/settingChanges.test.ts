@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
-import { loadConfig } from "../../src/config/loadConfig.ts";
+import { describe, it } from "node:test";
 import { settingChanges } from "../../src/reload/settingChanges.ts";
+import { loadToml } from "../support/configFiles.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "breakwater-setting-changes-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-const load = (toml: string) => {
-  const path = join(dir, `c${++files}.toml`);
-  writeFileSync(path, toml);
-  return loadConfig({ configPath: path }, {});
-};
+const load = loadToml;
 
 const a = '[[servers]]\nname = "a"\nroute = "/a"\n[[servers.upstreams]]\nurl = "http://127.0.0.1:1/"\n';
 

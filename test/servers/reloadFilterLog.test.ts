@@ -1,20 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
-import { loadConfig } from "../../src/config/loadConfig.ts";
+import { describe, it } from "node:test";
 import { planServers } from "../../src/reload/serverPlan.ts";
 import { settingChanges } from "../../src/reload/settingChanges.ts";
+import { loadToml } from "../support/configFiles.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "breakwater-filter-log-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-const load = (toml: string) => {
-  const path = join(dir, `c${++files}.toml`);
-  writeFileSync(path, toml);
-  return loadConfig({ configPath: path }, {});
-};
+const load = loadToml;
 const server = (exclude: string) =>
   `[[servers]]\nname = "a"\nroute = "/a"\ntools = { exclude = [${exclude}] }\n[[servers.upstreams]]\nurl = "http://127.0.0.1:1/"\n`;
 

@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { ConfigError } from "../../src/config/ConfigError.ts";
-import { loadConfig } from "../../src/config/loadConfig.ts";
+import { loadToml } from "../support/configFiles.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "breakwater-routes-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-const load = (toml: string) => {
-  const path = join(dir, `c${++files}.toml`);
-  writeFileSync(path, toml);
-  return loadConfig({ configPath: path }, {});
-};
+const load = loadToml;
 const twoServers = (route: string) =>
   `[[servers]]\nname = "a"\nroute = "${route}"\n[[servers.upstreams]]\nurl = "http://127.0.0.1:1/"\n` +
   `[[servers]]\nname = "b"\nroute = "/b/mcp"\n[[servers.upstreams]]\nurl = "http://127.0.0.1:2/"\n`;
