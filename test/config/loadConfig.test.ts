@@ -1,19 +1,12 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError } from "../../src/config/ConfigError.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
+import { configFile } from "../support/configFiles.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "breakwater-config-"));
-let files = 0;
-function file(toml: string): string {
-  const path = join(dir, `c${++files}.toml`);
-  writeFileSync(path, toml);
-  return path;
-}
+const file = configFile;
 
 function refuses(toml: string, message: RegExp, env: NodeJS.ProcessEnv = {}) {
   const path = file(toml);
