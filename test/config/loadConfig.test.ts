@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError } from "../../src/config/ConfigError.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
@@ -385,7 +385,7 @@ describe("loading the configuration", () => {
     assert.throws(() => loadConfig({ upstreams: ["nope"] }), /--upstream "nope": expected an http/);
     assert.throws(() => loadConfig({ listen: "x", upstreams: ["http://h"] }), /--listen "x"/);
     assert.throws(
-      () => loadConfig({ configPath: join(dir, "missing.toml") }),
+      () => loadConfig({ configPath: join(dirname(file("")), "missing.toml") }),
       /cannot read config file .*missing\.toml/,
     );
   });
