@@ -47,7 +47,8 @@ export interface Reaction {
  * holders. Slow, and obviously right.
  *
  * A clock that steps back behind an opening starts the open time again from the reading that finds
- * it so; a probe taken "after" the current reading holds no slot. A listener's reaction to a change
+ * it so; a probe taken "after" the current reading, like one past the open duration, holds no slot
+ * that another probe may take — and once taken over, the slot is the new probe's for good. A listener's reaction to a change
  * runs as soon as the change has happened, and the changes are listed in the order they happened.
  */
 export class ReferenceModel {
@@ -65,7 +66,8 @@ export class ReferenceModel {
   #consecutive = 0;
   #rejected = 0;
   #transitions = 0;
-  #probes: { call: ModelCall; takenAt: number }[] = [];
+  /** The half-open probe slots in order, each with the probe that took it last. */
+  #slots: ({ call: ModelCall; takenAt: number } | undefined)[] = [];
   #probeSuccesses = 0;
   readonly #o: ModelOptions;
 
@@ -78,7 +80,7 @@ export class ReferenceModel {
     this.#now = now;
     if (this.#state === "open" && now < this.#openedAt) this.#openedAt = now;
     if (this.#state === "open" && now >= this.#openedAt + this.#openFor) {
-      this.#probes = [];
+      this.#slots = [];
       this.#probeSuccesses = 0;
       this.#change("half_open", "open_duration_elapsed", this.#openedAt + this.#openFor);
     }
@@ -90,7 +92,6 @@ export class ReferenceModel {
     const state = this.state(now);
     const admit = (probe: boolean): ModelAcquisition => {
       const call = { generation: this.#generation, startedAt: now, probe, settled: false };
-      if (probe) this.#probes.push({ call, takenAt: now });
       return { admitted: true, call };
     };
     if (state === "closed" || state === "disabled") return admit(false);
@@ -98,11 +99,16 @@ export class ReferenceModel {
     if (state === "open") return this.#reject(state, this.#openedAt + this.#openFor - now);
     if (this.#o.halfOpenProbesOnly && !asProbe)
       return this.#reject(state, Math.min(1_000, this.#o.openDuration));
-    const holding = this.#probes.filter(
-      (p) => !p.call.settled && now - p.takenAt < this.#o.openDuration && now >= p.takenAt,
-    );
-    if (holding.length < this.#o.halfOpenMaxConcurrent) return admit(true);
-    return this.#reject(state, Math.min(...holding.map((p) => p.takenAt)) + this.#o.openDuration - now);
+    const holds = (p: { call: ModelCall; takenAt: number } | undefined) =>
+      p !== undefined && !p.call.settled && now - p.takenAt < this.#o.openDuration && now >= p.takenAt;
+    for (let slot = 0; slot < this.#o.halfOpenMaxConcurrent; slot++) {
+      if (holds(this.#slots[slot])) continue;
+      const admitted = admit(true);
+      if (admitted.admitted) this.#slots[slot] = { call: admitted.call, takenAt: now };
+      return admitted;
+    }
+    const takenAt = this.#slots.map((p) => (p as { takenAt: number }).takenAt);
+    return this.#reject(state, Math.min(...takenAt) + this.#o.openDuration - now);
   }
 
   settle(call: ModelCall, outcome: ModelOutcome, now: number): void {
