@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
-import { createLogger } from "../../src/app/logger.ts";
 import type { StateChange } from "../../src/breaker/CircuitState.ts";
 import { CircuitRegistry } from "../../src/circuits/CircuitRegistry.ts";
 import { SharedCircuits } from "../../src/fleet/SharedCircuits.ts";
 import type { CircuitBreakerOptions } from "../../src/index.ts";
 import { systemTimers, type Timers } from "../../src/time/Timers.ts";
+import { capturedLog } from "../support/capturedLog.ts";
 
 export interface ReplicaOptions {
   readonly breaker?: CircuitBreakerOptions;
@@ -49,13 +48,7 @@ export class TestFleet {
 export type SharedReplica = ReturnType<typeof sharedReplica>;
 
 function sharedReplica(url: URL, name: string, keys: readonly Buffer[], options: ReplicaOptions) {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { logger: capturedLogger, lines } = capturedLog();
   const timers = options.timers ?? systemTimers;
   const breakerOptions = {
     failureThreshold: 1,
@@ -68,7 +61,7 @@ function sharedReplica(url: URL, name: string, keys: readonly Buffer[], options:
   const shared: SharedCircuits = new SharedCircuits({
     redisUrl: url,
     name,
-    logger: createLogger(sink),
+    logger: capturedLogger,
     clock: timers,
     timers,
     sessionKeys: keys,

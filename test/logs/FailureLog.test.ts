@@ -1,23 +1,16 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
 import { FailureLog, otherCauses } from "../../src/app/FailureLog.ts";
-import { createLogger } from "../../src/app/logger.ts";
 import type { ChargedReport } from "../../src/exchange/Settlement.ts";
 import type { Upstream } from "../../src/upstreams/Upstream.ts";
+import { capturedLog } from "../support/capturedLog.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 
 /** A failure log on stepped time, and the lines it wrote. */
 function failureLog(options: { maxCausesPerUpstream?: number } = {}) {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { logger: capturedLogger, lines } = capturedLog();
   const timers = new ManualTimers();
-  const log = new FailureLog({ logger: createLogger(sink), timers, intervalMs: 10_000, ...options });
+  const log = new FailureLog({ logger: capturedLogger, timers, intervalMs: 10_000, ...options });
   return { log, timers, lines };
 }
 

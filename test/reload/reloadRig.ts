@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { Breakwater } from "../../src/app/Breakwater.ts";
-import { createLogger } from "../../src/app/logger.ts";
 import type { Clock } from "../../src/breaker/Clock.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import { ConfigReloader, type LoadedConfig } from "../../src/reload/ConfigReloader.ts";
 import type { Timers } from "../../src/time/Timers.ts";
+import { capturedLog } from "../support/capturedLog.ts";
 
 /** What the reload tests start, stopped by the file that started it (in its `after`). */
 export const cleanup: (() => Promise<void> | void)[] = [];
@@ -28,14 +27,7 @@ export async function reloadable(
   const dir = mkdtempSync(join(tmpdir(), "breakwater-reload-"));
   const path = join(dir, "breakwater.toml");
   writeFileSync(path, toml);
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  const logger = createLogger(sink);
+  const { logger, lines } = capturedLog();
   const load = () => loadConfig({ configPath: path, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0" });
   const running = load();
   const breakwater = new Breakwater({

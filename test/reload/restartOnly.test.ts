@@ -2,14 +2,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
-import { createLogger } from "../../src/app/logger.ts";
 import type { Config } from "../../src/config/Config.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import { ConfigReloader } from "../../src/reload/ConfigReloader.ts";
 import { whatRuns } from "../../src/reload/restartOnly.ts";
 import { settingChanges } from "../../src/reload/settingChanges.ts";
+import { capturedLog } from "../support/capturedLog.ts";
 import { makeCertificates } from "../support/certificates.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "breakwater-restart-only-"));
@@ -25,13 +24,7 @@ const upstream = '[[upstreams]]\nurl = "http://127.0.0.1:3000/mcp"\n';
 function reloaderOf(toml: string) {
   const path = join(dir, `${Math.random().toString(36).slice(2)}.toml`);
   writeFileSync(path, toml);
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { logger: capturedLogger, lines } = capturedLog();
   const applied: Config[] = [];
   const load = () => loadConfig({ configPath: path }, {});
   const reloader = new ConfigReloader({
@@ -47,7 +40,7 @@ function reloaderOf(toml: string) {
         servers: { added: [], removed: [], changed: [] },
       };
     },
-    logger: createLogger(sink),
+    logger: capturedLogger,
   });
   return {
     applied,

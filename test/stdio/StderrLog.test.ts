@@ -1,19 +1,12 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { createLogger } from "../../src/app/logger.ts";
 import { StderrLog } from "../../src/upstreams/stdio/StderrLog.ts";
+import { capturedLog } from "../support/capturedLog.ts";
 
 describe("StderrLog", () => {
   it("logs at most 100 stderr lines a second per upstream, and how many it dropped", () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
-    const log = new StderrLog(createLogger(sink), "files");
+    const { logger: capturedLogger, lines } = capturedLog();
+    const log = new StderrLog(capturedLogger, "files");
     for (let i = 0; i < 150; i++) log.line(42, `line ${i}`, 10_000);
     log.line(42, "next second", 11_000);
     const logged = lines.filter((l) => l["msg"] === "stdio stderr");
