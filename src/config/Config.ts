@@ -91,6 +91,8 @@ export interface Config {
    * `[[upstreams]]` and `server.route`) is one server named "default" on `server.route`.
    */
   readonly servers: readonly ServerConfig[];
+  /** One MCP endpoint over many servers (SPEC §7.2); undefined: no aggregate. */
+  readonly aggregate?: AggregateConfig | undefined;
   /** Keys that seal session tokens (SPEC §6.1), the first sealing; none: a random key per process. */
   readonly sessionKeys: readonly Buffer[];
   /** Circuits shared with the other replicas through Redis (SPEC §6.2); undefined: local circuits only. */
@@ -120,6 +122,20 @@ export interface ServerConfig {
   readonly tools: ToolGlobs | undefined;
   /** Its replicas, in file order, with the server's overrides of `[proxy.*]` already merged in. */
   readonly upstreams: readonly UpstreamConfig[];
+}
+
+/** `[aggregate]`: one MCP endpoint whose lists merge its servers' and whose calls reach them by prefix. */
+export interface AggregateConfig {
+  /** Where clients reach it; overlaps no server's route. */
+  readonly route: string;
+  /** The names of the servers it merges, in file order of `[[servers]]` (not of `aggregate.servers`). */
+  readonly servers: readonly string[];
+  /** Between a server's name and its own names: 1–2 of `_`, `-`, `.`; default "__". */
+  readonly separator: string;
+  /** How long an unavailable server's last good lists stay in the merged ones (0: dropped at once). */
+  readonly graceMs: number;
+  /** How long a list waits for a server before answering without its fresh list. */
+  readonly listTimeoutMs: number;
 }
 
 export interface FleetConfig {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Permit, Rejection } from "../breaker/Acquisition.ts";
+import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
 import { Settlement } from "../exchange/Settlement.ts";
 import { type ExchangeResult, UpstreamExchange } from "../exchange/UpstreamExchange.ts";
 import { jsonRpcShape } from "../jsonrpc/jsonRpc.ts";
@@ -25,6 +26,8 @@ export interface Incoming {
   readonly res: ServerResponse;
   readonly request: UpstreamRequest;
   readonly call: Call;
+  /** What the client gets of the answers' heads and held bodies (the route's, or the aggregate's). */
+  readonly rewrite: ResponseRewrite;
   /** Whether an upstream takes this request: its own admission, and the call's circuits. */
   readonly admit: Admit;
   /** `timers.now()` reading when the request was first sent on: its budget runs from here. */
@@ -133,7 +136,7 @@ export class Forwarder {
       const exchange = new UpstreamExchange({
         res: incoming.res,
         request: incoming.request,
-        rewrite: incoming.pool.rewrite,
+        rewrite: incoming.rewrite,
         settlement,
         judge: incoming.call.judge(settlement.upstream),
         bodyFilter: incoming.call.bodyFilter?.(),

@@ -12,6 +12,7 @@ import { systemTimers, type Timers } from "../time/Timers.ts";
 import { type Upstream, upstreamRequest } from "../upstreams/Upstream.ts";
 import type { BodyBudget } from "./BodyBudget.ts";
 import { answerClientError } from "./clientErrors.ts";
+import type { PoolSend } from "./Endpoint.ts";
 import { Forwarder, type Incoming } from "./Forwarder.ts";
 import { IdleSweeper } from "./IdleSweeper.ts";
 import { sendClientError, sendForbidden, sendSessionUnknown, sendUpstreamFailure } from "./proxyAnswers.ts";
@@ -148,13 +149,15 @@ export class ProxyServer {
       if (now !== routes) routed = routeOf(now, target);
       if (refused !== undefined) sendForbidden(res, refused, jsonRpcShape("POST", body));
       else if (routed === undefined) sendClientError(res, 404, now.notFound);
-      else await this.#route(routed.pool, req, res, routed.remainder, body, routed.discovery);
+      else if (routed.server.kind === "endpoint")
+        await routed.server.serve(req, res, routed.remainder, body, this.#send);
+      else await this.#route(routed.server, req, res, routed.remainder, body, routed.discovery);
     } finally {
       if (body !== undefined) budget.give(body.length);
     }
   }
 
-  /** Picks the server's upstream (the session's, or its balancer's choice) and sends the request on. */
+  /** Finds the session's upstream, if the request names one, and sends the request on to the server's pool. */
   #route(
     pool: ServerPool,
     req: IncomingMessage,
@@ -174,8 +177,21 @@ export class ProxyServer {
       bound = session.upstream;
       request = { ...request, rawHeaders: withUpstreamSession(request.rawHeaders, session.sessionId) };
     }
-    const call = pool.calls.read(request, req.headers);
-    if (call.refuse !== undefined) return call.refuse(res);
+    return this.#send(pool, req, res, request, pool.calls.read(request, req.headers), bound, pool.rewrite);
+  }
+
+  /**
+   * Sends a read request on to `pool`: the call's own refusal first, then an upstream that admits it
+   * (`bound`, a session's, or the balancer's choice), and the forwarder from there. Routes and
+   * endpoints (the aggregate) both come through here.
+   */
+  readonly #send: PoolSend = (pool, req, res, request, call, bound, rewrite) => {
+    if (call.refuse !== undefined) {
+      call.refuse(res);
+      return Promise.resolve();
+    }
+    const method = request.method;
+    const body = request.body;
     const callAdmit = call.admit;
     const admit: Admit =
       callAdmit === undefined ? this.#admit : (upstream) => callAdmit(upstream, this.#admit);
@@ -183,7 +199,7 @@ export class ProxyServer {
     if (picked.permit === undefined) {
       if (call.answerRefusal?.(res) !== true)
         sendUpstreamFailure(res, picked.refusal, jsonRpcShape(method, body));
-      return undefined;
+      return Promise.resolve();
     }
     const { upstream, permit } = picked;
     const incoming: Incoming = {
@@ -192,6 +208,7 @@ export class ProxyServer {
       res,
       request,
       call,
+      rewrite,
       admit,
       startedAt: (this.#o.timers ?? systemTimers).now(),
       attempts: 0,
@@ -203,7 +220,7 @@ export class ProxyServer {
       if (!res.writableFinished) incoming.current?.clientGone();
     });
     return this.#forwarder.forward(incoming, upstream, permit, bound === undefined);
-  }
+  };
 }
 
 /** Where `target` goes: OAuth discovery documents live at the origin's root, outside any route (SPEC §4.2). */

@@ -1,10 +1,12 @@
 import { type Discovery, type DiscoveryDocument, suffixPath } from "../http/discovery.ts";
 import { routeRemainder } from "../http/targetPath.ts";
+import type { Endpoint } from "./Endpoint.ts";
 import type { ServerPool } from "./ServerPool.ts";
 
 /** Where a request goes: its server, the target with the route cut off, and its discovery document if any. */
 export interface RouteMatch {
-  readonly pool: ServerPool;
+  /** The server the route leads to: one server's pool, or an endpoint that is a server itself (the aggregate). */
+  readonly server: ServerPool | Endpoint;
   readonly remainder: string;
   readonly discovery?: Discovery | undefined;
 }
@@ -20,28 +22,33 @@ export class RouteTable {
   readonly byName: ReadonlyMap<string, ServerPool>;
   /** The answer to a target no route serves. */
   readonly notFound: string;
-  readonly #byRoute = new Map<string, ServerPool>();
+  readonly #byRoute = new Map<string, ServerPool | Endpoint>();
   /** The lengths of the routes: only prefixes of these lengths are looked up. */
   readonly #lengths = new Set<number>();
   /** The only route and its server, when there is one: matched as one route always was. */
-  readonly #sole: { readonly route: string; readonly pool: ServerPool } | undefined;
+  readonly #sole: { readonly route: string; readonly server: ServerPool | Endpoint } | undefined;
 
-  /** @throws {RangeError} when two servers share a name or a route. */
-  constructor(pools: readonly ServerPool[]) {
+  /**
+   * @param endpoints routes that lead to no one pool (the aggregate), beside the pools' own.
+   * @throws {RangeError} when two servers share a name or a route.
+   */
+  constructor(pools: readonly ServerPool[], endpoints: readonly Endpoint[] = []) {
     const byName = new Map<string, ServerPool>();
+    const add = (route: string, server: ServerPool | Endpoint) => {
+      if (this.#byRoute.has(route)) throw new RangeError(`two servers have the route ${route}`);
+      this.#byRoute.set(route, server);
+      this.#lengths.add(route.length);
+    };
     for (const pool of pools) {
       if (byName.has(pool.name)) throw new RangeError(`two servers are named ${pool.name}`);
       byName.set(pool.name, pool);
-      const route = pool.route;
-      if (route === undefined) continue;
-      if (this.#byRoute.has(route)) throw new RangeError(`two servers have the route ${route}`);
-      this.#byRoute.set(route, pool);
-      this.#lengths.add(route.length);
+      if (pool.route !== undefined) add(pool.route, pool);
     }
+    for (const endpoint of endpoints) add(endpoint.route, endpoint);
     this.byName = byName;
     const [first] = this.#byRoute;
     this.#sole =
-      this.#byRoute.size === 1 && first !== undefined ? { route: first[0], pool: first[1] } : undefined;
+      this.#byRoute.size === 1 && first !== undefined ? { route: first[0], server: first[1] } : undefined;
     this.notFound =
       this.#sole === undefined
         ? "not found: no route of this proxy serves this path"
@@ -53,7 +60,7 @@ export class RouteTable {
     const sole = this.#sole;
     if (sole !== undefined) {
       const remainder = routeRemainder(sole.route, target);
-      return remainder === undefined ? undefined : { pool: sole.pool, remainder };
+      return remainder === undefined ? undefined : { server: sole.server, remainder };
     }
     // A route ends where the target's path has a boundary: before a "/", "?" or the end (a route without
     // a trailing "/"), or just after a "/" (one with it). At most two lookups per path segment, however
@@ -66,13 +73,13 @@ export class RouteTable {
       const slash = slashAt >= 0 && slashAt < pathEnd;
       const i = slash ? slashAt : pathEnd;
       if (i > 0 && lengths.has(i)) {
-        const pool = this.#byRoute.get(target.slice(0, i));
-        if (pool !== undefined) return { pool, remainder: target.slice(i) };
+        const server = this.#byRoute.get(target.slice(0, i));
+        if (server !== undefined) return { server, remainder: target.slice(i) };
       }
       if (!slash) break;
       if (lengths.has(i + 1)) {
-        const pool = this.#byRoute.get(target.slice(0, i + 1));
-        if (pool !== undefined) return { pool, remainder: target.slice(i + 1) };
+        const server = this.#byRoute.get(target.slice(0, i + 1));
+        if (server !== undefined) return { server, remainder: target.slice(i + 1) };
       }
       from = i + 1;
     }
@@ -82,14 +89,16 @@ export class RouteTable {
   /**
    * The server an OAuth discovery request reaches (SPEC §4.2): the one whose route its suffix names (the
    * document of the resource behind that route); otherwise, when there is one route only, its server,
-   * with the suffix as it is (an issuer's own path, or the origin's root); among several, none.
+   * with the suffix as it is (an issuer's own path, or the origin's root); among several, none. An
+   * endpoint has no documents: it fronts servers that may each have their own authorization.
    */
   discovery({ document, suffix }: DiscoveryDocument): RouteMatch | undefined {
     const named = this.match(suffixPath(suffix));
-    if (named !== undefined) return { ...named, discovery: { document, inRoute: true } };
+    if (named !== undefined)
+      return named.server.kind === "pool" ? { ...named, discovery: { document, inRoute: true } } : undefined;
     const sole = this.#sole;
-    return sole === undefined
+    return sole === undefined || sole.server.kind !== "pool"
       ? undefined
-      : { pool: sole.pool, remainder: suffix, discovery: { document, inRoute: false } };
+      : { server: sole.server, remainder: suffix, discovery: { document, inRoute: false } };
   }
 }

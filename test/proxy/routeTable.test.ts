@@ -89,7 +89,7 @@ describe("RouteTable: which server a target reaches (SPEC §7.1)", () => {
     for (const target of targets) {
       const found = table.match(target);
       const expected = byScan(routes, target);
-      assert.deepEqual(found && [found.pool.route, found.remainder], expected, target);
+      assert.deepEqual(found && [found.server.route, found.remainder], expected, target);
     }
     assert.equal(table.match("/nowhere"), undefined);
     assert.equal(table.notFound, "not found: no route of this proxy serves this path");
@@ -100,7 +100,7 @@ describe("RouteTable: which server a target reaches (SPEC §7.1)", () => {
       const table = new RouteTable(pools([route]));
       for (const target of ["/", "/mcp", "/mcp/x?y", "/mcpx", "/a", "/a/b", "/?q"]) {
         const found = table.match(target);
-        assert.deepEqual(found && [found.pool.route, found.remainder], byScan([route], target), target);
+        assert.deepEqual(found && [found.server.route, found.remainder], byScan([route], target), target);
       }
       assert.equal(table.notFound, `not found: this proxy serves ${route}`);
     }
@@ -117,7 +117,7 @@ describe("RouteTable: which server a target reaches (SPEC §7.1)", () => {
       const segments = target.split("?")[0]?.split("/").length ?? 0;
       assert.ok(readsMany <= 2 * segments, `${target}: ${readsMany} reads`);
     }
-    assert.equal(many.match("/s050/a/b")?.pool.route, "/s050");
+    assert.equal(many.match("/s050/a/b")?.server.route, "/s050");
   });
 
   it("refuses two servers on one route, or of one name", () => {
@@ -134,7 +134,7 @@ describe("RouteTable: OAuth discovery documents (SPEC §4.2)", () => {
     assert.ok(document !== undefined, target);
     const found = table.discovery(document);
     return (
-      found && { route: found.pool.route, remainder: found.remainder, inRoute: found.discovery?.inRoute }
+      found && { route: found.server.route, remainder: found.remainder, inRoute: found.discovery?.inRoute }
     );
   };
 
