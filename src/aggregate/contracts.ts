@@ -125,3 +125,78 @@ export interface PoolClient {
   /** The era `upstream` speaks, asked once (`server/discover`) and remembered until an exchange fails. */
   eraOf(pool: ServerPool, upstream: Upstream): Promise<UpstreamEra | undefined>;
 }
+
+/**
+ * An earlier-era client's session with the aggregate (SPEC §7.2), as its sealed token carries it: any
+ * replica (and a restart with the same keys) opens it.
+ */
+export interface ClientSession {
+  /** Unique per session (random): keys the upstream sessions opened for it. */
+  readonly id: string;
+  /** The protocol version negotiated with the client. */
+  readonly protocolVersion: string;
+  /** The client's own `initialize` params (capabilities, clientInfo), for the upstream sessions. */
+  readonly initializeParams: Readonly<Record<string, unknown>>;
+}
+
+/** The aggregate's sessions of earlier-era clients: answered `initialize`, sealed, opened per request. */
+export interface ClientSessions {
+  /** A new session for `initialize` params: its token (the `Mcp-Session-Id` to answer with) and itself. */
+  begin(
+    protocolVersion: string,
+    initializeParams: Readonly<Record<string, unknown>>,
+  ): {
+    readonly token: string;
+    readonly session: ClientSession;
+  };
+  /** The session a token names; undefined: forged, of other keys, or ended on this replica. */
+  open(token: string): ClientSession | undefined;
+  /** The client ended it (`DELETE`): its upstream sessions are closed (best effort), the token refused. */
+  end(session: ClientSession): void;
+}
+
+/** Who is calling, as the hop to a server must know it. */
+export type Caller =
+  | { readonly era: "modern"; readonly meta: Readonly<Record<string, unknown>> | undefined }
+  | { readonly era: "earlier"; readonly session: ClientSession };
+
+/**
+ * How one call reaches one of a server's upstreams, in an era that upstream speaks (SPEC §7.2: "may
+ * speak either era to a server that serves both"): the upstream to bind to (a session's) or none (the
+ * balancer picks), headers to set and to drop, and what to change in the body and the answer.
+ */
+export interface Hop {
+  /** The upstream holding the session the call must go to; undefined: any that admits it. */
+  readonly bound: Upstream | undefined;
+  /** Headers set on the request (replacing the client's of the same name), e.g. `Mcp-Session-Id`. */
+  readonly setHeaders: Readonly<Record<string, string>>;
+  /** Header names (lower case) of the client's that are not sent on (its `mcp-session-id` always). */
+  readonly dropHeaders: readonly string[];
+  /**
+   * The 2026-07-28 `_meta` envelope to put into `params._meta` (an earlier-era client's call to a
+   * modern-only server: protocol version, client info and capabilities); undefined: none.
+   */
+  readonly metaEnvelope: Readonly<Record<string, unknown>> | undefined;
+  /** The answer gets `"resultType":"complete"` (a modern client answered by an earlier-era server). */
+  readonly addsResultType: boolean;
+  /**
+   * The upstream answered 404 for the session: forget it and give the hop of a new one (opened now), or
+   * undefined when none can be opened. The call is then sent once to the new one (SPEC §7.2).
+   */
+  readonly sessionLost: (() => Promise<Hop | undefined>) | undefined;
+}
+
+/** What a hop could not be made for: no upstream admits, or a session could not be opened. */
+export interface NoHop {
+  readonly refused: true;
+  /** For the client's error: "circuit_open" (with retry-after) or "session_failed". */
+  readonly reason: "circuit_open" | "session_failed";
+  readonly retryAfterMs?: number | undefined;
+}
+
+/** Plans hops: learns upstreams' eras, opens (and re-opens) the upstream sessions of earlier-era hops. */
+export interface HopPlanner {
+  hop(pool: ServerPool, caller: Caller): Promise<Hop | NoHop>;
+  /** The client's session ended: closes its upstream sessions on this replica (best effort). */
+  ended(session: ClientSession): void;
+}
