@@ -8,6 +8,8 @@ import type { HostRule } from "../edge/HostRule.ts";
 import { httpListener } from "../http/httpListener.ts";
 import { isToolName } from "../mcp/toolName.ts";
 import type { ProcessSlots, Upstream } from "../upstreams/Upstream.ts";
+import type { AggregateView } from "./AggregateView.ts";
+import { aggregateReport } from "./aggregateReport.ts";
 import { bearerTokenMatcher } from "./bearerToken.ts";
 import type { CircuitActivity } from "./CircuitActivity.ts";
 import { breakerReport, circuitReport, serverReport } from "./circuitReport.ts";
@@ -39,6 +41,11 @@ export interface AdminServerOptions {
    * Absent: all upstreams are one server named "default" (a config of top-level `[[upstreams]]`).
    */
   readonly servers?: (() => readonly ServerView[]) | undefined;
+  /**
+   * What the aggregate's merged lists hold, per server (SPEC §7.2): shown in `/health`, `/circuits`, the
+   * metrics and the dashboard; undefined (or absent) while the config has no `[aggregate]`.
+   */
+  readonly aggregate?: (() => AggregateView | undefined) | undefined;
   /** Called after a manual circuit action (for the audit log); `tool` for a tool's circuit. */
   readonly onControl?: (upstream: string, action: CircuitAction, tool: string | undefined) => void;
 }
@@ -97,6 +104,8 @@ export class AdminServer {
       });
     };
     options.metrics.watchServers(() => this.#servers());
+    const aggregate = options.aggregate;
+    if (aggregate !== undefined) options.metrics.watchAggregate(aggregate);
     const tls = options.tls;
     this.server = httpListener(tls, serverOptions, handle);
     this.server.on("clientError", (_error, socket) => socket.destroy());
@@ -113,9 +122,18 @@ export class AdminServer {
     return this.#o.servers?.() ?? [{ name: "default", upstreams: this.#o.upstreams() }];
   }
 
-  /** `/circuits`: every circuit by upstream, then the upstreams grouped by server (SPEC §7.1). */
+  /**
+   * `/circuits`: every circuit by upstream, then the upstreams grouped by server (SPEC §7.1), then what
+   * the aggregate lists of each server (SPEC §7.2; absent without one). The aggregate does not change
+   * `status`: that stays the circuits' own.
+   */
   #circuits(upstreams: readonly Upstream[]): object {
-    return { ...circuitReport(upstreams, this.#o.circuits), servers: serverReport(this.#servers()) };
+    const aggregate = this.#o.aggregate?.();
+    return {
+      ...circuitReport(upstreams, this.#o.circuits),
+      servers: serverReport(this.#servers()),
+      ...(aggregate === undefined ? {} : { aggregate: aggregateReport(aggregate) }),
+    };
   }
 
   #health(): object {
@@ -153,12 +171,12 @@ export class AdminServer {
     }
 
     if (path === "/dashboard/state") {
-      const { activity, circuits, token } = this.#o;
-      return json(
-        res,
-        200,
-        dashboardState(upstreams, this.#servers(), circuits, activity, token !== undefined, this.#o.fleet),
-      );
+      const { activity, circuits, token, fleet } = this.#o;
+      const state = dashboardState(upstreams, this.#servers(), circuits, activity, token !== undefined, {
+        fleet,
+        aggregate: this.#o.aggregate?.(),
+      });
+      return json(res, 200, state);
     }
 
     if (path === "/health" || path === "/ready" || path === "/metrics") {

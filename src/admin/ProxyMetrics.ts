@@ -6,6 +6,8 @@ import { type ServerStatus, serverStatus } from "../circuits/serverStatus.ts";
 import type { ExchangeObserver, HeadReport, SettledReport } from "../exchange/Settlement.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
 import type { ServerView } from "./AdminServer.ts";
+import { AggregateMetrics } from "./AggregateMetrics.ts";
+import type { AggregateView } from "./AggregateView.ts";
 
 const states: readonly CircuitState[] = ["closed", "open", "half_open", "forced_open", "disabled"];
 const serverStatuses: readonly ServerStatus[] = ["healthy", "degraded", "unavailable"];
@@ -54,6 +56,8 @@ export class ProxyMetrics implements ExchangeObserver {
   readonly #exits: Counter<"upstream" | "reason">;
   /** Tool circuits' outcomes, by upstream and then tool. */
   readonly #toolOutcomes = new Map<string, Map<string, Tally>>();
+  /** The aggregate's metrics, registered when it is first watched or its lists first change. */
+  #aggregate: AggregateMetrics | undefined;
 
   constructor(circuits: CircuitRegistry) {
     collectDefaultMetrics({ register: this.registry, prefix: "breakwater_" });
@@ -220,6 +224,28 @@ export class ProxyMetrics implements ExchangeObserver {
         }
       },
     });
+  }
+
+  /**
+   * `breakwater_aggregate_tools_listed{server}` and `breakwater_aggregate_listed{server,listed}`
+   * (SPEC §7.2), read from `view` when scraped. Watching again replaces the view: nothing is registered
+   * twice.
+   */
+  watchAggregate(view: () => AggregateView | undefined): void {
+    this.#aggregateMetrics().watch(view);
+  }
+
+  /**
+   * Counts a change of the aggregate's merged list of `kind` ("tools", "prompts", "resources"), once per
+   * change, not per client told: `breakwater_aggregate_list_changed_total{kind}`.
+   */
+  aggregateListChanged(kind: string): void {
+    this.#aggregateMetrics().listChanged(kind);
+  }
+
+  #aggregateMetrics(): AggregateMetrics {
+    this.#aggregate ??= new AggregateMetrics(this.registry);
+    return this.#aggregate;
   }
 
   /** `breakwater_fleet_connected`: whether the link to the fleet's Redis is up (SPEC §6.2). */

@@ -2,6 +2,8 @@ import type { CircuitRegistry } from "../circuits/CircuitRegistry.ts";
 import type { ServerStatus } from "../circuits/serverStatus.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
 import type { FleetStatus, ServerView } from "./AdminServer.ts";
+import type { AggregateView } from "./AggregateView.ts";
+import { type AggregateState, aggregateState } from "./aggregateReport.ts";
 import type { ActivitySample, CircuitActivity, RecordedTransition } from "./CircuitActivity.ts";
 import {
   type CircuitReport,
@@ -25,6 +27,8 @@ export interface DashboardState {
     readonly status: ServerStatus;
     readonly upstreams: readonly string[];
   }[];
+  /** What the aggregate lists of each server, in config order (SPEC §7.2); null without `[aggregate]`. */
+  readonly aggregate: AggregateState | null;
   readonly upstreams: readonly (CircuitReport & {
     name: string;
     /** The tool circuits that are not closed (SPEC §3.2: open and half-open ones at least). */
@@ -43,7 +47,7 @@ export function dashboardState(
   circuits: CircuitRegistry,
   activity: CircuitActivity,
   tokenRequired: boolean,
-  fleet?: FleetStatus,
+  { fleet, aggregate }: { fleet?: FleetStatus | undefined; aggregate?: AggregateView | undefined } = {},
 ): DashboardState {
   const report = circuitReport(upstreams, circuits);
   return {
@@ -52,6 +56,7 @@ export function dashboardState(
     sampleSeconds: activity.sampleMs / 1_000,
     fleet: fleet === undefined ? null : { connected: fleet.connected, replicas_seen: fleet.replicasSeen() },
     servers: servers.map((server) => ({ name: server.name, ...serverSummary(server) })),
+    aggregate: aggregate === undefined ? null : aggregateState(aggregate),
     upstreams: upstreams.map((u) => {
       const { tools, ...own } = report.circuit_breakers[u.name] as UpstreamReport;
       return {

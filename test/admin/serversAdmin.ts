@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { AdminServer, type ServerView } from "../../src/admin/AdminServer.ts";
+import type { AggregateView } from "../../src/admin/AggregateView.ts";
 import { CircuitActivity } from "../../src/admin/CircuitActivity.ts";
 import { ProxyMetrics } from "../../src/admin/ProxyMetrics.ts";
 import type { CircuitBreaker } from "../../src/breaker/CircuitBreaker.ts";
@@ -29,8 +30,13 @@ function stubUpstream(name: string, circuit: CircuitBreaker): Upstream {
  * An admin listener on 127.0.0.1 over hand-made servers of stub upstreams, as the data plane hands them
  * (`servers` as `AdminServerOptions.servers`); `undefined` leaves the option out (the old form).
  * `setServers` changes what `servers()` returns, as a reload does. Circuits run on a manual clock.
+ * `aggregate`, when given, is `AdminServerOptions.aggregate` (what the aggregate's lists show).
  */
-export async function startServersAdmin(layout: Record<string, readonly string[]>, withServers = true) {
+export async function startServersAdmin(
+  layout: Record<string, readonly string[]>,
+  withServers = true,
+  aggregate?: () => AggregateView | undefined,
+) {
   const clock = new ManualClock();
   const circuits = new CircuitRegistry();
   const metrics = new ProxyMetrics(circuits);
@@ -59,6 +65,7 @@ export async function startServersAdmin(layout: Record<string, readonly string[]
     token: undefined,
     hosts: new HostRule(["*"]),
     ...(withServers ? { servers: () => servers } : {}),
+    ...(aggregate === undefined ? {} : { aggregate }),
   });
   admin.server.listen(0, "127.0.0.1");
   await once(admin.server, "listening");
@@ -67,6 +74,7 @@ export async function startServersAdmin(layout: Record<string, readonly string[]
     url: `http://127.0.0.1:${port}`,
     clock,
     circuits,
+    metrics,
     /** The circuit of upstream `name`. */
     breaker: (name: string): CircuitBreaker => {
       const upstream = upstreams.get(name);

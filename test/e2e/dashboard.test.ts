@@ -8,6 +8,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { request } from "undici";
+import type { AggregateServerView, AggregateView } from "../../src/admin/AggregateView.ts";
 import { startServersAdmin } from "../admin/serversAdmin.ts";
 import { startFleet, startProxy } from "../support/proxy.ts";
 import { echo, status } from "../support/upstream.ts";
@@ -250,6 +251,67 @@ describe("the dashboard, in a real browser", { skip }, () => {
         true,
         "a kept upstream's card is the same element: nothing of it is redrawn from scratch",
       );
+      assert.deepEqual(errors, []);
+    } finally {
+      await other.close();
+      await admin.close();
+    }
+  });
+
+  it("shows on each server's section how the aggregate lists it, under an Aggregate line, and nothing of it without one", async () => {
+    const listed = (name: string, view: Partial<AggregateServerView>): AggregateServerView => ({
+      name,
+      listed: "current",
+      tools: 0,
+      prompts: 0,
+      resources: 0,
+      resourceTemplates: 0,
+      leftOut: [],
+      ...view,
+    });
+    const withGrace = (graceLeftMs: number): AggregateView => ({
+      route: "/mcp",
+      servers: [
+        listed("notes", { tools: 12, leftOut: [{ name: "bad name!", reason: "invalid" }] }),
+        listed("files", { listed: "cached", tools: 4, graceLeftMs }),
+        listed("clock", { listed: "omitted" }),
+      ],
+    });
+    let view: AggregateView | undefined = withGrace(34_000);
+    const admin = await startServersAdmin(
+      { notes: ["notes-1"], files: ["files-1"], clock: ["clock-1"] },
+      true,
+      () => view,
+    );
+    const other = await browser.newPage();
+    const errors = pageErrors(other);
+    try {
+      await other.goto(`${admin.url}/`);
+      const line = (server: string) => other.getByRole("region", { name: server }).locator(".aggregate");
+      await line("clock").waitFor({ timeout: 10_000 });
+      assert.equal(
+        await other.locator("#aggregate").textContent(),
+        "Aggregate /mcp: 16 tools from 2 of 3 servers",
+      );
+      assert.equal(await line("notes").getAttribute("data-listed"), "current");
+      assert.equal(await line("notes").textContent(), "aggregate: current · 12 tools · 1 left out");
+      assert.match((await line("notes").getAttribute("title")) ?? "", /bad name! \(invalid\)/);
+      assert.equal(await line("files").getAttribute("data-listed"), "cached");
+      assert.equal(await line("files").textContent(), "aggregate: cached · 4 tools · grace 34 s");
+      assert.equal(await line("clock").getAttribute("data-listed"), "omitted");
+      assert.equal(await line("clock").textContent(), "aggregate: omitted");
+      mkdirSync(artifacts, { recursive: true });
+      await other.screenshot({
+        path: new URL("dashboard-aggregate.png", artifacts).pathname,
+        fullPage: true,
+      });
+
+      view = withGrace(20_500);
+      await other.getByText("aggregate: cached · 4 tools · grace 21 s").waitFor({ timeout: 10_000 });
+
+      view = undefined;
+      await other.locator("#aggregate").waitFor({ state: "hidden", timeout: 10_000 });
+      for (const server of ["notes", "files", "clock"]) assert.equal(await line(server).isVisible(), false);
       assert.deepEqual(errors, []);
     } finally {
       await other.close();

@@ -1,5 +1,6 @@
 // Breakwater's dashboard: polls /dashboard/state once a second and draws a section per server holding
-// one card per upstream (its replicas). What the state no longer holds (a reload removed it) goes away.
+// one card per upstream (its replicas), and how the aggregate (one endpoint for all servers) lists each
+// server. What the state no longer holds (a reload removed it) goes away.
 // Plain browser JavaScript, no framework and no build step; every asset comes from the admin listener.
 
 const pollMs = 1000;
@@ -150,6 +151,8 @@ function render(data) {
       : "Fleet: Redis unreachable — this replica's circuits are its own until it is back";
   }
 
+  renderAggregate(data.aggregate);
+
   controlMode = data.control;
   $("#control").hidden = data.control !== "token";
   $("#control-note").textContent = token()
@@ -158,6 +161,7 @@ function render(data) {
 
   const announcements = [];
   const upstreams = new Map(data.upstreams.map((u) => [u.name, u]));
+  const aggregated = new Map((data.aggregate?.servers ?? []).map((s) => [s.name, s]));
   const drawn = new Set();
   let previousSection = null;
   for (const server of data.servers) {
@@ -173,6 +177,7 @@ function render(data) {
       announcements.push(`Server ${server.name}: ${statusLabels[before]} to ${statusLabels[server.status]}`);
     }
     lastStatuses.set(server.name, server.status);
+    renderListed($(".aggregate", node), aggregated.get(server.name));
     let previousCard = null;
     for (const name of server.upstreams) {
       const upstream = upstreams.get(name);
@@ -187,6 +192,38 @@ function render(data) {
   prune(cards, drawn, lastStates);
   prune(sections, new Set(data.servers.map((s) => s.name)), lastStatuses);
   if (announcements.length > 0) announce(announcements.join(". "));
+}
+
+/** The line under the title: the aggregate's route and how many tools it lists from how many servers. */
+function renderAggregate(aggregate) {
+  const line = $("#aggregate");
+  line.hidden = aggregate === null || aggregate === undefined;
+  if (line.hidden) return;
+  const listing = aggregate.servers.filter((s) => s.listed !== "omitted");
+  const tools = listing.reduce((sum, s) => sum + s.tools, 0);
+  line.textContent = `Aggregate ${aggregate.route}: ${count(tools, "tool")} from ${listing.length} of ${aggregate.servers.length} servers`;
+}
+
+/**
+ * A server's line "aggregate: current · 12 tools" / "cached · 4 tools · grace 34 s" / "omitted", with the
+ * names the merged lists left out counted (and listed in its title); hidden when the aggregate does not
+ * list the server (or there is no aggregate).
+ */
+function renderListed(line, server) {
+  line.hidden = server === undefined;
+  if (server === undefined) return;
+  line.dataset.listed = server.listed;
+  const parts = [`aggregate: ${server.listed}`];
+  if (server.listed !== "omitted") parts.push(count(server.tools, "tool"));
+  if (server.listed === "cached" && server.grace_left_ms !== null)
+    parts.push(`grace ${seconds(server.grace_left_ms)}`);
+  if (server.left_out.length > 0) parts.push(`${server.left_out.length} left out`);
+  line.textContent = parts.join(" · ");
+  line.title = server.left_out.map((n) => `left out: ${n.name} (${n.reason})`).join("\n");
+}
+
+function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 /** One upstream's card: its circuit, figures, chart, tool circuits and last transitions. */
