@@ -2,6 +2,7 @@ import { parseListenAddress } from "../http/listenAddress.ts";
 import { ConfigError } from "./ConfigError.ts";
 import { hasCredentials, redactUrl } from "./redactUrl.ts";
 import { credentialsNotSent } from "./schema.ts";
+import { unreachableRoute } from "./unreachableRoute.ts";
 
 /** What the command line adds to (or puts in place of) the file. */
 export interface ConfigFlags {
@@ -16,6 +17,11 @@ export interface ConfigFlags {
    * file's upstreams and servers (SPEC §7.1).
    */
   servers?: readonly string[] | undefined;
+  /**
+   * `--aggregate ROUTE`: one MCP endpoint over every server on ROUTE, the other keys at their
+   * defaults, in place of the file's `[aggregate]` (SPEC §7.2).
+   */
+  aggregate?: string | undefined;
   /** `--log-level`, over `server.log_level`. */
   logLevel?: string | undefined;
 }
@@ -100,6 +106,27 @@ export function applyFlags(raw: Record<string, unknown>, flags: ConfigFlags): vo
     // the file's route is the one server's of the old form, which the flags replace
     delete section("server")["route"];
   }
+  if (flags.aggregate !== undefined) aggregateFlag(raw, flags.aggregate, upstreams.length > 0);
+}
+
+/** `--aggregate ROUTE` over `raw`, whose servers the other flags have settled. */
+function aggregateFlag(raw: Record<string, unknown>, route: string, upstreamFlags: boolean): void {
+  if (upstreamFlags) {
+    throw new ConfigError(
+      "--aggregate: not used with --upstream (the replicas of one server without a name); give each server as --server NAME=URL",
+    );
+  }
+  if (raw["servers"] === undefined) {
+    throw new ConfigError(
+      "--aggregate: needs servers to merge: --server NAME=URL, or [[servers]] in the file",
+    );
+  }
+  if (!/^\/[^?#\s]*$/.test(route)) {
+    throw new ConfigError(`--aggregate "${route}": expected a path starting with "/", without query`);
+  }
+  const unreachable = unreachableRoute(route);
+  if (unreachable !== undefined) throw new ConfigError(`--aggregate "${route}": ${unreachable}`);
+  raw["aggregate"] = { route };
 }
 
 /** `[NAME=]URL`, the URL checked: http(s), no credentials (they would not be sent). */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError } from "../../src/config/ConfigError.ts";
-import { loadConfig } from "../../src/config/loadConfig.ts";
+import { type ConfigFlags, loadConfig } from "../../src/config/loadConfig.ts";
 import { configFile, loadToml } from "../support/configFiles.ts";
 
 /** The config error `toml` makes, each line without the file's name (which it must start with). */
@@ -236,6 +236,78 @@ describe("[aggregate] (one MCP endpoint over the servers)", () => {
     assert.equal(
       problem(`[proxy]\nread_jsonrpc = false\n${aggregate()}${server("a")}`),
       "aggregate: needs proxy.read_jsonrpc = true (the aggregate answers lists itself and routes calls by name)",
+    );
+  });
+});
+
+describe("--aggregate ROUTE", () => {
+  const flagServers = ["a=http://127.0.0.1:1/mcp", "b=http://127.0.0.1:2/mcp"];
+  const refusal = (flags: ConfigFlags): string => {
+    try {
+      loadConfig(flags, {});
+    } catch (error) {
+      assert.ok(error instanceof ConfigError, String(error));
+      return error.message;
+    }
+    assert.fail("refused");
+  };
+
+  it("with --server flags: one endpoint over every server, the other keys at their defaults", () => {
+    const { config } = loadConfig({ servers: flagServers, aggregate: "/mcp" }, {});
+    assert.deepEqual(config.aggregate, {
+      route: "/mcp",
+      servers: ["a", "b"],
+      separator: "__",
+      graceMs: 60_000,
+      listTimeoutMs: 2000,
+    });
+    assert.deepEqual(
+      config.servers.map((s) => s.route),
+      ["/a", "/b"],
+      "each server still on its own route",
+    );
+  });
+
+  it("over the file's [[servers]], in place of the file's [aggregate]", () => {
+    const path = configFile(
+      aggregate('route = "/all"\nservers = ["x"]\nseparator = "-"\ngrace_secs = 1\n') +
+        server("x", "/x") +
+        server("y"),
+    );
+    const { config } = loadConfig({ configPath: path, aggregate: "/mcp" }, {});
+    assert.deepEqual(config.aggregate, {
+      route: "/mcp",
+      servers: ["x", "y"],
+      separator: "__",
+      graceMs: 60_000,
+      listTimeoutMs: 2000,
+    });
+  });
+
+  it("refuses --aggregate with --upstream, without servers, or with a route no request reaches, naming the flag", () => {
+    assert.match(
+      refusal({ upstreams: ["http://127.0.0.1:1/"], aggregate: "/mcp" }),
+      /^--aggregate: not used with --upstream /,
+    );
+    const oldForm = configFile('[[upstreams]]\nurl = "http://127.0.0.1:1/"\n');
+    for (const flags of [{ aggregate: "/mcp" }, { configPath: oldForm, aggregate: "/mcp" }]) {
+      assert.equal(
+        refusal(flags),
+        "--aggregate: needs servers to merge: --server NAME=URL, or [[servers]] in the file",
+      );
+    }
+    assert.equal(
+      refusal({ servers: flagServers, aggregate: "mcp" }),
+      '--aggregate "mcp": expected a path starting with "/", without query',
+    );
+    assert.match(
+      refusal({ servers: flagServers, aggregate: "/x/../mcp" }),
+      /^--aggregate "\/x\/\.\.\/mcp": no request can reach it: /,
+    );
+    assert.match(
+      refusal({ servers: ["mcp=http://127.0.0.1:1/"], aggregate: "/mcp" }),
+      /^command line: aggregate\.route "\/mcp" overlaps servers\[0\]\.route "\/mcp": /,
+      "a --server on the same route",
     );
   });
 });
