@@ -30,7 +30,7 @@ function server(name: string, route?: string): string {
 const aggregate = (lines = 'route = "/mcp"\n') => `[aggregate]\n${lines}`;
 
 describe("[aggregate] (one MCP endpoint over the servers)", () => {
-  it("reads every key, the servers in [[servers]] file order whatever order the table names them in", () => {
+  it("reads every key, the servers in [[servers]] file order whatever order the table names them in, shown as check shows it", () => {
     const { config, effective } = loadToml(
       aggregate(
         'route = "/mcp"\nservers = ["files", "github"]\nseparator = "."\ngrace_secs = 5\nlist_timeout_ms = 250\n',
@@ -46,6 +46,7 @@ describe("[aggregate] (one MCP endpoint over the servers)", () => {
       graceMs: 5000,
       listTimeoutMs: 250,
     });
+    // the effective configuration loadConfig gives is the redacted one `check` prints: the aggregate holds no secret
     assert.deepEqual(effective.aggregate, {
       route: "/mcp",
       servers: ["github", "files"],
