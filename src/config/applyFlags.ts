@@ -10,7 +10,10 @@ export interface ConfigFlags {
   listen?: string | undefined;
   route?: string | undefined;
   adminListen?: string | undefined;
-  /** `--upstream [NAME=]URL`: the replicas of one server, in place of the file's upstreams and servers. */
+  /**
+   * `--upstream [NAME=]URL`: the replicas of one server, in place of the file's upstreams, servers and
+   * aggregate.
+   */
   upstreams?: readonly string[] | undefined;
   /**
    * `--server NAME=URL`: servers on `/NAME`, the same NAME again adding a replica, in place of the
@@ -84,6 +87,8 @@ export function applyFlags(raw: Record<string, unknown>, flags: ConfigFlags): vo
       return name === undefined ? { url } : { name, url };
     });
     delete raw["servers"];
+    // the file's aggregate merges its servers, which the flag replaces with one server without a name
+    delete raw["aggregate"];
   }
   if (servers.length > 0) {
     // one server per NAME, in the order first named; its upstreams take the default names NAME-1, …

@@ -285,6 +285,18 @@ describe("--aggregate ROUTE", () => {
     });
   });
 
+  it("--upstream replaces the file's [aggregate] with its servers; --server keeps it, over the flags' servers", () => {
+    const path = configFile(aggregate() + server("x", "/x"));
+    const upstream = loadConfig({ configPath: path, upstreams: ["http://127.0.0.1:1/"] }, {});
+    assert.equal(upstream.config.aggregate, undefined);
+    assert.deepEqual(
+      upstream.config.servers.map((s) => [s.name, s.route]),
+      [["default", "/"]],
+    );
+    const servers = loadConfig({ configPath: path, servers: flagServers }, {});
+    assert.deepEqual(servers.config.aggregate?.servers, ["a", "b"]);
+  });
+
   it("refuses --aggregate with --upstream, without servers, or with a route no request reaches, naming the flag", () => {
     assert.match(
       refusal({ upstreams: ["http://127.0.0.1:1/"], aggregate: "/mcp" }),
