@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 const usage = `Usage:
   breakwater --config FILE                 run the proxy from a TOML file
   breakwater --listen HOST:PORT --route PATH --upstream [NAME=]URL [--upstream …]
-  breakwater --listen HOST:PORT --server NAME=URL [--server NAME=URL …]
+  breakwater --listen HOST:PORT --server NAME=URL [--server NAME=URL …] [--aggregate PATH]
   breakwater check --config FILE           validate a config and print the effective configuration
   breakwater --help | --version
 
@@ -21,6 +21,8 @@ Options (flags win over the file; --upstream or --server replaces the file's ups
       --upstream [NAME=]URL an upstream, a replica of the one server; repeat for several
       --server NAME=URL     a server on the route /NAME; repeat for several (the same NAME again:
                             a replica of it); not with --upstream or --route
+      --aggregate PATH      one MCP endpoint on PATH over every server (--server or [[servers]]),
+                            in place of the file's [aggregate]
       --admin-listen HOST:PORT  health, metrics, circuit control (default 127.0.0.1:9901)
       --log-level LEVEL     trace, debug, info, warn, error, fatal or silent (default info)
   -h, --help  -v, --version
@@ -57,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       adminListen: values["admin-listen"],
       upstreams: values.upstream,
       servers: values.server,
+      aggregate: values.aggregate,
       logLevel: values["log-level"],
     },
     { check: positionals[0] === "check", watch: values.watch === true },
@@ -69,6 +72,7 @@ const options = {
   route: { type: "string" },
   upstream: { type: "string", multiple: true },
   server: { type: "string", multiple: true },
+  aggregate: { type: "string" },
   "admin-listen": { type: "string" },
   "log-level": { type: "string" },
   watch: { type: "boolean" },

@@ -33,6 +33,7 @@ describe("breakwater (CLI)", () => {
     const help = await breakwater("--help");
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage:/);
+    assert.match(help.stdout, /\n {6}--aggregate PATH +one MCP endpoint on PATH over every server/);
   });
 
   it("exits 2 on an unknown flag or command, with the usage", async () => {
@@ -92,6 +93,24 @@ describe("breakwater (CLI)", () => {
     assert.doesNotMatch(result.stdout, /^upstreams = /m);
   });
 
+  it("check shows [aggregate] with its servers and defaults, before the servers", async () => {
+    const path = configFile(
+      "aggregate.toml",
+      '[aggregate]\nroute = "/mcp"\ngrace_secs = 5\n' +
+        '[[servers]]\nname = "gh"\n[[servers.upstreams]]\nurl = "http://127.0.0.1:1/"\n' +
+        '[[servers]]\nname = "db"\nroute = "/db"\n[[servers.upstreams]]\nurl = "http://127.0.0.1:2/"\n',
+    );
+    const result = await breakwater("check", "--config", path);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /\n\[aggregate\]\nroute = "\/mcp"\nservers = \[ "gh", "db" \]\nseparator = "__"\ngrace_secs = 5\nlist_timeout_ms = 2000\n\n\[\[servers\]\]\nname = "gh"\n\n/,
+    );
+    const flag = await breakwater("check", "--server", "a=http://127.0.0.1:1/", "--aggregate", "/mcp");
+    assert.equal(flag.code, 0, flag.stderr);
+    assert.match(flag.stdout, /\n\[aggregate\]\nroute = "\/mcp"\nservers = \[ "a" \]\n/);
+  });
+
   it("exits 2 for --server with --upstream or --route, naming the flags", async () => {
     for (const [args, message] of [
       [["--upstream", "http://127.0.0.1:1/"], "breakwater: --server and --upstream: use one"],
@@ -104,11 +123,11 @@ describe("breakwater (CLI)", () => {
     }
   });
 
-  it("logs each server's URL and upstreams when listening, keeping the proxy URL", async () => {
+  it("logs each server's URL and upstreams, and the aggregate's URL, when listening, keeping the proxy URL", async () => {
     const path = configFile("quiet.toml", '[server]\nlog_level = "info"\n');
     const servers = new Replica(path, [
       ...["--server", "a=http://127.0.0.1:1/mcp", "--server", "a=http://127.0.0.1:2/mcp"],
-      ...["--server", "b=http://127.0.0.1:3/mcp"],
+      ...["--server", "b=http://127.0.0.1:3/mcp", "--aggregate", "/mcp"],
     ]);
     const old = new Replica(
       configFile(
@@ -125,12 +144,14 @@ describe("breakwater (CLI)", () => {
         { name: "a", url: `${root}/a`, upstreams: ["a-1", "a-2"] },
         { name: "b", url: `${root}/b`, upstreams: ["b-1"] },
       ]);
+      assert.deepEqual(line?.["aggregate"], { url: `${root}/mcp`, servers: ["a", "b"] });
       const [oldLine] = old.lines("breakwater listening");
       assert.match(String(oldLine?.["proxy"]), /^http:\/\/127\.0\.0\.1:\d+\/mcp$/, "the old form: as before");
       assert.deepEqual(oldLine?.["servers"], [
         { name: "default", url: oldLine?.["proxy"], upstreams: ["u"] },
       ]);
       assert.deepEqual(oldLine?.["upstreams"], [{ name: "u", url: "http://127.0.0.1:4/" }]);
+      assert.equal(oldLine?.["aggregate"], undefined, "no aggregate: none named");
     } finally {
       await Promise.all([servers.stop(), old.stop()]);
     }

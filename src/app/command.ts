@@ -95,6 +95,10 @@ async function run(
           ...(server.route === undefined ? {} : { url: `${root}${server.route}` }),
           upstreams: server.upstreams.map((u) => u.name),
         })),
+        // one MCP endpoint over them (SPEC §7.2): where a client of them all connects
+        ...(config.aggregate === undefined
+          ? {}
+          : { aggregate: { url: `${root}${config.aggregate.route}`, servers: config.aggregate.servers } }),
       },
       "breakwater listening",
     );

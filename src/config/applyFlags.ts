@@ -2,6 +2,7 @@ import { parseListenAddress } from "../http/listenAddress.ts";
 import { ConfigError } from "./ConfigError.ts";
 import { hasCredentials, redactUrl } from "./redactUrl.ts";
 import { credentialsNotSent } from "./schema.ts";
+import { unreachableRoute } from "./unreachableRoute.ts";
 
 /** What the command line adds to (or puts in place of) the file. */
 export interface ConfigFlags {
@@ -9,13 +10,21 @@ export interface ConfigFlags {
   listen?: string | undefined;
   route?: string | undefined;
   adminListen?: string | undefined;
-  /** `--upstream [NAME=]URL`: the replicas of one server, in place of the file's upstreams and servers. */
+  /**
+   * `--upstream [NAME=]URL`: the replicas of one server, in place of the file's upstreams, servers and
+   * aggregate.
+   */
   upstreams?: readonly string[] | undefined;
   /**
    * `--server NAME=URL`: servers on `/NAME`, the same NAME again adding a replica, in place of the
    * file's upstreams and servers (SPEC §7.1).
    */
   servers?: readonly string[] | undefined;
+  /**
+   * `--aggregate ROUTE`: one MCP endpoint over every server on ROUTE, the other keys at their
+   * defaults, in place of the file's `[aggregate]` (SPEC §7.2).
+   */
+  aggregate?: string | undefined;
   /** `--log-level`, over `server.log_level`. */
   logLevel?: string | undefined;
 }
@@ -78,6 +87,8 @@ export function applyFlags(raw: Record<string, unknown>, flags: ConfigFlags): vo
       return name === undefined ? { url } : { name, url };
     });
     delete raw["servers"];
+    // the file's aggregate merges its servers, which the flag replaces with one server without a name
+    delete raw["aggregate"];
   }
   if (servers.length > 0) {
     // one server per NAME, in the order first named; its upstreams take the default names NAME-1, …
@@ -100,6 +111,27 @@ export function applyFlags(raw: Record<string, unknown>, flags: ConfigFlags): vo
     // the file's route is the one server's of the old form, which the flags replace
     delete section("server")["route"];
   }
+  if (flags.aggregate !== undefined) aggregateFlag(raw, flags.aggregate, upstreams.length > 0);
+}
+
+/** `--aggregate ROUTE` over `raw`, whose servers the other flags have settled. */
+function aggregateFlag(raw: Record<string, unknown>, route: string, upstreamFlags: boolean): void {
+  if (upstreamFlags) {
+    throw new ConfigError(
+      "--aggregate: not used with --upstream (the replicas of one server without a name); give each server as --server NAME=URL",
+    );
+  }
+  if (raw["servers"] === undefined) {
+    throw new ConfigError(
+      "--aggregate: needs servers to merge: --server NAME=URL, or [[servers]] in the file",
+    );
+  }
+  if (!/^\/[^?#\s]*$/.test(route)) {
+    throw new ConfigError(`--aggregate "${route}": expected a path starting with "/", without query`);
+  }
+  const unreachable = unreachableRoute(route);
+  if (unreachable !== undefined) throw new ConfigError(`--aggregate "${route}": ${unreachable}`);
+  raw["aggregate"] = { route };
 }
 
 /** `[NAME=]URL`, the URL checked: http(s), no credentials (they would not be sent). */

@@ -1,3 +1,4 @@
+import { aggregateMembers, completeAggregate, type EffectiveAggregate } from "./aggregateConfig.ts";
 import {
   breakerDefaults,
   type EffectiveBreakerSection,
@@ -33,13 +34,15 @@ export type EffectiveServer = Omit<ServerTable, "circuit_breaker" | "health_chec
  * its `upstreams` (and `server.route`, "/" by default) and no `servers`; the servers form (SPEC §7.1)
  * has `servers` and no upstreams of its own.
  */
-export type EffectiveConfig = Omit<ConfigFile, "upstreams" | "proxy" | "servers"> & {
+export type EffectiveConfig = Omit<ConfigFile, "upstreams" | "proxy" | "servers" | "aggregate"> & {
   proxy: Omit<ConfigFile["proxy"], "circuit_breaker" | "health_check"> & {
     circuit_breaker: EffectiveBreakerSection;
     health_check: EffectiveHealthCheckSection;
   };
   upstreams: EffectiveUpstream[];
   servers?: EffectiveServer[];
+  /** `[aggregate]` (SPEC §7.2), only with `servers`; absent: no aggregate. */
+  aggregate?: EffectiveAggregate;
 };
 
 /** What an upstream's own sections are merged over: `[proxy.*]`, and in a server its sections over those. */
@@ -52,7 +55,8 @@ interface UpstreamBase {
 
 /**
  * Merges the sections (upstream over server over proxy over defaults), names upstreams, checks what
- * spans keys: one form or the other, names unique across servers, routes (see {@link checkServers}).
+ * spans keys: one form or the other, names unique across servers, routes (see {@link checkServers}),
+ * the aggregate's servers, route and separator (see {@link completeAggregate}).
  */
 export function complete(file: ConfigFile, source: string): EffectiveConfig {
   const shared = { ...breakerDefaults, ...defined(file.proxy.circuit_breaker) } as EffectiveBreakerSection;
@@ -67,7 +71,11 @@ export function complete(file: ConfigFile, source: string): EffectiveConfig {
     toolCircuit: defined(file.proxy.tool_circuit),
     healthCheck: sharedCheck,
   };
-  const { servers: tables, ...rest } = file;
+  const { servers: tables, aggregate: aggregateTable, ...rest } = file;
+  const members =
+    aggregateTable === undefined
+      ? undefined
+      : aggregateMembers(source, aggregateTable, tables, file.proxy.read_jsonrpc);
   // where each upstream name was first used: names circuits, so unique across all servers (SPEC §7.1)
   const names = new Map<string, string>();
   if (tables === undefined) {
@@ -91,7 +99,11 @@ export function complete(file: ConfigFile, source: string): EffectiveConfig {
       `${source}: server.route: not used with [[servers]]; give each server its route (servers[i].route)`,
     );
   }
-  checkServers(source, tables, file.proxy.read_jsonrpc);
+  checkServers(source, tables, file.proxy.read_jsonrpc, members);
+  const aggregate =
+    aggregateTable === undefined || members === undefined
+      ? undefined
+      : completeAggregate(source, aggregateTable, tables, members);
   const servers = tables.map((table, s): EffectiveServer => {
     const at = `servers[${s}]`;
     if (table.upstreams.length === 0) {
@@ -117,7 +129,7 @@ export function complete(file: ConfigFile, source: string): EffectiveConfig {
     );
     return { ...table, circuit_breaker, health_check, upstreams };
   });
-  return { ...rest, proxy, upstreams: [], servers };
+  return { ...rest, proxy, upstreams: [], ...(aggregate === undefined ? {} : { aggregate }), servers };
 }
 
 /**

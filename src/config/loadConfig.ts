@@ -3,6 +3,7 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import { parseHostEntry } from "../http/HostField.ts";
 import { isLoopback, type ListenAddress, parseListenAddress } from "../http/listenAddress.ts";
 import { parseOriginEntry } from "../http/originEntry.ts";
+import { aggregateConfig } from "./aggregateConfig.ts";
 import { applyFlags, type ConfigFlags } from "./applyFlags.ts";
 import type { Config } from "./Config.ts";
 import { ConfigError } from "./ConfigError.ts";
@@ -15,6 +16,7 @@ import { serverConfigs } from "./serverConfig.ts";
 import { parseSessionKey } from "./sessionKey.ts";
 import { listenerTls } from "./tlsFiles.ts";
 
+export type { EffectiveAggregate } from "./aggregateConfig.ts";
 export type { ConfigFlags } from "./applyFlags.ts";
 export type { EffectiveConfig, EffectiveServer, EffectiveUpstream } from "./completeConfig.ts";
 
@@ -92,6 +94,7 @@ export function loadConfig(
     isFailureCode: failureCodeMatcher(effective.proxy.jsonrpc_failure_codes),
     upstreams: servers.flatMap((s) => s.upstreams),
     servers,
+    aggregate: effective.aggregate === undefined ? undefined : aggregateConfig(effective.aggregate),
     sessionKeys: keys,
     fleet:
       effective.fleet.redis_url === undefined

@@ -13,9 +13,9 @@ export interface SecretsFromEnv {
 /**
  * The effective configuration as `breakwater check` prints it, secrets hidden: the admin token, the
  * session keys, a password in the Redis URL, the values of a stdio upstream's `env` (where its
- * servers' tokens live; the names stay, to show what is set), top-level or a server's. A secret from
- * the environment is shown set too, naming its variable, so that `check` tells what the proxy will
- * run with.
+ * servers' tokens live; the names stay, to show what is set), top-level or a server's; `[aggregate]`
+ * holds none and is shown as it is. A secret from the environment is shown set too, naming its
+ * variable, so that `check` tells what the proxy will run with.
  */
 export function redacted(
   effective: EffectiveConfig,

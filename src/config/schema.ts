@@ -97,9 +97,12 @@ const toolGlob = z
   .string()
   .regex(/^[A-Za-z0-9_.\-*?]{1,128}$/, "expected 1 to 128 of A-Z, a-z, 0-9, '_', '.', '-', '*', '?'");
 
+/** A server's name: the prefix of its names in the aggregate (SPEC §7.1). */
+const serverName = z.string().regex(/^[a-z0-9-]{1,32}$/, "expected 1 to 32 of a-z, 0-9, '-'");
+
 /** `[[servers]]` (SPEC §7.1): a named pool of replicas on its route, its overrides of `[proxy.*]`. */
 const serverTable = z.strictObject({
-  name: z.string().regex(/^[a-z0-9-]{1,32}$/, "expected 1 to 32 of a-z, 0-9, '-'"),
+  name: serverName,
   route: routePath.optional(),
   tools: z
     .strictObject({ include: z.array(toolGlob).min(1).optional(), exclude: z.array(toolGlob).optional() })
@@ -110,6 +113,22 @@ const serverTable = z.strictObject({
   max_in_flight: z.int().min(0).optional(),
   // at least one: checked by complete, which says how to add one
   upstreams: z.array(upstreamTable).default([]),
+});
+
+/**
+ * `[aggregate]` (SPEC §7.2): one MCP endpoint over the servers. The separator's characters are those of
+ * MCP tool names (SEP-986) that no server name holds but `-`; what spans tables (the servers named, the
+ * route against theirs, names read two ways) is checked by complete.
+ */
+const aggregateTable = z.strictObject({
+  route: routePath,
+  servers: z.array(serverName).min(1).optional(),
+  separator: z
+    .string()
+    .regex(/^[-_.]{1,2}$/, "expected 1 or 2 of '_', '-', '.'")
+    .default("__"),
+  grace_secs: z.int().min(0).max(86_400).default(60),
+  list_timeout_ms: z.int().min(1).max(600_000).default(2000),
 });
 
 export const configSchema = z.strictObject({
@@ -171,6 +190,8 @@ export const configSchema = z.strictObject({
   upstreams: z.array(upstreamTable).default([]),
   // SPEC §7.1: absent in the old form (top-level [[upstreams]], one server); checked by complete
   servers: z.array(serverTable).min(1).optional(),
+  // SPEC §7.2: absent, no aggregate; needs [[servers]] (checked by complete)
+  aggregate: aggregateTable.optional(),
 });
 
 /** The file as validated, before defaults of the breaker sections are merged. */
@@ -180,3 +201,4 @@ export type ToolCircuitSection = z.output<typeof toolCircuitSection>;
 export type HealthCheckSection = z.output<typeof healthCheckSection>;
 export type UpstreamTable = z.output<typeof upstreamTable>;
 export type ServerTable = z.output<typeof serverTable>;
+export type AggregateTable = z.output<typeof aggregateTable>;

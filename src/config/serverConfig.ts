@@ -12,10 +12,17 @@ export const implicitServer = "default";
 
 /**
  * What spans the `[[servers]]` tables (SPEC §7.1), each problem naming its keys: names unique, a route
- * for each, routes that do not overlap (a request must reach one server, whichever way the table is
- * read), and a `tools` filter only where JSON-RPC is read (the filter reads calls and tool lists).
+ * for each server the aggregate does not reach (`inAggregate`: the names of those it does, undefined
+ * without an aggregate; SPEC §7.2),
+ * routes that do not overlap (a request must reach one server, whichever way the table is read), and a
+ * `tools` filter only where JSON-RPC is read (the filter reads calls and tool lists).
  */
-export function checkServers(source: string, tables: readonly ServerTable[], readJsonRpc: boolean): void {
+export function checkServers(
+  source: string,
+  tables: readonly ServerTable[],
+  readJsonRpc: boolean,
+  inAggregate?: ReadonlySet<string>,
+): void {
   const names = new Map<string, number>();
   tables.forEach((table, s) => {
     const earlier = names.get(table.name);
@@ -25,10 +32,13 @@ export function checkServers(source: string, tables: readonly ServerTable[], rea
       );
     }
     names.set(table.name, s);
-    if (table.route === undefined) {
-      // SPEC §7.2's aggregate will reach a server without a route; until it exists, none could
+    if (table.route === undefined && !inAggregate?.has(table.name)) {
+      // no client could reach it
+      const aggregate =
+        inAggregate === undefined ? "add an [aggregate] table" : "name it in aggregate.servers";
       throw new ConfigError(
-        `${source}: servers[${s}].route: needed: clients reach a server on its route (e.g. route = "/${table.name}/mcp")`,
+        `${source}: servers[${s}].route: needed unless the server is in [aggregate] ` +
+          `(e.g. route = "/${table.name}/mcp", or ${aggregate})`,
       );
     }
     if (table.tools !== undefined && !readJsonRpc) {
@@ -40,7 +50,8 @@ export function checkServers(source: string, tables: readonly ServerTable[], rea
   // pairs once per load: 5,000 for 100 servers, nothing per request
   tables.forEach((table, s) => {
     for (let t = 0; t < s; t++) {
-      const [a, b] = [tables[t]?.route, table.route] as [string, string];
+      const [a, b] = [tables[t]?.route, table.route];
+      if (a === undefined || b === undefined) continue;
       if (routeRemainder(a, b) !== undefined || routeRemainder(b, a) !== undefined) {
         throw new ConfigError(
           `${source}: servers[${s}].route "${b}" overlaps servers[${t}].route "${a}": ` +

@@ -75,10 +75,8 @@ export class ConfigReloader {
     const runs = whatRuns(this.#running, next);
     // what this reload changes in what runs; and what still differs from the file, left for a restart
     // (named on every reload until the file matches what runs again)
-    const settings = {
-      applied: settingChanges(this.#running, runs).applied,
-      needRestart: settingChanges(runs, next).needRestart,
-    };
+    const applies = settingChanges(this.#running, runs);
+    const settings = { ...applies, needRestart: settingChanges(runs, next).needRestart };
     let upstreams: UpstreamChanges;
     try {
       upstreams = this.#o.apply(runs.config);
@@ -104,6 +102,7 @@ export class ConfigReloader {
         trigger,
         upstreams: upstreamChanges,
         servers,
+        ...(settings.aggregate === undefined ? {} : { aggregate: settings.aggregate }),
         changed: settings.applied,
         ...(settings.needRestart.length === 0 ? {} : { need_restart: settings.needRestart }),
       },

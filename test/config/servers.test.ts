@@ -216,7 +216,7 @@ describe("[[servers]] (many MCP servers behind one proxy)", () => {
     );
   });
 
-  it("refuses a bad server name, a server without upstreams, and a server without a route (until the aggregate)", () => {
+  it("refuses a bad server name, a server without upstreams, and a server without a route or an aggregate", () => {
     assert.match(
       problem(server("GitHub", "/g", "http://h:1/")),
       /^servers\[0\]\.name: expected 1 to 32 of a-z/,
@@ -231,7 +231,7 @@ describe("[[servers]] (many MCP servers behind one proxy)", () => {
     );
     assert.equal(
       problem(server("files", undefined, "http://h:1/")),
-      'servers[0].route: needed: clients reach a server on its route (e.g. route = "/files/mcp")',
+      'servers[0].route: needed unless the server is in [aggregate] (e.g. route = "/files/mcp", or add an [aggregate] table)',
     );
     assert.match(
       problem(server("a", "a", "http://h:1/")),
