@@ -6,7 +6,7 @@ import { StatusJudge } from "../judges/StatusJudge.ts";
 import type { ServerPool } from "../proxy/ServerPool.ts";
 import { type Admit, circuitAdmits } from "../proxy/UpstreamBalancer.ts";
 import { systemTimers, type Timers } from "../time/Timers.ts";
-import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
+import type { TransportFailure, Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import type { PoolAnswer, PoolClient, PoolRequestOptions, UpstreamEra } from "./contracts.ts";
 import { discoverHeaders, discoverMessage, eraOfAnswer } from "./PoolClientEra.ts";
 import { PoolClientExchange, type PoolExchangeEnd } from "./PoolClientExchange.ts";
@@ -75,20 +75,13 @@ export class PoolRequests implements PoolClient {
       const timeLeftMs = startedAt + options.timeoutMs - timers.now();
       const end = await this.#attempt(request, settlement, call.judge(upstream), id, timeLeftMs, options);
       if (end.kind === "answer") return { ...end, upstream };
-      const failure = end.failure;
-      if (failure !== undefined) {
-        // no response came: SPEC §2's rule for sending again, as the Forwarder applies it to clients'
-        if (failure.badRequest || failure.proxyResources) settlement.settle("neutral");
-        else if (!resent && failure.staleConnection) {
+      if (end.failure !== undefined) {
+        const next = this.#afterNoResponse(end.failure, settlement, resent, failedOver, pool, admit);
+        if (next === "resend") {
           resent = true;
           settlement.redispatched(timers.now());
           continue;
-        } else if (failure.overloaded) settlement.settleOverloaded();
-        else {
-          settlement.settleTransportFailure(failure);
-          this.#eras.delete(upstream);
         }
-        const next = failure.nothingSent && !failedOver ? this.#another(pool, upstream, admit) : undefined;
         if (next !== undefined) {
           failedOver = true;
           resent = false;
@@ -179,6 +172,34 @@ export class PoolRequests implements PoolClient {
       });
       upstream.dispatch(request, exchange);
     });
+  }
+
+  /**
+   * No response came: SPEC §2's rule for sending again, as the Forwarder applies it to clients' requests
+   * — once more to the same upstream after the stale keep-alive race ("resend"), once to another that
+   * admits it when nothing was sent and the request is not bound to its upstream (that one, admitted);
+   * undefined: the request has failed (settled).
+   */
+  #afterNoResponse(
+    failure: TransportFailure,
+    settlement: Settlement,
+    resent: boolean,
+    failedOver: boolean,
+    pool: ServerPool,
+    admit: Admit,
+  ): "resend" | { readonly upstream: Upstream; readonly permit: Permit } | undefined {
+    if (failure.badRequest || failure.proxyResources) {
+      settlement.settle("neutral"); // not the upstream's doing, and no other upstream would mend it
+      return undefined;
+    }
+    if (!resent && failure.staleConnection) return "resend";
+    const upstream = settlement.upstream;
+    if (failure.overloaded) settlement.settleOverloaded();
+    else {
+      settlement.settleTransportFailure(failure);
+      this.#eras.delete(upstream);
+    }
+    return failure.nothingSent && !failedOver ? this.#another(pool, upstream, admit) : undefined;
   }
 
   /** Another of the pool's upstreams that admits the request, for the one failover; undefined: none. */

@@ -150,11 +150,11 @@ export class PoolClientExchange implements ResponseSink {
         this.#finish({ kind: "failed", status: this.#status, reason: "the stream ended without a response" });
       return;
     }
-    if (this.#o.id === undefined && this.#bytes === 0) {
-      this.#answer({}); // a notification's 202
+    const message = this.#bytes === 0 ? undefined : this.#parse(this.#take());
+    if (this.#o.id === undefined) {
+      this.#answer(message ?? {}); // a notification's 202 (what a body says of it is no response)
       return;
     }
-    const message = this.#parse(this.#take());
     if (message !== undefined && this.#isResponse(message)) this.#answer(message);
     else this.#finish({ kind: "failed", status: this.#status, reason: "the body is no JSON-RPC response" });
   }

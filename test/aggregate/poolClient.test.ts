@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { describe, it } from "node:test";
-import { expressSdk1Server } from "../servers/filterRig.ts";
+import type { Upstream } from "../../src/upstreams/Upstream.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 import { startSdk2Server } from "../support/sdk2.ts";
 import { until } from "../support/until.ts";
@@ -255,7 +255,7 @@ describe("PoolRequests.stream: an earlier-era session's GET stream", () => {
     const { client, upstreams } = poolRig([server.url]);
     const methods: unknown[] = [];
     const ending = client.stream(
-      upstreams[0] as never,
+      upstreams[0] as Upstream,
       { "Mcp-Session-Id": "s-1" },
       (message) => methods.push(message["method"]),
       new AbortController().signal,
@@ -274,64 +274,10 @@ describe("PoolRequests.stream: an earlier-era session's GET stream", () => {
     );
     const { client, upstreams } = poolRig([server.url]);
     const abort = new AbortController();
-    const ending = client.stream(upstreams[0] as never, {}, () => {}, abort.signal);
+    const ending = client.stream(upstreams[0] as Upstream, {}, () => {}, abort.signal);
     await until(() => server.seen.length === 1, "the stream is open");
     abort.abort();
     assert.match(await ending, /aborted/);
     await until(() => server.aborted() === 1, "the upstream request is aborted");
-  });
-});
-
-describe("PoolRequests.eraOf", () => {
-  it("finds an SDK 2.x server modern (it lists 2026-07-28 only), asking server/discover once for concurrent askers", async () => {
-    const server = await sdk2("era");
-    const { pool, client, upstreams } = poolRig([server.url]);
-    const upstream = upstreams[0] as never;
-    const [first, second] = await Promise.all([client.eraOf(pool, upstream), client.eraOf(pool, upstream)]);
-    assert.equal(first, "modern");
-    assert.equal(second, "modern");
-    assert.equal(await client.eraOf(pool, upstream), "modern");
-    assert.equal(server.seen.length, 1);
-    assert.equal(server.seen[0]?.headers["mcp-method"], "server/discover");
-  });
-
-  it("finds a server dual when its supportedVersions list an earlier revision too", async () => {
-    const server = await upstream((_req, res, body) => {
-      const { id } = JSON.parse(body) as { id: unknown };
-      const result = { supportedVersions: ["2025-11-25", "2026-07-28"], capabilities: {} };
-      res
-        .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ jsonrpc: "2.0", id, result }));
-    });
-    const { pool, client, upstreams } = poolRig([server.url]);
-    assert.equal(await client.eraOf(pool, upstreams[0] as never), "dual");
-  });
-
-  it("finds a modern stdio upstream modern", async () => {
-    const { pool, client, upstreams } = modernStdioRig();
-    assert.equal(await client.eraOf(pool, upstreams[0] as never), "modern");
-  });
-
-  it("finds an SDK 1.x server earlier", async () => {
-    const server = await expressSdk1Server();
-    opened.push(() => server.close());
-    const { pool, client, upstreams } = poolRig([server.url]);
-    assert.equal(await client.eraOf(pool, upstreams[0] as never), "earlier");
-  });
-
-  it("forgets an upstream's era when an exchange with it fails", async () => {
-    const server = await sdk2("forgetful");
-    const { pool, client, upstreams } = poolRig([server.url]);
-    const upstream = upstreams[0] as never;
-    assert.equal(await client.eraOf(pool, upstream), "modern");
-    await server.close();
-    const failed = await client.request(pool, toolsList, {
-      bound: upstream,
-      headers: modernHeaders("tools/list"),
-      timeoutMs: 5_000,
-    });
-    assert.equal(failed.kind, "failed");
-    (upstreams[0]?.circuit as { reset(): void }).reset();
-    assert.equal(await client.eraOf(pool, upstream), undefined, "asked again: no answer now");
   });
 });
