@@ -4,7 +4,7 @@ import { type ExchangeObserver, Settlement } from "../exchange/Settlement.ts";
 import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
 import { StatusJudge } from "../judges/StatusJudge.ts";
 import type { ServerPool } from "../proxy/ServerPool.ts";
-import { type Admit, circuitAdmits } from "../proxy/UpstreamBalancer.ts";
+import { type Admit, circuitAdmits, overloaded } from "../proxy/UpstreamBalancer.ts";
 import { systemTimers, type Timers } from "../time/Timers.ts";
 import type { TransportFailure, Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import type { PoolAnswer, PoolClient, PoolRequestOptions, UpstreamEra } from "./contracts.ts";
@@ -17,6 +17,8 @@ export interface PoolClientOptions {
   readonly timers?: Timers | undefined;
   /** The most bytes of an answer's JSON body, or of one event of its stream, that are read; default 8 MiB. */
   readonly maxMessageBytes?: number | undefined;
+  /** Told of every upstream skipped at its `max_in_flight`, as the proxy tells of clients' requests. */
+  readonly onOverloaded?: ((upstream: Upstream) => void) | undefined;
   /** How long `server/discover` may take (`eraOf`); default 10 s. */
   readonly discoverTimeoutMs?: number | undefined;
 }
@@ -36,6 +38,8 @@ const streamJudge = new StatusJudge((status) => status >= 500);
  */
 export class PoolRequests implements PoolClient {
   readonly #observer: ExchangeObserver;
+  /** An upstream's own admission: room under its `max_in_flight` (counted when not), then its circuit. */
+  readonly #admit: Admit;
   readonly #timers: Timers;
   readonly #maxMessageBytes: number;
   readonly #discoverTimeoutMs: number;
@@ -44,6 +48,15 @@ export class PoolRequests implements PoolClient {
 
   constructor(options: PoolClientOptions) {
     this.#observer = options.observer;
+    const onOverloaded = options.onOverloaded;
+    this.#admit =
+      onOverloaded === undefined
+        ? circuitAdmits
+        : (upstream) => {
+            const acquisition = circuitAdmits(upstream);
+            if (acquisition === overloaded) onOverloaded(upstream);
+            return acquisition;
+          };
     this.#timers = options.timers ?? systemTimers;
     this.#maxMessageBytes = options.maxMessageBytes ?? 8 * 1024 * 1024;
     this.#discoverTimeoutMs = options.discoverTimeoutMs ?? 10_000;
@@ -61,7 +74,7 @@ export class PoolRequests implements PoolClient {
       return failed(bound ?? (pool.upstreams[0] as Upstream), undefined, "the pool refuses it as it is");
     const callAdmit = call.admit;
     const admit: Admit =
-      callAdmit === undefined ? circuitAdmits : (upstream) => callAdmit(upstream, circuitAdmits);
+      callAdmit === undefined ? this.#admit : (upstream) => callAdmit(upstream, this.#admit);
     const picked = pool.balancer.pick(bound, admit);
     if (picked.permit === undefined) return { kind: "refused", retryAfterMs: picked.refusal.retryAfterMs };
     const timers = this.#timers;
@@ -102,8 +115,9 @@ export class PoolRequests implements PoolClient {
     onMessage: (message: Record<string, unknown>) => void,
     signal: AbortSignal,
   ): Promise<string> {
-    const acquisition = circuitAdmits(upstream);
-    if (!acquisition.admitted) return Promise.resolve("circuit_open");
+    const acquisition = this.#admit(upstream);
+    if (!acquisition.admitted)
+      return Promise.resolve(acquisition === overloaded ? "overloaded" : "circuit_open");
     const timers = this.#timers;
     const settlement = new Settlement(upstream, acquisition, this.#observer, timers, timers.now());
     const request = getOf(headers);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { describe, it } from "node:test";
+import type { CircuitBreaker } from "../../src/index.ts";
 import type { Upstream } from "../../src/upstreams/Upstream.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 import { startSdk2Server } from "../support/sdk2.ts";
@@ -21,6 +22,20 @@ async function upstream(handler: Parameters<typeof startUpstream>[0]) {
 }
 
 const toolsList = modernRequest("list:1", "tools/list");
+
+/** An upstream at its max_in_flight: it takes nothing. */
+function fullUpstream(name: string, circuit: CircuitBreaker): Upstream {
+  return {
+    name,
+    circuit,
+    inFlight: 1,
+    maxInFlight: 1,
+    servesSessionless: true,
+    dispatch: () => assert.fail("nothing is sent to a full upstream"),
+    healthCheck: () => undefined,
+    close: async () => {},
+  };
+}
 
 describe("PoolRequests: Breakwater's own requests to a pool", () => {
   it("lists an SDK 2.x server's tools over HTTP, judged by the pool's judge: the tool catalogue learns the names", async () => {
@@ -129,7 +144,25 @@ describe("PoolRequests: Breakwater's own requests to a pool", () => {
     });
     assert.equal(answer.kind, "refused");
     assert.ok(answer.retryAfterMs !== undefined && answer.retryAfterMs > 0);
+    const stream = await client.stream(upstreams[0] as Upstream, {}, () => {}, new AbortController().signal);
+    assert.equal(stream, "circuit_open");
     assert.equal(server.seen.length, 0);
+  });
+
+  it("tells of an upstream skipped at its max_in_flight, and is refused; its GET stream too", async () => {
+    const told: string[] = [];
+    const { pool, client, upstreams } = poolRig(["http://127.0.0.1:9/full"], {
+      make: (u, circuit) => fullUpstream(u.name, circuit),
+      onOverloaded: (u) => told.push(u.name),
+    });
+    const answer = await client.request(pool, toolsList, {
+      headers: modernHeaders("tools/list"),
+      timeoutMs: 5_000,
+    });
+    assert.equal(answer.kind, "refused");
+    const stream = await client.stream(upstreams[0] as Upstream, {}, () => {}, new AbortController().signal);
+    assert.equal(stream, "overloaded");
+    assert.equal(told.length, 2);
   });
 
   it("fails on a 500, and the upstream's circuit counts the failure", async () => {

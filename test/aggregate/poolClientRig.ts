@@ -55,6 +55,7 @@ export function poolRig(
     readonly timers?: Timers;
     readonly make?: (u: UpstreamConfig, circuit: CircuitBreaker) => Upstream;
     readonly maxMessageBytes?: number;
+    readonly onOverloaded?: (upstream: Upstream) => void;
     readonly loadBalancing?: "round_robin" | "failover";
     /** How its upstreams are closed after the file; default `close()` each. */
     readonly close?: (upstreams: readonly Upstream[]) => Promise<unknown>;
@@ -99,6 +100,7 @@ export function poolRig(
     observer: { head() {}, settled: (report) => settled.push(report) },
     timers: options.timers,
     maxMessageBytes: options.maxMessageBytes,
+    onOverloaded: options.onOverloaded,
   });
   return {
     pool,
