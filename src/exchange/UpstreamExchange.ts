@@ -34,12 +34,18 @@ export type ExchangeResult =
   /** No response head within the request's deadline; the upstream request was aborted. A failure. */
   | { readonly kind: "timeout" }
   /** The client went away first; the upstream request was aborted. Neutral. */
-  | { readonly kind: "client_gone" };
+  | { readonly kind: "client_gone" }
+  /**
+   * The upstream answered 404 to a request in a session the proxy holds for its client (the call's
+   * `sessionLost`): nothing of it reached the client, the upstream request was aborted. Neutral.
+   */
+  | { readonly kind: "session_lost" };
 
 const responded: ExchangeResult = { kind: "responded" };
 const badResponse: ExchangeResult = { kind: "bad_response" };
 const timedOut: ExchangeResult = { kind: "timeout" };
 const clientGone: ExchangeResult = { kind: "client_gone" };
+const sessionLost: ExchangeResult = { kind: "session_lost" };
 
 /** The most of a response body held back to be rewritten; a larger one streams on unchanged. */
 const maxHeldDocument = 64 * 1024;
@@ -49,6 +55,7 @@ const deadlinePassed = new ExchangeAbort("breakwater: no response headers within
 const clientLeft = new ExchangeAbort("breakwater: the client went away");
 const unusable = new ExchangeAbort("breakwater: the upstream's response cannot be passed on");
 const answerLate = new ExchangeAbort("breakwater: no JSON-RPC answer in time");
+const sessionGone = new ExchangeAbort("breakwater: the upstream no longer knows the session");
 
 export interface ExchangeOptions {
   readonly res: ServerResponse;
@@ -62,6 +69,11 @@ export interface ExchangeOptions {
   /** Whole milliseconds left for the response head to come (what is left of the request's budget). */
   readonly timeLeftMs: number;
   readonly answerLimits: AnswerLimits;
+  /**
+   * The request is in a session the proxy holds for its client: a 404 is not passed on but resolves
+   * `session_lost`, for the proxy to open a new one (SPEC §7.2).
+   */
+  readonly sessionHeld?: boolean | undefined;
   /** Whether the proxy is shutting down: responses then close their connection. */
   readonly draining: () => boolean;
   readonly resolve: (result: ExchangeResult) => void;
@@ -118,6 +130,16 @@ export class UpstreamExchange implements ResponseSink {
       return;
     }
     settlement.headArrived(status, headers);
+    if (status === 404 && this.#o.sessionHeld === true) {
+      // the session is gone, not the upstream: it did not act on the request (neutral), and the
+      // client sees none of this answer
+      this.#phase = "done";
+      this.#o.bodyFilter?.close?.();
+      this.#controls?.abort(sessionGone);
+      this.#settle("neutral");
+      this.#o.resolve(sessionLost);
+      return;
+    }
     this.#judged(judge.head(status, headers));
     if (this.#pending && judge.unanswered !== undefined) this.#deadline.awaitAnswer();
     else this.#deadline.stop();

@@ -28,6 +28,15 @@ export interface Call {
   readonly bodyFilter?: (() => BodyFilter) | undefined;
   /** How an exchange of this request with `upstream` is judged. */
   judge(upstream: Upstream): ExchangeJudge;
+  /**
+   * The request goes to a session Breakwater holds with the upstream (the aggregate's, SPEC §7.2): a 404
+   * from the upstream means that session is gone, and the client sees nothing of it. Gives the request
+   * for a new session and the upstream holding it (sent there once), or undefined when none can be
+   * opened (the client then gets a 502 `session_lost`).
+   */
+  readonly sessionLost?:
+    | (() => Promise<{ readonly request: UpstreamRequest; readonly bound: Upstream } | undefined>)
+    | undefined;
 }
 
 /** Reads requests into calls. */

@@ -24,7 +24,8 @@ export interface Incoming {
   readonly pool: ServerPool;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly request: UpstreamRequest;
+  /** What is sent: the client's request, or the one for a new session when the upstream lost its own. */
+  request: UpstreamRequest;
   readonly call: Call;
   /** What the client gets of the answers' heads and held bodies (the route's, or the aggregate's). */
   readonly rewrite: ResponseRewrite;
@@ -66,7 +67,7 @@ export class Forwarder {
    * without counting against it; once to another upstream when nothing was sent (counted).
    */
   async forward(incoming: Incoming, upstream: Upstream, permit: Permit, mayFailOver: boolean): Promise<void> {
-    const { res, request } = incoming;
+    const { res } = incoming;
     const timers = this.#context().options.timers ?? systemTimers;
     let settlement = new Settlement(
       upstream,
@@ -77,8 +78,27 @@ export class Forwarder {
     );
     let resent = false;
     let failedOver = !mayFailOver;
+    let sessionRenewed = false;
     for (;;) {
       const result = await this.#attempt(incoming, settlement);
+      if (result.kind === "session_lost" && !sessionRenewed) {
+        // once per request (SPEC §7.2): a new session, and the request sent there
+        sessionRenewed = true;
+        const renewed = await this.#renewSession(incoming);
+        if (renewed === "answered") return;
+        if (renewed !== undefined) {
+          settlement = new Settlement(
+            renewed.upstream,
+            renewed.permit,
+            this.#context().options.observer,
+            timers,
+            incoming.startedAt,
+          );
+          resent = false;
+          failedOver = true;
+          continue;
+        }
+      }
       if (result.kind !== "failed") return this.#answer(incoming, settlement, result);
       const { failure } = result;
       if (failure.badRequest) {
@@ -96,7 +116,7 @@ export class Forwarder {
       }
       if (
         !resent &&
-        (failure.staleConnection || (failure.connectionLost && idempotent.has(request.method)))
+        (failure.staleConnection || (failure.connectionLost && idempotent.has(incoming.request.method)))
       ) {
         resent = true;
         continue;
@@ -126,6 +146,32 @@ export class Forwarder {
     }
   }
 
+  /**
+   * The upstream lost the session the request was sent in: the call's new session, admitted as the
+   * request was, and the request for it (now `incoming.request`); "answered" when its upstream does not
+   * admit it (the usual refusal was answered); undefined when no new session could be had.
+   */
+  async #renewSession(
+    incoming: Incoming,
+  ): Promise<{ readonly upstream: Upstream; readonly permit: Permit } | "answered" | undefined> {
+    let renewed: Awaited<ReturnType<NonNullable<Call["sessionLost"]>>>;
+    try {
+      renewed = await incoming.call.sessionLost?.();
+    } catch (error) {
+      this.#context().options.onInternalError?.(error);
+      return undefined;
+    }
+    if (renewed === undefined) return undefined;
+    const { request, bound } = renewed;
+    incoming.request = request;
+    const picked = incoming.pool.balancer.pick(bound, incoming.admit);
+    if (picked.permit !== undefined) return picked;
+    const { res } = incoming;
+    if (incoming.call.answerRefusal?.(res) !== true)
+      sendUpstreamFailure(res, picked.refusal, jsonRpcShape(request.method, request.body));
+    return "answered";
+  }
+
   #attempt(incoming: Incoming, settlement: Settlement): Promise<ExchangeResult> {
     return new Promise((resolve) => {
       if (incoming.res.destroyed) {
@@ -140,6 +186,7 @@ export class Forwarder {
         settlement,
         judge: incoming.call.judge(settlement.upstream),
         bodyFilter: incoming.call.bodyFilter?.(),
+        sessionHeld: incoming.call.sessionLost !== undefined,
         timeLeftMs: this.#timeLeft(incoming, settlement),
         answerLimits: this.#context().options.answerLimits,
         draining: this.#context().draining,

@@ -9,7 +9,8 @@ export type ProxyFailureReason =
   | "overloaded"
   | "connect_failed"
   | "timeout"
-  | "proxy_resources";
+  | "proxy_resources"
+  | "session_lost";
 
 /** An answer the proxy makes on an upstream's behalf (SPEC §2, "the fallback"). */
 export interface UpstreamFailureAnswer {

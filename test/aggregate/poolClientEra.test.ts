@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Upstream } from "../../src/upstreams/Upstream.ts";
+import { expressSdk1Server } from "../servers/filterRig.ts";
+import { startSdk2Server } from "../support/sdk2.ts";
+import { startUpstream } from "../support/upstream.ts";
+import { modernHeaders, modernRequest, modernStdioRig, opened, poolRig } from "./poolClientRig.ts";
+
+async function sdk2(name: string) {
+  const server = await startSdk2Server(name);
+  opened.push(() => server.close());
+  return server;
+}
+
+async function upstream(handler: Parameters<typeof startUpstream>[0]) {
+  const server = await startUpstream(handler);
+  opened.push(() => server.close());
+  return server;
+}
+
+const toolsList = modernRequest("list:1", "tools/list");
+
+describe("PoolRequests.eraOf", () => {
+  it("finds an SDK 2.x server modern (it lists 2026-07-28 only), asking server/discover once for concurrent askers", async () => {
+    const server = await sdk2("era");
+    const { pool, client, upstreams } = poolRig([server.url]);
+    const upstream = upstreams[0] as Upstream;
+    const [first, second] = await Promise.all([client.eraOf(pool, upstream), client.eraOf(pool, upstream)]);
+    assert.equal(first, "modern");
+    assert.equal(second, "modern");
+    assert.equal(await client.eraOf(pool, upstream), "modern");
+    assert.equal(server.seen.length, 1);
+    assert.equal(server.seen[0]?.headers["mcp-method"], "server/discover");
+  });
+
+  it("finds a server dual when its supportedVersions list an earlier revision too", async () => {
+    const server = await upstream((_req, res, body) => {
+      const { id } = JSON.parse(body) as { id: unknown };
+      const result = { supportedVersions: ["2025-11-25", "2026-07-28"], capabilities: {} };
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ jsonrpc: "2.0", id, result }));
+    });
+    const { pool, client, upstreams } = poolRig([server.url]);
+    assert.equal(await client.eraOf(pool, upstreams[0] as Upstream), "dual");
+  });
+
+  it("finds a modern stdio upstream modern", async () => {
+    const { pool, client, upstreams } = modernStdioRig();
+    assert.equal(await client.eraOf(pool, upstreams[0] as Upstream), "modern");
+  });
+
+  it("finds an SDK 1.x server earlier", async () => {
+    const server = await expressSdk1Server();
+    opened.push(() => server.close());
+    const { pool, client, upstreams } = poolRig([server.url]);
+    assert.equal(await client.eraOf(pool, upstreams[0] as Upstream), "earlier");
+  });
+
+  it("forgets an upstream's era when an exchange with it fails", async () => {
+    const server = await sdk2("forgetful");
+    const { pool, client, upstreams } = poolRig([server.url]);
+    const upstream = upstreams[0] as Upstream;
+    assert.equal(await client.eraOf(pool, upstream), "modern");
+    await server.close();
+    const failed = await client.request(pool, toolsList, {
+      bound: upstream,
+      headers: modernHeaders("tools/list"),
+      timeoutMs: 5_000,
+    });
+    assert.equal(failed.kind, "failed");
+    (upstreams[0] as Upstream).circuit.reset();
+    assert.equal(await client.eraOf(pool, upstream), undefined, "asked again: no answer now");
+  });
+});

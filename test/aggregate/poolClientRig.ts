@@ -1,0 +1,161 @@
+/**
+ * Pools as the data plane builds them (McpCalls over real upstreams, tool catalogues, the plane's
+ * circuits) and a PoolRequests over them, for the tests of Breakwater's own requests to its pools.
+ */
+import { after } from "node:test";
+import { fileURLToPath } from "node:url";
+import { PoolRequests } from "../../src/aggregate/PoolClient.ts";
+import { CircuitRegistry } from "../../src/circuits/CircuitRegistry.ts";
+import type { UpstreamConfig } from "../../src/config/Config.ts";
+import { loadConfig } from "../../src/config/loadConfig.ts";
+import type { SettledReport } from "../../src/exchange/Settlement.ts";
+import type { CircuitBreaker } from "../../src/index.ts";
+import type { ExchangeJudge } from "../../src/judges/ExchangeJudge.ts";
+import type { JsonRpcRules } from "../../src/judges/JsonRpcJudge.ts";
+import { StatusJudge } from "../../src/judges/StatusJudge.ts";
+import { McpCalls } from "../../src/mcp/McpCalls.ts";
+import { ToolCatalog } from "../../src/mcp/ToolCatalog.ts";
+import { ToolCircuits } from "../../src/mcp/ToolCircuits.ts";
+import type { ServerPool } from "../../src/proxy/ServerPool.ts";
+import type { Timers } from "../../src/time/Timers.ts";
+import { HttpUpstream } from "../../src/upstreams/http/HttpUpstream.ts";
+import { StdioUpstream } from "../../src/upstreams/stdio/StdioUpstream.ts";
+import { sessionsOnly } from "../../src/upstreams/stdio/sessionsOnly.ts";
+import type { Upstream } from "../../src/upstreams/Upstream.ts";
+import { barePool } from "../support/bareProxy.ts";
+import { ManualTimers } from "../support/ManualTimers.ts";
+
+export const opened: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const close of opened.reverse()) await close();
+});
+
+/** The 2026-07-28 test server over stdio (SDK 2.x `serveStdio`). */
+export const modernStdioServer = fileURLToPath(new URL("../support/modernStdioServer.ts", import.meta.url));
+
+export interface PoolRig {
+  readonly pool: ServerPool;
+  readonly upstreams: readonly Upstream[];
+  /** Each upstream's tool catalogue, by upstream name. */
+  readonly catalogs: ReadonlyMap<string, ToolCatalog>;
+  readonly client: PoolRequests;
+  /** Every outcome the client's exchanges reported, in order. */
+  readonly settled: SettledReport[];
+  circuit(name: string): CircuitBreaker;
+}
+
+/**
+ * One pool over upstreams at `urls` (HTTP; `make` builds others), judged as the plane judges MCP
+ * (failure_threshold 1: one failure opens a circuit), and a PoolRequests on `timers` reporting to its
+ * own observer.
+ */
+export function poolRig(
+  urls: readonly string[],
+  options: {
+    readonly timers?: Timers;
+    readonly make?: (u: UpstreamConfig, circuit: CircuitBreaker) => Upstream;
+    readonly maxMessageBytes?: number;
+    readonly onOverloaded?: (upstream: Upstream) => void;
+    readonly loadBalancing?: "round_robin" | "failover";
+    /** How its upstreams are closed after the file; default `close()` each. */
+    readonly close?: (upstreams: readonly Upstream[]) => Promise<unknown>;
+  } = {},
+): PoolRig {
+  const make = options.make ?? ((u, circuit) => new HttpUpstream(u, circuit, 5_000));
+  const { config } = loadConfig({ upstreams: [...urls] });
+  const circuits = new CircuitRegistry();
+  const upstreams = config.upstreams.map((u) =>
+    make(u, circuits.create(u.name, { ...u.breaker, failureThreshold: 1 }).breaker),
+  );
+  opened.push(() => (options.close ?? closeAll)(upstreams));
+  const catalogs = new Map(config.upstreams.map((u) => [u.name, new ToolCatalog(u.toolCircuit.maxTools)]));
+  const tools = new ToolCircuits(
+    circuits,
+    new Map(config.upstreams.map((u) => [u.name, { ...u.toolCircuit, enabled: true }])),
+    catalogs,
+  );
+  const plainJudges = new Map<Upstream, ExchangeJudge>();
+  const rules = new Map<Upstream, JsonRpcRules>();
+  config.upstreams.forEach((u, i) => {
+    const upstream = upstreams[i] as Upstream;
+    plainJudges.set(upstream, new StatusJudge(u.isFailureStatus));
+    rules.set(upstream, { isFailureStatus: u.isFailureStatus, isFailureCode: config.isFailureCode });
+  });
+  const calls = new McpCalls({
+    plainJudges,
+    rules,
+    tools,
+    readJsonRpc: true,
+    sessionsOnly: sessionsOnly(upstreams),
+  });
+  const pool = barePool({
+    name: "pool",
+    route: "/pool",
+    upstreams,
+    calls,
+    ...(options.loadBalancing === undefined ? {} : { loadBalancing: options.loadBalancing }),
+  });
+  const settled: SettledReport[] = [];
+  const client = new PoolRequests({
+    observer: { head() {}, settled: (report) => settled.push(report) },
+    timers: options.timers,
+    maxMessageBytes: options.maxMessageBytes,
+    onOverloaded: options.onOverloaded,
+  });
+  return {
+    pool,
+    upstreams,
+    catalogs,
+    client,
+    settled,
+    circuit: (name) => {
+      const breaker = circuits.get(name)?.breaker;
+      if (breaker === undefined) throw new Error(`no circuit ${name}`);
+      return breaker;
+    },
+  };
+}
+
+const closeAll = (upstreams: readonly Upstream[]) => Promise.all(upstreams.map((u) => u.close()));
+
+/** A pool of one modern stdio upstream (the SDK 2.x test server), its processes on manual time. */
+export function modernStdioRig(): PoolRig {
+  const timers = new ManualTimers();
+  const rig = poolRig(["http://127.0.0.1:9/stdio"], {
+    make: (u, circuit) =>
+      new StdioUpstream({
+        name: u.name,
+        circuit,
+        config: {
+          command: [process.execPath, modernStdioServer],
+          cwd: undefined,
+          env: {},
+          maxProcesses: 2,
+          idleTimeoutMs: 60_000,
+        },
+        timers,
+      }),
+    // its processes end within their grace, stepped on manual time
+    close: async (upstreams) => {
+      const closing = closeAll(upstreams);
+      for (let i = 0; i < 3; i++) await timers.advance(10_000);
+      await closing;
+    },
+  });
+  return rig;
+}
+
+/** The `_meta` envelope and headers of a 2026-07-28 request. */
+export const envelope = {
+  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+  "io.modelcontextprotocol/clientInfo": { name: "breakwater-test", version: "1" },
+  "io.modelcontextprotocol/clientCapabilities": {},
+};
+
+export function modernRequest(id: string | number, method: string, params: Record<string, unknown> = {}) {
+  return { jsonrpc: "2.0", id, method, params: { ...params, _meta: envelope } };
+}
+
+export function modernHeaders(method: string): Record<string, string> {
+  return { "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method };
+}
