@@ -96,10 +96,14 @@ export class SessionTable {
     return [...keys].map((key) => this.#sessions.get(key) as UpstreamSession);
   }
 
-  /** Stops the idle timer (the sessions stay; nothing more expires them). */
-  stop(): void {
+  /** Empties the table and stops its timer; the sessions it held. */
+  clear(): UpstreamSession[] {
+    const held = [...this.#sessions.values()];
+    this.#sessions.clear();
+    this.#byClient.clear();
     this.#options.timers.clearTimeout(this.#sweep);
     this.#sweep = undefined;
+    return held;
   }
 
   /** Sets the one timer for when the least recently used session falls idle. */

@@ -82,17 +82,13 @@ export class UpstreamSessions implements HopPlanner {
     }
     const open = admitted(pool.upstreams);
     if (open.length === 0) return circuitOpen(soonestRetryMs(pool.upstreams));
-    const eras = new Map<Upstream, UpstreamEra | undefined>();
-    await Promise.all(
-      open.map(async (upstream) => {
-        const era = await this.#poolClient.eraOf(pool, upstream).catch(() => undefined);
-        eras.set(upstream, era);
-      }),
-    );
-    const servesModern = (u: Upstream) => eras.has(u) && eras.get(u) !== "earlier";
-    const servesEarlier = (u: Upstream) => eras.has(u) && eras.get(u) !== "modern";
+    // PoolClient remembers eras: asking is a resolved promise per upstream, a request only when unknown
+    const eras = await Promise.all(open.map((u) => this.#poolClient.eraOf(pool, u).catch(() => undefined)));
+    // an era not learnt (the server did not say) is taken to be the caller's: the call itself will tell
+    const servesModern = (u: Upstream) => !["none", "earlier"].includes(eraIn(open, eras, u) as string);
+    const servesEarlier = (u: Upstream) => !["none", "modern"].includes(eraIn(open, eras, u) as string);
     if (caller.era === "modern") {
-      const modern = open.filter(servesModern).length;
+      const modern = eras.filter((era) => era !== "earlier").length;
       if (modern === open.length) return passThrough;
       if (modern > 0) {
         // a pool in two eras at once (a rolling upgrade): this call goes to one that serves its era
@@ -103,7 +99,7 @@ export class UpstreamSessions implements HopPlanner {
       }
       return this.#sharedHop(pool, caller, servesEarlier);
     }
-    if (!open.some(servesEarlier)) return envelopeHop(caller.session);
+    if (eras.every((era) => era === "modern")) return envelopeHop(caller.session);
     return this.#ownHop(pool, caller, servesEarlier);
   }
 
@@ -114,6 +110,11 @@ export class UpstreamSessions implements HopPlanner {
     }
     if (this.#ended.size >= endedRemembered) this.#ended.delete(this.#ended.values().next().value as string);
     this.#ended.add(session.id);
+  }
+
+  /** Closes every upstream session (shutdown): each is ended upstream, best effort, and no timer stays. */
+  close(): void {
+    for (const held of this.#table.clear()) this.#close(held);
   }
 
   /** Whether `held` can take a call now: its upstream is still the pool's and its circuit admits (peeked). */
@@ -186,7 +187,8 @@ export class UpstreamSessions implements HopPlanner {
   #drop(session: UpstreamSession): void {
     if (!this.#table.remove(session)) return; // another call found it lost first
     this.lostSessions++;
-    this.#logger.info(
+    // debug: an upstream's restart loses every session on it at once, each re-opened on its next call
+    this.#logger.debug(
       { upstream: session.upstream.name, shared: session.client === undefined },
       "aggregate: upstream session lost, opening a new one",
     );
@@ -286,6 +288,16 @@ function headersOf(session: UpstreamSession): Record<string, string> {
   const headers: Record<string, string> = { "MCP-Protocol-Version": session.version };
   if (session.sessionId !== undefined) headers["Mcp-Session-Id"] = session.sessionId;
   return headers;
+}
+
+/** The era of `upstream`, one of `open` (whose eras are `eras`); "none" for an upstream not open. */
+function eraIn(
+  open: readonly Upstream[],
+  eras: readonly (UpstreamEra | undefined)[],
+  upstream: Upstream,
+): UpstreamEra | undefined | "none" {
+  const i = open.indexOf(upstream);
+  return i < 0 ? "none" : eras[i];
 }
 
 /** A client's session with a server (ids are base64url: never a NUL). */

@@ -209,6 +209,24 @@ describe("hops: the era of each call to a server", () => {
   });
 });
 
+describe("hops: a server whose upstreams speak different eras (a rolling upgrade)", () => {
+  it("sends each client's call to an upstream that serves its era", async () => {
+    const [now, before] = [await sdk2("upgraded", "reject"), await sdk1("not-yet")];
+    // failover: the first that serves the caller's era is chosen, the other era's skipped
+    const { pool, upstreams, poolClient } = poolAt("notes", [now.url, before.url], ["modern", "earlier"]);
+    const hops = planner(poolClient);
+    const modernHop = hopOf(await hops.hop(pool, modern));
+    assert.equal(modernHop.bound, upstreams[0]);
+    assert.deepEqual(modernHop.setHeaders, {});
+    const earlierHop = hopOf(await hops.hop(pool, earlier(earlierClient())));
+    assert.equal(earlierHop.bound, upstreams[1]);
+    assert.equal(poolClient.of("initialize")[0]?.upstream, "notes-2");
+    const { message, headers } = toolCall(1, "whoami");
+    const answer = await sendOnHop(poolClient, pool, earlierHop, message, headers);
+    assert.equal(JSON.parse(answerText(answer)).server, "not-yet");
+  });
+});
+
 describe("hops: upstream sessions lost and re-opened", () => {
   it("an earlier-era client's session survives a restart of its upstream: one new session with its own params, the call sent once there", async () => {
     const server = await sdk1("notes");
@@ -363,6 +381,17 @@ describe("hops: how long upstream sessions live", () => {
     assert.equal(hops.sessions, 2);
     assert.deepEqual(closed, [`notes-1 ${hopB.setHeaders["Mcp-Session-Id"]}`]);
     assert.notEqual(hopA.setHeaders["Mcp-Session-Id"], hopB.setHeaders["Mcp-Session-Id"]);
+  });
+
+  it("closes every upstream session at shutdown, leaving no timer", async () => {
+    const { pool, timers, closed, hops } = await timedRig();
+    await hops.hop(pool, earlier(earlierClient()));
+    await hops.hop(pool, modern);
+    assert.equal(hops.sessions, 2);
+    hops.close();
+    assert.equal(hops.sessions, 0);
+    assert.equal(closed.length, 2);
+    assert.equal(timers.pending, 0);
   });
 
   it("a client that ends its session has its upstream sessions closed, one still opening included", async () => {
