@@ -240,20 +240,30 @@ export class UpstreamSessions implements HopPlanner {
     }
     const sessionId = answer.headers["mcp-session-id"];
     const version = (result as { protocolVersion?: unknown }).protocolVersion;
+    if (sessionId !== undefined && !isSessionId(sessionId)) {
+      // it goes into every call's headers and is held for the session's life: refused, not cut
+      this.#logger.warn(
+        { server: pool.name, upstream: answer.upstream.name },
+        "aggregate: unusable session id",
+      );
+      return sessionFailed;
+    }
     const session: UpstreamSession = {
       key,
       client,
       upstream: answer.upstream,
-      sessionId: typeof sessionId === "string" ? sessionId : undefined,
-      version: typeof version === "string" ? version : String(params["protocolVersion"]),
+      sessionId,
+      version: isVersion(version) ? version : String(params["protocolVersion"]),
       lastUsed: 0,
     };
-    // its outcome is not awaited for its verdict: the session exists, and a call on it shows whether it works
-    await this.#poolClient.request(
-      pool,
-      { jsonrpc: "2.0", method: "notifications/initialized" },
-      { bound: session.upstream, headers: headersOf(session), timeoutMs: this.#openTimeoutMs },
-    );
+    // not awaited for a verdict: the session exists, and a call on it shows whether it works
+    await this.#poolClient
+      .request(
+        pool,
+        { jsonrpc: "2.0", method: "notifications/initialized" },
+        { bound: session.upstream, headers: headersOf(session), timeoutMs: this.#openTimeoutMs },
+      )
+      .catch(() => undefined);
     if (client !== undefined && this.#ended.has(client)) {
       this.#close(session); // its client ended its session while it opened
       return sessionFailed;
@@ -288,6 +298,19 @@ function headersOf(session: UpstreamSession): Record<string, string> {
   const headers: Record<string, string> = { "MCP-Protocol-Version": session.version };
   if (session.sessionId !== undefined) headers["Mcp-Session-Id"] = session.sessionId;
   return headers;
+}
+
+/**
+ * Whether an upstream's `Mcp-Session-Id` can be sent on and held: visible ASCII (MCP transports, session
+ * management: 0x21–0x7E) and at most 1,024 characters (a table of them stays small).
+ */
+function isSessionId(value: string | string[]): value is string {
+  return typeof value === "string" && value.length <= 1_024 && /^[\x21-\x7e]+$/.test(value);
+}
+
+/** A protocol version as MCP spells them (a date): anything else is not sent on as a header. */
+function isVersion(value: unknown): value is string {
+  return typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value);
 }
 
 /** The era of `upstream`, one of `open` (whose eras are `eras`); "none" for an upstream not open. */

@@ -10,6 +10,7 @@ import { capturedLog } from "../support/capturedLog.ts";
 import { FakeUpstream } from "../support/fakeUpstream.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 import { startSdk2Server } from "../support/sdk2.ts";
+import { startUpstream } from "../support/upstream.ts";
 import {
   answerText,
   type Sdk1SessionServer,
@@ -330,6 +331,39 @@ describe("hops: upstream sessions lost and re-opened", () => {
     const hop = hopOf(await rigHops.hop(rig.pool, earlier(earlierClient())));
     rig.upstreams[0]?.circuit.forceOpen();
     assert.equal(await hop.sessionLost?.(), undefined);
+  });
+});
+
+describe("hops: what an upstream says when a session opens", () => {
+  /** An upstream that answers `initialize` with `sessionId` and `version`, and 202 to anything else. */
+  async function answering(sessionId: string, version: string) {
+    const upstream = await startUpstream((_req, res, body) => {
+      const message = JSON.parse(body) as { id?: unknown; method: string };
+      if (message.method !== "initialize") return void res.writeHead(202).end();
+      res.writeHead(200, { "content-type": "application/json", "mcp-session-id": sessionId });
+      res.end(JSON.stringify({ jsonrpc: "2.0", id: message.id, result: { protocolVersion: version } }));
+    });
+    closing.push(() => upstream.close());
+    const { pool, poolClient } = poolAt("odd", [upstream.url], ["earlier"]);
+    return planner(poolClient).hop(pool, earlier(earlierClient()));
+  }
+
+  it("refuses a session id that is not visible ASCII or is over 1,024 characters", async () => {
+    for (const id of ["a b", "ä", "x".repeat(1_025)])
+      assert.deepEqual(await answering(id, "2025-06-18"), { refused: true, reason: "session_failed" }, id);
+    assert.equal(
+      hopOf(await answering("x".repeat(1_024), "2025-06-18")).setHeaders["Mcp-Session-Id"]?.length,
+      1_024,
+    );
+  });
+
+  it("sends the client's version on when the upstream answers one that is not a version", async () => {
+    const hop = hopOf(await answering("s-1", "latest and greatest"));
+    assert.equal(hop.setHeaders["MCP-Protocol-Version"], "2025-06-18");
+    assert.equal(
+      hopOf(await answering("s-2", "2025-03-26")).setHeaders["MCP-Protocol-Version"],
+      "2025-03-26",
+    );
   });
 });
 
