@@ -223,9 +223,11 @@ export class Aggregate implements AggregateLists {
   /** Rebuilds the merged lists a server's contribution changed, and tells clients. */
   #changed(): void {
     for (const kind of listKinds) {
-      const contribution = this.#shares
-        .map((lists) => `${lists.name}\u0000${lists.contribution(kind)}`)
-        .join("\n");
+      let contribution = "";
+      for (const lists of this.#shares) {
+        const share = lists.contribution(kind);
+        if (share !== "") contribution += `${lists.name}\u0000${share}\n`;
+      }
       const before = this.#built.get(kind);
       if (contribution === before) continue;
       this.#built.set(kind, contribution);

@@ -133,9 +133,14 @@ export class ServerLists {
     return this.#lists.get(kind)?.cacheScope;
   }
 
-  /** What it contributes to the merged list of `kind`: equal keys, equal contribution. */
+  /**
+   * What it contributes to the merged list of `kind`: equal keys, equal contribution. An empty list is
+   * no contribution, listed or not: leaving it out changes nothing a client sees.
+   */
   contribution(kind: ListKind): string {
-    return this.listed() === "omitted" ? "omitted" : (this.#lists.get(kind)?.digest ?? "none");
+    const list = this.#lists.get(kind);
+    if (list === undefined || list.named.items.length === 0 || this.listed() === "omitted") return "";
+    return list.digest;
   }
 
   /** Whether its list of `kind` must be fetched before it is served. */
@@ -175,11 +180,14 @@ export class ServerLists {
     this.#changed();
   }
 
-  /** Fetches its list of `kind` (joining one in flight; one more after it if asked again meanwhile). */
-  refresh(kind: ListKind): Promise<void> {
+  /**
+   * Fetches its list of `kind`, joining a fetch in flight; `again`: one more after that one (the list
+   * changed since it began, or the watch stood up meanwhile).
+   */
+  refresh(kind: ListKind, again = false): Promise<void> {
     const running = this.#inflight.get(kind);
     if (running !== undefined) {
-      this.#again.add(kind);
+      if (again) this.#again.add(kind);
       return running;
     }
     const fetch = this.#fetch(kind).finally(() => {
@@ -198,7 +206,7 @@ export class ServerLists {
   /** The watch stands for `kinds`: lists fetched before it are fetched again, then fresh until told. */
   watching(kinds: ReadonlySet<ListKind>): void {
     this.#watched = kinds;
-    for (const kind of kinds) if (this.#lists.get(kind)?.watchedFresh !== true) void this.refresh(kind);
+    for (const kind of kinds) if (this.#lists.get(kind)?.watchedFresh !== true) void this.refresh(kind, true);
   }
 
   /** The watch ended: lists are fresh for their `ttlMs` only. */
@@ -216,7 +224,7 @@ export class ServerLists {
     this.#bump(kind);
     const list = this.#lists.get(kind);
     if (list !== undefined) list.watchedFresh = false;
-    void this.refresh(kind);
+    void this.refresh(kind, true);
   }
 
   /** A client waited `list_timeout_ms` for its list in vain: it is unavailable since now. */
