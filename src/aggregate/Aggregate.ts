@@ -58,6 +58,7 @@ export class Aggregate implements AggregateLists {
   /** Capabilities some server advertised (sticky for the process). */
   readonly #learnt = { subscribe: false, completions: false, logging: false };
   readonly #stopWatchingCircuits: () => void;
+  #closed = false;
 
   constructor(options: AggregateOptions) {
     this.#poolClient = options.poolClient;
@@ -68,7 +69,8 @@ export class Aggregate implements AggregateLists {
     this.#stopWatchingCircuits = options.circuits.onCreated((circuit) =>
       circuit.tool !== undefined
         ? undefined
-        : circuit.breaker.onStateChange(() => this.#circuitChanged(circuit.upstream)),
+        : // after the transition, not inside it: a refetch asks the same breaker for a permit
+          circuit.breaker.onStateChange(() => queueMicrotask(() => this.#circuitChanged(circuit.upstream))),
     );
   }
 
@@ -156,6 +158,7 @@ export class Aggregate implements AggregateLists {
 
   /** Stops every watch and timer. */
   close(): void {
+    this.#closed = true;
     this.#stopWatchingCircuits();
     for (const { watch, lists } of this.#members.values()) {
       watch.close();
@@ -237,6 +240,7 @@ export class Aggregate implements AggregateLists {
   }
 
   #circuitChanged(upstream: string): void {
+    if (this.#closed) return;
     const server = this.#serverOf.get(upstream);
     const member = server === undefined ? undefined : this.#members.get(server);
     if (member === undefined) return;

@@ -46,6 +46,9 @@ export interface AskOptions {
 }
 
 let nextId = 1;
+/** JSON-RPC "method not found". */
+const methodNotFound = -32601;
+const refuseTimeoutMs = 10_000;
 
 /**
  * Breakwater as a client of one aggregated server: learns its era (`poolClient.eraOf`) and capabilities
@@ -91,7 +94,13 @@ export class ServerContact {
     for (let attempt = 0; ; attempt++) {
       const contact = await this.contact(options.timeoutMs);
       if (!("era" in contact)) return contact;
-      const answer = await this.#send(contact, method, params, options);
+      let answer: PoolAnswer;
+      try {
+        answer = await this.#send(contact, method, params, options);
+      } catch (error) {
+        this.forget();
+        return { kind: "unavailable", reason: error instanceof Error ? error.message : String(error) };
+      }
       const lost = contact.session !== undefined && statusOf(answer) === 404;
       if (lost && attempt === 0) {
         this.forget();
@@ -101,6 +110,25 @@ export class ServerContact {
       if (read.kind === "unavailable") this.forget();
       return read;
     }
+  }
+
+  /**
+   * Answers a request an earlier-era server sent on Breakwater's own session (sampling, elicitation,
+   * roots) with -32601: Breakwater advertised no such capability, and the server must not hang waiting.
+   */
+  refuse(session: OwnSession, id: unknown): void {
+    const message = {
+      jsonrpc: "2.0",
+      id,
+      error: {
+        code: methodNotFound,
+        message: "Method not found: Breakwater's own session serves no requests",
+      },
+    };
+    const headers = { "mcp-session-id": session.id, "mcp-protocol-version": session.version };
+    this.#poolClient
+      .request(this.pool, message, { headers, bound: session.upstream, timeoutMs: refuseTimeoutMs })
+      .catch(() => {}); // best effort: the server's own timeout ends its wait otherwise
   }
 
   #send(contact: Contact, method: string, params: Record<string, unknown>, options: AskOptions) {
@@ -115,7 +143,16 @@ export class ServerContact {
     return this.#poolClient.request(this.pool, message, { ...options, headers, bound: session.upstream });
   }
 
+  /** Never rejects: a pool client that throws is a server Breakwater cannot reach now. */
   async #make(timeoutMs: number): Promise<Contact | OwnAnswer> {
+    try {
+      return await this.#reach(timeoutMs);
+    } catch (error) {
+      return { kind: "unavailable", reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  async #reach(timeoutMs: number): Promise<Contact | OwnAnswer> {
     const pool = this.pool;
     const upstream = pool.upstreams.find((u) => admits(u.circuit.state)) ?? pool.upstreams[0];
     if (upstream === undefined) return { kind: "unavailable", reason: "no upstream" };

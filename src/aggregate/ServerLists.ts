@@ -244,7 +244,13 @@ export class ServerLists {
   async #fetch(kind: ListKind): Promise<void> {
     const epoch = this.#epoch.get(kind) ?? 0;
     const watched = this.#watched.has(kind);
-    const outcome = await this.#fetchPages(kind);
+    let outcome: FetchOutcome;
+    try {
+      outcome = await this.#fetchPages(kind);
+    } catch (error) {
+      // never a rejection: refreshes are started without waiting for them
+      outcome = { kind: "failed", reason: error instanceof Error ? error.message : String(error) };
+    }
     if (this.#closed) return;
     if (outcome.kind === "list") {
       this.#unauthorized = false;

@@ -107,7 +107,11 @@ export class ServerWatch {
     let stood = false;
     const onMessage = (message: Record<string, unknown>): void => {
       const method = message["method"];
-      if (typeof method !== "string" || "id" in message) return;
+      if (typeof method !== "string") return;
+      if ("id" in message) {
+        if (contact.session !== undefined) this.#contact.refuse(contact.session, message["id"]);
+        return;
+      }
       if (method === "notifications/subscriptions/acknowledged") {
         stood = true;
         this.#lists.watching(kinds);

@@ -91,6 +91,11 @@ export class FakeServer {
     for (const stream of this.standing) stream.onMessage({ jsonrpc: "2.0", method });
   }
 
+  /** Sends a request (`method`, `id`) on every standing stream, as a server asks its client. */
+  askClient(method: string, id: number): void {
+    for (const stream of this.standing) stream.onMessage({ jsonrpc: "2.0", id, method, params: {} });
+  }
+
   /** Ends every standing stream (the server restarted). */
   endStreams(): void {
     for (const stream of [...this.standing]) stream.end();
@@ -114,7 +119,7 @@ export class FakeServer {
     options: PoolRequestOptions,
     upstream: Upstream,
   ): Promise<PoolAnswer> {
-    const method = String(message["method"]);
+    const method = String(message["method"] ?? "response");
     const id = message["id"];
     const reply = (result: Record<string, unknown>, headers: Record<string, string> = {}): PoolAnswer => ({
       kind: "answer",
@@ -227,7 +232,7 @@ export class FakePoolClient implements PoolClient {
     options: PoolRequestOptions,
   ): Promise<PoolAnswer> {
     const server = this.#server(pool.name);
-    server.asked.push({ method: String(message["method"]), message, options });
+    server.asked.push({ method: String(message["method"] ?? "response"), message, options });
     const upstream = options.bound ?? pool.upstreams.find((u) => admits(u.circuit.state));
     if (upstream === undefined || !admits(upstream.circuit.state))
       return { kind: "refused", retryAfterMs: 1_000 };

@@ -120,6 +120,20 @@ test("an earlier-era server is asked on Breakwater's own session (initialize, in
   assert.deepEqual((await tools(aggregate)).names, ["a__x", "a__y"]);
 });
 
+test("a request an earlier-era server sends on Breakwater's GET stream is answered -32601 on the same session", async (t) => {
+  const a = new FakeServer("a");
+  a.era = "earlier";
+  const { timers } = setup(t, [a]);
+  await timers.advance(10);
+  a.askClient("sampling/createMessage", 7);
+  await timers.advance(10);
+  const answer = a.asked.find((q) => q.method === "response");
+  assert.deepEqual(answer?.message["id"], 7);
+  assert.equal((answer?.message["error"] as { code: number } | undefined)?.code, -32601);
+  assert.equal(answer?.options?.headers?.["mcp-session-id"], a.session);
+  assert.equal(answer?.options?.bound, a.upstreams[0]);
+});
+
 test("a lost earlier-era session (404) is opened again and the list asked there once", async (t) => {
   const a = unwatched("a");
   a.era = "earlier";
@@ -370,4 +384,26 @@ test("view tells per server what the merged lists hold: listed, counts, left-out
   assert.equal(aggregate.view().servers[0]?.listed, "cached");
   assert.equal(aggregate.view().servers[0]?.graceLeftMs, 6_000);
   assert.deepEqual((await tools(aggregate, "resources")).names, ["a+mem://1"]);
+});
+
+test("a pool client that throws leaves the server unlisted, and nothing rejects unhandled", async (t) => {
+  const a = new FakeServer("a");
+  a.setTools("x");
+  const poolClient = new FakePoolClient().add(a);
+  poolClient.request = async () => {
+    throw new Error("the pool client broke");
+  };
+  const timers = new ManualTimers();
+  const aggregate = new Aggregate({
+    poolClient,
+    circuits: registryOf(a),
+    timers,
+    logger: capturedLog().logger,
+  });
+  t.after(() => aggregate.close());
+  aggregate.reconfigure(base, poolsOf(a));
+  await timers.advance(60_000);
+  const listed = await tools(aggregate);
+  assert.deepEqual(listed.names, []);
+  assert.equal(listed.servers["a"]?.listed, "omitted");
 });
