@@ -1,10 +1,4 @@
 import { createHash } from "node:crypto";
-import {
-  ListPromptsResultSchema,
-  ListResourcesResultSchema,
-  ListResourceTemplatesResultSchema,
-  ListToolsResultSchema,
-} from "@modelcontextprotocol/core/internal";
 import type { Logger } from "pino";
 import type { CircuitState } from "../breaker/CircuitState.ts";
 import { admits, serverStatus } from "../circuits/serverStatus.ts";
@@ -12,32 +6,13 @@ import type { Timers } from "../time/Timers.ts";
 import { type LeftOut, type NamedList, nameList } from "./AggregateNames.ts";
 import { Availability } from "./Availability.ts";
 import type { Listed, ListKind } from "./contracts.ts";
+import { type FetchOutcome, fetchList } from "./fetchList.ts";
 import type { ServerContact } from "./ServerContact.ts";
 
 export const listKinds: readonly ListKind[] = ["tools", "prompts", "resources", "resourceTemplates"];
 
-/** Per kind: its method, the capability a server advertises it with, the SDK's schema of its result. */
-const listing = {
-  tools: { method: "tools/list", capability: "tools", schema: ListToolsResultSchema },
-  prompts: { method: "prompts/list", capability: "prompts", schema: ListPromptsResultSchema },
-  resources: { method: "resources/list", capability: "resources", schema: ListResourcesResultSchema },
-  resourceTemplates: {
-    method: "resources/templates/list",
-    capability: "resources",
-    schema: ListResourceTemplatesResultSchema,
-  },
-} as const;
-
 /** Which circuit state `_meta` reports for a server of many upstreams: the first any of them is in. */
 const preference: readonly CircuitState[] = ["closed", "disabled", "half_open", "open", "forced_open"];
-
-/** Pages followed per list, and items kept per list: what one server may make Breakwater hold. */
-const maxPages = 100;
-const maxItems = 10_000;
-/** How long a fetch may take (a client waits `list_timeout_ms` at most; a late answer still counts). */
-const lateAnswerMs = 30_000;
-/** JSON-RPC "method not found": a server without that list lists nothing. */
-const methodNotFound = -32601;
 
 /** One kind's last good list of the server: as fetched, named for the aggregate, and how fresh. */
 interface KindList {
@@ -246,7 +221,7 @@ export class ServerLists {
     const watched = this.#watched.has(kind);
     let outcome: FetchOutcome;
     try {
-      outcome = await this.#fetchPages(kind);
+      outcome = await fetchList(this.#contact, kind);
     } catch (error) {
       // never a rejection: refreshes are started without waiting for them
       outcome = { kind: "failed", reason: error instanceof Error ? error.message : String(error) };
@@ -271,40 +246,6 @@ export class ServerLists {
       this.availability.markUnavailable();
     }
     this.#changed();
-  }
-
-  async #fetchPages(kind: ListKind): Promise<FetchOutcome> {
-    const contact = await this.#contact.contact(lateAnswerMs);
-    if (!("era" in contact)) return asFailure(contact);
-    const { method, capability, schema } = listing[kind];
-    if (contact.capabilities[capability] === undefined) return { kind: "list", items: [], ttlMs: undefined };
-    const items: Record<string, unknown>[] = [];
-    let first: Record<string, unknown> | undefined;
-    let cursor: string | undefined;
-    for (let page = 0; page < maxPages; page++) {
-      const params = cursor === undefined ? {} : { cursor };
-      const answer = await this.#contact.ask(method, params, { timeoutMs: lateAnswerMs });
-      if (answer.kind === "error" && answer.code === methodNotFound && page === 0)
-        return { kind: "list", items: [], ttlMs: undefined };
-      if (answer.kind !== "result") return asFailure(answer);
-      if (!schema.safeParse(answer.result).success)
-        return { kind: "failed", reason: `${method}: the result is not a valid list` };
-      first ??= answer.result;
-      const pageItems = answer.result[kind];
-      if (Array.isArray(pageItems))
-        items.push(...(pageItems as Record<string, unknown>[]).slice(0, maxItems));
-      if (items.length > maxItems) items.length = maxItems;
-      const next = answer.result["nextCursor"];
-      if (typeof next !== "string" || items.length >= maxItems) break;
-      cursor = next;
-    }
-    const ttlMs = first?.["ttlMs"];
-    return {
-      kind: "list",
-      items,
-      ttlMs: typeof ttlMs === "number" && ttlMs >= 0 ? ttlMs : undefined,
-      cacheScope: first?.["cacheScope"],
-    };
   }
 
   #store(
@@ -344,22 +285,4 @@ export class ServerLists {
     }
     this.#logged.set(kind, now); // a name listed again is logged again if it is left out later
   }
-}
-
-type FetchOutcome =
-  | {
-      readonly kind: "list";
-      readonly items: readonly Record<string, unknown>[];
-      readonly ttlMs: number | undefined;
-      readonly cacheScope?: unknown;
-    }
-  | { readonly kind: "unauthorized"; readonly status: number }
-  | { readonly kind: "failed"; readonly reason: string; readonly retryAfterMs?: number | undefined };
-
-function asFailure(answer: import("./ServerContact.ts").OwnAnswer): FetchOutcome {
-  if (answer.kind === "unauthorized") return answer;
-  if (answer.kind === "unavailable")
-    return { kind: "failed", reason: answer.reason, retryAfterMs: answer.retryAfterMs };
-  if (answer.kind === "error") return { kind: "failed", reason: `error ${answer.code}: ${answer.message}` };
-  return { kind: "failed", reason: "unexpected result" };
 }
