@@ -71,15 +71,17 @@ export class ServerWatch {
 
   async #run(): Promise<void> {
     while (!this.#closed) {
-      let stood = false;
+      let stoodAt: number | undefined;
       try {
-        stood = await this.#once();
+        stoodAt = await this.#once();
       } catch {
         // a watch that throws is a watch that ended: re-opened below
       }
       this.#lists.unwatched();
       if (this.#closed) return;
-      if (stood) this.#backoffMs = firstBackoffMs;
+      // a watch that stood a while starts the backoff over; one that keeps ending at once does not
+      if (stoodAt !== undefined && this.#timers.now() - stoodAt >= maxBackoffMs)
+        this.#backoffMs = firstBackoffMs;
       const base = this.#backoffMs;
       this.#backoffMs = Math.min(base * 2, maxBackoffMs);
       await this.#wait(base / 2 + (base / 2) * this.#random());
@@ -96,15 +98,15 @@ export class ServerWatch {
     });
   }
 
-  /** One watch, to its end: whether it stood (acknowledged, or a GET stream that stayed open). */
-  async #once(): Promise<boolean> {
+  /** One watch, to its end: when it stood (acknowledged, or a GET stream that stayed open), if it did. */
+  async #once(): Promise<number | undefined> {
     const contact = await this.#contact.contact(maxBackoffMs);
-    if (!("era" in contact)) return false;
+    if (!("era" in contact)) return undefined;
     const kinds = watchable(contact);
-    if (kinds.size === 0) return false; // nothing to watch: lists are fresh for their ttlMs
+    if (kinds.size === 0) return undefined; // nothing to watch: lists are fresh for their ttlMs
     this.#abort = new AbortController();
     const signal = this.#abort.signal;
-    let stood = false;
+    let stoodAt: number | undefined;
     const onMessage = (message: Record<string, unknown>): void => {
       const method = message["method"];
       if (typeof method !== "string") return;
@@ -113,7 +115,7 @@ export class ServerWatch {
         return;
       }
       if (method === "notifications/subscriptions/acknowledged") {
-        stood = true;
+        stoodAt = this.#timers.now();
         this.#lists.watching(kinds);
       }
       for (const kind of notified[method] ?? []) this.#lists.saidChanged(kind);
@@ -130,17 +132,17 @@ export class ServerWatch {
         { notifications },
         { timeoutMs: maxTimerMs, signal, onMessage },
       );
-      return stood;
+      return stoodAt;
     }
     const standing = this.#timers.setTimeout(() => {
-      stood = true;
+      stoodAt = this.#timers.now();
       this.#lists.watching(kinds);
     }, getStreamStandsAfterMs);
     const headers = { "mcp-session-id": session.id, "mcp-protocol-version": session.version };
     const ended = await this.#poolClient.stream(session.upstream, headers, onMessage, signal);
     this.#timers.clearTimeout(standing);
     if (ended !== "ended") this.#contact.forget(); // the session may be gone: initialize again
-    return stood;
+    return stoodAt;
   }
 }
 

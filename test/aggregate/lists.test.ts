@@ -263,6 +263,31 @@ test("a watch that ends is opened again after a backoff growing from 1 s to 30 s
   assert.equal(a.standing.size, 1);
 });
 
+test("a watch that ends right after each acknowledgement is opened again no faster than the backoff; one that stood 30 s starts it over", async (t) => {
+  const a = new FakeServer("a");
+  a.setTools("x");
+  const { timers } = setup(t, [a]);
+  await timers.advance(10);
+  const opened: number[] = [];
+  const start = timers.now();
+  for (let i = 0; i < 4; i++) {
+    const before = a.count("subscriptions/listen");
+    a.endStreams();
+    while (a.count("subscriptions/listen") === before) await timers.advance(100);
+    opened.push(timers.now() - start);
+  }
+  assert.deepEqual(
+    opened.map((at, i) => at - (opened[i - 1] ?? 0)),
+    [500, 1_000, 2_000, 4_000],
+  );
+  await timers.advance(30_000); // it stands long enough this time
+  const before = a.count("subscriptions/listen");
+  const ended = timers.now();
+  a.endStreams();
+  while (a.count("subscriptions/listen") === before) await timers.advance(100);
+  assert.equal(timers.now() - ended, 500);
+});
+
 test("a change the server says on a call's stream refetches its list", async (t) => {
   const a = new FakeServer("a");
   a.setTools("x");
