@@ -53,6 +53,8 @@ export class FakeServer {
   pageSize = 1_000;
   /** An HTTP status every list request gets (401, 403), instead of the list. */
   listStatus: number | undefined;
+  /** Methods it answers -32601 (method not found). */
+  readonly missing = new Set<string>();
   /** List requests wait for `release()` while set. */
   holdLists = false;
   readonly asked: Asked[] = [];
@@ -167,6 +169,14 @@ export class FakeServer {
       );
       return { kind: "failed", upstream, status: 200, reason: "stream ended" };
     }
+    if (this.missing.has(method))
+      return {
+        kind: "answer",
+        upstream,
+        status: 200,
+        headers: {},
+        message: { jsonrpc: "2.0", id, error: { code: -32601, message: "Method not found" } },
+      };
     const kind = listMethods[method];
     if (kind === undefined) return reply({});
     if (this.holdLists) await new Promise<void>((go) => this.#held.push(go));

@@ -432,3 +432,45 @@ test("a pool client that throws leaves the server unlisted, and nothing rejects 
   assert.deepEqual(listed.names, []);
   assert.equal(listed.servers["a"]?.listed, "omitted");
 });
+
+test("a server's items reach the merged list as it sent them, unknown fields too, only the name prefixed", async (t) => {
+  const a = new FakeServer("a");
+  const sent = {
+    name: "x",
+    inputSchema: { type: "object" },
+    annotations: { readOnlyHint: true },
+    "x-vendor": [1, { y: 2 }],
+  };
+  a.lists.tools = [sent];
+  const { timers, aggregate } = setup(t, [a]);
+  await timers.advance(10);
+  const answer = await aggregate.answer("tools", "modern", undefined);
+  assert.ok("result" in answer);
+  assert.deepEqual(JSON.parse(answer.result).tools, [{ ...sent, name: "a__x" }]);
+});
+
+test("a list the SDK's schema refuses is a failed fetch; a list the server lacks (-32601, or no capability) is empty", async (t) => {
+  const a = unwatched("a");
+  a.lists.tools = [{ name: "no input schema" }];
+  a.capabilities = { tools: {}, prompts: {} };
+  const { timers, aggregate } = setup(t, [a]);
+  await timers.advance(10);
+  const listed = await tools(aggregate);
+  assert.deepEqual(listed.names, []);
+  assert.equal(
+    listed.servers["a"]?.listed,
+    "cached",
+    "its (empty) prompts were listed; the tools fetch failed",
+  );
+  assert.equal(a.count("resources/list"), 0, "no resources capability: not asked");
+  a.lists.tools = [{ name: "x", inputSchema: { type: "object" } }];
+  const fixed = await tools(aggregate);
+  assert.deepEqual(fixed.names, ["a__x"]);
+  assert.equal(fixed.servers["a"]?.listed, "current");
+  a.missing.add("prompts/list");
+  aggregate.serverSaidChanged("a", "prompts");
+  await timers.advance(10);
+  assert.equal(a.count("prompts/list"), 2);
+  assert.equal(aggregate.view().servers[0]?.listed, "current", "a -32601 is no failure");
+  assert.deepEqual((await tools(aggregate, "prompts")).names, []);
+});
