@@ -59,6 +59,7 @@ export class Aggregate implements AggregateLists {
   readonly #learnt = { subscribe: false, completions: false, logging: false };
   readonly #stopWatchingCircuits: () => void;
   #closed = false;
+  #reconfiguring = false;
 
   constructor(options: AggregateOptions) {
     this.#poolClient = options.poolClient;
@@ -78,6 +79,7 @@ export class Aggregate implements AggregateLists {
   reconfigure(config: AggregateConfig, pools: ReadonlyMap<string, ServerPool>): void {
     const renamed = this.#config !== undefined && this.#config.separator !== config.separator;
     this.#config = config;
+    this.#reconfiguring = true; // one look at the contributions at the end, not one per server changed
     const members = new Map<string, Member>();
     for (const name of config.servers) {
       const pool = pools.get(name);
@@ -99,6 +101,7 @@ export class Aggregate implements AggregateLists {
     this.#serverOf = new Map();
     for (const [name, member] of members)
       for (const upstream of member.contact.pool.upstreams) this.#serverOf.set(upstream.name, name);
+    this.#reconfiguring = false;
     this.#changed();
   }
 
@@ -199,7 +202,12 @@ export class Aggregate implements AggregateLists {
     const sameUpstreams =
       before.upstreams.length === pool.upstreams.length &&
       before.upstreams.every((u, i) => u === pool.upstreams[i]);
-    if (!sameUpstreams) contact.forget();
+    if (!sameUpstreams) {
+      // other replicas, other circuits: what Breakwater learnt of the old ones no longer holds
+      contact.forget();
+      if (lists.circuitsRefuse()) lists.availability.markUnavailable();
+      else if (!lists.availability.isAvailable) lists.refreshAll();
+    }
     if (renamed || before.allowsTool !== pool.allowsTool) lists.rename(config.separator);
     return member;
   }
@@ -225,6 +233,7 @@ export class Aggregate implements AggregateLists {
 
   /** Rebuilds the merged lists a server's contribution changed, and tells clients. */
   #changed(): void {
+    if (this.#reconfiguring) return;
     for (const kind of listKinds) {
       let contribution = "";
       for (const lists of this.#shares) {

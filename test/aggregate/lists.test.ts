@@ -474,3 +474,31 @@ test("a list the SDK's schema refuses is a failed fetch; a list the server lacks
   assert.equal(aggregate.view().servers[0]?.listed, "current", "a -32601 is no failure");
   assert.deepEqual((await tools(aggregate, "prompts")).names, []);
 });
+
+test("a reload that renames and removes at once tells each kind once", async (t) => {
+  const a = new FakeServer("a");
+  a.setTools("x");
+  const b = new FakeServer("b");
+  b.setTools("y");
+  const { timers, aggregate } = setup(t, [a, b]);
+  await timers.advance(2_000);
+  const told: ListKind[] = [];
+  aggregate.onChange(new Set(["tools"]), (kind) => told.push(kind));
+  aggregate.reconfigure({ ...base, servers: ["a"], separator: "." }, poolsOf(a));
+  await timers.advance(5_000);
+  assert.deepEqual((await tools(aggregate)).names, ["a.x"]);
+  assert.deepEqual(told, ["tools"]);
+});
+
+test("a kept server whose replicas a reload replaced by ones whose circuits are open is cached from then", async (t) => {
+  const a = new FakeServer("a");
+  a.setTools("x");
+  const { timers, aggregate, poolClient } = setup(t, [a]);
+  await timers.advance(10);
+  const replaced = new FakeServer("a");
+  replaced.open();
+  poolClient.add(replaced);
+  aggregate.reconfigure(base, poolsOf(replaced));
+  assert.equal(aggregate.view().servers[0]?.listed, "cached");
+  assert.equal(aggregate.view().servers[0]?.tools, 1, "its lists kept");
+});
