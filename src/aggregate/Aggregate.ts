@@ -217,7 +217,7 @@ export class Aggregate implements AggregateLists {
     const pending = new Set<ServerLists>();
     const fetches: Promise<void>[] = [];
     for (const lists of this.#shares) {
-      if (lists.circuitsRefuse() || !lists.stale(kind)) continue;
+      if (!lists.stale(kind) || lists.circuitsRefuse()) continue; // fresh lists: no more than a time comparison
       pending.add(lists);
       fetches.push(lists.refresh(kind).finally(() => pending.delete(lists)));
     }
