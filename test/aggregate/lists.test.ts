@@ -206,3 +206,19 @@ test("a list the SDK's schema refuses is a failed fetch; a list the server lacks
   assert.equal(aggregate.view().servers[0]?.listed, "current", "a -32601 is no failure");
   assert.deepEqual((await tools(aggregate, "prompts")).names, []);
 });
+
+test("a server without a watch is asked again when its circuit closes, and listed current with no client asking", async (t) => {
+  const a = unwatched("a");
+  a.setTools("x");
+  a.ttlMs = 3_600_000;
+  const { timers, aggregate } = setup(t, [a]);
+  await timers.advance(10);
+  a.open();
+  await timers.advance(10_000);
+  assert.equal(aggregate.view().servers[0]?.listed, "omitted");
+  const before = a.count("tools/list");
+  a.close();
+  await timers.advance(10);
+  assert.equal(a.count("tools/list"), before + 1);
+  assert.equal(aggregate.view().servers[0]?.listed, "current");
+});
