@@ -1,5 +1,6 @@
 /**
- * The demo (`npm start`): three different MCP servers behind one Breakwater, each on its own route
+ * The demo (`npm start`): three different MCP servers behind one Breakwater, each on its own route and
+ * all of them on one aggregate endpoint, /mcp, whose tool list follows what is healthy
  * (examples/breakwater.toml) — a gateway — with a few MCP clients of both eras of the protocol making
  * steady traffic, and ways to break a server on purpose, so that a newcomer watches a circuit open and
  * close. `notes` (/notes/mcp): two SDK 1.x HTTP servers (2025-11-25: sessions) and one over stdio (a
@@ -21,6 +22,7 @@ import type { Config, UpstreamConfig } from "../../src/config/Config.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import { parseListenAddress } from "../../src/http/listenAddress.ts";
 import { type DemoMode, demoModes } from "./DemoListener.ts";
+import { DemoAggregateClient } from "./DemoAggregateClient.ts";
 import { DemoMcpServer } from "./DemoMcpServer.ts";
 import { DemoModernServer } from "./DemoModernServer.ts";
 import { DemoModernTraffic } from "./DemoModernTraffic.ts";
@@ -93,6 +95,7 @@ const listening = await breakwater.start().catch(async (error: NodeJS.ErrnoExcep
 const routeUrl = (name: string) =>
   `http://127.0.0.1:${listening.proxy.port}${config.servers.find((s) => s.name === name)?.route ?? "/"}`;
 const [notesUrl, mathUrl, clockUrl] = [routeUrl("notes"), routeUrl("math"), routeUrl("clock")];
+const aggregateUrl = `http://127.0.0.1:${listening.proxy.port}${config.aggregate?.route ?? "/mcp"}`;
 const adminUrl = `http://127.0.0.1:${listening.admin.port}`;
 const control = await startControl(flags["control-listen"]);
 const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
@@ -102,6 +105,13 @@ const clockTraffic = new DemoTraffic(clockUrl, 1, 1_000, false);
 clockTraffic.start();
 const modernTraffic = new DemoModernTraffic(mathUrl);
 modernTraffic.start();
+const separator = config.aggregate?.separator ?? "__";
+const aggregateClient = new DemoAggregateClient(
+  aggregateUrl,
+  ["notes", "math", "clock"].map((server) => `${server}${separator}whoami`),
+  (line) => process.stdout.write(`${line}\n`),
+);
+aggregateClient.start();
 /** Each server's upstreams, "alpha, beta (HTTP), delta (stdio)". */
 const members = (name: string) => {
   const server = config.servers.find((s) => s.name === name);
@@ -113,8 +123,10 @@ const [firstEarlier] = servers;
 const firstModern = servers.find((s) => s instanceof DemoModernServer);
 
 process.stdout.write(`
-Breakwater demo — three different MCP servers behind one Breakwater, each on its own route:
+Breakwater demo — three different MCP servers behind one Breakwater, each on its own route, and all
+of them on one endpoint whose tool list follows what is healthy:
 
+  aggregate      ${aggregateUrl}          every server's tools: notes${separator}echo, math${separator}add, clock${separator}now, … (grace ${(config.aggregate?.graceMs ?? 0) / 1000} s)
   notes          ${notesUrl}   tools echo, lookup, whoami — ${members("notes")}; MCP 2025-11-25 (sessions)
   math           ${mathUrl}    tools add, slow, lookup, whoami — ${members("math")}; MCP 2026-07-28 (no sessions; earlier-era clients served too)
   clock          ${clockUrl}   tools now, whoami — ${members("clock")}
@@ -136,6 +148,12 @@ client request is used as a probe:
   curl -X POST ${controlUrl}/upstreams/beta/ok        # recover
   curl -X POST ${controlUrl}/upstreams/${firstModern?.name}/fail   # the same for a 2026-07-28 server
 
+Break clock's only server and watch the aggregate: its tools stay listed for the grace time (calls to
+them get a tool error the model can read), then leave the list with one tools/list_changed, and come
+back with one more when its circuit closes — the other servers' tools never leave:
+
+  curl -X POST ${controlUrl}/upstreams/gamma/down     # then, after a while: .../gamma/ok
+
 Break one tool and watch its own circuit open while the server's other tools go on working:
 
   curl -X POST ${controlUrl}/upstreams/alpha/tools/lookup/fail   # alpha's lookup fails (isError results)
@@ -147,12 +165,14 @@ const report = setInterval(() => {
   const t = traffic.tally;
   const m = modernTraffic.tally;
   const c = clockTraffic.tally;
+  const a = aggregateClient.tally;
   process.stdout.write(
     `-- callers so far: sessions ${t.ok} ok, ${t.reinitialized} moved after a 404, ${t.errors} errors; ` +
       `sessionless ${t.sessionlessOk} ok, ${t.sessionlessErrors} errors; ` +
       `lookup ${t.lookupOk} ok, ${t.lookupFailed} tool errors, ${t.lookupUnavailable} turned away by its circuit; ` +
       `clock ${c.ok + c.sessionlessOk} ok, ${c.errors + c.sessionlessErrors} errors; ` +
       `2026-07-28 clients ${m.ok} ok, ${m.errors} errors, lookup ${m.lookupOk} ok, ${m.lookupFailed} tool errors, ${m.lookupUnavailable} turned away; ` +
+      `aggregate ${a.ok} ok, ${a.unavailable} turned away, ${a.errors} errors, ${a.changes} list changes; ` +
       `servers: ${servers.map((s) => `${s.name}=${s.mode}${s.lookupBroken ? " (lookup broken)" : ""}`).join(" ")}
 `,
   );
@@ -185,7 +205,7 @@ async function stop(): Promise<void> {
   clearInterval(report);
   if (process.stdin.isTTY) process.stdin.setRawMode(false);
   process.stdin.pause();
-  await Promise.all([traffic.stop(), clockTraffic.stop(), modernTraffic.stop()]);
+  await Promise.all([traffic.stop(), clockTraffic.stop(), modernTraffic.stop(), aggregateClient.stop()]);
   await breakwater.close(2_000);
   await new Promise((resolve) => control.close(resolve));
   control.closeAllConnections();
