@@ -130,11 +130,15 @@ export function hopHeaders(
 }
 
 /**
- * A value as an MCP header carries it (streamable-http.mdx, "Value Encoding"): as it is when it is
- * visible ASCII without leading or trailing space, else `=?base64?…?=` of its UTF-8.
+ * A value as an MCP header carries it (streamable-http.mdx, "Value Encoding"; the SDK's
+ * `encodeMcpParamValue`): as it is when it is a plain ASCII field value (0x20–0x7E and tab, no space
+ * at either end, not itself a sentinel), else `=?base64?…?=` of its UTF-8.
  */
 export function headerValue(value: string): string {
-  return /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value)
-    ? value
-    : `=?base64?${Buffer.from(value, "utf8").toString("base64")}?=`;
+  const plain =
+    value !== "" &&
+    value === value.trim() &&
+    !(value.startsWith("=?base64?") && value.endsWith("?=")) &&
+    /^[\x20-\x7e\t]*$/.test(value);
+  return plain ? value : `=?base64?${Buffer.from(value, "utf8").toString("base64")}?=`;
 }
