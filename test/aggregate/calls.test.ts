@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, afterEach, beforeEach, describe, it } from "node:test";
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/core/internal";
+import type { AggregateCall } from "../../src/aggregate/AggregateCall.ts";
+import type { BodyFilter } from "../../src/exchange/BodyFilter.ts";
+import type { Call } from "../../src/proxy/Call.ts";
+import type { PoolSend } from "../../src/proxy/Endpoint.ts";
+import type { Upstream, UpstreamRequest } from "../../src/upstreams/Upstream.ts";
 import { type Handler, startUpstream, type TestUpstream } from "../support/upstream.ts";
 import { type AggregateRig, mcpPool, modernRequest, plainHop, startAggregate } from "./endpointFakes.ts";
 
@@ -275,5 +281,56 @@ describe("answers through the aggregate (SPEC §7.2)", () => {
     });
     assert.equal(sent?.options.bound, bound);
     assert.deepEqual(sent?.options.headers, { "Mcp-Session-Id": "shared-1" });
+  });
+});
+
+describe("an earlier-era client's upstream session lost (SPEC §7.2)", () => {
+  /** Serves a tools/call of an earlier-era session with a PoolSend that only keeps what it is given. */
+  async function served() {
+    const token = session()["mcp-session-id"];
+    const req = {
+      method: "POST",
+      headers: { "mcp-session-id": token },
+      rawHeaders: ["Mcp-Session-Id", token],
+      socket: { remoteAddress: "127.0.0.1" },
+    } as unknown as IncomingMessage;
+    const body = Buffer.from(
+      '{"jsonrpc":"2.0","id":20,"method":"tools/call","params":{"name":"notes__add"}}',
+    );
+    const sent: { request: UpstreamRequest; call: Call; bound: Upstream | undefined }[] = [];
+    const send: PoolSend = async (_pool, _req, _res, request, call, bound) => {
+      sent.push({ request, call, bound });
+    };
+    await rig.endpoint.serve(req, {} as ServerResponse, "", body, send);
+    return sent[0] as (typeof sent)[number];
+  }
+
+  it("gives the proxy the call as a new session gets it, bound to that session's upstream, and answers in the new hop's shape", async () => {
+    const bound = pool.upstreams[0] as Upstream;
+    const renewed = plainHop({ bound, setHeaders: { "Mcp-Session-Id": "up-2" }, addsResultType: true });
+    rig.hops.plan = () =>
+      plainHop({ bound, setHeaders: { "Mcp-Session-Id": "up-1" }, sessionLost: async () => renewed });
+    const { request, call, bound: first } = await served();
+    assert.equal(first, bound);
+    assert.deepEqual(request.rawHeaders, ["Mcp-Session-Id", "up-1"]);
+    const lost = await (call as AggregateCall).sessionLost?.();
+    assert.equal(lost?.bound, bound);
+    assert.deepEqual(lost?.request.rawHeaders, ["Mcp-Session-Id", "up-2"]);
+    assert.equal(JSON.parse(String(lost?.request.body)).params.name, "add");
+    const filter = call.bodyFilter?.() as BodyFilter;
+    filter.head(200, { "content-type": "application/json" });
+    filter.data(Buffer.from('{"jsonrpc":"2.0","id":20,"result":{}}'));
+    assert.equal(String(filter.end()), '{"jsonrpc":"2.0","id":20,"result":{"resultType":"complete"}}');
+  });
+
+  it("gives the proxy nothing when no new session can be opened", async () => {
+    rig.hops.plan = () => plainHop({ bound: pool.upstreams[0], sessionLost: async () => undefined });
+    const { call } = await served();
+    assert.equal(await (call as AggregateCall).sessionLost?.(), undefined);
+  });
+
+  it("has no session to recover for a hop without one", async () => {
+    const { call } = await served();
+    assert.equal((call as AggregateCall).sessionLost, undefined);
   });
 });
