@@ -94,7 +94,8 @@ function envelopeSplice(
 /**
  * The client's headers as the server gets them: without the client's `Mcp-Session-Id` (the
  * aggregate's own) and the hop's dropped ones, with the hop's set ones, and `Mcp-Name` naming the bare
- * value when the client sent one or the hop speaks 2026-07-28 for it (an envelope).
+ * value when the client sent one or the hop speaks 2026-07-28 for it (an envelope: `Mcp-Method` too,
+ * unless the hop sets it; `method` "" for a message that is no request).
  */
 export function hopHeaders(
   rawHeaders: readonly string[],
@@ -104,6 +105,13 @@ export function hopHeaders(
 ): { rawHeaders: string[]; headers: IncomingHttpHeaders } {
   const dropped = new Set(["mcp-session-id", ...hop.dropHeaders]);
   const set = Object.entries(hop.setHeaders);
+  // a hop that speaks 2026-07-28 for an earlier-era client says the method, as that revision requires
+  if (
+    hop.metaEnvelope !== undefined &&
+    method !== "" &&
+    !set.some(([name]) => name.toLowerCase() === "mcp-method")
+  )
+    set.push(["Mcp-Method", method]);
   for (const [name] of set) dropped.add(name.toLowerCase());
   let named = hop.metaEnvelope !== undefined && mirroredByName.has(method);
   const out: string[] = [];

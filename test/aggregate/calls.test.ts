@@ -155,7 +155,7 @@ describe("calls through the aggregate (SPEC §7.2)", () => {
     rig.hops.plan = () =>
       plainHop({
         metaEnvelope: envelope,
-        setHeaders: { "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call" },
+        setHeaders: { "MCP-Protocol-Version": "2026-07-28" },
       });
     const body =
       '{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"notes__add","_meta":{"progressToken":3}}}';

@@ -104,15 +104,22 @@ describe("a call's headers on their way to its server", () => {
     } as IncomingHttpHeaders);
   });
 
-  it("adds Mcp-Name for a modern hop though the client sent none, and never for a method that has none", () => {
+  it("adds Mcp-Method and Mcp-Name for a modern hop though the client sent neither, and no Mcp-Name for a method without one", () => {
     const hop = { setHeaders: {}, dropHeaders: [], metaEnvelope: {} };
-    assert.deepEqual(hopHeaders(["Host", "h"], "prompts/get", "p", hop).rawHeaders, [
+    assert.deepEqual(hopHeaders(["Host", "h", "mcp-method", "x"], "prompts/get", "p", hop).rawHeaders, [
       "Host",
       "h",
+      "Mcp-Method",
+      "prompts/get",
       "Mcp-Name",
       "p",
     ]);
-    assert.deepEqual(hopHeaders(["Host", "h"], "completion/complete", "p", hop).rawHeaders, ["Host", "h"]);
+    assert.deepEqual(hopHeaders(["Host", "h"], "completion/complete", "p", hop).rawHeaders, [
+      "Host",
+      "h",
+      "Mcp-Method",
+      "completion/complete",
+    ]);
   });
 
   it("encodes a header value as the SDK does: plain ASCII as it is, anything else as the Base64 sentinel", () => {
