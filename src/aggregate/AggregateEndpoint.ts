@@ -144,6 +144,8 @@ export class AggregateEndpoint implements Endpoint {
       // a client's answer to a server's request goes to that server; any notification ends here
       if (caller !== undefined && caller.era === "earlier" && typeof method !== "string")
         return this.#calls.answerServer(req, res, remainder, body as Buffer, message, caller, send);
+      if (caller !== undefined && method === "notifications/cancelled")
+        return this.#calls.cancel(req, res, remainder, body as Buffer, message, caller, send);
       res.writeHead(202, { "content-length": "0" }).end();
       return;
     }

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
 import { errorAnswer } from "../jsonrpc/jsonRpcAnswer.ts";
 import type { Message } from "../jsonrpc/jsonRpcCall.ts";
+import { idValueKey } from "../jsonrpc/jsonRpcId.ts";
 import type { PoolSend } from "../proxy/Endpoint.ts";
 import type { ServerPool } from "../proxy/ServerPool.ts";
 import { type UpstreamRequest, upstreamRequest } from "../upstreams/Upstream.ts";
@@ -42,6 +43,8 @@ const refusalTimeoutMs = 10_000;
  */
 export class CallRouter {
   readonly #o: CallRouterOptions;
+  /** The server of each earlier-era client's call in flight here, by session and id (for its cancellation). */
+  readonly #inFlight = new Map<string, string>();
   /** Servers whose answers passed unrewritten for size: told once each. */
   readonly #unheldTold = new Set<string>();
 
@@ -98,7 +101,44 @@ export class CallRouter {
               return { request: again.request, bound: next.bound };
             },
     });
-    await send(pool, req, res, first.request, call, hop.bound, withoutUpstreamSession);
+    // an earlier-era client cancels by a notification naming the call's id: it must reach this server
+    const inFlight = caller.era === "earlier" ? inFlightKey(caller.session.id, idText) : undefined;
+    if (inFlight !== undefined) this.#inFlight.set(inFlight, pool.name);
+    try {
+      await send(pool, req, res, first.request, call, hop.bound, withoutUpstreamSession);
+    } finally {
+      if (inFlight !== undefined) this.#inFlight.delete(inFlight);
+    }
+  }
+
+  /**
+   * An earlier-era client's `notifications/cancelled` of a call in flight on this replica: sent to the
+   * server the call went to, in the client's session with it (the call's id is the client's own, so it
+   * goes as it came). Cancellation is best effort (MCP): one of a call not known here is dropped (202).
+   */
+  async cancel(
+    req: IncomingMessage,
+    res: ServerResponse,
+    remainder: string,
+    body: Buffer,
+    message: Message,
+    caller: Caller,
+    send: PoolSend,
+  ): Promise<void> {
+    const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+    const known =
+      caller.era === "earlier" && (typeof requestId === "string" || typeof requestId === "number")
+        ? this.#inFlight.get(inFlightKey(caller.session.id, JSON.stringify(requestId)) ?? "")
+        : undefined;
+    const pool = known === undefined ? undefined : this.#o.pools.get(known);
+    const hop = pool === undefined ? undefined : await this.#o.hops.hop(pool, caller);
+    if (pool === undefined || hop === undefined || isNoHop(hop)) {
+      res.writeHead(202, { "content-length": "0" }).end();
+      return;
+    }
+    const { rawHeaders, headers } = hopHeaders(req.rawHeaders, "", "", hop);
+    const request = { ...upstreamRequest(req, remainder, body, undefined, protoOf(req)), rawHeaders };
+    await send(pool, req, res, request, pool.calls.read(request, headers), hop.bound, withoutUpstreamSession);
   }
 
   /**
@@ -204,6 +244,12 @@ export class CallRouter {
         : { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1_000))) };
     sendJson(res, 503, errorAnswer(idText, serverUnavailable(server, hop.reason, retryAfterMs)), headers);
   }
+}
+
+/** A call's key among those in flight: its session, and its id by value (`1` and `1.0` are one id). */
+function inFlightKey(session: string, idText: string): string | undefined {
+  const id = idValueKey(idText);
+  return id === undefined ? undefined : `${session}\0${id}`;
 }
 
 function isNoHop(hop: Hop | NoHop): hop is NoHop {

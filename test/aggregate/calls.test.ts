@@ -7,6 +7,7 @@ import type { BodyFilter } from "../../src/exchange/BodyFilter.ts";
 import type { Call } from "../../src/proxy/Call.ts";
 import type { PoolSend } from "../../src/proxy/Endpoint.ts";
 import type { Upstream, UpstreamRequest } from "../../src/upstreams/Upstream.ts";
+import { until } from "../support/until.ts";
 import { type Handler, startUpstream, type TestUpstream } from "../support/upstream.ts";
 import { type AggregateRig, mcpPool, modernRequest, plainHop, startAggregate } from "./endpointFakes.ts";
 
@@ -169,6 +170,36 @@ describe("calls through the aggregate (SPEC §7.2)", () => {
     assert.equal(seen?.headers["mcp-name"], "add");
     assert.equal(seen?.headers["mcp-method"], "tools/call");
     assert.equal(seen?.headers["mcp-session-id"], undefined);
+  });
+
+  it("sends an earlier-era client's cancellation of a call in flight to that call's server, in its session, and drops one of no such call", async () => {
+    rig.hops.plan = () => plainHop({ setHeaders: { "Mcp-Session-Id": "up-3" } });
+    upstream.behave((_req, res, body) => {
+      if (body.includes("notifications/cancelled")) res.writeHead(202).end(); // the call itself hangs
+    });
+    const headers = session();
+    const call = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 21,
+      method: "tools/call",
+      params: { name: "notes__slow" },
+    });
+    const pending = rig.post(call, headers).catch(() => undefined);
+    await until(() => upstream.seen.length === 1, "the call upstream");
+    const cancel = JSON.stringify({
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: 21 },
+    });
+    const reply = await rig.post(cancel, headers);
+    assert.equal(reply.status, 202);
+    assert.equal(upstream.seen[1]?.body, cancel);
+    assert.equal(upstream.seen[1]?.headers["mcp-session-id"], "up-3");
+    const other = await rig.post(cancel.replace("21", "99"), headers);
+    assert.equal(other.status, 202);
+    assert.equal(upstream.seen.length, 2);
+    await rig.proxy.close();
+    await pending;
   });
 
   it("routes prompts/get by name, resources/read by URI and completion/complete by its ref", async () => {
