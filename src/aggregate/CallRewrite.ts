@@ -1,0 +1,152 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Hop } from "./contracts.ts";
+import { applySplices, isEmptyObject, type JsonPath, type Splice, stringAt, valuesAt } from "./jsonPaths.ts";
+
+/**
+ * A client's call on its way from the aggregate to one server (SPEC §7.2): the prefix off the name or
+ * URI it names, in the body and in `Mcp-Name`, and the hop's headers and `_meta` envelope. The body is
+ * changed by splicing that one string (and the envelope) in: ids, arguments and every other byte stay
+ * as the client wrote them.
+ */
+
+/** Where a routed method names its server's name or URI. */
+export const namePaths: ReadonlyMap<string, readonly JsonPath[]> = new Map([
+  ["tools/call", [["params", "name"]]],
+  ["prompts/get", [["params", "name"]]],
+  ["resources/read", [["params", "uri"]]],
+  ["resources/subscribe", [["params", "uri"]]],
+  ["resources/unsubscribe", [["params", "uri"]]],
+  [
+    "completion/complete",
+    [
+      ["params", "ref", "name"],
+      ["params", "ref", "uri"],
+    ],
+  ],
+]);
+
+/** Methods whose `Mcp-Name` header mirrors the routed value (the SDK's `MCP_NAME_HEADER_SOURCE`). */
+const mirroredByName = new Set(["tools/call", "prompts/get", "resources/read"]);
+
+const paramsPath: JsonPath = ["params"];
+const metaPath: JsonPath = ["params", "_meta"];
+
+/** A call's body and headers as its server gets them. */
+export interface RewrittenCall {
+  readonly body: Buffer;
+  readonly rawHeaders: string[];
+  /** The same headers as an object, for the pool's reading of the call. */
+  readonly headers: IncomingHttpHeaders;
+}
+
+/**
+ * `body` with the routed value at `method`'s path replaced by `bare`, and `envelope` put into
+ * `params._meta`; undefined when the body holds no such value (the caller found it: never).
+ */
+export function bareBody(
+  body: Buffer,
+  method: string,
+  bare: string,
+  envelope: Readonly<Record<string, unknown>> | undefined,
+): Buffer | undefined {
+  const names = namePaths.get(method) ?? [];
+  const found = valuesAt(body, envelope === undefined ? names : [...names, paramsPath, metaPath]);
+  const splices: Splice[] = [];
+  let params: number | undefined;
+  let meta: number | undefined;
+  for (const at of found) {
+    if (at.path < names.length) {
+      if (stringAt(body, at) !== undefined)
+        splices.push({ start: at.start, end: at.end, text: JSON.stringify(bare) });
+    } else if (body[at.start] === 0x7b) {
+      if (at.path === names.length) params = at.start;
+      else meta = at.start;
+    }
+  }
+  if (splices.length === 0) return undefined;
+  if (envelope !== undefined) splices.push(envelopeSplice(body, envelope, params, meta));
+  return applySplices(body, splices);
+}
+
+/** Puts `envelope`'s members first into `params._meta`, making `_meta` (and `params`) when absent. */
+function envelopeSplice(
+  body: Buffer,
+  envelope: Readonly<Record<string, unknown>>,
+  params: number | undefined,
+  meta: number | undefined,
+): Splice {
+  const members = JSON.stringify(envelope).slice(1, -1);
+  if (members === "") return { start: 0, end: 0, text: "" };
+  // a key the client also wrote comes later and wins (JSON.parse keeps the last): the client's stands
+  if (meta !== undefined) {
+    const text = isEmptyObject(body, meta) ? members : `${members},`;
+    return { start: meta + 1, end: meta + 1, text };
+  }
+  const field = `"_meta":{${members}}`;
+  if (params !== undefined) {
+    const text = isEmptyObject(body, params) ? field : `${field},`;
+    return { start: params + 1, end: params + 1, text };
+  }
+  // the routed value was found inside params, so params is an object and this is not reached
+  return { start: 0, end: 0, text: "" };
+}
+
+/**
+ * The client's headers as the server gets them: without the client's `Mcp-Session-Id` (the
+ * aggregate's own) and the hop's dropped ones, with the hop's set ones, and `Mcp-Name` naming the bare
+ * value when the client sent one or the hop speaks 2026-07-28 for it (an envelope: `Mcp-Method` too,
+ * unless the hop sets it; `method` "" for a message that is no request).
+ */
+export function hopHeaders(
+  rawHeaders: readonly string[],
+  method: string,
+  bare: string,
+  hop: Pick<Hop, "setHeaders" | "dropHeaders" | "metaEnvelope">,
+): { rawHeaders: string[]; headers: IncomingHttpHeaders } {
+  const dropped = new Set(["mcp-session-id", ...hop.dropHeaders]);
+  const set = Object.entries(hop.setHeaders);
+  // a hop that speaks 2026-07-28 for an earlier-era client says the method, as that revision requires
+  if (
+    hop.metaEnvelope !== undefined &&
+    method !== "" &&
+    !set.some(([name]) => name.toLowerCase() === "mcp-method")
+  )
+    set.push(["Mcp-Method", method]);
+  for (const [name] of set) dropped.add(name.toLowerCase());
+  let named = hop.metaEnvelope !== undefined && mirroredByName.has(method);
+  const out: string[] = [];
+  const headers: Record<string, string | string[]> = {};
+  const add = (name: string, value: string) => {
+    out.push(name, value);
+    const lower = name.toLowerCase();
+    const had = headers[lower];
+    headers[lower] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+  };
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const lower = name.toLowerCase();
+    if (dropped.has(lower)) continue;
+    if (lower === "mcp-name") {
+      named = true;
+      continue;
+    }
+    add(name, rawHeaders[i + 1] as string);
+  }
+  for (const [name, value] of set) add(name, value);
+  if (named) add("Mcp-Name", headerValue(bare));
+  return { rawHeaders: out, headers: headers as IncomingHttpHeaders };
+}
+
+/**
+ * A value as an MCP header carries it (streamable-http.mdx, "Value Encoding"; the SDK's
+ * `encodeMcpParamValue`): as it is when it is a plain ASCII field value (0x20–0x7E and tab, no space
+ * at either end, not itself a sentinel), else `=?base64?…?=` of its UTF-8.
+ */
+export function headerValue(value: string): string {
+  const plain =
+    value !== "" &&
+    value === value.trim() &&
+    !(value.startsWith("=?base64?") && value.endsWith("?=")) &&
+    /^[\x20-\x7e\t]*$/.test(value);
+  return plain ? value : `=?base64?${Buffer.from(value, "utf8").toString("base64")}?=`;
+}

@@ -1,0 +1,287 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
+import { errorAnswer } from "../jsonrpc/jsonRpcAnswer.ts";
+import type { Message } from "../jsonrpc/jsonRpcCall.ts";
+import { idValueKey } from "../jsonrpc/jsonRpcId.ts";
+import type { PoolSend } from "../proxy/Endpoint.ts";
+import type { ServerPool } from "../proxy/ServerPool.ts";
+import { type UpstreamRequest, upstreamRequest } from "../upstreams/Upstream.ts";
+import { AggregateCall } from "./AggregateCall.ts";
+import { type AnswerHolding, AnswerRewrite } from "./AnswerRewrite.ts";
+import {
+  cannotAnswer,
+  noName,
+  sendError,
+  sendJson,
+  sendResult,
+  serverUnavailable,
+  toolUnavailableResult,
+  unknownName,
+} from "./aggregateAnswers.ts";
+import type { AnswerContext } from "./answerMessages.ts";
+import { bareBody, hopHeaders, namePaths } from "./CallRewrite.ts";
+import type { AggregateLists, Caller, Hop, HopPlanner, NoHop, PoolClient } from "./contracts.ts";
+import { applySplices, valuesAt } from "./jsonPaths.ts";
+import { parseServerRequestId } from "./serverRequestIds.ts";
+
+export interface CallRouterOptions {
+  readonly pools: ReadonlyMap<string, ServerPool>;
+  readonly lists: AggregateLists;
+  readonly hops: HopPlanner;
+  readonly poolClient: PoolClient;
+  readonly holding: Omit<AnswerHolding, "onUnheld">;
+  readonly logger?: { warn(details: object, message: string): void } | undefined;
+}
+
+/** How long a server may take to hear the aggregate's refusal of its request. */
+const refusalTimeoutMs = 10_000;
+
+/**
+ * Sends the aggregate's calls on to the servers their names or URIs name (SPEC §7.2): the prefix off,
+ * the hop to one of the server's upstreams planned (era, session), and then the pool's own path —
+ * balancing, failover, circuits, judging — through `PoolSend`, the answer rewritten on its way back.
+ */
+export class CallRouter {
+  readonly #o: CallRouterOptions;
+  /** The server of each earlier-era client's call in flight here, by session and id (for its cancellation). */
+  readonly #inFlight = new Map<string, string>();
+  /** Servers whose answers passed unrewritten for size: told once each. */
+  readonly #unheldTold = new Set<string>();
+
+  constructor(options: CallRouterOptions) {
+    this.#o = options;
+  }
+
+  /** Whether `method` is a call routed by a name or URI. */
+  routes(method: string): boolean {
+    return namePaths.has(method);
+  }
+
+  async call(
+    req: IncomingMessage,
+    res: ServerResponse,
+    remainder: string,
+    body: Buffer,
+    message: Message,
+    idText: string,
+    caller: Caller,
+    send: PoolSend,
+  ): Promise<void> {
+    const method = message.method as string;
+    const routed = routedValue(method, message);
+    if (routed === undefined) return sendError(res, 200, idText, noName);
+    const { lists, pools } = this.#o;
+    const named = routed.resource ? lists.resource(routed.value) : lists.toolOrPrompt(routed.value);
+    const pool = named === undefined ? undefined : pools.get(named.server);
+    if (named === undefined || pool === undefined)
+      return sendError(res, 200, idText, unknownName(routed.value));
+    const modern = caller.era === "modern";
+    const hop = await this.#o.hops.hop(pool, caller);
+    if (isNoHop(hop)) return this.#unavailable(res, idText, method, routed.value, named.server, hop, modern);
+    const first = this.#request(req, remainder, body, method, named.name, hop);
+    if (first === undefined) return sendError(res, 200, idText, unknownName(routed.value));
+    let current = hop;
+    const call = new AggregateCall(pool.calls.read(first.request, first.headers), {
+      idText,
+      toolCall: method === "tools/call",
+      tool: routed.value,
+      server: named.server,
+      modern,
+      answerFilter: () => new AnswerRewrite(this.#context(pool, current, caller), this.#holding(pool.name)),
+      sessionLost:
+        hop.sessionLost === undefined
+          ? undefined
+          : async () => {
+              // the upstream answered 404 for its session: the hop of a new one, and the call once more
+              const next = await current.sessionLost?.();
+              if (next === undefined || next.bound === undefined) return undefined;
+              const again = this.#request(req, remainder, body, method, named.name, next);
+              if (again === undefined) return undefined;
+              current = next;
+              return { request: again.request, bound: next.bound };
+            },
+    });
+    // an earlier-era client cancels by a notification naming the call's id: it must reach this server
+    const inFlight = caller.era === "earlier" ? inFlightKey(caller.session.id, idText) : undefined;
+    if (inFlight !== undefined) this.#inFlight.set(inFlight, pool.name);
+    try {
+      await send(pool, req, res, first.request, call, hop.bound, withoutUpstreamSession);
+    } finally {
+      if (inFlight !== undefined) this.#inFlight.delete(inFlight);
+    }
+  }
+
+  /**
+   * An earlier-era client's `notifications/cancelled` of a call in flight on this replica: sent to the
+   * server the call went to, in the client's session with it (the call's id is the client's own, so it
+   * goes as it came). Cancellation is best effort (MCP): one of a call not known here is dropped (202).
+   */
+  async cancel(
+    req: IncomingMessage,
+    res: ServerResponse,
+    remainder: string,
+    body: Buffer,
+    message: Message,
+    caller: Caller,
+    send: PoolSend,
+  ): Promise<void> {
+    const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+    const known =
+      caller.era === "earlier" && (typeof requestId === "string" || typeof requestId === "number")
+        ? this.#inFlight.get(inFlightKey(caller.session.id, JSON.stringify(requestId)) ?? "")
+        : undefined;
+    const pool = known === undefined ? undefined : this.#o.pools.get(known);
+    const hop = pool === undefined ? undefined : await this.#o.hops.hop(pool, caller);
+    if (pool === undefined || hop === undefined || isNoHop(hop)) {
+      res.writeHead(202, { "content-length": "0" }).end();
+      return;
+    }
+    const { rawHeaders, headers } = hopHeaders(req.rawHeaders, "", "", hop);
+    const request = { ...upstreamRequest(req, remainder, body, undefined, protoOf(req)), rawHeaders };
+    await send(pool, req, res, request, pool.calls.read(request, headers), hop.bound, withoutUpstreamSession);
+  }
+
+  /**
+   * An earlier-era client's answer to a server's request (its id one the aggregate made): sent to that
+   * server, in the client's session with it, with the server's own id. Anything else is dropped (202).
+   */
+  async answerServer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    remainder: string,
+    body: Buffer,
+    message: Message,
+    caller: Caller,
+    send: PoolSend,
+  ): Promise<void> {
+    const id = (message as { id?: unknown }).id;
+    const parsed = typeof id === "string" ? parseServerRequestId(id) : undefined;
+    const pool = parsed === undefined ? undefined : this.#o.pools.get(parsed.server);
+    const hop = parsed === undefined || pool === undefined ? undefined : await this.#o.hops.hop(pool, caller);
+    const at = valuesAt(body, [["id"]]).at(-1);
+    if (parsed === undefined || pool === undefined || hop === undefined || isNoHop(hop) || at === undefined) {
+      res.writeHead(202, { "content-length": "0" }).end();
+      return;
+    }
+    const answer = applySplices(body, [{ start: at.start, end: at.end, text: parsed.idText }]);
+    const { rawHeaders, headers } = hopHeaders(req.rawHeaders, "", "", hop);
+    const request = { ...upstreamRequest(req, remainder, answer, undefined, protoOf(req)), rawHeaders };
+    await send(pool, req, res, request, pool.calls.read(request, headers), hop.bound, withoutUpstreamSession);
+  }
+
+  /** The call as `hop` sends it: the bare name or URI in its body and headers. */
+  #request(
+    req: IncomingMessage,
+    remainder: string,
+    body: Buffer,
+    method: string,
+    bare: string,
+    hop: Hop,
+  ): { request: UpstreamRequest; headers: IncomingHttpHeaders } | undefined {
+    const spliced = bareBody(body, method, bare, hop.metaEnvelope);
+    if (spliced === undefined) return undefined;
+    const { rawHeaders, headers } = hopHeaders(req.rawHeaders, method, bare, hop);
+    const request = { ...upstreamRequest(req, remainder, spliced, undefined, protoOf(req)), rawHeaders };
+    return { request, headers };
+  }
+
+  #context(pool: ServerPool, hop: Hop, caller: Caller): AnswerContext {
+    return {
+      server: pool.name,
+      lists: this.#o.lists,
+      addsResultType: hop.addsResultType,
+      relaysServerRequests: caller.era === "earlier",
+      // a 2026-07-28 client cannot answer: the server hears -32601 at once rather than waiting
+      refuseServerRequest: (idText) => {
+        let id: unknown;
+        try {
+          id = JSON.parse(idText);
+        } catch {
+          return;
+        }
+        const options = { bound: hop.bound, headers: hop.setHeaders, timeoutMs: refusalTimeoutMs };
+        this.#o.poolClient
+          .request(pool, { jsonrpc: "2.0", id, error: cannotAnswer }, options)
+          .catch(() => {});
+      },
+    };
+  }
+
+  #holding(server: string): AnswerHolding {
+    return {
+      ...this.#o.holding,
+      onUnheld: () => {
+        if (this.#unheldTold.has(server)) return;
+        this.#unheldTold.add(server);
+        this.#o.logger?.warn(
+          { server, reason: "uri_unprefixed" },
+          "an answer too large to hold passed through the aggregate unchanged: its resource URIs are not prefixed",
+        );
+      },
+    };
+  }
+
+  /** No upstream of the server can take the call now. */
+  #unavailable(
+    res: ServerResponse,
+    idText: string,
+    method: string,
+    name: string,
+    server: string,
+    hop: NoHop,
+    modern: boolean,
+  ): void {
+    const retryAfterMs = hop.retryAfterMs;
+    if (method === "tools/call") {
+      const state = hop.reason === "circuit_open" ? "open" : "session_failed";
+      const refusal = { server, tool: name, state, retryAfterMs: retryAfterMs ?? 0 };
+      sendResult(res, idText, toolUnavailableResult(refusal, modern));
+      return;
+    }
+    const headers: Record<string, string> =
+      retryAfterMs === undefined
+        ? {}
+        : { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1_000))) };
+    sendJson(res, 503, errorAnswer(idText, serverUnavailable(server, hop.reason, retryAfterMs)), headers);
+  }
+}
+
+/** A call's key among those in flight: its session, and its id by value (`1` and `1.0` are one id). */
+function inFlightKey(session: string, idText: string): string | undefined {
+  const id = idValueKey(idText);
+  return id === undefined ? undefined : `${session}\0${id}`;
+}
+
+function isNoHop(hop: Hop | NoHop): hop is NoHop {
+  return "refused" in hop && hop.refused;
+}
+
+/** The name or URI a routed call names, and whether it is a resource's. */
+function routedValue(method: string, message: Message): { value: string; resource: boolean } | undefined {
+  const params = message.params as Readonly<Record<string, unknown>> | undefined;
+  if (method === "completion/complete") {
+    const ref = params?.["ref"] as { name?: unknown; uri?: unknown } | undefined;
+    if (typeof ref?.name === "string") return { value: ref.name, resource: false };
+    if (typeof ref?.uri === "string") return { value: ref.uri, resource: true };
+    return undefined;
+  }
+  const resource = method.startsWith("resources/");
+  const value = params?.[resource ? "uri" : "name"];
+  return typeof value === "string" ? { value, resource } : undefined;
+}
+
+/** The aggregate's answers drop the upstream's session: the client's session is the aggregate's own. */
+export const withoutUpstreamSession: ResponseRewrite = {
+  headers(headers) {
+    if (headers["mcp-session-id"] === undefined) return headers;
+    const { "mcp-session-id": _dropped, ...rest } = headers;
+    return rest;
+  },
+  rewritesBody: () => false,
+  body: (body) => body,
+};
+
+/** Whether the client reached the proxy over TLS. */
+function protoOf(req: IncomingMessage): "http" | "https" {
+  return (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
+}
