@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { AdminServer } from "../admin/AdminServer.ts";
 import { CircuitActivity } from "../admin/CircuitActivity.ts";
 import { ProxyMetrics } from "../admin/ProxyMetrics.ts";
+import { AggregateHost } from "../aggregate/AggregateHost.ts";
 import type { Clock } from "../breaker/Clock.ts";
 import { monotonicClock } from "../breaker/Clock.ts";
 import { type Circuit, CircuitRegistry } from "../circuits/CircuitRegistry.ts";
@@ -12,7 +13,7 @@ import { HostRule } from "../edge/HostRule.ts";
 import { SharedCircuits } from "../fleet/SharedCircuits.ts";
 import { checkCertificate, replaceCertificate } from "../http/httpListener.ts";
 import { listen as listenOn } from "../http/listen.ts";
-import { ProxyServer } from "../proxy/ProxyServer.ts";
+import { ProxyServer, type ProxyServerOptions } from "../proxy/ProxyServer.ts";
 import { closeWhenIdle } from "../reload/closeWhenIdle.ts";
 import { ReloadRefused } from "../reload/ReloadRefused.ts";
 import { planServers } from "../reload/serverPlan.ts";
@@ -59,6 +60,8 @@ export class Breakwater {
   #closing = false;
   readonly #timers: Timers;
   readonly #failures: FailureLog;
+  /** The aggregate's parts that outlive a configuration (SPEC §7.2). */
+  readonly #aggregate: AggregateHost;
 
   constructor({ config, logger, clock, timers = systemTimers }: BreakwaterOptions) {
     this.#logger = logger;
@@ -89,6 +92,28 @@ export class Breakwater {
     const metrics = new ProxyMetrics(circuits);
     const activity = new CircuitActivity(circuits, { timers });
     this.#activity = activity;
+    const observer: ProxyServerOptions["observer"] = {
+      head: (report) => metrics.head(report),
+      settled: (report) => {
+        metrics.settled(report);
+        activity.settled(report);
+      },
+      charged: (report) => {
+        audit.charged(report);
+        failures.charged(report);
+      },
+    };
+    const onOverloaded = (upstream: Upstream) => metrics.overloaded(upstream.name);
+    this.#aggregate = new AggregateHost({
+      circuits,
+      timers,
+      logger,
+      observer,
+      onOverloaded,
+      // MCP tells templates' changes as resources' (notifications/resources/list_changed)
+      onListChanged: (kind) =>
+        metrics.aggregateListChanged(kind === "resourceTemplates" ? "resources" : kind),
+    });
     this.#parts = {
       circuits,
       metrics,
@@ -97,18 +122,9 @@ export class Breakwater {
       timers,
       fallbackSessionKey: randomBytes(32),
       connectionPools: new ConnectionPools(),
-      observer: {
-        head: (report) => metrics.head(report),
-        settled: (report) => {
-          metrics.settled(report);
-          activity.settled(report);
-        },
-        charged: (report) => {
-          audit.charged(report);
-          failures.charged(report);
-        },
-      },
-      onOverloaded: (upstream) => metrics.overloaded(upstream.name),
+      aggregate: this.#aggregate,
+      observer,
+      onOverloaded,
       onInternalError: (error) => logger.error({ err: error }, "request failed inside the proxy"),
       onHealthCheckRefused: (upstream) => {
         metrics.healthCheckRefused(upstream);
@@ -123,12 +139,14 @@ export class Breakwater {
     const assembled = assembleDataPlane(config, this.#parts, undefined, undefined);
     assembled.install();
     this.#plane = assembled.plane;
+    this.#aggregate.install(config.aggregate, this.#plane.pools, this.#plane.aggregate);
     metrics.watchProcesses(() => this.upstreams);
     if (fleet !== undefined) metrics.watchFleet(fleet.link);
     this.proxy = new ProxyServer(this.#plane.proxy);
     this.admin = new AdminServer({
       upstreams: () => this.upstreams,
       servers: () => [...this.#plane.pools.values()],
+      aggregate: () => this.#aggregate.view(),
       circuits,
       metrics,
       activity,
@@ -190,6 +208,7 @@ export class Breakwater {
     // swapped in: nothing below fails on what was built and checked above
     install();
     this.proxy.reconfigure({ ...next.proxy, tls });
+    this.#aggregate.install(config.aggregate, next.pools, next.aggregate);
     this.admin.reconfigure({ token: config.adminToken, hosts: adminHosts });
     if (this.#config.adminTls && tls !== undefined) replaceCertificate(this.admin.server, tls);
     this.#plane = next;
@@ -228,6 +247,8 @@ export class Breakwater {
     const servers = [this.proxy.server, this.admin.server].filter((s) => s.listening);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.proxy.drain();
+    // clients' change streams end now (they would hold the listener open for the whole grace)
+    this.#aggregate.close();
     this.admin.server.closeIdleConnections();
     let timer: Timer | undefined;
     const expired = new Promise<"expired">((resolve) => {

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { ProxyMetrics } from "../admin/ProxyMetrics.ts";
+import type { AggregateHost } from "../aggregate/AggregateHost.ts";
 import type { Clock } from "../breaker/Clock.ts";
 import type { CircuitRegistry } from "../circuits/CircuitRegistry.ts";
 import type { Config, ServerConfig } from "../config/Config.ts";
@@ -12,6 +13,7 @@ import { isLoopback } from "../http/listenAddress.ts";
 import { McpCalls } from "../mcp/McpCalls.ts";
 import { ToolCircuits } from "../mcp/ToolCircuits.ts";
 import { BodyBudget } from "../proxy/BodyBudget.ts";
+import type { Endpoint } from "../proxy/Endpoint.ts";
 import type { ProxyServerOptions } from "../proxy/ProxyServer.ts";
 import { RouteTable } from "../proxy/RouteTable.ts";
 import { ServerPool } from "../proxy/ServerPool.ts";
@@ -41,6 +43,8 @@ export interface DataPlaneParts {
   readonly onHealthCheckRefused: (upstream: string) => void;
   /** The HTTP upstreams' connection pools, one per origin, shared across servers and reloads. */
   readonly connectionPools: ConnectionPools;
+  /** The aggregate's long-lived parts: each plane with `[aggregate]` gets its endpoint from here. */
+  readonly aggregate: AggregateHost;
 }
 
 /** Everything one configuration runs on: its upstreams, what the proxy reads per request, its checks. */
@@ -55,6 +59,8 @@ export interface DataPlane {
   readonly proxy: ProxyServerOptions;
   readonly tools: ToolCircuits;
   readonly checkers: readonly HealthChecker[];
+  /** The aggregate's endpoint (SPEC §7.2); undefined without `[aggregate]`. */
+  readonly aggregate: Endpoint | undefined;
 }
 
 /** A data plane made and not yet in force: its circuits are not in the registry until `install`. */
@@ -127,8 +133,12 @@ export function assembleDataPlane(
       }),
     );
   }
+  const aggregate =
+    config.aggregate === undefined
+      ? undefined
+      : parts.aggregate.endpoint(config.aggregate, pools, keys, bodyBudget);
   const proxy: ProxyServerOptions = {
-    routes: new RouteTable([...pools.values()]),
+    routes: new RouteTable([...pools.values()], aggregate === undefined ? [] : [aggregate]),
     edge: new EdgeGuard(
       new HostRule(config.allowedHosts),
       new OriginRule(config.allowedOrigins, {
@@ -159,6 +169,7 @@ export function assembleDataPlane(
     proxy,
     tools,
     checkers: made.checkers,
+    aggregate,
   };
   return { plane, install };
 }
