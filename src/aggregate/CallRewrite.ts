@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { PROTOCOL_VERSION_META_KEY } from "@modelcontextprotocol/core/internal";
 import type { Hop } from "./contracts.ts";
 import { applySplices, isEmptyObject, type JsonPath, type Splice, stringAt, valuesAt } from "./jsonPaths.ts";
 
@@ -30,6 +31,7 @@ const mirroredByName = new Set(["tools/call", "prompts/get", "resources/read"]);
 
 const paramsPath: JsonPath = ["params"];
 const metaPath: JsonPath = ["params", "_meta"];
+const claimPath: JsonPath = ["params", "_meta", PROTOCOL_VERSION_META_KEY];
 
 /** A call's body and headers as its server gets them. */
 export interface RewrittenCall {
@@ -42,20 +44,28 @@ export interface RewrittenCall {
 /**
  * `body` with the routed value at `method`'s path replaced by `bare`, and `envelope` put into
  * `params._meta`; undefined when the body holds no such value (the caller found it: never).
+ * `speaks`: the earlier-era version a hop speaks for a 2026-07-28 client (a server of the earlier era
+ * only) — the body's own claim of 2026-07-28 is made to say it, so that the body and the
+ * `MCP-Protocol-Version` header the hop sends agree.
  */
 export function bareBody(
   body: Buffer,
   method: string,
   bare: string,
   envelope: Readonly<Record<string, unknown>> | undefined,
+  speaks?: string,
 ): Buffer | undefined {
   const names = namePaths.get(method) ?? [];
-  const found = valuesAt(body, envelope === undefined ? names : [...names, paramsPath, metaPath]);
+  const paths = envelope === undefined ? names : [...names, paramsPath, metaPath];
+  const found = valuesAt(body, speaks === undefined ? paths : [...paths, claimPath]);
   const splices: Splice[] = [];
   let params: number | undefined;
   let meta: number | undefined;
   for (const at of found) {
-    if (at.path < names.length) {
+    if (at.path === paths.length) {
+      if (stringAt(body, at) !== undefined)
+        splices.push({ start: at.start, end: at.end, text: JSON.stringify(speaks) });
+    } else if (at.path < names.length) {
       if (stringAt(body, at) !== undefined)
         splices.push({ start: at.start, end: at.end, text: JSON.stringify(bare) });
     } else if (body[at.start] === 0x7b) {

@@ -178,7 +178,9 @@ export class CallRouter {
     bare: string,
     hop: Hop,
   ): { request: UpstreamRequest; headers: IncomingHttpHeaders } | undefined {
-    const spliced = bareBody(body, method, bare, hop.metaEnvelope);
+    // a hop in the earlier era for a 2026-07-28 client: the body's version claim says the hop's
+    const speaks = hop.addsResultType ? hop.setHeaders["MCP-Protocol-Version"] : undefined;
+    const spliced = bareBody(body, method, bare, hop.metaEnvelope, speaks);
     if (spliced === undefined) return undefined;
     const { rawHeaders, headers } = hopHeaders(req.rawHeaders, method, bare, hop);
     const request = { ...upstreamRequest(req, remainder, spliced, undefined, protoOf(req)), rawHeaders };
