@@ -83,7 +83,10 @@ export class UpstreamSessions implements HopPlanner {
     const open = admitted(pool.upstreams);
     if (open.length === 0) return circuitOpen(soonestRetryMs(pool.upstreams));
     // PoolClient remembers eras: asking is a resolved promise per upstream, a request only when unknown
-    const eras = await Promise.all(open.map((u) => this.#poolClient.eraOf(pool, u).catch(() => undefined)));
+    const asked = await Promise.all(open.map((u) => this.#poolClient.eraOf(pool, u).catch(() => undefined)));
+    // one that serves only sessions (a stdio server of the earlier era, or one whose era its first
+    // process has yet to tell) takes no sessionless call, whatever it was asked: it gets a session
+    const eras = asked.map((era, i) => (era === undefined && !open[i]?.servesSessionless ? "earlier" : era));
     // an era not learnt (the server did not say) is taken to be the caller's: the call itself will tell
     const servesModern = (u: Upstream) => !["none", "earlier"].includes(eraIn(open, eras, u) as string);
     const servesEarlier = (u: Upstream) => !["none", "modern"].includes(eraIn(open, eras, u) as string);
