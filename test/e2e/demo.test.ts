@@ -160,13 +160,47 @@ describe("the demo (npm start)", () => {
       assert.match(output, /"upstream":"epsilon","from":"closed","to":"open"/);
       // zeta serves them, and eta (stdio) once Breakwater has learnt its era from its first process
       const servedBy = new Set<string>();
-      for (let i = 0; i < 100 && !servedBy.has("eta"); i++) {
+      for (let i = 0; i < 100 && !(servedBy.has("eta") && servedBy.has("zeta")); i++) {
         const served = await modern.callTool({ name: "whoami", arguments: {} });
         servedBy.add((served.content as { text: string }[])[0]?.text ?? "");
         if (!servedBy.has("eta")) await sleep(50); // the pool's first process is starting
       }
       assert.deepEqual([...servedBy].sort(), ["eta", "zeta"]);
       await modern.close();
+
+      // the aggregate: every server's tools on one endpoint, prefixed with their server's name
+      const aggregateUrl = url("aggregate");
+      assert.match(aggregateUrl ?? "", /:\d+\/mcp$/, output);
+      const aggregate = new Client({ name: "demo-test-aggregate", version: "1.0.0" });
+      await aggregate.connect(new StreamableHTTPClientTransport(new URL(aggregateUrl)));
+      const aggregateTools = async () => (await aggregate.listTools()).tools.map((t) => t.name);
+      for (const name of ["notes__echo", "math__add", "clock__now"])
+        assert.ok((await aggregateTools()).includes(name), name);
+      // clock's only server goes down: its tools stay listed ("cached") for the grace time, and a call
+      // to one of them gets a tool error the model can read, naming the server
+      assert.equal((await fetch(`${control}/upstreams/gamma/down`, { method: "POST" })).status, 200);
+      const clockListed = async () =>
+        (
+          (await (await fetch(health)).json()) as {
+            aggregate?: { servers: Record<string, { listed: string }> };
+          }
+        ).aggregate?.servers["clock"]?.listed;
+      let clock = await clockListed();
+      for (let i = 0; i < 60 && clock !== "cached"; i++) {
+        await aggregate.callTool({ name: "clock__now", arguments: {} }).catch(() => {}); // refused: ECONNREFUSED
+        clock = await clockListed();
+      }
+      assert.equal(clock, "cached", "clock's tools kept during the grace");
+      assert.ok((await aggregateTools()).includes("clock__now"));
+      const turnedAway = await aggregate.callTool({ name: "clock__now", arguments: {} });
+      assert.equal(turnedAway.isError, true);
+      assert.equal(
+        (turnedAway._meta?.["breakwater/circuit"] as { server?: string } | undefined)?.server,
+        "clock",
+      );
+      const sum2 = await aggregate.callTool({ name: "math__add", arguments: { a: 1, b: 1 } });
+      assert.equal((sum2.content as { text: string }[])[0]?.text, "2", "the other servers' tools work on");
+      await aggregate.close();
 
       child.kill("SIGINT");
       assert.equal(await exited, 0);
