@@ -12,6 +12,7 @@ import { Aggregate } from "./Aggregate.ts";
 import { AggregateEndpoint } from "./AggregateEndpoint.ts";
 import { ClientTokens } from "./ClientTokens.ts";
 import type { ListKind } from "./contracts.ts";
+import { endUpstreamSession } from "./endUpstreamSession.ts";
 import { PoolRequests } from "./PoolClient.ts";
 import { UpstreamSessions } from "./UpstreamSessions.ts";
 
@@ -113,7 +114,13 @@ export class AggregateHost {
       logger,
       onListChanged: this.#o.onListChanged,
     });
-    const hops = new UpstreamSessions({ poolClient, timers, logger });
+    const hops = new UpstreamSessions({
+      poolClient,
+      timers,
+      logger,
+      // a client's session ended or idle: its upstream sessions are ended too (a stdio process stops)
+      closeSession: (upstream, headers) => void endUpstreamSession(upstream, headers, timers),
+    });
     this.#parts = { lists, hops, poolClient };
     return this.#parts;
   }
