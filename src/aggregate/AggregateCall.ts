@@ -6,7 +6,7 @@ import type { Call } from "../proxy/Call.ts";
 import { type Admit, overloaded } from "../proxy/UpstreamBalancer.ts";
 import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import { chainFilters } from "./AnswerRewrite.ts";
-import { type AggregateRefusal, sendResult, toolUnavailableResult } from "./aggregateAnswers.ts";
+import { type AggregateRefusal, aggregateToolUnavailable, sendResult } from "./aggregateAnswers.ts";
 
 /**
  * The proxy's seam for a call whose upstream session was lost (404): the call as it goes to a new
@@ -80,7 +80,7 @@ export class AggregateCall implements Call {
     const refusal = this.#refusal;
     if (!this.#o.toolCall || refusal === undefined) return this.#inner.answerRefusal?.(res) ?? false;
     const { server, tool, modern, idText } = this.#o;
-    sendResult(res, idText, toolUnavailableResult({ ...refusal, server, tool }, modern));
+    sendResult(res, idText, aggregateToolUnavailable({ ...refusal, server, tool }, modern));
     return true;
   }
 

@@ -9,13 +9,13 @@ import { type UpstreamRequest, upstreamRequest } from "../upstreams/Upstream.ts"
 import { AggregateCall } from "./AggregateCall.ts";
 import { type AnswerHolding, AnswerRewrite } from "./AnswerRewrite.ts";
 import {
+  aggregateToolUnavailable,
   cannotAnswer,
   noName,
   sendError,
   sendJson,
   sendResult,
   serverUnavailable,
-  toolUnavailableResult,
   unknownName,
 } from "./aggregateAnswers.ts";
 import type { AnswerContext } from "./answerMessages.ts";
@@ -237,7 +237,7 @@ export class CallRouter {
     if (method === "tools/call") {
       const state = hop.reason === "circuit_open" ? "open" : "session_failed";
       const refusal = { server, tool: name, state, retryAfterMs: retryAfterMs ?? 0 };
-      sendResult(res, idText, toolUnavailableResult(refusal, modern));
+      sendResult(res, idText, aggregateToolUnavailable(refusal, modern));
       return;
     }
     const headers: Record<string, string> =

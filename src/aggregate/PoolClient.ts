@@ -246,7 +246,8 @@ function getOf(headers: Readonly<Record<string, string>>): UpstreamRequest {
   return ownRequest("GET", rawHeaders, undefined);
 }
 
-function ownRequest(
+/** A request of Breakwater's own to an upstream's base path (no client, no route, no discovery). */
+export function ownRequest(
   method: string,
   rawHeaders: readonly string[],
   body: Buffer | undefined,

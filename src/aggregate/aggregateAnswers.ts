@@ -10,6 +10,7 @@ import {
 } from "@modelcontextprotocol/core/internal";
 import { errorAnswer, type JsonRpcError, resultAnswer } from "../jsonrpc/jsonRpcAnswer.ts";
 import { firstModernVersion } from "../jsonrpc/protocolEra.ts";
+import { toolUnavailableResult, type Unavailable } from "../mcp/mcpAnswers.ts";
 
 /**
  * The answers the aggregate writes itself (SPEC §7.2): it is the MCP server its clients talk to, so
@@ -120,41 +121,16 @@ export function serverUnavailable(
 }
 
 /** What a tool error says of the circuit that refused the call (`_meta["breakwater/circuit"]`). */
-export interface AggregateRefusal {
+export interface AggregateRefusal extends Unavailable {
   readonly server: string;
-  readonly upstream?: string | undefined;
-  /** The aggregate's name of the tool, as the model called it. */
-  readonly tool: string;
-  readonly state: string;
-  readonly retryAfterMs: number;
 }
 
 /**
  * The model-readable answer to a `tools/call` whose server no upstream admits (SPEC §7.2, as §3.2's):
  * a 200 with a tool execution error naming the aggregate's tool, so the model can carry on with others.
  */
-export function toolUnavailableResult(refusal: AggregateRefusal, modern: boolean): unknown {
-  const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1_000));
-  const why = refusal.state === "forced_open" ? "an operator has turned it off" : "its server is failing";
-  return {
-    ...(modern ? { resultType: "complete" } : {}),
-    isError: true,
-    content: [
-      {
-        type: "text",
-        text: `Tool ${JSON.stringify(refusal.tool)} is temporarily unavailable: ${why}. Try again in ${seconds} s, or use another tool.`,
-      },
-    ],
-    _meta: {
-      "breakwater/circuit": {
-        server: refusal.server,
-        ...(refusal.upstream === undefined ? {} : { upstream: refusal.upstream }),
-        tool: refusal.tool,
-        state: refusal.state,
-        retryAfterMs: refusal.retryAfterMs,
-      },
-    },
-  };
+export function aggregateToolUnavailable(refusal: AggregateRefusal, modern: boolean): object {
+  return toolUnavailableResult(refusal, modern, "its server is failing");
 }
 
 /** Writes a JSON-RPC result for `id` (its JSON text, byte for byte). */

@@ -1,6 +1,7 @@
 import { admits } from "../circuits/serverStatus.ts";
 import { systemTimers, type Timers } from "../time/Timers.ts";
-import type { ResponseSink, TransportControls, Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
+import type { ResponseSink, TransportControls, Upstream } from "../upstreams/Upstream.ts";
+import { ownRequest } from "./PoolClient.ts";
 
 /** How long a session's `DELETE` may take before it is let go. */
 const endTimeoutMs = 5_000;
@@ -20,17 +21,7 @@ export function endUpstreamSession(
   if (!admits(upstream.circuit.state)) return Promise.resolve();
   const rawHeaders: string[] = [];
   for (const [name, value] of Object.entries(headers)) rawHeaders.push(name, value);
-  const request: UpstreamRequest = {
-    method: "DELETE",
-    target: "",
-    discovery: undefined,
-    rawHeaders,
-    connection: undefined,
-    host: undefined,
-    clientAddress: undefined,
-    proto: "http",
-    body: undefined,
-  };
+  const request = ownRequest("DELETE", rawHeaders, undefined);
   return new Promise((resolve) => {
     let controls: TransportControls | undefined;
     const timer = timers.setTimeout(() => {

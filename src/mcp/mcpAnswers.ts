@@ -15,10 +15,7 @@ export interface ToolRefusal {
 /**
  * The answer to a tool call whose tool circuit refused it (SPEC §3.2): the server is fine and the
  * session lives on, so it is a `200` with a tool execution error that the model can read and act on,
- * and `_meta["breakwater/circuit"]` for programs. `id` is the call's id as JSON text. To a request of
- * MCP 2026-07-28 (`modern`) it carries `resultType: "complete"`, which that revision requires of every
- * result (basic/index.mdx; the SDK 2.x client refuses a result without it: INVALID_RESULT); to an
- * earlier-era request, the earlier shape (SPEC §8.1).
+ * and `_meta["breakwater/circuit"]` for programs. `id` is the call's id as JSON text.
  */
 export function sendToolUnavailable(
   res: ServerResponse,
@@ -26,27 +23,49 @@ export function sendToolUnavailable(
   refusal: ToolRefusal,
   modern: boolean,
 ): void {
-  const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1_000));
-  const why = refusal.state === "forced_open" ? "an operator has turned it off" : "its last calls failed";
-  const result = {
+  send(res, 200, resultAnswer(id, toolUnavailableResult(refusal, modern, "its last calls failed")));
+}
+
+/** What refused a tool call, as `_meta["breakwater/circuit"]` names it. */
+export interface Unavailable {
+  /** The server, where the tool was reached through the aggregate (SPEC §7.2). */
+  readonly server?: string | undefined;
+  readonly upstream?: string | undefined;
+  /** The tool's name as the model called it. */
+  readonly tool: string;
+  readonly state: string;
+  readonly retryAfterMs: number;
+}
+
+/**
+ * The tool execution error a model reads when a tool is turned away (`why`: what is failing, unless an
+ * operator forced its circuit open). To a request of MCP 2026-07-28 (`modern`) it carries `resultType:
+ * "complete"`, which that revision requires of every result (basic/index.mdx; the SDK 2.x client
+ * refuses a result without it: INVALID_RESULT); to an earlier-era request, the earlier shape (SPEC §8.1).
+ */
+export function toolUnavailableResult(refusal: Unavailable, modern: boolean, why: string): object {
+  const { server, upstream, tool, state, retryAfterMs } = refusal;
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1_000));
+  const reason = state === "forced_open" ? "an operator has turned it off" : why;
+  return {
     ...(modern ? complete : undefined),
     isError: true,
     content: [
       {
         type: "text",
-        text: `Tool ${JSON.stringify(refusal.tool)} is temporarily unavailable: ${why}. Try again in ${seconds} s, or use another tool.`,
+        text: `Tool ${JSON.stringify(tool)} is temporarily unavailable: ${reason}. Try again in ${seconds} s, or use another tool.`,
       },
     ],
     _meta: {
       "breakwater/circuit": {
-        upstream: refusal.upstream,
-        tool: refusal.tool,
-        state: refusal.state,
-        retryAfterMs: refusal.retryAfterMs,
+        ...(server === undefined ? undefined : { server }),
+        ...(upstream === undefined ? undefined : { upstream }),
+        tool,
+        state,
+        retryAfterMs,
       },
     },
   };
-  send(res, 200, resultAnswer(id, result));
 }
 
 /**
