@@ -20,19 +20,12 @@ import { CircuitRegistry } from "../../src/circuits/CircuitRegistry.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import { PublicUrls } from "../../src/edge/PublicUrls.ts";
 import type { McpEra } from "../../src/health/discoverEra.ts";
-import type { ExchangeJudge } from "../../src/judges/ExchangeJudge.ts";
-import type { JsonRpcRules } from "../../src/judges/JsonRpcJudge.ts";
-import { StatusJudge } from "../../src/judges/StatusJudge.ts";
-import { McpCalls } from "../../src/mcp/McpCalls.ts";
-import { ToolCatalog } from "../../src/mcp/ToolCatalog.ts";
-import { ToolCircuits } from "../../src/mcp/ToolCircuits.ts";
 import { RouteTable } from "../../src/proxy/RouteTable.ts";
 import { ServerPool } from "../../src/proxy/ServerPool.ts";
 import { SessionTokens } from "../../src/sessions/SessionTokens.ts";
 import { HttpUpstream } from "../../src/upstreams/http/HttpUpstream.ts";
-import { sessionsOnly } from "../../src/upstreams/stdio/sessionsOnly.ts";
-import type { Upstream } from "../../src/upstreams/Upstream.ts";
 import { type BareProxy, startBareProxy } from "../support/bareProxy.ts";
+import { mcpReading } from "../support/mcpReading.ts";
 
 /**
  * Small fakes of the aggregate's other parts (lists, hops, sessions, Breakwater's own client), and a
@@ -165,25 +158,7 @@ export function mcpPool(name: string, urls: readonly string[]) {
   const upstreams = configs.map(
     (u) => new HttpUpstream(u, circuits.create(u.name, u.breaker).breaker, 5_000),
   );
-  const tools = new ToolCircuits(
-    circuits,
-    new Map(configs.map((u) => [u.name, { ...u.toolCircuit, enabled: true }])),
-    new Map(configs.map((u) => [u.name, new ToolCatalog(u.toolCircuit.maxTools)])),
-  );
-  const plainJudges = new Map<Upstream, ExchangeJudge>();
-  const rules = new Map<Upstream, JsonRpcRules>();
-  configs.forEach((u, i) => {
-    const upstream = upstreams[i] as Upstream;
-    plainJudges.set(upstream, new StatusJudge(u.isFailureStatus));
-    rules.set(upstream, { isFailureStatus: u.isFailureStatus, isFailureCode: config.isFailureCode });
-  });
-  const calls = new McpCalls({
-    plainJudges,
-    rules,
-    tools,
-    readJsonRpc: true,
-    sessionsOnly: sessionsOnly(upstreams),
-  });
+  const { calls, tools } = mcpReading(configs, upstreams, circuits, config.isFailureCode);
   const pool = new ServerPool({
     name,
     route: undefined,

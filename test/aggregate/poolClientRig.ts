@@ -10,20 +10,15 @@ import type { UpstreamConfig } from "../../src/config/Config.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import type { SettledReport } from "../../src/exchange/Settlement.ts";
 import type { CircuitBreaker } from "../../src/index.ts";
-import type { ExchangeJudge } from "../../src/judges/ExchangeJudge.ts";
-import type { JsonRpcRules } from "../../src/judges/JsonRpcJudge.ts";
-import { StatusJudge } from "../../src/judges/StatusJudge.ts";
-import { McpCalls } from "../../src/mcp/McpCalls.ts";
-import { ToolCatalog } from "../../src/mcp/ToolCatalog.ts";
-import { ToolCircuits } from "../../src/mcp/ToolCircuits.ts";
+import type { ToolCatalog } from "../../src/mcp/ToolCatalog.ts";
 import type { ServerPool } from "../../src/proxy/ServerPool.ts";
 import type { Timers } from "../../src/time/Timers.ts";
 import { HttpUpstream } from "../../src/upstreams/http/HttpUpstream.ts";
 import { StdioUpstream } from "../../src/upstreams/stdio/StdioUpstream.ts";
-import { sessionsOnly } from "../../src/upstreams/stdio/sessionsOnly.ts";
 import type { Upstream } from "../../src/upstreams/Upstream.ts";
 import { barePool } from "../support/bareProxy.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
+import { mcpReading } from "../support/mcpReading.ts";
 
 export const opened: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -68,26 +63,7 @@ export function poolRig(
     make(u, circuits.create(u.name, { ...u.breaker, failureThreshold: 1 }).breaker),
   );
   opened.push(() => (options.close ?? closeAll)(upstreams));
-  const catalogs = new Map(config.upstreams.map((u) => [u.name, new ToolCatalog(u.toolCircuit.maxTools)]));
-  const tools = new ToolCircuits(
-    circuits,
-    new Map(config.upstreams.map((u) => [u.name, { ...u.toolCircuit, enabled: true }])),
-    catalogs,
-  );
-  const plainJudges = new Map<Upstream, ExchangeJudge>();
-  const rules = new Map<Upstream, JsonRpcRules>();
-  config.upstreams.forEach((u, i) => {
-    const upstream = upstreams[i] as Upstream;
-    plainJudges.set(upstream, new StatusJudge(u.isFailureStatus));
-    rules.set(upstream, { isFailureStatus: u.isFailureStatus, isFailureCode: config.isFailureCode });
-  });
-  const calls = new McpCalls({
-    plainJudges,
-    rules,
-    tools,
-    readJsonRpc: true,
-    sessionsOnly: sessionsOnly(upstreams),
-  });
+  const { calls, catalogs } = mcpReading(config.upstreams, upstreams, circuits, config.isFailureCode);
   const pool = barePool({
     name: "pool",
     route: "/pool",

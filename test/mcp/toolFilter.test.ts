@@ -13,21 +13,15 @@ import { CircuitRegistry } from "../../src/circuits/CircuitRegistry.ts";
 import type { UpstreamConfig } from "../../src/config/Config.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
 import type { CircuitBreaker } from "../../src/index.ts";
-import type { ExchangeJudge } from "../../src/judges/ExchangeJudge.ts";
-import type { JsonRpcRules } from "../../src/judges/JsonRpcJudge.ts";
-import { StatusJudge } from "../../src/judges/StatusJudge.ts";
-import { McpCalls } from "../../src/mcp/McpCalls.ts";
-import { ToolCatalog } from "../../src/mcp/ToolCatalog.ts";
-import { ToolCircuits } from "../../src/mcp/ToolCircuits.ts";
 import { ToolListFilter } from "../../src/mcp/ToolListFilter.ts";
 import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
 import { HttpUpstream } from "../../src/upstreams/http/HttpUpstream.ts";
 import { StdioUpstream } from "../../src/upstreams/stdio/StdioUpstream.ts";
-import { sessionsOnly } from "../../src/upstreams/stdio/sessionsOnly.ts";
 import type { Upstream, UpstreamRequest } from "../../src/upstreams/Upstream.ts";
 import { type BareProxy, startBareProxy } from "../support/bareProxy.ts";
 import { capturedResponse } from "../support/capturedResponse.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
+import { mcpReading } from "../support/mcpReading.ts";
 import { connectSdk2Client, modernRevision, startSdk2Server } from "../support/sdk2.ts";
 import { until } from "../support/until.ts";
 import { type Handler, startUpstream } from "../support/upstream.ts";
@@ -66,24 +60,7 @@ function mcpCalls(
   const circuits = new CircuitRegistry();
   const upstreams = config.upstreams.map((u) => make(u, circuits.create(u.name, u.breaker).breaker));
   for (const upstream of upstreams) opened.push(() => upstream.close());
-  const tools = new ToolCircuits(
-    circuits,
-    new Map(config.upstreams.map((u) => [u.name, { ...u.toolCircuit, enabled: true }])),
-    new Map(config.upstreams.map((u) => [u.name, new ToolCatalog(u.toolCircuit.maxTools)])),
-  );
-  const plainJudges = new Map<Upstream, ExchangeJudge>();
-  const rules = new Map<Upstream, JsonRpcRules>();
-  config.upstreams.forEach((u, i) => {
-    const upstream = upstreams[i] as Upstream;
-    plainJudges.set(upstream, new StatusJudge(u.isFailureStatus));
-    rules.set(upstream, { isFailureStatus: u.isFailureStatus, isFailureCode: config.isFailureCode });
-  });
-  const calls = new McpCalls({
-    plainJudges,
-    rules,
-    tools,
-    readJsonRpc: true,
-    sessionsOnly: sessionsOnly(upstreams),
+  const { calls, tools } = mcpReading(config.upstreams, upstreams, circuits, config.isFailureCode, {
     allowsTool,
     listBudget,
   });
