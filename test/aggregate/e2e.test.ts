@@ -7,6 +7,7 @@ import {
 } from "@modelcontextprotocol/client";
 import { Client as Sdk1Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as Sdk1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "undici";
 import { DemoMcpServer } from "../../examples/demo/DemoMcpServer.ts";
 import { serversToml, startProxy, type TestProxy } from "../support/proxy.ts";
@@ -88,7 +89,19 @@ async function modernClient(listChanged?: (names: string[]) => void): Promise<Sd
 }
 
 async function earlierClient(transport = new Sdk1Transport(aggregateUrl())): Promise<Sdk1Client> {
-  const client = new Sdk1Client({ name: "aggregate-e2e-earlier", version: "1.0.0" });
+  const client = new Sdk1Client(
+    { name: "aggregate-e2e-earlier", version: "1.0.0" },
+    { capabilities: { sampling: {} } },
+  );
+  // a server's sampling request, relayed by the aggregate: the answer names what was asked
+  client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+    const asked = request.params.messages[0]?.content as { text?: string } | undefined;
+    return {
+      role: "assistant",
+      model: "test-model",
+      content: { type: "text", text: `sampled: ${asked?.text ?? "?"}` },
+    };
+  });
   await client.connect(transport);
   cleanups.push(() => client.close());
   return client;
@@ -145,6 +158,18 @@ describe("the aggregate with real SDK clients and servers of both eras, over HTT
     assert.equal(await text(client, "files__echo", { text: "old" }), "old");
     assert.equal(await text(client, "math__echo", { text: "old" }), "old (from math)");
     assert.equal(await text(client, "pool__echo", { text: "old pool" }), "old pool");
+  });
+
+  it("a server's sampling request reaches an earlier-era client through the aggregate and its answer goes back; a 2026-07-28 client's call of the same tool ends without hanging", async () => {
+    const earlier = await earlierClient();
+    assert.equal(await text(earlier, "files__ask", { question: "ready?" }), "sampled: ready?");
+    const modern = await modernClient();
+    // the server's request is answered -32601 by Breakwater (that client cannot receive it): the tool fails
+    const answer = await modern
+      .callTool({ name: "files__ask", arguments: { question: "ready?" } })
+      .then((result) => (result.isError === true ? "tool error" : "answered"))
+      .catch(() => "error");
+    assert.notEqual(answer, "answered");
   });
 
   it("an earlier-era client's session survives a restart of its upstream: the next call goes once to a new session", async () => {
