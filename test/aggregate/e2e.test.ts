@@ -11,7 +11,7 @@ import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "undici";
 import { DemoMcpServer } from "../../examples/demo/DemoMcpServer.ts";
 import { serversToml, startProxy, type TestProxy } from "../support/proxy.ts";
-import { firstText, type Sdk2HttpServer, startSdk2Server } from "../support/sdk2.ts";
+import { connectSdk2Client, firstText, type Sdk2HttpServer, startSdk2Server } from "../support/sdk2.ts";
 import { until } from "../support/until.ts";
 import { type Sdk1SessionServer, startSdk1SessionServer } from "./sdk1SessionServer.ts";
 
@@ -158,6 +158,19 @@ describe("the aggregate with real SDK clients and servers of both eras, over HTT
     assert.equal(await text(client, "files__echo", { text: "old" }), "old");
     assert.equal(await text(client, "math__echo", { text: "old" }), "old (from math)");
     assert.equal(await text(client, "pool__echo", { text: "old pool" }), "old pool");
+  });
+
+  it("a 2026-07-28 client's input_required round passes through the aggregate and its retry reaches the same server", async () => {
+    const asked: string[] = [];
+    const client = await connectSdk2Client(`${proxy.url}/mcp`, "auto", {
+      elicit: (message) => {
+        asked.push(message);
+        return { action: "accept", content: { confirm: true } };
+      },
+    });
+    cleanups.push(() => client.close());
+    assert.equal(await text(client, "math__confirm", { action: "deploy" }), "deploy: done");
+    assert.deepEqual(asked, ["deploy?"]);
   });
 
   it("a server's sampling request reaches an earlier-era client through the aggregate and its answer goes back; a 2026-07-28 client's call of the same tool ends without hanging", async () => {
