@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import type { ServerResponse } from "node:http";
 import { describe, it } from "node:test";
+import { ChangeStreams } from "../../src/aggregate/ChangeStreams.ts";
+import { ChangeTeller } from "../../src/aggregate/ChangeTeller.ts";
 import { fetchList } from "../../src/aggregate/fetchList.ts";
 import type { OwnAnswer, ServerContact } from "../../src/aggregate/ServerContact.ts";
+import { ManualTimers } from "../support/ManualTimers.ts";
 
 /** A contact with a server that answers every page with `page(n)` (its capabilities: tools). */
 function pagedContact(page: (n: number) => Record<string, unknown>): ServerContact & { asked: number } {
@@ -32,3 +37,43 @@ describe("a hostile server's lists (review of SPEC §7.2)", () => {
     assert.ok(contact.asked <= 3, `asked ${contact.asked} pages of a list already too large`);
   });
 });
+
+describe("change notifications (review of SPEC §7.2: at most one per kind per second per client)", () => {
+  it("a client hears one resources/list_changed in a second when resources and then templates change", async () => {
+    const timers = new ManualTimers();
+    const teller = new ChangeTeller(timers);
+    const streams = new ChangeStreams({ onChange: (kinds, tell) => teller.subscribe(kinds, tell) });
+    const res = new FakeStream();
+    streams.session(res as unknown as ServerResponse);
+    teller.changed("resources");
+    await timers.advance(500);
+    teller.changed("resourceTemplates");
+    await timers.advance(0);
+    const inTheSecond = res.notifications("notifications/resources/list_changed");
+    await timers.advance(1_000);
+    assert.equal(inTheSecond, 1, `${inTheSecond} resources/list_changed within 500 ms`);
+    assert.equal(
+      res.notifications("notifications/resources/list_changed"),
+      2,
+      "the templates' change is told",
+    );
+  });
+});
+
+/** The response of a change stream, as ChangeStreams writes it. */
+class FakeStream extends EventEmitter {
+  readonly written: string[] = [];
+  destroyed = false;
+  writeHead() {
+    return this;
+  }
+  flushHeaders() {}
+  write(text: string) {
+    this.written.push(text);
+    return true;
+  }
+  end() {}
+  notifications(method: string): number {
+    return this.written.filter((text) => text.includes(`"method":"${method}"`)).length;
+  }
+}
