@@ -2,11 +2,15 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { ServerResponse } from "node:http";
 import { describe, it } from "node:test";
+import { Aggregate } from "../../src/aggregate/Aggregate.ts";
 import { ChangeStreams } from "../../src/aggregate/ChangeStreams.ts";
 import { ChangeTeller } from "../../src/aggregate/ChangeTeller.ts";
 import { fetchList } from "../../src/aggregate/fetchList.ts";
 import type { OwnAnswer, ServerContact } from "../../src/aggregate/ServerContact.ts";
+import { CircuitRegistry } from "../../src/circuits/CircuitRegistry.ts";
+import { capturedLog } from "../support/capturedLog.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
+import { FakePoolClient } from "./fakePools.ts";
 
 /** A contact with a server that answers every page with `page(n)` (its capabilities: tools). */
 function pagedContact(page: (n: number) => Record<string, unknown>): ServerContact & { asked: number } {
@@ -77,3 +81,31 @@ class FakeStream extends EventEmitter {
     return this.written.filter((text) => text.includes(`"method":"${method}"`)).length;
   }
 }
+
+describe("reload (review of SPEC §7.2)", () => {
+  it("an aggregate closed (its config removed by a reload) leaves no listener on the circuits it watched", () => {
+    const registry = new CircuitRegistry();
+    const circuit = registry.create("notes-1", {});
+    const attached = new Set<() => void>();
+    const subscribe = circuit.breaker.onStateChange.bind(circuit.breaker);
+    circuit.breaker.onStateChange = (listener) => {
+      const off = subscribe(listener);
+      const undo = () => {
+        attached.delete(undo);
+        off();
+      };
+      attached.add(undo);
+      return undo;
+    };
+    const aggregate = new Aggregate({
+      poolClient: new FakePoolClient(),
+      circuits: registry,
+      timers: new ManualTimers(),
+      logger: capturedLog().logger,
+    });
+    assert.equal(attached.size, 1, "the aggregate watches the circuit made before it");
+    aggregate.close();
+    // each listener holds the closed aggregate (its lists) for as long as the circuit lives
+    assert.equal(attached.size, 0, "listeners left on the circuit after close");
+  });
+});
