@@ -105,8 +105,7 @@ function envelopeSplice(
  * The client's headers as the server gets them: without the client's `Mcp-Session-Id` (the
  * aggregate's own), its `Accept-Encoding` and the hop's dropped ones, with the hop's set ones, and
  * `Mcp-Name` naming the bare value when the client sent one or the hop speaks 2026-07-28 for it (an
- * envelope: `Mcp-Method` too,
- * unless the hop sets it; `method` "" for a message that is no request).
+ * envelope: `Mcp-Method` too, unless the hop sets it; `method` "" for a message that is no request).
  */
 export function hopHeaders(
   rawHeaders: readonly string[],
