@@ -3,6 +3,7 @@ import { EventEmitter } from "node:events";
 import type { ServerResponse } from "node:http";
 import { describe, it } from "node:test";
 import { Aggregate } from "../../src/aggregate/Aggregate.ts";
+import { type AnswerContext, rewriteMessage } from "../../src/aggregate/answerMessages.ts";
 import { ChangeStreams } from "../../src/aggregate/ChangeStreams.ts";
 import { ChangeTeller } from "../../src/aggregate/ChangeTeller.ts";
 import { fetchList } from "../../src/aggregate/fetchList.ts";
@@ -107,5 +108,39 @@ describe("reload (review of SPEC §7.2)", () => {
     aggregate.close();
     // each listener holds the closed aggregate (its lists) for as long as the circuit lives
     assert.equal(attached.size, 0, "listeners left on the circuit after close");
+  });
+});
+
+describe("a server's requests relayed (review of SPEC §7.2)", () => {
+  const context = (relaysServerRequests: boolean): AnswerContext => ({
+    server: "notes",
+    lists: { prefixUri: (server, uri) => `${server}+${uri}`, serverSaidChanged: () => {} },
+    addsResultType: false,
+    relaysServerRequests,
+    refuseServerRequest: () => {},
+  });
+
+  it("a server's cancellation of its own request names the id the earlier-era client knows it by", () => {
+    const relayed = rewriteMessage(
+      Buffer.from('{"jsonrpc":"2.0","id":0,"method":"elicitation/create","params":{}}'),
+      context(true),
+    );
+    assert.match(String(relayed), /"id":"bw:notes:0"/);
+    const cancelled = rewriteMessage(
+      Buffer.from('{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":0}}'),
+      context(true),
+    );
+    assert.equal(
+      String(cancelled),
+      '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"bw:notes:0"}}',
+    );
+  });
+
+  it("a server's cancellation of a request a modern client never saw (it was refused) is not sent on", () => {
+    const cancelled = rewriteMessage(
+      Buffer.from('{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"s1"}}'),
+      context(false),
+    );
+    assert.equal(cancelled, "dropped");
   });
 });
