@@ -153,7 +153,12 @@ export class UpstreamSessions implements HopPlanner {
     const choice = chooseUpstream(pool, eligible);
     if (!("upstream" in choice)) return circuitOpen(choice.retryAfterMs);
     const key = sharedKey(choice.upstream);
-    const held = this.#table.use(key);
+    let held = this.#table.use(key);
+    // a reload that replaced the upstream (same name, new settings) left this session on the old one
+    if (held !== undefined && held.upstream !== choice.upstream) {
+      this.#drop(held);
+      held = undefined;
+    }
     const session =
       held ??
       (await this.#opened(key, undefined, pool, (u) => u === choice.upstream, {
