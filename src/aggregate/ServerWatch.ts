@@ -101,7 +101,8 @@ export class ServerWatch {
   /** One watch, to its end: when it stood (acknowledged, or a GET stream that stayed open), if it did. */
   async #once(): Promise<number | undefined> {
     const contact = await this.#contact.contact(maxBackoffMs);
-    if (!("era" in contact)) return undefined;
+    // closed meanwhile (a reload removed the server): its abort is spent, nothing would end a listen now
+    if (this.#closed || !("era" in contact)) return undefined;
     const kinds = watchable(contact);
     if (kinds.size === 0) return undefined; // nothing to watch: lists are fresh for their ttlMs
     this.#abort = new AbortController();

@@ -8,6 +8,8 @@ import { ChangeStreams } from "../../src/aggregate/ChangeStreams.ts";
 import { ChangeTeller } from "../../src/aggregate/ChangeTeller.ts";
 import { fetchList } from "../../src/aggregate/fetchList.ts";
 import type { OwnAnswer, ServerContact } from "../../src/aggregate/ServerContact.ts";
+import type { ServerLists } from "../../src/aggregate/ServerLists.ts";
+import { ServerWatch } from "../../src/aggregate/ServerWatch.ts";
 import { CircuitRegistry } from "../../src/circuits/CircuitRegistry.ts";
 import { capturedLog } from "../support/capturedLog.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
@@ -142,5 +144,34 @@ describe("a server's requests relayed (review of SPEC §7.2)", () => {
       context(false),
     );
     assert.equal(cancelled, "dropped");
+  });
+});
+
+describe("a watch closed while it contacts its server (review of SPEC §7.2)", () => {
+  it("opens no listen once closed, though the server's first answer comes after the close", async () => {
+    let reached: (contact: unknown) => void = () => {};
+    const listens: AbortSignal[] = [];
+    const contact = {
+      contact: () => new Promise((resolve) => (reached = resolve)),
+      ask: (_method: string, _params: unknown, options: { signal: AbortSignal }) => {
+        listens.push(options.signal);
+        return new Promise((resolve) =>
+          options.signal.addEventListener("abort", () => resolve({ kind: "unavailable", reason: "aborted" })),
+        );
+      },
+    };
+    const lists = { watching() {}, unwatched() {}, saidChanged() {} };
+    const watch = new ServerWatch({
+      contact: contact as unknown as ServerContact,
+      lists: lists as unknown as ServerLists,
+      poolClient: new FakePoolClient(),
+      timers: new ManualTimers(),
+    });
+    watch.start();
+    watch.close(); // a reload removed the server while Breakwater was still asking it what it is
+    reached({ era: "modern", capabilities: { tools: { listChanged: true } }, session: undefined });
+    await new Promise((resolve) => setImmediate(resolve));
+    const standing = listens.filter((signal) => !signal.aborted).length;
+    assert.equal(standing, 0, "a listen stands after its watch was closed, and nothing ends it");
   });
 });
