@@ -36,6 +36,9 @@ describe("a hostile server's left-out names (review of SPEC §7.2, pending)", ()
     const answer = merged.answer([good, evil], "earlier", undefined);
     const ms = performance.now() - started;
     const bytes = "result" in answer ? answer.result.length : 0;
-    assert.ok(bytes < 64 * 1024, `one tools/list answer of one good tool is ${bytes} bytes (${ms.toFixed(1)} ms)`);
+    assert.ok(
+      bytes < 64 * 1024,
+      `one tools/list answer of one good tool is ${bytes} bytes (${ms.toFixed(1)} ms)`,
+    );
   });
 });
