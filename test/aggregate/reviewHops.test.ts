@@ -3,7 +3,7 @@ import { after, describe, it } from "node:test";
 import type { Upstream } from "../../src/upstreams/Upstream.ts";
 import { barePool } from "../support/bareProxy.ts";
 import { FakeUpstream } from "../support/fakeUpstream.ts";
-import { closeAll, hopOf, modern, planner, sdk1 } from "./hopCases.ts";
+import { closeAll, earlier, earlierClient, hopOf, modern, planner, poolAt, sdk1 } from "./hopCases.ts";
 import { StandInPoolClient } from "./hopRig.ts";
 
 after(closeAll);
@@ -24,5 +24,17 @@ describe("hops across a reload (review of SPEC §7.2)", () => {
     const poolNow = barePool({ name: "legacy", route: "/legacy", upstreams: [now] });
     const hop = hopOf(await hops.hop(poolNow, modern));
     assert.equal(hop.bound, now, "the call is bound to the upstream the reload took out of the pool");
+  });
+});
+
+describe("hops when the aggregate closes (review of SPEC §7.2)", () => {
+  it("a session that finishes opening after the planner closed is not held", async () => {
+    const server = await sdk1("legacy");
+    const { pool, poolClient } = poolAt("legacy", [server.url]);
+    const hops = planner(poolClient);
+    const opening = hops.hop(pool, earlier(earlierClient()));
+    hops.close(); // a reload removed the aggregate (or shutdown) while the upstream's initialize was out
+    await opening;
+    assert.equal(hops.sessions, 0, "a session held (and its idle timer set) by a closed planner");
   });
 });
