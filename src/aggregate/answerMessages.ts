@@ -35,11 +35,11 @@ const idPaths: readonly JsonPath[] = [["id"]];
 const updatedPaths: readonly JsonPath[] = [["params", "uri"]];
 const cancelledPaths: readonly JsonPath[] = [["params", "requestId"]];
 
-/** The kinds a server's `notifications/<kind>/list_changed` says changed. */
-const changedKinds: ReadonlyMap<string, ListKind> = new Map([
-  ["notifications/tools/list_changed", "tools"],
-  ["notifications/prompts/list_changed", "prompts"],
-  ["notifications/resources/list_changed", "resources"],
+/** The kinds a server's `notifications/<kind>/list_changed` says changed (templates are resources to MCP). */
+const changedKinds: ReadonlyMap<string, readonly ListKind[]> = new Map([
+  ["notifications/tools/list_changed", ["tools"]],
+  ["notifications/prompts/list_changed", ["prompts"]],
+  ["notifications/resources/list_changed", ["resources", "resourceTemplates"]],
 ]);
 
 /** A message as the client gets it: new bytes, `unchanged` (its own bytes), or `dropped`. */
@@ -97,9 +97,9 @@ function serverMessage(
     }
     return applySplices(bytes, [prefixed(at, serverRequestId(context.server, idText))]);
   }
-  const kind = changedKinds.get(method);
-  if (kind !== undefined) {
-    context.lists.serverSaidChanged(context.server, kind);
+  const kinds = changedKinds.get(method);
+  if (kinds !== undefined) {
+    for (const kind of kinds) context.lists.serverSaidChanged(context.server, kind);
     return "dropped";
   }
   if (method === "notifications/cancelled") return cancelled(bytes, context);

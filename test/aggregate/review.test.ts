@@ -175,3 +175,19 @@ describe("a watch closed while it contacts its server (review of SPEC §7.2)", (
     assert.equal(standing, 0, "a listen stands after its watch was closed, and nothing ends it");
   });
 });
+
+describe("a server's list change said on a call's stream (review of SPEC §7.2)", () => {
+  it("resources/list_changed refetches the resource templates too, as the watch does", () => {
+    const said: string[] = [];
+    const context: AnswerContext = {
+      server: "notes",
+      lists: { prefixUri: (s, uri) => `${s}+${uri}`, serverSaidChanged: (_s, kind) => said.push(kind) },
+      addsResultType: false,
+      relaysServerRequests: true,
+      refuseServerRequest: () => {},
+    };
+    const message = '{"jsonrpc":"2.0","method":"notifications/resources/list_changed"}';
+    assert.equal(rewriteMessage(Buffer.from(message), context), "dropped");
+    assert.deepEqual(said, ["resources", "resourceTemplates"]);
+  });
+});
