@@ -67,12 +67,26 @@ export class Aggregate implements AggregateLists {
     this.#logger = options.logger;
     this.#random = options.random;
     this.#teller = new ChangeTeller(this.#timers, options.onListChanged);
-    this.#stopWatchingCircuits = options.circuits.onCreated((circuit) =>
-      circuit.tool !== undefined
-        ? undefined
-        : // after the transition, not inside it: a refetch asks the same breaker for a permit
-          circuit.breaker.onStateChange(() => queueMicrotask(() => this.#circuitChanged(circuit.upstream))),
-    );
+    // what is attached to each circuit is undone at close too, not only when the circuit goes: a
+    // listener would hold this aggregate (its lists) for as long as the circuit lives, reload after reload
+    const attached = new Set<() => void>();
+    const stopCreated = options.circuits.onCreated((circuit) => {
+      if (circuit.tool !== undefined) return undefined;
+      // after the transition, not inside it: a refetch asks the same breaker for a permit
+      const off = circuit.breaker.onStateChange(() =>
+        queueMicrotask(() => this.#circuitChanged(circuit.upstream)),
+      );
+      const detach = () => {
+        attached.delete(detach);
+        off();
+      };
+      attached.add(detach);
+      return detach;
+    });
+    this.#stopWatchingCircuits = () => {
+      stopCreated();
+      for (const detach of [...attached]) detach();
+    };
   }
 
   /** The configuration and pools of a plane coming into force. */

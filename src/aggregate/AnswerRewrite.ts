@@ -31,6 +31,8 @@ export class AnswerRewrite implements BodyFilter {
   #held: Buffer[] = [];
   #heldBytes = 0;
   #boundaries: EventBoundaries | undefined;
+  /** An event stream's current event could not be held: it passes as it comes, until its end. */
+  #passingEvent = false;
 
   constructor(context: AnswerContext, holding: AnswerHolding) {
     this.#context = context;
@@ -89,23 +91,37 @@ export class AnswerRewrite implements BodyFilter {
     return held.length === 0 ? chunk : Buffer.concat([held, chunk]);
   }
 
-  /** The events `chunk` ends, each rewritten; the unfinished one is held. */
+  /**
+   * The events `chunk` ends, each rewritten; the unfinished one is held. An event that cannot be held
+   * passes as it comes, to its end only: the events after it are rewritten again (one large event, or a
+   * moment the shared budget is spent, must not let a server's later requests reach the client unread).
+   */
   #events(chunk: Buffer): Buffer | undefined {
     const ends = (this.#boundaries as EventBoundaries).ends(chunk);
     const out: Buffer[] = [];
     let start = 0;
     for (const end of ends) {
-      if (!this.#hold(chunk.subarray(start, end))) {
-        out.push(this.#giveUp(chunk.subarray(start)));
-        return Buffer.concat(out);
-      }
+      const piece = chunk.subarray(start, end);
       start = end;
-      out.push(this.#event(this.#take()));
+      if (this.#passingEvent) {
+        this.#passingEvent = false;
+        out.push(piece);
+      } else if (this.#hold(piece)) out.push(this.#event(this.#take()));
+      else out.push(this.#unheld(piece));
     }
-    if (start < chunk.length && !this.#hold(chunk.subarray(start))) {
-      out.push(this.#giveUp(chunk.subarray(start)));
+    const rest = chunk.subarray(start);
+    if (rest.length > 0 && (this.#passingEvent || !this.#hold(rest))) {
+      out.push(this.#passingEvent ? rest : this.#unheld(rest));
+      this.#passingEvent = true;
     }
     return out.length === 0 ? undefined : Buffer.concat(out);
+  }
+
+  /** What is held of an event that cannot be held whole, and `piece` of it: passed as they came. */
+  #unheld(piece: Buffer): Buffer {
+    this.#holding.onUnheld?.();
+    const held = this.#take();
+    return held.length === 0 ? piece : Buffer.concat([held, piece]);
   }
 
   /** One whole event as the client gets it: its message rewritten, its other fields kept. */

@@ -103,9 +103,9 @@ function envelopeSplice(
 
 /**
  * The client's headers as the server gets them: without the client's `Mcp-Session-Id` (the
- * aggregate's own) and the hop's dropped ones, with the hop's set ones, and `Mcp-Name` naming the bare
- * value when the client sent one or the hop speaks 2026-07-28 for it (an envelope: `Mcp-Method` too,
- * unless the hop sets it; `method` "" for a message that is no request).
+ * aggregate's own), its `Accept-Encoding` and the hop's dropped ones, with the hop's set ones, and
+ * `Mcp-Name` naming the bare value when the client sent one or the hop speaks 2026-07-28 for it (an
+ * envelope: `Mcp-Method` too, unless the hop sets it; `method` "" for a message that is no request).
  */
 export function hopHeaders(
   rawHeaders: readonly string[],
@@ -113,7 +113,9 @@ export function hopHeaders(
   bare: string,
   hop: Pick<Hop, "setHeaders" | "dropHeaders" | "metaEnvelope">,
 ): { rawHeaders: string[]; headers: IncomingHttpHeaders } {
-  const dropped = new Set(["mcp-session-id", ...hop.dropHeaders]);
+  // the aggregate reads every answer (URIs, server requests, list changes): the client's Accept-Encoding
+  // would let the server compress it past that reading, and what passes unread is not rewritten
+  const dropped = new Set(["mcp-session-id", "accept-encoding", ...hop.dropHeaders]);
   const set = Object.entries(hop.setHeaders);
   // a hop that speaks 2026-07-28 for an earlier-era client says the method, as that revision requires
   if (

@@ -4,6 +4,15 @@ import type { ListKind } from "./contracts.ts";
 /** At most one notification per kind in this long (SPEC §7.2: "at most one … per kind per second"). */
 export const tellEveryMs = 1_000;
 
+/**
+ * The notification a kind's change is told by: resources and their templates share
+ * `notifications/resources/list_changed`, so they share its once a second too (MCP has no templates'
+ * own notification).
+ */
+function toldAs(kind: ListKind): ListKind {
+  return kind === "resourceTemplates" ? "resources" : kind;
+}
+
 interface Subscriber {
   readonly kinds: ReadonlySet<ListKind>;
   readonly tell: (kind: ListKind) => void;
@@ -19,8 +28,10 @@ export class ChangeTeller {
   readonly #timers: Timers;
   readonly #counted: ((kind: ListKind) => void) | undefined;
   #subscribers: readonly Subscriber[] = [];
+  /** Per notification ({@link toldAs}): when it was last told. */
   readonly #lastTold = new Map<ListKind, number>();
-  readonly #pending = new Map<ListKind, Timer>();
+  /** Per notification: the timer at its second's end, and the kinds changed meanwhile. */
+  readonly #pending = new Map<ListKind, { readonly timer: Timer; readonly kinds: Set<ListKind> }>();
 
   constructor(timers: Timers, counted?: (kind: ListKind) => void) {
     this.#timers = timers;
@@ -38,32 +49,40 @@ export class ChangeTeller {
 
   /** The merged list of `kind` changed. */
   changed(kind: ListKind): void {
-    if (this.#pending.has(kind)) return; // told at the second's end with the changes before it
-    const last = this.#lastTold.get(kind);
+    const notification = toldAs(kind);
+    const pending = this.#pending.get(notification);
+    if (pending !== undefined) {
+      pending.kinds.add(kind); // told at the second's end with the changes before it
+      return;
+    }
+    const last = this.#lastTold.get(notification);
     const now = this.#timers.now();
     if (last === undefined || now - last >= tellEveryMs) {
+      this.#lastTold.set(notification, now);
       this.#tell(kind);
       return;
     }
+    const kinds = new Set<ListKind>([kind]);
     const timer = this.#timers.setTimeout(
       () => {
-        this.#pending.delete(kind);
-        this.#tell(kind);
+        this.#pending.delete(notification);
+        this.#lastTold.set(notification, this.#timers.now());
+        // told together: a stream writes the one notification they share once
+        for (const told of kinds) this.#tell(told);
       },
       last + tellEveryMs - now,
     );
-    this.#pending.set(kind, timer);
+    this.#pending.set(notification, { timer, kinds });
   }
 
   /** Stops the pending timers; nothing more is told. */
   close(): void {
-    for (const timer of this.#pending.values()) this.#timers.clearTimeout(timer);
+    for (const { timer } of this.#pending.values()) this.#timers.clearTimeout(timer);
     this.#pending.clear();
     this.#subscribers = [];
   }
 
   #tell(kind: ListKind): void {
-    this.#lastTold.set(kind, this.#timers.now());
     this.#counted?.(kind);
     for (const { kinds, tell } of this.#subscribers) {
       if (!kinds.has(kind)) continue;

@@ -18,7 +18,8 @@ const clientInfo = { name: "breakwater-aggregate", version: "1" };
 /** Breakwater's own session with an earlier-era upstream (SPEC §7.2: it is a client of each server). */
 export interface OwnSession {
   readonly upstream: Upstream;
-  readonly id: string;
+  /** Its `Mcp-Session-Id`; undefined: a server that keeps no sessions (the SDK's stateless mode). */
+  readonly id: string | undefined;
   readonly version: string;
 }
 
@@ -101,7 +102,7 @@ export class ServerContact {
         this.forget();
         return { kind: "unavailable", reason: error instanceof Error ? error.message : String(error) };
       }
-      const lost = contact.session !== undefined && statusOf(answer) === 404;
+      const lost = contact.session?.id !== undefined && statusOf(answer) === 404;
       if (lost && attempt === 0) {
         this.forget();
         continue;
@@ -125,9 +126,12 @@ export class ServerContact {
         message: "Method not found: Breakwater's own session serves no requests",
       },
     };
-    const headers = { "mcp-session-id": session.id, "mcp-protocol-version": session.version };
     this.#poolClient
-      .request(this.pool, message, { headers, bound: session.upstream, timeoutMs: refuseTimeoutMs })
+      .request(this.pool, message, {
+        headers: ownSessionHeaders(session),
+        bound: session.upstream,
+        timeoutMs: refuseTimeoutMs,
+      })
       .catch(() => {}); // best effort: the server's own timeout ends its wait otherwise
   }
 
@@ -139,8 +143,10 @@ export class ServerContact {
       const headers = { "mcp-protocol-version": modernRevision, "mcp-method": method };
       return this.#poolClient.request(this.pool, message, { ...options, headers });
     }
-    const headers = { "mcp-session-id": session.id, "mcp-protocol-version": session.version };
-    return this.#poolClient.request(this.pool, message, { ...options, headers, bound: session.upstream });
+    const headers = ownSessionHeaders(session);
+    // without a session, any replica serves the request
+    const bound = session.id === undefined ? undefined : session.upstream;
+    return this.#poolClient.request(this.pool, message, { ...options, headers, bound });
   }
 
   /** Never rejects: a pool client that throws is a server Breakwater cannot reach now. */
@@ -192,12 +198,13 @@ export class ServerContact {
     if (read.kind !== "result") return read;
     const parsed = InitializeResultSchema.safeParse(read.result);
     const id = answer.kind === "answer" ? answer.headers["mcp-session-id"] : undefined;
-    if (!parsed.success || typeof id !== "string")
-      return { kind: "unavailable", reason: "initialize: no session opened" };
-    const session = { upstream, id, version: parsed.data.protocolVersion };
+    // no session id: a server that keeps no sessions (MCP lets it), asked without one from now on
+    if (!parsed.success || (id !== undefined && typeof id !== "string"))
+      return { kind: "unavailable", reason: "initialize: not an InitializeResult" };
+    const session: OwnSession = { upstream, id, version: parsed.data.protocolVersion };
     const initialized = { jsonrpc: "2.0", method: "notifications/initialized" };
     await this.#poolClient.request(this.pool, initialized, {
-      headers: { "mcp-session-id": id, "mcp-protocol-version": session.version },
+      headers: ownSessionHeaders(session),
       bound: upstream,
       timeoutMs,
     });
@@ -214,6 +221,13 @@ function envelope(): Record<string, unknown> {
     [CLIENT_INFO_META_KEY]: clientInfo,
     [CLIENT_CAPABILITIES_META_KEY]: {},
   };
+}
+
+/** The headers of a request on Breakwater's own session with an earlier-era server. */
+export function ownSessionHeaders(session: OwnSession): Record<string, string> {
+  const headers: Record<string, string> = { "mcp-protocol-version": session.version };
+  if (session.id !== undefined) headers["mcp-session-id"] = session.id;
+  return headers;
 }
 
 function statusOf(answer: PoolAnswer): number | undefined {

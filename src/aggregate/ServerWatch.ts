@@ -1,6 +1,6 @@
 import { maxTimerMs, type Timer, type Timers } from "../time/Timers.ts";
 import type { ListKind, PoolClient } from "./contracts.ts";
-import type { Contact, ServerContact } from "./ServerContact.ts";
+import { type Contact, ownSessionHeaders, type ServerContact } from "./ServerContact.ts";
 import type { ServerLists } from "./ServerLists.ts";
 
 /** Re-opening a watch that ended: jittered backoff from 1 s to 30 s (SPEC §7.2's lists kept fresh). */
@@ -101,9 +101,13 @@ export class ServerWatch {
   /** One watch, to its end: when it stood (acknowledged, or a GET stream that stayed open), if it did. */
   async #once(): Promise<number | undefined> {
     const contact = await this.#contact.contact(maxBackoffMs);
-    if (!("era" in contact)) return undefined;
+    // closed meanwhile (a reload removed the server): its abort is spent, nothing would end a listen now
+    if (this.#closed || !("era" in contact)) return undefined;
     const kinds = watchable(contact);
-    if (kinds.size === 0) return undefined; // nothing to watch: lists are fresh for their ttlMs
+    // nothing to watch (a server without a session has no stream to say changes on): lists are fresh
+    // for their ttlMs
+    if (kinds.size === 0 || (contact.session?.id === undefined && contact.era === "earlier"))
+      return undefined;
     this.#abort = new AbortController();
     const signal = this.#abort.signal;
     let stoodAt: number | undefined;
@@ -138,7 +142,7 @@ export class ServerWatch {
       stoodAt = this.#timers.now();
       this.#lists.watching(kinds);
     }, getStreamStandsAfterMs);
-    const headers = { "mcp-session-id": session.id, "mcp-protocol-version": session.version };
+    const headers = ownSessionHeaders(session);
     const ended = await this.#poolClient.stream(session.upstream, headers, onMessage, signal);
     this.#timers.clearTimeout(standing);
     if (ended !== "ended") this.#contact.forget(); // the session may be gone: initialize again

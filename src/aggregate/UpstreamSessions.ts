@@ -54,6 +54,8 @@ export class UpstreamSessions implements HopPlanner {
    */
   readonly #ended = new Set<string>();
   #requests = 0;
+  /** Closed (shutdown, or the aggregate left the config): a session that opens now is not held. */
+  #closed = false;
   /** Sessions found lost (a 404, or their upstream stopped admitting), each counted once, re-opened on use. */
   lostSessions = 0;
 
@@ -117,6 +119,7 @@ export class UpstreamSessions implements HopPlanner {
 
   /** Closes every upstream session (shutdown): each is ended upstream, best effort, and no timer stays. */
   close(): void {
+    this.#closed = true;
     for (const held of this.#table.clear()) this.#close(held);
   }
 
@@ -153,7 +156,12 @@ export class UpstreamSessions implements HopPlanner {
     const choice = chooseUpstream(pool, eligible);
     if (!("upstream" in choice)) return circuitOpen(choice.retryAfterMs);
     const key = sharedKey(choice.upstream);
-    const held = this.#table.use(key);
+    let held = this.#table.use(key);
+    // a reload that replaced the upstream (same name, new settings) left this session on the old one
+    if (held !== undefined && held.upstream !== choice.upstream) {
+      this.#drop(held);
+      held = undefined;
+    }
     const session =
       held ??
       (await this.#opened(key, undefined, pool, (u) => u === choice.upstream, {
@@ -267,8 +275,8 @@ export class UpstreamSessions implements HopPlanner {
         { bound: session.upstream, headers: headersOf(session), timeoutMs: this.#openTimeoutMs },
       )
       .catch(() => undefined);
-    if (client !== undefined && this.#ended.has(client)) {
-      this.#close(session); // its client ended its session while it opened
+    if (this.#closed || (client !== undefined && this.#ended.has(client))) {
+      this.#close(session); // the planner closed, or its client ended its session, while it opened
       return sessionFailed;
     }
     this.#table.add(session);

@@ -33,12 +33,13 @@ const uriPaths: readonly JsonPath[] = [
 const resultPaths: readonly JsonPath[] = [...uriPaths, ["result"]];
 const idPaths: readonly JsonPath[] = [["id"]];
 const updatedPaths: readonly JsonPath[] = [["params", "uri"]];
+const cancelledPaths: readonly JsonPath[] = [["params", "requestId"]];
 
-/** The kinds a server's `notifications/<kind>/list_changed` says changed. */
-const changedKinds: ReadonlyMap<string, ListKind> = new Map([
-  ["notifications/tools/list_changed", "tools"],
-  ["notifications/prompts/list_changed", "prompts"],
-  ["notifications/resources/list_changed", "resources"],
+/** The kinds a server's `notifications/<kind>/list_changed` says changed (templates are resources to MCP). */
+const changedKinds: ReadonlyMap<string, readonly ListKind[]> = new Map([
+  ["notifications/tools/list_changed", ["tools"]],
+  ["notifications/prompts/list_changed", ["prompts"]],
+  ["notifications/resources/list_changed", ["resources", "resourceTemplates"]],
 ]);
 
 /** A message as the client gets it: new bytes, `unchanged` (its own bytes), or `dropped`. */
@@ -96,16 +97,35 @@ function serverMessage(
     }
     return applySplices(bytes, [prefixed(at, serverRequestId(context.server, idText))]);
   }
-  const kind = changedKinds.get(method);
-  if (kind !== undefined) {
-    context.lists.serverSaidChanged(context.server, kind);
+  const kinds = changedKinds.get(method);
+  if (kinds !== undefined) {
+    for (const kind of kinds) context.lists.serverSaidChanged(context.server, kind);
     return "dropped";
   }
+  if (method === "notifications/cancelled") return cancelled(bytes, context);
   if (method !== "notifications/resources/updated") return "unchanged";
   const splices: Splice[] = [];
   for (const at of valuesAt(bytes, updatedPaths)) {
     const uri = stringAt(bytes, at);
     if (uri !== undefined) splices.push(prefixed(at, context.lists.prefixUri(context.server, uri)));
+  }
+  return splices.length === 0 ? "unchanged" : applySplices(bytes, splices);
+}
+
+/**
+ * A server cancels a request of its own (MCP cancellation): the earlier-era client knows that request by
+ * the id the aggregate gave it; a modern client never got it (it was refused), so hears nothing of it.
+ */
+function cancelled(bytes: Buffer, context: AnswerContext): Rewritten {
+  if (!context.relaysServerRequests) return "dropped";
+  const splices: Splice[] = [];
+  for (const at of valuesAt(bytes, cancelledPaths)) {
+    const first = bytes[at.start] as number;
+    // a JSON-RPC id: a string, or a number (`-` or a digit first)
+    if (first === 0x22 || first === 0x2d || (first >= 0x30 && first <= 0x39)) {
+      const idText = bytes.toString("utf8", at.start, at.end);
+      splices.push(prefixed(at, serverRequestId(context.server, idText)));
+    }
   }
   return splices.length === 0 ? "unchanged" : applySplices(bytes, splices);
 }

@@ -4,6 +4,7 @@ import {
   ListResourceTemplatesResultSchema,
   ListToolsResultSchema,
 } from "@modelcontextprotocol/core/internal";
+import { maxToolListBytes } from "../mcp/ToolListJudge.ts";
 import type { ListKind } from "./contracts.ts";
 import type { OwnAnswer, ServerContact } from "./ServerContact.ts";
 
@@ -22,6 +23,12 @@ const listing = {
 /** Pages followed per list, and items kept per list: what one server may make Breakwater hold. */
 const maxPages = 100;
 const maxItems = 10_000;
+/**
+ * The most a list's items may weigh, all pages together (JSON characters): a route's bound on one
+ * `tools/list` answer. Pages and items alone bound nothing (100 pages of one 8 MiB item each), and a
+ * list past ~512 MiB is more than `JSON.stringify` can make: the proxy would throw while storing it.
+ */
+const maxListChars = maxToolListBytes;
 /** How long a fetch may take (a client waits `list_timeout_ms` at most; a late answer still counts). */
 const lateAnswerMs = 30_000;
 /** JSON-RPC "method not found": a server without that list lists nothing. */
@@ -51,6 +58,7 @@ export async function fetchList(contact: ServerContact, kind: ListKind): Promise
   const items: Record<string, unknown>[] = [];
   let first: Record<string, unknown> | undefined;
   let cursor: string | undefined;
+  let chars = 0;
   for (let page = 0; page < maxPages; page++) {
     const params = cursor === undefined ? {} : { cursor };
     const answer = await contact.ask(method, params, { timeoutMs: lateAnswerMs });
@@ -61,6 +69,10 @@ export async function fetchList(contact: ServerContact, kind: ListKind): Promise
       return { kind: "failed", reason: `${method}: the result is not a valid list` };
     first ??= answer.result;
     const pageItems = answer.result[kind];
+    // what this page adds to what Breakwater holds; lists are fetched seldom, never on a client's path
+    chars += Array.isArray(pageItems) ? JSON.stringify(pageItems).length : 0;
+    if (chars > maxListChars)
+      return { kind: "failed", reason: `${method}: the list is larger than ${maxListChars} characters` };
     if (Array.isArray(pageItems)) items.push(...(pageItems as Record<string, unknown>[]).slice(0, maxItems));
     if (items.length > maxItems) items.length = maxItems;
     const next = answer.result["nextCursor"];
