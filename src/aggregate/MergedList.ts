@@ -3,6 +3,15 @@ import type { McpEra } from "../health/discoverEra.ts";
 import type { LeftOut } from "./AggregateNames.ts";
 import type { ListAnswer, Listed, ListKind } from "./contracts.ts";
 
+/** Left-out names a list result names per server and kind, at most (the log has every one). */
+export const maxLeftOutNamed = 100;
+/** A left-out name as a list result shows it, at most (an invalid name may be of any length). */
+export const maxLeftOutChars = 128;
+
+function shortened(name: string): string {
+  return name.length <= maxLeftOutChars ? name : `${name.slice(0, maxLeftOutChars - 1)}…`;
+}
+
 /** Items per page of a merged list (its pagination, SPEC §7.2). */
 export const pageSize = 1_000;
 /** JSON-RPC "invalid params": a cursor of a merged list that changed since (clients start over). */
@@ -78,7 +87,11 @@ export class MergedList {
     return { result: `{"${this.kind}":${items},${JSON.stringify(tail).slice(1)}` };
   }
 
-  /** Per server what `_meta["breakwater/servers"]` tells of it for this kind. */
+  /**
+   * Per server what `_meta["breakwater/servers"]` tells of it for this kind: its circuit, how it is
+   * listed, and the names left out (the first {@link maxLeftOutNamed}, each cut to
+   * {@link maxLeftOutChars} characters; `left_out_count` says how many when there are more).
+   */
   #servers(servers: readonly ServerShare[]): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const server of servers) {
@@ -86,7 +99,11 @@ export class MergedList {
       const entry: Record<string, unknown> = { state, listed: server.listed() };
       if (retryAfterMs !== undefined) entry["retryAfterMs"] = retryAfterMs;
       const leftOut = server.leftOut(this.kind);
-      if (leftOut.length > 0) entry["left_out"] = leftOut.map((l) => l.name);
+      if (leftOut.length > 0) {
+        // named, but bounded: a server listing thousands of bad names must not swell every client's list
+        entry["left_out"] = leftOut.slice(0, maxLeftOutNamed).map((l) => shortened(l.name));
+        if (leftOut.length > maxLeftOutNamed) entry["left_out_count"] = leftOut.length;
+      }
       if (server.reason !== undefined) entry["reason"] = server.reason;
       out[server.name] = entry;
     }
