@@ -105,15 +105,15 @@ function envelopeSplice(
  * The client's headers as the server gets them: without the client's `Mcp-Session-Id` (the
  * aggregate's own) and the hop's dropped ones, with the hop's set ones, and `Mcp-Name` naming the bare
  * value when the client sent one or the hop speaks 2026-07-28 for it (an envelope: `Mcp-Method` too,
- * unless the hop sets it; `method` "" for a message that is no request).
+ * unless the hop sets it; `method` "" for a message that is no request). The headers object is the
+ * client's as node parsed it (what a plain route's calls are read with), changed alike.
  */
 export function hopHeaders(
-  rawHeaders: readonly string[],
+  client: { readonly rawHeaders: readonly string[]; readonly headers: IncomingHttpHeaders },
   method: string,
   bare: string,
   hop: Pick<Hop, "setHeaders" | "dropHeaders" | "metaEnvelope">,
 ): { rawHeaders: string[]; headers: IncomingHttpHeaders } {
-  const dropped = new Set(["mcp-session-id", ...hop.dropHeaders]);
   const set = Object.entries(hop.setHeaders);
   // a hop that speaks 2026-07-28 for an earlier-era client says the method, as that revision requires
   if (
@@ -122,29 +122,28 @@ export function hopHeaders(
     !set.some(([name]) => name.toLowerCase() === "mcp-method")
   )
     set.push(["Mcp-Method", method]);
+  const dropped = new Set(["mcp-session-id", ...hop.dropHeaders]);
   for (const [name] of set) dropped.add(name.toLowerCase());
-  let named = hop.metaEnvelope !== undefined && mirroredByName.has(method);
-  const out: string[] = [];
-  const headers: Record<string, string | string[]> = {};
-  const add = (name: string, value: string) => {
-    out.push(name, value);
+  const headers: IncomingHttpHeaders = { ...client.headers };
+  for (const name of dropped) delete headers[name];
+  const named = (hop.metaEnvelope !== undefined && mirroredByName.has(method)) || "mcp-name" in headers;
+  const rawHeaders: string[] = [];
+  const raw = client.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
     const lower = name.toLowerCase();
-    const had = headers[lower];
-    headers[lower] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
-  };
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] as string;
-    const lower = name.toLowerCase();
-    if (dropped.has(lower)) continue;
-    if (lower === "mcp-name") {
-      named = true;
-      continue;
-    }
-    add(name, rawHeaders[i + 1] as string);
+    if (!dropped.has(lower) && lower !== "mcp-name") rawHeaders.push(name, raw[i + 1] as string);
   }
-  for (const [name, value] of set) add(name, value);
-  if (named) add("Mcp-Name", headerValue(bare));
-  return { rawHeaders: out, headers: headers as IncomingHttpHeaders };
+  for (const [name, value] of set) {
+    rawHeaders.push(name, value);
+    headers[name.toLowerCase()] = value;
+  }
+  if (named) {
+    const value = headerValue(bare);
+    rawHeaders.push("Mcp-Name", value);
+    headers["mcp-name"] = value;
+  }
+  return { rawHeaders, headers };
 }
 
 /**

@@ -95,7 +95,7 @@ describe("a call's headers on their way to its server", () => {
       dropHeaders: ["x-drop"],
       metaEnvelope: undefined,
     };
-    const { rawHeaders, headers } = hopHeaders(raw, "tools/call", "t", hop);
+    const { rawHeaders, headers } = hopHeaders(client(raw), "tools/call", "t", hop);
     assert.deepEqual(rawHeaders, ["Host", "h", "MCP-Protocol-Version", "2025-11-25", "Mcp-Name", "t"]);
     assert.deepEqual(headers, {
       host: "h",
@@ -104,17 +104,40 @@ describe("a call's headers on their way to its server", () => {
     } as IncomingHttpHeaders);
   });
 
-  it("adds Mcp-Method and Mcp-Name for a modern hop though the client sent neither, and no Mcp-Name for a method without one", () => {
-    const hop = { setHeaders: {}, dropHeaders: [], metaEnvelope: {} };
-    assert.deepEqual(hopHeaders(["Host", "h", "mcp-method", "x"], "prompts/get", "p", hop).rawHeaders, [
+  it("gives the pool the client's headers as node parsed them (a header sent twice one joined value, as a plain route reads it), changed alike", () => {
+    const rawHeaders = [
       "Host",
       "h",
-      "Mcp-Method",
-      "prompts/get",
+      "Content-Encoding",
+      "identity",
+      "content-encoding",
+      "identity",
       "Mcp-Name",
-      "p",
-    ]);
-    assert.deepEqual(hopHeaders(["Host", "h"], "completion/complete", "p", hop).rawHeaders, [
+      "s__t",
+    ];
+    const parsed: IncomingHttpHeaders = {
+      host: "h",
+      "content-encoding": "identity, identity",
+      "mcp-name": "s__t",
+    };
+    const hop = { setHeaders: { "Mcp-Session-Id": "up-1" }, dropHeaders: [], metaEnvelope: undefined };
+    const { headers } = hopHeaders({ rawHeaders, headers: parsed }, "tools/call", "t", hop);
+    assert.deepEqual(headers, {
+      host: "h",
+      "content-encoding": "identity, identity",
+      "mcp-session-id": "up-1",
+      "mcp-name": "t",
+    } as IncomingHttpHeaders);
+    assert.equal(parsed["mcp-name"], "s__t", "the client's own headers are left alone");
+  });
+
+  it("adds Mcp-Method and Mcp-Name for a modern hop though the client sent neither, and no Mcp-Name for a method without one", () => {
+    const hop = { setHeaders: {}, dropHeaders: [], metaEnvelope: {} };
+    assert.deepEqual(
+      hopHeaders(client(["Host", "h", "mcp-method", "x"]), "prompts/get", "p", hop).rawHeaders,
+      ["Host", "h", "Mcp-Method", "prompts/get", "Mcp-Name", "p"],
+    );
+    assert.deepEqual(hopHeaders(client(["Host", "h"]), "completion/complete", "p", hop).rawHeaders, [
       "Host",
       "h",
       "Mcp-Method",
@@ -131,6 +154,14 @@ describe("a call's headers on their way to its server", () => {
 });
 
 /** A rewrite's context over server "s", recording what the lists and the refusals are told. */
+/** A client's request headers as node gives them: raw, and parsed (lowercase names, one value each here). */
+function client(rawHeaders: readonly string[]) {
+  const headers: IncomingHttpHeaders = {};
+  for (let i = 0; i < rawHeaders.length; i += 2)
+    headers[(rawHeaders[i] as string).toLowerCase()] = rawHeaders[i + 1] as string;
+  return { rawHeaders, headers };
+}
+
 function context(overrides: Partial<AnswerContext> = {}) {
   const said: [string, ListKind][] = [];
   const refused: string[] = [];
