@@ -77,7 +77,9 @@ export class CallRouter {
     if (named === undefined || pool === undefined)
       return sendError(res, 200, idText, unknownName(routed.value));
     const modern = caller.era === "modern";
-    const hop = await this.#o.hops.hop(pool, caller);
+    const planned = this.#o.hops.hop(pool, caller);
+    // a pass-through (nearly every modern client's call) is planned at once: nothing to wait for
+    const hop = planned instanceof Promise ? await planned : planned;
     if (isNoHop(hop)) return this.#unavailable(res, idText, method, routed.value, named.server, hop, modern);
     const first = this.#request(req, remainder, body, method, named.name, hop);
     if (first === undefined) return sendError(res, 200, idText, unknownName(routed.value));
