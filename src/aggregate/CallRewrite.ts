@@ -1,7 +1,15 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { PROTOCOL_VERSION_META_KEY } from "@modelcontextprotocol/core/internal";
 import type { Hop } from "./contracts.ts";
-import { applySplices, isEmptyObject, type JsonPath, type Splice, stringAt, valuesAt } from "./jsonPaths.ts";
+import {
+  applySplices,
+  isEmptyObject,
+  type JsonPath,
+  type Splice,
+  soleMember,
+  stringAt,
+  valuesAt,
+} from "./jsonPaths.ts";
 
 /**
  * A client's call on its way from the aggregate to one server (SPEC §7.2): the prefix off the name or
@@ -46,7 +54,8 @@ export interface RewrittenCall {
  * `params._meta`; undefined when the body holds no such value (the caller found it: never).
  * `speaks`: the earlier-era version a hop speaks for a 2026-07-28 client (a server of the earlier era
  * only) — the body's own claim of 2026-07-28 is made to say it, so that the body and the
- * `MCP-Protocol-Version` header the hop sends agree.
+ * `MCP-Protocol-Version` header the hop sends agree. `named`: the value as the body's parse holds it,
+ * which lets a lone name be found by a search rather than a walk (`soleMember`).
  */
 export function bareBody(
   body: Buffer,
@@ -54,8 +63,14 @@ export function bareBody(
   bare: string,
   envelope: Readonly<Record<string, unknown>> | undefined,
   speaks?: string,
+  named?: string,
 ): Buffer | undefined {
   const names = namePaths.get(method) ?? [];
+  const only = names.length === 1 ? names[0] : undefined;
+  if (named !== undefined && envelope === undefined && speaks === undefined && only !== undefined) {
+    const at = soleMember(body, only[only.length - 1] as string, named);
+    if (at !== undefined) return applySplices(body, [{ ...at, text: JSON.stringify(bare) }]);
+  }
   const paths = envelope === undefined ? names : [...names, paramsPath, metaPath];
   const found = valuesAt(body, speaks === undefined ? paths : [...paths, claimPath]);
   const splices: Splice[] = [];

@@ -81,7 +81,7 @@ export class CallRouter {
     // a pass-through (nearly every modern client's call) is planned at once: nothing to wait for
     const hop = planned instanceof Promise ? await planned : planned;
     if (isNoHop(hop)) return this.#unavailable(res, idText, method, routed.value, named.server, hop, modern);
-    const first = this.#request(req, remainder, body, method, named.name, hop);
+    const first = this.#request(req, remainder, body, method, routed.value, named.name, hop);
     if (first === undefined) return sendError(res, 200, idText, unknownName(routed.value));
     let current = hop;
     const reread = rereadOf(read, method, named.name, hop);
@@ -99,7 +99,7 @@ export class CallRouter {
               // the upstream answered 404 for its session: the hop of a new one, and the call once more
               const next = await current.sessionLost?.();
               if (next === undefined || next.bound === undefined) return undefined;
-              const again = this.#request(req, remainder, body, method, named.name, next);
+              const again = this.#request(req, remainder, body, method, routed.value, named.name, next);
               if (again === undefined) return undefined;
               current = next;
               return { request: again.request, bound: next.bound };
@@ -173,18 +173,19 @@ export class CallRouter {
     await send(pool, req, res, request, pool.calls.read(request, headers), hop.bound, withoutUpstreamSession);
   }
 
-  /** The call as `hop` sends it: the bare name or URI in its body and headers. */
+  /** The call as `hop` sends it: the bare name or URI (`named` by the client) in its body and headers. */
   #request(
     req: IncomingMessage,
     remainder: string,
     body: Buffer,
     method: string,
+    named: string,
     bare: string,
     hop: Hop,
   ): { request: UpstreamRequest; headers: IncomingHttpHeaders } | undefined {
     // a hop in the earlier era for a 2026-07-28 client: the body's version claim says the hop's
     const speaks = hop.addsResultType ? hop.setHeaders["MCP-Protocol-Version"] : undefined;
-    const spliced = bareBody(body, method, bare, hop.metaEnvelope, speaks);
+    const spliced = bareBody(body, method, bare, hop.metaEnvelope, speaks, named);
     if (spliced === undefined) return undefined;
     const { rawHeaders, headers } = hopHeaders(req, method, bare, hop);
     const request = { ...upstreamRequest(req, remainder, spliced, undefined, protoOf(req)), rawHeaders };

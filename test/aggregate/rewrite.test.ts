@@ -5,6 +5,7 @@ import { AnswerRewrite, chainFilters } from "../../src/aggregate/AnswerRewrite.t
 import type { AnswerContext } from "../../src/aggregate/answerMessages.ts";
 import { bareBody, headerValue, hopHeaders } from "../../src/aggregate/CallRewrite.ts";
 import type { ListKind } from "../../src/aggregate/contracts.ts";
+import { soleMember } from "../../src/aggregate/jsonPaths.ts";
 import { parseServerRequestId, serverRequestId } from "../../src/aggregate/serverRequestIds.ts";
 import type { BodyFilter } from "../../src/exchange/BodyFilter.ts";
 import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
@@ -25,6 +26,45 @@ describe("a call's body on its way to its server (SPEC §7.2)", () => {
     const out = JSON.parse(bareBody(body, "prompts/get", "b", undefined)?.toString() as string);
     assert.equal(out.params.name, "b");
     assert.doesNotMatch(bareBody(body, "prompts/get", "b", undefined)?.toString() as string, /a__b/);
+  });
+
+  it("finds a lone name by a search, and leaves to the walk any body where a search could be fooled", () => {
+    const call = (params: string) =>
+      Buffer.from(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{${params}}}`);
+    const plain = call('"name":"s__t","arguments":{"text":"a/b"}');
+    assert.deepEqual(soleMember(plain, "name", "s__t"), {
+      path: 0,
+      start: plain.indexOf('"s__t"'),
+      end: plain.indexOf('"s__t"') + 6,
+    });
+    // an invalid byte in the name, read as U+FFFD: the name's text as read occurs only in the arguments
+    const invalidByte = Buffer.concat([
+      Buffer.from('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"s__t'),
+      Buffer.from([0xff]),
+      Buffer.from('","arguments":{"k":"s__t\uFFFD"}}}'),
+    ]);
+    const fooling = [
+      call('"name":"x","name":"s__t"'), // a key twice: both are changed, by the walk
+      call('"n\\u0061me":"s__t","name":"s__t"'), // an escape could hide a key
+      call('"name":"s\\u005f_t","arguments":{"k":"s__t"}'), // or the value
+      call('"name":"s__t","arguments":{"name":1}'), // the key elsewhere
+      call('"name":"s__t","arguments":{"k":"s__t"}'), // the value elsewhere
+      invalidByte,
+    ];
+    for (const body of fooling) {
+      const value = JSON.parse(new TextDecoder().decode(body)).params.name as string;
+      assert.equal(soleMember(body, "name", value), undefined, body.toString());
+    }
+    // either way the body sent is the one the walk makes
+    for (const body of [plain, ...fooling]) {
+      const value = JSON.parse(new TextDecoder().decode(body)).params.name as string;
+      const walked = bareBody(body, "tools/call", "t", undefined);
+      assert.deepEqual(
+        bareBody(body, "tools/call", "t", undefined, undefined, value),
+        walked,
+        body.toString(),
+      );
+    }
   });
 
   it("splices a completion's ref name or uri", () => {
