@@ -162,7 +162,7 @@ export class AggregateEndpoint implements Endpoint {
       return this.#streams.listen(res, idText, params?.notifications);
     }
     if (this.#calls.routes(method as string))
-      return this.#calls.call(req, res, remainder, body as Buffer, message, idText, caller, send);
+      return this.#calls.call(req, res, remainder, body as Buffer, read, idText, caller, send);
     return sendError(res, 200, idText, methodNotFound(String(method)));
   }
 

@@ -1,7 +1,15 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { PROTOCOL_VERSION_META_KEY } from "@modelcontextprotocol/core/internal";
 import type { Hop } from "./contracts.ts";
-import { applySplices, isEmptyObject, type JsonPath, type Splice, stringAt, valuesAt } from "./jsonPaths.ts";
+import {
+  applySplices,
+  isEmptyObject,
+  type JsonPath,
+  type Splice,
+  soleMember,
+  stringAt,
+  valuesAt,
+} from "./jsonPaths.ts";
 
 /**
  * A client's call on its way from the aggregate to one server (SPEC §7.2): the prefix off the name or
@@ -46,7 +54,8 @@ export interface RewrittenCall {
  * `params._meta`; undefined when the body holds no such value (the caller found it: never).
  * `speaks`: the earlier-era version a hop speaks for a 2026-07-28 client (a server of the earlier era
  * only) — the body's own claim of 2026-07-28 is made to say it, so that the body and the
- * `MCP-Protocol-Version` header the hop sends agree.
+ * `MCP-Protocol-Version` header the hop sends agree. `named`: the value as the body's parse holds it,
+ * which lets a lone name be found by a search rather than a walk (`soleMember`).
  */
 export function bareBody(
   body: Buffer,
@@ -54,8 +63,14 @@ export function bareBody(
   bare: string,
   envelope: Readonly<Record<string, unknown>> | undefined,
   speaks?: string,
+  named?: string,
 ): Buffer | undefined {
   const names = namePaths.get(method) ?? [];
+  const only = names.length === 1 ? names[0] : undefined;
+  if (named !== undefined && envelope === undefined && speaks === undefined && only !== undefined) {
+    const at = soleMember(body, only[only.length - 1] as string, named);
+    if (at !== undefined) return applySplices(body, [{ ...at, text: JSON.stringify(bare) }]);
+  }
   const paths = envelope === undefined ? names : [...names, paramsPath, metaPath];
   const found = valuesAt(body, speaks === undefined ? paths : [...paths, claimPath]);
   const splices: Splice[] = [];
@@ -106,16 +121,15 @@ function envelopeSplice(
  * aggregate's own), its `Accept-Encoding` and the hop's dropped ones, with the hop's set ones, and
  * `Mcp-Name` naming the bare value when the client sent one or the hop speaks 2026-07-28 for it (an
  * envelope: `Mcp-Method` too, unless the hop sets it; `method` "" for a message that is no request).
+ * The headers object is the client's as node parsed it (what a plain route's calls are read with),
+ * changed alike.
  */
 export function hopHeaders(
-  rawHeaders: readonly string[],
+  client: { readonly rawHeaders: readonly string[]; readonly headers: IncomingHttpHeaders },
   method: string,
   bare: string,
   hop: Pick<Hop, "setHeaders" | "dropHeaders" | "metaEnvelope">,
 ): { rawHeaders: string[]; headers: IncomingHttpHeaders } {
-  // the aggregate reads every answer (URIs, server requests, list changes): the client's Accept-Encoding
-  // would let the server compress it past that reading, and what passes unread is not rewritten
-  const dropped = new Set(["mcp-session-id", "accept-encoding", ...hop.dropHeaders]);
   const set = Object.entries(hop.setHeaders);
   // a hop that speaks 2026-07-28 for an earlier-era client says the method, as that revision requires
   if (
@@ -124,29 +138,30 @@ export function hopHeaders(
     !set.some(([name]) => name.toLowerCase() === "mcp-method")
   )
     set.push(["Mcp-Method", method]);
+  // the aggregate reads every answer (URIs, server requests, list changes): the client's Accept-Encoding
+  // would let the server compress it past that reading, and what passes unread is not rewritten
+  const dropped = new Set(["mcp-session-id", "accept-encoding", ...hop.dropHeaders]);
   for (const [name] of set) dropped.add(name.toLowerCase());
-  let named = hop.metaEnvelope !== undefined && mirroredByName.has(method);
-  const out: string[] = [];
-  const headers: Record<string, string | string[]> = {};
-  const add = (name: string, value: string) => {
-    out.push(name, value);
+  const headers: IncomingHttpHeaders = { ...client.headers };
+  for (const name of dropped) delete headers[name];
+  const named = (hop.metaEnvelope !== undefined && mirroredByName.has(method)) || "mcp-name" in headers;
+  const rawHeaders: string[] = [];
+  const raw = client.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
     const lower = name.toLowerCase();
-    const had = headers[lower];
-    headers[lower] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
-  };
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] as string;
-    const lower = name.toLowerCase();
-    if (dropped.has(lower)) continue;
-    if (lower === "mcp-name") {
-      named = true;
-      continue;
-    }
-    add(name, rawHeaders[i + 1] as string);
+    if (!dropped.has(lower) && lower !== "mcp-name") rawHeaders.push(name, raw[i + 1] as string);
   }
-  for (const [name, value] of set) add(name, value);
-  if (named) add("Mcp-Name", headerValue(bare));
-  return { rawHeaders: out, headers: headers as IncomingHttpHeaders };
+  for (const [name, value] of set) {
+    rawHeaders.push(name, value);
+    headers[name.toLowerCase()] = value;
+  }
+  if (named) {
+    const value = headerValue(bare);
+    rawHeaders.push("Mcp-Name", value);
+    headers["mcp-name"] = value;
+  }
+  return { rawHeaders, headers };
 }
 
 /**

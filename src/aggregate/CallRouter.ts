@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
 import { errorAnswer } from "../jsonrpc/jsonRpcAnswer.ts";
-import type { Message } from "../jsonrpc/jsonRpcCall.ts";
+import { type Message, type ReadBody, withMessage } from "../jsonrpc/jsonRpcCall.ts";
 import { idValueKey } from "../jsonrpc/jsonRpcId.ts";
 import type { PoolSend } from "../proxy/Endpoint.ts";
 import type { ServerPool } from "../proxy/ServerPool.ts";
@@ -62,11 +62,12 @@ export class CallRouter {
     res: ServerResponse,
     remainder: string,
     body: Buffer,
-    message: Message,
+    read: CallRead,
     idText: string,
     caller: Caller,
     send: PoolSend,
   ): Promise<void> {
+    const message = read.messages[0] as Message;
     const method = message.method as string;
     const routed = routedValue(method, message);
     if (routed === undefined) return sendError(res, 200, idText, noName);
@@ -76,12 +77,15 @@ export class CallRouter {
     if (named === undefined || pool === undefined)
       return sendError(res, 200, idText, unknownName(routed.value));
     const modern = caller.era === "modern";
-    const hop = await this.#o.hops.hop(pool, caller);
+    const planned = this.#o.hops.hop(pool, caller);
+    // a pass-through (nearly every modern client's call) is planned at once: nothing to wait for
+    const hop = planned instanceof Promise ? await planned : planned;
     if (isNoHop(hop)) return this.#unavailable(res, idText, method, routed.value, named.server, hop, modern);
-    const first = this.#request(req, remainder, body, method, named.name, hop);
+    const first = this.#request(req, remainder, body, method, routed.value, named.name, hop);
     if (first === undefined) return sendError(res, 200, idText, unknownName(routed.value));
     let current = hop;
-    const call = new AggregateCall(pool.calls.read(first.request, first.headers), {
+    const reread = rereadOf(read, method, named.name, hop);
+    const call = new AggregateCall(pool.calls.read(first.request, first.headers, reread), {
       idText,
       toolCall: method === "tools/call",
       tool: routed.value,
@@ -95,7 +99,7 @@ export class CallRouter {
               // the upstream answered 404 for its session: the hop of a new one, and the call once more
               const next = await current.sessionLost?.();
               if (next === undefined || next.bound === undefined) return undefined;
-              const again = this.#request(req, remainder, body, method, named.name, next);
+              const again = this.#request(req, remainder, body, method, routed.value, named.name, next);
               if (again === undefined) return undefined;
               current = next;
               return { request: again.request, bound: next.bound };
@@ -136,7 +140,7 @@ export class CallRouter {
       res.writeHead(202, { "content-length": "0" }).end();
       return;
     }
-    const { rawHeaders, headers } = hopHeaders(req.rawHeaders, "", "", hop);
+    const { rawHeaders, headers } = hopHeaders(req, "", "", hop);
     const request = { ...upstreamRequest(req, remainder, body, undefined, protoOf(req)), rawHeaders };
     await send(pool, req, res, request, pool.calls.read(request, headers), hop.bound, withoutUpstreamSession);
   }
@@ -164,25 +168,26 @@ export class CallRouter {
       return;
     }
     const answer = applySplices(body, [{ start: at.start, end: at.end, text: parsed.idText }]);
-    const { rawHeaders, headers } = hopHeaders(req.rawHeaders, "", "", hop);
+    const { rawHeaders, headers } = hopHeaders(req, "", "", hop);
     const request = { ...upstreamRequest(req, remainder, answer, undefined, protoOf(req)), rawHeaders };
     await send(pool, req, res, request, pool.calls.read(request, headers), hop.bound, withoutUpstreamSession);
   }
 
-  /** The call as `hop` sends it: the bare name or URI in its body and headers. */
+  /** The call as `hop` sends it: the bare name or URI (`named` by the client) in its body and headers. */
   #request(
     req: IncomingMessage,
     remainder: string,
     body: Buffer,
     method: string,
+    named: string,
     bare: string,
     hop: Hop,
   ): { request: UpstreamRequest; headers: IncomingHttpHeaders } | undefined {
     // a hop in the earlier era for a 2026-07-28 client: the body's version claim says the hop's
     const speaks = hop.addsResultType ? hop.setHeaders["MCP-Protocol-Version"] : undefined;
-    const spliced = bareBody(body, method, bare, hop.metaEnvelope, speaks);
+    const spliced = bareBody(body, method, bare, hop.metaEnvelope, speaks, named);
     if (spliced === undefined) return undefined;
-    const { rawHeaders, headers } = hopHeaders(req.rawHeaders, method, bare, hop);
+    const { rawHeaders, headers } = hopHeaders(req, method, bare, hop);
     const request = { ...upstreamRequest(req, remainder, spliced, undefined, protoOf(req)), rawHeaders };
     return { request, headers };
   }
@@ -246,6 +251,34 @@ export class CallRouter {
         : { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1_000))) };
     sendJson(res, 503, errorAnswer(idText, serverUnavailable(server, hop.reason, retryAfterMs)), headers);
   }
+}
+
+type CallRead = Extract<ReadBody, { kind: "call" }>;
+
+/**
+ * What the pool reads of the call `hop` sends, from the client's body as the endpoint read it: the
+ * same message with `bare` at its routed paths (where `bareBody` splices it). Undefined (the pool
+ * parses the changed body itself) when the hop changes more than that: a `_meta` envelope or a claim.
+ */
+function rereadOf(read: CallRead, method: string, bare: string, hop: Hop): ReadBody | undefined {
+  if (hop.metaEnvelope !== undefined || hop.addsResultType) return undefined;
+  const message = read.messages[0] as Message;
+  let params = { ...(message.params as Readonly<Record<string, unknown>>) };
+  for (const path of namePaths.get(method) ?? []) params = withString(params, path.slice(1), bare);
+  return withMessage(read, { ...message, params } as Message);
+}
+
+/** `value` with the string at `path` (if a string is there) replaced by `text`, copied where changed. */
+function withString(
+  value: Readonly<Record<string, unknown>>,
+  path: readonly string[],
+  text: string,
+): Record<string, unknown> {
+  const [key, ...rest] = path as [string, ...string[]];
+  const inner = value[key];
+  if (rest.length === 0) return typeof inner === "string" ? { ...value, [key]: text } : { ...value };
+  if (typeof inner !== "object" || inner === null || Array.isArray(inner)) return { ...value };
+  return { ...value, [key]: withString(inner as Readonly<Record<string, unknown>>, rest, text) };
 }
 
 /** A call's key among those in flight: its session, and its id by value (`1` and `1.0` are one id). */

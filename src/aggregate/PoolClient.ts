@@ -44,7 +44,7 @@ export class PoolRequests implements PoolClient {
   readonly #maxMessageBytes: number;
   readonly #discoverTimeoutMs: number;
   /** The era each upstream speaks, asked once; a pending ask is shared, a failed exchange forgets it. */
-  readonly #eras = new WeakMap<Upstream, Promise<UpstreamEra | undefined>>();
+  readonly #eras = new WeakMap<Upstream, EraAsked>();
 
   constructor(options: PoolClientOptions) {
     this.#observer = options.observer;
@@ -144,9 +144,13 @@ export class PoolRequests implements PoolClient {
     });
   }
 
+  knownEra(upstream: Upstream): UpstreamEra | undefined {
+    return this.#eras.get(upstream)?.era;
+  }
+
   eraOf(pool: ServerPool, upstream: Upstream): Promise<UpstreamEra | undefined> {
     const known = this.#eras.get(upstream);
-    if (known !== undefined) return known;
+    if (known !== undefined) return known.asking;
     const asking = this.request(pool, discoverMessage, {
       bound: upstream,
       headers: discoverHeaders,
@@ -155,11 +159,11 @@ export class PoolRequests implements PoolClient {
       const era = eraOfAnswer(answer);
       // the answer decides, whatever the exchange's own failure made the map forget meanwhile
       if (era === undefined) {
-        if (this.#eras.get(upstream) === asking) this.#eras.delete(upstream);
-      } else this.#eras.set(upstream, Promise.resolve(era));
+        if (this.#eras.get(upstream)?.asking === asking) this.#eras.delete(upstream);
+      } else this.#eras.set(upstream, { asking: Promise.resolve(era), era });
       return era;
     });
-    this.#eras.set(upstream, asking);
+    this.#eras.set(upstream, { asking, era: undefined });
     return asking;
   }
 
@@ -271,4 +275,10 @@ function headersOf(rawHeaders: readonly string[]): IncomingHttpHeaders {
   for (let i = 0; i < rawHeaders.length; i += 2)
     headers[(rawHeaders[i] as string).toLowerCase()] = rawHeaders[i + 1] as string;
   return headers;
+}
+
+/** An upstream's era: being asked, or learnt (`era`, also there to be read without waiting). */
+interface EraAsked {
+  readonly asking: Promise<UpstreamEra | undefined>;
+  readonly era: UpstreamEra | undefined;
 }

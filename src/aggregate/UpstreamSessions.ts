@@ -77,11 +77,31 @@ export class UpstreamSessions implements HopPlanner {
     return this.#table.size;
   }
 
-  async hop(pool: ServerPool, caller: Caller): Promise<Hop | NoHop> {
+  hop(pool: ServerPool, caller: Caller): Hop | NoHop | Promise<Hop | NoHop> {
     if (caller.era === "earlier") {
       const held = this.#table.use(ownKey(caller.session, pool));
       if (held !== undefined && this.#holds(pool, held)) return this.#sessionHop(pool, held, caller);
+    } else if (this.#servesModern(pool)) return passThrough;
+    return this.#planned(pool, caller);
+  }
+
+  /**
+   * Whether every upstream of `pool` that admits now is known (learnt, not being asked) to serve the
+   * modern era: a modern client's call then passes through as `#planned` would decide, nothing awaited.
+   */
+  #servesModern(pool: ServerPool): boolean {
+    const client = this.#poolClient;
+    if (client.knownEra === undefined) return false;
+    const open = admitted(pool.upstreams);
+    for (const upstream of open) {
+      const era = client.knownEra(upstream);
+      if (era === undefined || era === "earlier") return false;
     }
+    return open.length > 0;
+  }
+
+  /** The hop as the upstreams' eras decide it, each asked (once: remembered) if not known. */
+  async #planned(pool: ServerPool, caller: Caller): Promise<Hop | NoHop> {
     const open = admitted(pool.upstreams);
     if (open.length === 0) return circuitOpen(soonestRetryMs(pool.upstreams));
     // PoolClient remembers eras: asking is a resolved promise per upstream, a request only when unknown

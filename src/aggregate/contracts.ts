@@ -124,6 +124,8 @@ export interface PoolClient {
   ): Promise<string>;
   /** The era `upstream` speaks, asked once (`server/discover`) and remembered until an exchange fails. */
   eraOf(pool: ServerPool, upstream: Upstream): Promise<UpstreamEra | undefined>;
+  /** The era `eraOf` has learnt of `upstream` and remembers now; undefined while unknown or being asked. */
+  knownEra?(upstream: Upstream): UpstreamEra | undefined;
 }
 
 /**
@@ -196,7 +198,8 @@ export interface NoHop {
 
 /** Plans hops: learns upstreams' eras, opens (and re-opens) the upstream sessions of earlier-era hops. */
 export interface HopPlanner {
-  hop(pool: ServerPool, caller: Caller): Promise<Hop | NoHop>;
+  /** The hop of `caller`'s call to `pool`'s server: at once when nothing need be asked or opened. */
+  hop(pool: ServerPool, caller: Caller): Hop | NoHop | Promise<Hop | NoHop>;
   /** The client's session ended: closes its upstream sessions on this replica (best effort). */
   ended(session: ClientSession): void;
 }

@@ -30,6 +30,7 @@ const closeBrace = 0x7d;
 const openBracket = 0x5b;
 const closeBracket = 0x5d;
 const comma = 0x2c;
+const backslash = 0x5c;
 
 /**
  * The values at `paths` in `bytes` (a JSON text that `JSON.parse` accepts), in text order; a key that
@@ -45,6 +46,25 @@ export function valuesAt(bytes: Buffer, paths: readonly JsonPath[]): ValueAt[] {
     // a text that ends early: what was found stands
   }
   return found;
+}
+
+/**
+ * Where `value` lies as the string value of the member named `key` (a plain ASCII name), found by a
+ * native search instead of a walk, when that is certain: the text holds no backslash (each string is
+ * then written as `JSON.stringify` writes it: no escape can hide a key or a value) and `"key"` and the
+ * quoted value each occur once in it. The caller knows from the parse that such a member exists.
+ * Undefined otherwise (walk instead): a key written twice is left to the walk, which finds both.
+ */
+export function soleMember(bytes: Buffer, key: string, value: string): ValueAt | undefined {
+  // an invalid byte decodes to U+FFFD: the value's own bytes are then not the ones searched for
+  if (value.includes("\uFFFD") || bytes.indexOf(backslash) !== -1) return undefined;
+  const keyText = `"${key}"`;
+  const keyAt = bytes.indexOf(keyText);
+  if (keyAt < 0 || bytes.indexOf(keyText, keyAt + 1) !== -1) return undefined;
+  const text = Buffer.from(JSON.stringify(value));
+  const start = bytes.indexOf(text);
+  if (start < 0 || bytes.indexOf(text, start + 1) !== -1) return undefined;
+  return { path: 0, start, end: start + text.length };
 }
 
 /** `bytes` with `splices` (non-overlapping) applied. */

@@ -82,6 +82,44 @@ export function readJsonRpcBody(body: Buffer): ReadBody {
   return { kind: "call", call, messages, batch: read.batch };
 }
 
+/**
+ * What `read` (a lone call) reads as once the one string the aggregate changes in its body (a name or
+ * URI, SPEC §7.2) is changed: `message` is the message as the changed body parses, its ids, progress
+ * tokens and era claim those of `read`. Spares a second `JSON.parse` of a body already read; the
+ * caller answers for the changed bytes holding nothing else new (no `_meta` added, no claim changed).
+ */
+export function withMessage(read: Extract<ReadBody, { kind: "call" }>, message: Message): ReadBody {
+  const name = message.params?.name;
+  const tool = message.method === "tools/call" && typeof name === "string" ? name : undefined;
+  const call = new ReadCall(read.call, tool, tool === undefined ? noTools : [tool]);
+  return { kind: "call", call, messages: [message], batch: false };
+}
+
+/** A call as read before, naming another tool. */
+class ReadCall implements JsonRpcCall {
+  readonly tool: string | undefined;
+  readonly tools: readonly string[];
+  readonly #read: JsonRpcCall;
+
+  constructor(read: JsonRpcCall, tool: string | undefined, tools: readonly string[]) {
+    this.#read = read;
+    this.tool = tool;
+    this.tools = tools;
+  }
+
+  get ids(): readonly string[] {
+    return this.#read.ids;
+  }
+
+  get progressTokens(): ReadonlySet<string> {
+    return this.#read.progressTokens;
+  }
+
+  get modern(): boolean {
+    return this.#read.modern === true;
+  }
+}
+
 /** A call read from a body: its ids' texts are read out of the body when first asked for. */
 class BodyCall implements JsonRpcCall {
   readonly progressTokens: ReadonlySet<string>;

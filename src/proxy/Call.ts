@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { Acquisition } from "../breaker/Acquisition.ts";
 import type { BodyFilter } from "../exchange/BodyFilter.ts";
+import type { ReadBody } from "../jsonrpc/jsonRpcCall.ts";
 import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
 import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import type { Admit } from "./UpstreamBalancer.ts";
@@ -41,5 +42,9 @@ export interface Call {
 
 /** Reads requests into calls. */
 export interface CallReader {
-  read(request: UpstreamRequest, headers: IncomingHttpHeaders): Call;
+  /**
+   * `read`: the request's POST body as already read (the aggregate's, which parsed the body it
+   * changed); absent, the body is read here.
+   */
+  read(request: UpstreamRequest, headers: IncomingHttpHeaders, read?: ReadBody): Call;
 }

@@ -57,6 +57,25 @@ describe("PoolRequests.eraOf", () => {
     assert.equal(await client.eraOf(pool, upstreams[0] as Upstream), "earlier");
   });
 
+  it("tells an era it has learnt without waiting: none while asking, the era once answered, none once an exchange fails", async () => {
+    const server = await sdk2("known");
+    const { pool, client, upstreams } = poolRig([server.url]);
+    const upstream = upstreams[0] as Upstream;
+    assert.equal(client.knownEra(upstream), undefined, "never asked");
+    const asking = client.eraOf(pool, upstream);
+    assert.equal(client.knownEra(upstream), undefined, "being asked");
+    assert.equal(await asking, "modern");
+    assert.equal(client.knownEra(upstream), "modern");
+    await server.close();
+    const failed = await client.request(pool, toolsList, {
+      bound: upstream,
+      headers: modernHeaders("tools/list"),
+      timeoutMs: 5_000,
+    });
+    assert.equal(failed.kind, "failed");
+    assert.equal(client.knownEra(upstream), undefined, "forgotten with the failure");
+  });
+
   it("forgets an upstream's era when an exchange with it fails", async () => {
     const server = await sdk2("forgetful");
     const { pool, client, upstreams } = poolRig([server.url]);

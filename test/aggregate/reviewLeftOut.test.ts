@@ -35,8 +35,8 @@ describe("a hostile server's left-out names (review of SPEC §7.2)", () => {
     assert.ok(text.length < 64 * 1024, `one tools/list answer of one good tool is ${text.length} bytes`);
     const told = (JSON.parse(text) as { _meta: Record<string, Record<string, Record<string, unknown>>> })
       ._meta["breakwater/servers"]?.["evil"];
-    assert.equal((told?.["left_out"] as string[]).length, 100);
-    assert.equal((told?.["left_out"] as string[])[0]?.length, 128);
+    assert.equal(((told?.["left_out"] ?? []) as string[]).length, 100);
+    assert.equal(((told?.["left_out"] ?? []) as string[])[0]?.length, 128);
     assert.equal(told?.["left_out_count"], 10_000);
   });
 });

@@ -5,6 +5,7 @@ import { AnswerRewrite, chainFilters } from "../../src/aggregate/AnswerRewrite.t
 import type { AnswerContext } from "../../src/aggregate/answerMessages.ts";
 import { bareBody, headerValue, hopHeaders } from "../../src/aggregate/CallRewrite.ts";
 import type { ListKind } from "../../src/aggregate/contracts.ts";
+import { soleMember } from "../../src/aggregate/jsonPaths.ts";
 import { parseServerRequestId, serverRequestId } from "../../src/aggregate/serverRequestIds.ts";
 import type { BodyFilter } from "../../src/exchange/BodyFilter.ts";
 import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
@@ -25,6 +26,45 @@ describe("a call's body on its way to its server (SPEC §7.2)", () => {
     const out = JSON.parse(bareBody(body, "prompts/get", "b", undefined)?.toString() as string);
     assert.equal(out.params.name, "b");
     assert.doesNotMatch(bareBody(body, "prompts/get", "b", undefined)?.toString() as string, /a__b/);
+  });
+
+  it("finds a lone name by a search, and leaves to the walk any body where a search could be fooled", () => {
+    const call = (params: string) =>
+      Buffer.from(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{${params}}}`);
+    const plain = call('"name":"s__t","arguments":{"text":"a/b"}');
+    assert.deepEqual(soleMember(plain, "name", "s__t"), {
+      path: 0,
+      start: plain.indexOf('"s__t"'),
+      end: plain.indexOf('"s__t"') + 6,
+    });
+    // an invalid byte in the name, read as U+FFFD: the name's text as read occurs only in the arguments
+    const invalidByte = Buffer.concat([
+      Buffer.from('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"s__t'),
+      Buffer.from([0xff]),
+      Buffer.from('","arguments":{"k":"s__t\uFFFD"}}}'),
+    ]);
+    const fooling = [
+      call('"name":"x","name":"s__t"'), // a key twice: both are changed, by the walk
+      call('"n\\u0061me":"s__t","name":"s__t"'), // an escape could hide a key
+      call('"name":"s\\u005f_t","arguments":{"k":"s__t"}'), // or the value
+      call('"name":"s__t","arguments":{"name":1}'), // the key elsewhere
+      call('"name":"s__t","arguments":{"k":"s__t"}'), // the value elsewhere
+      invalidByte,
+    ];
+    for (const body of fooling) {
+      const value = JSON.parse(new TextDecoder().decode(body)).params.name as string;
+      assert.equal(soleMember(body, "name", value), undefined, body.toString());
+    }
+    // either way the body sent is the one the walk makes
+    for (const body of [plain, ...fooling]) {
+      const value = JSON.parse(new TextDecoder().decode(body)).params.name as string;
+      const walked = bareBody(body, "tools/call", "t", undefined);
+      assert.deepEqual(
+        bareBody(body, "tools/call", "t", undefined, undefined, value),
+        walked,
+        body.toString(),
+      );
+    }
   });
 
   it("splices a completion's ref name or uri", () => {
@@ -95,7 +135,7 @@ describe("a call's headers on their way to its server", () => {
       dropHeaders: ["x-drop"],
       metaEnvelope: undefined,
     };
-    const { rawHeaders, headers } = hopHeaders(raw, "tools/call", "t", hop);
+    const { rawHeaders, headers } = hopHeaders(client(raw), "tools/call", "t", hop);
     assert.deepEqual(rawHeaders, ["Host", "h", "MCP-Protocol-Version", "2025-11-25", "Mcp-Name", "t"]);
     assert.deepEqual(headers, {
       host: "h",
@@ -104,17 +144,40 @@ describe("a call's headers on their way to its server", () => {
     } as IncomingHttpHeaders);
   });
 
-  it("adds Mcp-Method and Mcp-Name for a modern hop though the client sent neither, and no Mcp-Name for a method without one", () => {
-    const hop = { setHeaders: {}, dropHeaders: [], metaEnvelope: {} };
-    assert.deepEqual(hopHeaders(["Host", "h", "mcp-method", "x"], "prompts/get", "p", hop).rawHeaders, [
+  it("gives the pool the client's headers as node parsed them (a header sent twice one joined value, as a plain route reads it), changed alike", () => {
+    const rawHeaders = [
       "Host",
       "h",
-      "Mcp-Method",
-      "prompts/get",
+      "Content-Encoding",
+      "identity",
+      "content-encoding",
+      "identity",
       "Mcp-Name",
-      "p",
-    ]);
-    assert.deepEqual(hopHeaders(["Host", "h"], "completion/complete", "p", hop).rawHeaders, [
+      "s__t",
+    ];
+    const parsed: IncomingHttpHeaders = {
+      host: "h",
+      "content-encoding": "identity, identity",
+      "mcp-name": "s__t",
+    };
+    const hop = { setHeaders: { "Mcp-Session-Id": "up-1" }, dropHeaders: [], metaEnvelope: undefined };
+    const { headers } = hopHeaders({ rawHeaders, headers: parsed }, "tools/call", "t", hop);
+    assert.deepEqual(headers, {
+      host: "h",
+      "content-encoding": "identity, identity",
+      "mcp-session-id": "up-1",
+      "mcp-name": "t",
+    } as IncomingHttpHeaders);
+    assert.equal(parsed["mcp-name"], "s__t", "the client's own headers are left alone");
+  });
+
+  it("adds Mcp-Method and Mcp-Name for a modern hop though the client sent neither, and no Mcp-Name for a method without one", () => {
+    const hop = { setHeaders: {}, dropHeaders: [], metaEnvelope: {} };
+    assert.deepEqual(
+      hopHeaders(client(["Host", "h", "mcp-method", "x"]), "prompts/get", "p", hop).rawHeaders,
+      ["Host", "h", "Mcp-Method", "prompts/get", "Mcp-Name", "p"],
+    );
+    assert.deepEqual(hopHeaders(client(["Host", "h"]), "completion/complete", "p", hop).rawHeaders, [
       "Host",
       "h",
       "Mcp-Method",
@@ -131,6 +194,14 @@ describe("a call's headers on their way to its server", () => {
 });
 
 /** A rewrite's context over server "s", recording what the lists and the refusals are told. */
+/** A client's request headers as node gives them: raw, and parsed (lowercase names, one value each here). */
+function client(rawHeaders: readonly string[]) {
+  const headers: IncomingHttpHeaders = {};
+  for (let i = 0; i < rawHeaders.length; i += 2)
+    headers[(rawHeaders[i] as string).toLowerCase()] = rawHeaders[i + 1] as string;
+  return { rawHeaders, headers };
+}
+
 function context(overrides: Partial<AnswerContext> = {}) {
   const said: [string, ListKind][] = [];
   const refused: string[] = [];
