@@ -135,14 +135,7 @@ export class CallRouter {
         ? this.#inFlight.get(inFlightKey(caller.session.id, JSON.stringify(requestId)) ?? "")
         : undefined;
     const pool = known === undefined ? undefined : this.#o.pools.get(known);
-    const hop = pool === undefined ? undefined : await this.#o.hops.hop(pool, caller);
-    if (pool === undefined || hop === undefined || isNoHop(hop)) {
-      res.writeHead(202, { "content-length": "0" }).end();
-      return;
-    }
-    const { rawHeaders, headers } = hopHeaders(req, "", "", hop);
-    const request = { ...upstreamRequest(req, remainder, body, undefined, protoOf(req)), rawHeaders };
-    await send(pool, req, res, request, pool.calls.read(request, headers), hop.bound, withoutUpstreamSession);
+    await this.#relay(req, res, remainder, pool === undefined ? undefined : body, pool, caller, send);
   }
 
   /**
@@ -161,15 +154,34 @@ export class CallRouter {
     const id = (message as { id?: unknown }).id;
     const parsed = typeof id === "string" ? parseServerRequestId(id) : undefined;
     const pool = parsed === undefined ? undefined : this.#o.pools.get(parsed.server);
-    const hop = parsed === undefined || pool === undefined ? undefined : await this.#o.hops.hop(pool, caller);
     const at = valuesAt(body, [["id"]]).at(-1);
-    if (parsed === undefined || pool === undefined || hop === undefined || isNoHop(hop) || at === undefined) {
+    const answer =
+      parsed === undefined || at === undefined
+        ? undefined
+        : applySplices(body, [{ start: at.start, end: at.end, text: parsed.idText }]);
+    await this.#relay(req, res, remainder, answer, pool, caller, send);
+  }
+
+  /**
+   * Sends an earlier-era client's message that is no call (a cancellation, an answer) to `pool`'s
+   * server in the client's session with it; without a server, a body or a hop it is dropped (202).
+   */
+  async #relay(
+    req: IncomingMessage,
+    res: ServerResponse,
+    remainder: string,
+    body: Buffer | undefined,
+    pool: ServerPool | undefined,
+    caller: Caller,
+    send: PoolSend,
+  ): Promise<void> {
+    const hop = pool === undefined || body === undefined ? undefined : await this.#o.hops.hop(pool, caller);
+    if (pool === undefined || body === undefined || hop === undefined || isNoHop(hop)) {
       res.writeHead(202, { "content-length": "0" }).end();
       return;
     }
-    const answer = applySplices(body, [{ start: at.start, end: at.end, text: parsed.idText }]);
     const { rawHeaders, headers } = hopHeaders(req, "", "", hop);
-    const request = { ...upstreamRequest(req, remainder, answer, undefined, protoOf(req)), rawHeaders };
+    const request = { ...upstreamRequest(req, remainder, body, undefined, protoOf(req)), rawHeaders };
     await send(pool, req, res, request, pool.calls.read(request, headers), hop.bound, withoutUpstreamSession);
   }
 
