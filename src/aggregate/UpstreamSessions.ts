@@ -5,6 +5,12 @@ import type { ServerPool } from "../proxy/ServerPool.ts";
 import { systemTimers, type Timers } from "../time/Timers.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
 import type { Caller, ClientSession, Hop, HopPlanner, NoHop, PoolClient, UpstreamEra } from "./contracts.ts";
+import {
+  circuitOpen,
+  openUpstreamSession,
+  sessionFailed,
+  upstreamSessionHeaders,
+} from "./openUpstreamSession.ts";
 import { SessionTable, type UpstreamSession } from "./SessionTable.ts";
 import { breakwaterInfo, envelopeHop, passThrough, sessionHeaders } from "./sessionlessHops.ts";
 import { admitted, chooseUpstream, soonestRetryMs } from "./upstreamChoice.ts";
@@ -246,7 +252,7 @@ export class UpstreamSessions implements HopPlanner {
     return opening;
   }
 
-  /** `initialize` on an admitted upstream of the pool, then `notifications/initialized` (MCP lifecycle). */
+  /** A session on an admitted upstream of the pool, kept unless the planner or its client ended meanwhile. */
   async #open(
     key: string,
     client: string | undefined,
@@ -256,45 +262,16 @@ export class UpstreamSessions implements HopPlanner {
   ): Promise<UpstreamSession | NoHop> {
     const choice = chooseUpstream(pool, eligible);
     if (!("upstream" in choice)) return circuitOpen(choice.retryAfterMs);
-    const message = { jsonrpc: "2.0", id: `bw-initialize-${++this.#requests}`, method: "initialize", params };
-    const options = { bound: choice.upstream, timeoutMs: this.#openTimeoutMs };
-    const answer = await this.#poolClient.request(pool, message, options);
-    if (answer.kind === "refused") return circuitOpen(answer.retryAfterMs);
-    const result = answer.kind === "answer" ? answer.message["result"] : undefined;
-    if (answer.kind !== "answer" || typeof result !== "object" || result === null) {
-      const why = answer.kind === "failed" ? answer.reason : JSON.stringify(answer.message["error"] ?? null);
-      this.#logger.warn(
-        { server: pool.name, upstream: answer.upstream.name, why },
-        "aggregate: upstream session not opened",
-      );
-      return sessionFailed;
-    }
-    const sessionId = answer.headers["mcp-session-id"];
-    const version = (result as { protocolVersion?: unknown }).protocolVersion;
-    if (sessionId !== undefined && !isSessionId(sessionId)) {
-      // it goes into every call's headers and is held for the session's life: refused, not cut
-      this.#logger.warn(
-        { server: pool.name, upstream: answer.upstream.name },
-        "aggregate: unusable session id",
-      );
-      return sessionFailed;
-    }
-    const session: UpstreamSession = {
+    const opening = { poolClient: this.#poolClient, logger: this.#logger, timeoutMs: this.#openTimeoutMs };
+    const id = `bw-initialize-${++this.#requests}`;
+    const session = await openUpstreamSession(opening, id, {
       key,
       client,
-      upstream: answer.upstream,
-      sessionId,
-      version: isVersion(version) ? version : String(params["protocolVersion"]),
-      lastUsed: 0,
-    };
-    // not awaited for a verdict: the session exists, and a call on it shows whether it works
-    await this.#poolClient
-      .request(
-        pool,
-        { jsonrpc: "2.0", method: "notifications/initialized" },
-        { bound: session.upstream, headers: headersOf(session), timeoutMs: this.#openTimeoutMs },
-      )
-      .catch(() => undefined);
+      pool,
+      upstream: choice.upstream,
+      params,
+    });
+    if ("refused" in session) return session;
     if (this.#closed || (client !== undefined && this.#ended.has(client))) {
       this.#close(session); // the planner closed, or its client ended its session, while it opened
       return sessionFailed;
@@ -307,7 +284,7 @@ export class UpstreamSessions implements HopPlanner {
   #close(session: UpstreamSession): void {
     if (this.#closeSession === undefined || session.sessionId === undefined) return;
     try {
-      this.#closeSession(session.upstream, headersOf(session));
+      this.#closeSession(session.upstream, upstreamSessionHeaders(session));
     } catch (error) {
       this.#logger.debug(
         { upstream: session.upstream.name, error },
@@ -319,30 +296,6 @@ export class UpstreamSessions implements HopPlanner {
 
 /** How many ended client sessions are remembered (a later end forgets the oldest). */
 const endedRemembered = 4_096;
-const sessionFailed: NoHop = { refused: true, reason: "session_failed" };
-
-function circuitOpen(retryAfterMs: number | undefined): NoHop {
-  return { refused: true, reason: "circuit_open", retryAfterMs };
-}
-
-function headersOf(session: UpstreamSession): Record<string, string> {
-  const headers: Record<string, string> = { "MCP-Protocol-Version": session.version };
-  if (session.sessionId !== undefined) headers["Mcp-Session-Id"] = session.sessionId;
-  return headers;
-}
-
-/**
- * Whether an upstream's `Mcp-Session-Id` can be sent on and held: visible ASCII (MCP transports, session
- * management: 0x21–0x7E) and at most 1,024 characters (a table of them stays small).
- */
-function isSessionId(value: string | string[]): value is string {
-  return typeof value === "string" && value.length <= 1_024 && /^[\x21-\x7e]+$/.test(value);
-}
-
-/** A protocol version as MCP spells them (a date): anything else is not sent on as a header. */
-function isVersion(value: unknown): value is string {
-  return typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value);
-}
 
 /** The era of `upstream`, one of `open` (whose eras are `eras`); "none" for an upstream not open. */
 function eraIn(
