@@ -4,24 +4,17 @@ import { describe, it } from "node:test";
 import type { CircuitBreaker } from "../../src/index.ts";
 import type { Upstream } from "../../src/upstreams/Upstream.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
-import { startSdk2Server } from "../support/sdk2.ts";
 import { until } from "../support/until.ts";
-import { echo, hang, refusedPort, startUpstream, status } from "../support/upstream.ts";
-import { modernHeaders, modernRequest, modernStdioRig, opened, poolRig } from "./poolClientRig.ts";
-
-async function sdk2(name: string) {
-  const server = await startSdk2Server(name);
-  opened.push(() => server.close());
-  return server;
-}
-
-async function upstream(handler: Parameters<typeof startUpstream>[0]) {
-  const server = await startUpstream(handler);
-  opened.push(() => server.close());
-  return server;
-}
-
-const toolsList = modernRequest("list:1", "tools/list");
+import { echo, hang, refusedPort, status } from "../support/upstream.ts";
+import {
+  modernHeaders,
+  modernRequest,
+  modernStdioRig,
+  poolRig,
+  sdk2,
+  toolsList,
+  upstream,
+} from "./poolClientRig.ts";
 
 /** An upstream at its max_in_flight: it takes nothing. */
 function fullUpstream(name: string, circuit: CircuitBreaker): Upstream {

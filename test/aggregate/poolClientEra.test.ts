@@ -2,23 +2,15 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Upstream } from "../../src/upstreams/Upstream.ts";
 import { expressSdk1Server } from "../servers/filterRig.ts";
-import { startSdk2Server } from "../support/sdk2.ts";
-import { startUpstream } from "../support/upstream.ts";
-import { modernHeaders, modernRequest, modernStdioRig, opened, poolRig } from "./poolClientRig.ts";
-
-async function sdk2(name: string) {
-  const server = await startSdk2Server(name);
-  opened.push(() => server.close());
-  return server;
-}
-
-async function upstream(handler: Parameters<typeof startUpstream>[0]) {
-  const server = await startUpstream(handler);
-  opened.push(() => server.close());
-  return server;
-}
-
-const toolsList = modernRequest("list:1", "tools/list");
+import {
+  modernHeaders,
+  modernStdioRig,
+  opened,
+  poolRig,
+  sdk2,
+  toolsList,
+  upstream,
+} from "./poolClientRig.ts";
 
 describe("PoolRequests.eraOf", () => {
   it("finds an SDK 2.x server modern (it lists 2026-07-28 only), asking server/discover once for concurrent askers", async () => {

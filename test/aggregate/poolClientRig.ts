@@ -19,6 +19,8 @@ import type { Upstream } from "../../src/upstreams/Upstream.ts";
 import { barePool } from "../support/bareProxy.ts";
 import { ManualTimers } from "../support/ManualTimers.ts";
 import { mcpReading } from "../support/mcpReading.ts";
+import { startSdk2Server } from "../support/sdk2.ts";
+import { startUpstream } from "../support/upstream.ts";
 
 export const opened: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -135,3 +137,19 @@ export function modernRequest(id: string | number, method: string, params: Recor
 export function modernHeaders(method: string): Record<string, string> {
   return { "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method };
 }
+
+/** An SDK 2.x server for these tests, closed after the file. */
+export async function sdk2(name: string) {
+  const server = await startSdk2Server(name);
+  opened.push(() => server.close());
+  return server;
+}
+
+/** A test upstream answering with `handler`, closed after the file. */
+export async function upstream(handler: Parameters<typeof startUpstream>[0]) {
+  const server = await startUpstream(handler);
+  opened.push(() => server.close());
+  return server;
+}
+
+export const toolsList = modernRequest("list:1", "tools/list");
