@@ -97,6 +97,11 @@ export interface Config {
   readonly sessionKeys: readonly Buffer[];
   /** Circuits shared with the other replicas through Redis (SPEC §6.2); undefined: local circuits only. */
   readonly fleet: FleetConfig | undefined;
+  /**
+   * Traces and MCP metrics over OTLP (SPEC §9), from `[telemetry]` and the standard `OTEL_*` variables;
+   * undefined: no endpoint anywhere, telemetry off (no telemetry code is even loaded).
+   */
+  readonly telemetry?: TelemetryConfig | undefined;
 }
 
 /** A server's `tools` filter as written: globs over its own tool names (SPEC §7.1). */
@@ -136,6 +141,20 @@ export interface AggregateConfig {
   readonly graceMs: number;
   /** How long a list waits for a server before answering without its fresh list. */
   readonly listTimeoutMs: number;
+}
+
+/** Where traces and metrics go and what is sampled (SPEC §9); each key resolved from file, then `OTEL_*`. */
+export interface TelemetryConfig {
+  /**
+   * The OTLP/HTTP base URL (`/v1/traces` and `/v1/metrics` are appended): `telemetry.otlp_endpoint`, else
+   * `OTEL_EXPORTER_OTLP_ENDPOINT`. The signal-specific variables (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`…),
+   * headers and timeouts are read by the exporters themselves.
+   */
+  readonly otlpEndpoint: string;
+  /** `service.name` of what is exported: `telemetry.service_name`, else `OTEL_SERVICE_NAME`, else "breakwater". */
+  readonly serviceName: string;
+  /** Root requests sampled, 0–1 (a sampled parent is always followed): `telemetry.sample_ratio`, default 1. */
+  readonly sampleRatio: number;
 }
 
 export interface FleetConfig {

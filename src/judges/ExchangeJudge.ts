@@ -46,4 +46,10 @@ export interface ExchangeJudge {
    * the cause. Asked only after a failure.
    */
   failureCause?(): string | undefined;
+  /**
+   * A JSON-RPC call's judge only: what its answer said went wrong, whatever the outcome — the first
+   * error's code as text (`-32602`), or `tool_error` for a tool result with `isError: true`; undefined
+   * when it said nothing wrong (or has not been read). For traces (SPEC §9 `error.type`).
+   */
+  answerError?(): string | undefined;
 }

@@ -17,6 +17,7 @@ import { Forwarder, type Incoming } from "./Forwarder.ts";
 import { IdleSweeper } from "./IdleSweeper.ts";
 import { sendClientError, sendForbidden, sendSessionUnknown, sendUpstreamFailure } from "./proxyAnswers.ts";
 import { readBodyOrAnswer, unacceptableBody } from "./RequestBody.ts";
+import type { RequestTracing } from "./RequestTracing.ts";
 import type { RouteMatch, RouteTable } from "./RouteTable.ts";
 import type { ServerPool } from "./ServerPool.ts";
 import { type Admit, circuitAdmits, overloaded } from "./UpstreamBalancer.ts";
@@ -50,6 +51,8 @@ export interface ProxyServerOptions {
   readonly clientKeepAliveTimeoutMs?: number;
   /** The clock and timers of deadlines and draining; default the system's (tests step their own). */
   readonly timers?: Timers;
+  /** Traces of the requests (SPEC §9); undefined while telemetry is off, which then costs nothing. */
+  readonly tracing?: RequestTracing | undefined;
 }
 
 const sessionHeader = "mcp-session-id";

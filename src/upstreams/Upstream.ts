@@ -37,9 +37,16 @@ export interface Upstream {
   readonly processes?: number;
   /** Its processes' live, busy and limit, for one that runs them (`/health`); else undefined. */
   readonly processSlots?: ProcessSlots;
+  /** Where its requests go, as traces name it (SPEC §9); undefined for one that does not say (test fakes). */
+  readonly peer?: UpstreamPeer;
   /** Drops the connections (or processes) of this upstream; requests still in flight fail. */
   close(): Promise<void>;
 }
+
+/** Where an upstream's requests go: a host and port over TCP, or a process's pipes (stdio). */
+export type UpstreamPeer =
+  | { readonly transport: "tcp"; readonly address: string; readonly port: number }
+  | { readonly transport: "pipe" };
 
 /** The processes of an upstream that runs them (a stdio upstream), as `/health` shows them. */
 export interface ProcessSlots {
