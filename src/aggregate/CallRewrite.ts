@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { PROTOCOL_VERSION_META_KEY } from "@modelcontextprotocol/core/internal";
-import type { Hop } from "./contracts.ts";
 import {
   applySplices,
   isEmptyObject,
@@ -9,7 +8,8 @@ import {
   soleMember,
   stringAt,
   valuesAt,
-} from "./jsonPaths.ts";
+} from "../jsonrpc/jsonPaths.ts";
+import type { Hop } from "./contracts.ts";
 
 /**
  * A client's call on its way from the aggregate to one server (SPEC §7.2): the prefix off the name or

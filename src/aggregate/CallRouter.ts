@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
+import { applySplices, valuesAt } from "../jsonrpc/jsonPaths.ts";
 import { errorAnswer } from "../jsonrpc/jsonRpcAnswer.ts";
 import { type Message, type ReadBody, withMessage } from "../jsonrpc/jsonRpcCall.ts";
 import { idValueKey } from "../jsonrpc/jsonRpcId.ts";
@@ -21,7 +22,6 @@ import {
 import type { AnswerContext } from "./answerMessages.ts";
 import { bareBody, hopHeaders, namePaths } from "./CallRewrite.ts";
 import type { AggregateLists, Caller, Hop, HopPlanner, NoHop, PoolClient } from "./contracts.ts";
-import { applySplices, valuesAt } from "./jsonPaths.ts";
 import { parseServerRequestId } from "./serverRequestIds.ts";
 
 export interface CallRouterOptions {

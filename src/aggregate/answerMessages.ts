@@ -1,6 +1,13 @@
+import {
+  applySplices,
+  isEmptyObject,
+  type JsonPath,
+  type Splice,
+  stringAt,
+  valuesAt,
+} from "../jsonrpc/jsonPaths.ts";
 import { decodeUtf8 } from "../jsonrpc/jsonRpc.ts";
 import type { AggregateLists, ListKind } from "./contracts.ts";
-import { applySplices, isEmptyObject, type JsonPath, type Splice, stringAt, valuesAt } from "./jsonPaths.ts";
 import { serverRequestId } from "./serverRequestIds.ts";
 
 /** What the rewriting of one server's messages needs to know of the call they answer. */

@@ -5,9 +5,9 @@ import { AnswerRewrite, chainFilters } from "../../src/aggregate/AnswerRewrite.t
 import type { AnswerContext } from "../../src/aggregate/answerMessages.ts";
 import { bareBody, headerValue, hopHeaders } from "../../src/aggregate/CallRewrite.ts";
 import type { ListKind } from "../../src/aggregate/contracts.ts";
-import { soleMember } from "../../src/aggregate/jsonPaths.ts";
 import { parseServerRequestId, serverRequestId } from "../../src/aggregate/serverRequestIds.ts";
 import type { BodyFilter } from "../../src/exchange/BodyFilter.ts";
+import { soleMember } from "../../src/jsonrpc/jsonPaths.ts";
 import { BodyBudget } from "../../src/proxy/BodyBudget.ts";
 
 describe("a call's body on its way to its server (SPEC §7.2)", () => {

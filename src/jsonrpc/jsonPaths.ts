@@ -1,4 +1,4 @@
-import { closingQuote } from "../jsonrpc/jsonSkipping.ts";
+import { closingQuote } from "./jsonSkipping.ts";
 
 /**
  * Finding the bytes of a few values inside a JSON text without parsing the rest: what lets the
