@@ -17,6 +17,7 @@ import type {
   TransportFailure,
   UpstreamRequest,
 } from "../upstreams/Upstream.ts";
+import type { AttemptTrace } from "./AttemptTrace.ts";
 import { answerTimeoutEvents } from "./answerTimeoutEvents.ts";
 import type { BodyFilter } from "./BodyFilter.ts";
 import { type AnswerLimits, ExchangeDeadline } from "./ExchangeDeadline.ts";
@@ -76,6 +77,8 @@ export interface ExchangeOptions {
   readonly sessionHeld?: boolean | undefined;
   /** Whether the proxy is shutting down: responses then close their connection. */
   readonly draining: () => boolean;
+  /** The attempt's client span (SPEC §9), told its outcome; undefined while telemetry is off. */
+  readonly trace?: AttemptTrace | undefined;
   readonly resolve: (result: ExchangeResult) => void;
 }
 
@@ -269,6 +272,7 @@ export class UpstreamExchange implements ResponseSink {
   #settle(outcome: ExchangeOutcome, problem?: string, cause?: FailureCause): void {
     this.#deadline.stop();
     this.#o.settlement.settle(outcome, problem, cause);
+    this.#o.trace?.settled(outcome, cause, this.#o.judge.answerError?.());
   }
 
   /** Makes the held document's URLs public; it then leaves with its new length, in one write. */

@@ -26,6 +26,8 @@ const toolErred: SplitOutcome = {
   toolFailure: { consecutive: false },
 };
 
+/** What a tool result with `isError: true` says went wrong, as traces name it (SPEC §9 `error.type`). */
+const toolErrorType = "tool_error";
 const progressMethod = "notifications/progress";
 /** What a `subscriptions/listen` stream sends first, naming the listen request (MCP 2026-07-28). */
 const acknowledgedMethod = "notifications/subscriptions/acknowledged";
@@ -44,6 +46,8 @@ interface Findings {
   resumable: boolean;
   /** Why the first failing answer (a failure or a tool's failure) failed; set only on one. */
   cause: FailureCause | undefined;
+  /** The code of the first error answer, failing or not (for traces). */
+  errorCode: number | undefined;
 }
 
 const nothingFound = (): Findings => ({
@@ -54,6 +58,7 @@ const nothingFound = (): Findings => ({
   progressed: false,
   resumable: false,
   cause: undefined,
+  errorCode: undefined,
 });
 
 /**
@@ -160,6 +165,12 @@ export class JsonRpcJudge implements ExchangeJudge {
     return found.cause ?? (found.toolErred ? isErrorCause : undefined);
   }
 
+  answerError(): string | undefined {
+    const found = this.#found;
+    if (found.errorCode !== undefined) return String(found.errorCode);
+    return found.toolErred ? toolErrorType : undefined;
+  }
+
   unanswered(): readonly string[] {
     return this.#waiting === undefined ? this.#call.ids : [...this.#waiting.values()];
   }
@@ -213,6 +224,7 @@ export class JsonRpcJudge implements ExchangeJudge {
     found.progressed ||= seen.progressed;
     found.resumable ||= seen.resumable;
     found.cause ??= seen.cause;
+    found.errorCode ??= seen.errorCode;
     const waiting = this.#waiting as Map<string, string>;
     for (const key of answered) waiting.delete(key);
     if (answered.length > 0 && waiting.size === 0) this.#verdict = this.#outcome(found);
@@ -221,6 +233,7 @@ export class JsonRpcJudge implements ExchangeJudge {
   #count(answer: ScannedMessage, found: Findings): void {
     if (!isResponse(answer)) return;
     this.#anyAnswer = true;
+    found.errorCode ??= answer.errorCode;
     // a stdio server's process that died under the call (SPEC §5): the server failed, not the tool —
     // unless Breakwater stopped it itself (a DELETE, idle expiry, shutdown: SPEC §8.3), which is nobody's failure
     if (answer.errorReason === "upstream_exited") {

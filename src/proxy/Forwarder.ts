@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Permit, Rejection } from "../breaker/Acquisition.ts";
+import type { AttemptTrace } from "../exchange/AttemptTrace.ts";
 import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
 import { Settlement } from "../exchange/Settlement.ts";
 import { type ExchangeResult, UpstreamExchange } from "../exchange/UpstreamExchange.ts";
@@ -10,6 +11,7 @@ import type { Call } from "./Call.ts";
 import { failureAnswer } from "./failureAnswer.ts";
 import type { ProxyServerOptions } from "./ProxyServer.ts";
 import { sendClientError, sendUpstreamFailure } from "./proxyAnswers.ts";
+import type { RequestTrace } from "./RequestTracing.ts";
 import type { ServerPool } from "./ServerPool.ts";
 import type { Admit } from "./UpstreamBalancer.ts";
 
@@ -39,6 +41,8 @@ export interface Incoming {
   readonly bound: Upstream | undefined;
   /** The attempt in progress, which a client that goes away aborts. */
   current: UpstreamExchange | undefined;
+  /** The request's trace (SPEC §9); undefined while telemetry is off, or for a request not traced. */
+  readonly trace: RequestTrace | undefined;
 }
 
 /** What the forwarder reads afresh for each request: the running configuration (a reload swaps it). */
@@ -167,6 +171,7 @@ export class Forwarder {
     const picked = incoming.pool.balancer.pick(bound, incoming.admit);
     if (picked.permit !== undefined) return picked;
     const { res } = incoming;
+    incoming.trace?.answeredForUpstream(picked.refusal);
     if (incoming.call.answerRefusal?.(res) !== true)
       sendUpstreamFailure(res, picked.refusal, jsonRpcShape(request.method, request.body));
     return "answered";
@@ -179,21 +184,25 @@ export class Forwarder {
         resolve({ kind: "client_gone" });
         return;
       }
+      const upstream = settlement.upstream;
+      const trace = incoming.trace?.attempt(upstream, incoming.request);
       const exchange = new UpstreamExchange({
         res: incoming.res,
         request: incoming.request,
         rewrite: incoming.rewrite,
         settlement,
-        judge: incoming.call.judge(settlement.upstream),
+        judge: incoming.call.judge(upstream),
         bodyFilter: incoming.call.bodyFilter?.(),
         sessionHeld: incoming.call.sessionLost !== undefined,
         timeLeftMs: this.#timeLeft(incoming, settlement),
         answerLimits: this.#context().options.answerLimits,
         draining: this.#context().draining,
-        resolve,
+        trace,
+        resolve: trace === undefined ? resolve : tracedResolve(trace, resolve),
       });
       incoming.current = exchange;
-      settlement.upstream.dispatch(incoming.request, exchange);
+      if (trace === undefined) upstream.dispatch(incoming.request, exchange);
+      else upstream.dispatch(trace.request, trace.bind(exchange));
     });
   }
 
@@ -212,7 +221,20 @@ export class Forwarder {
   /** Answers for an upstream that gave no response. */
   #answer(incoming: Incoming, settlement: Settlement, result: ExchangeResult): void {
     const answer = failureAnswer(result, settlement.upstream.name);
+    if (answer === undefined) return;
     const { res, request } = incoming;
-    if (answer !== undefined) sendUpstreamFailure(res, answer, jsonRpcShape(request.method, request.body));
+    incoming.trace?.answeredForUpstream(answer);
+    sendUpstreamFailure(res, answer, jsonRpcShape(request.method, request.body));
   }
+}
+
+/** `resolve`, telling `trace` first of an attempt that got no response. */
+function tracedResolve(
+  trace: AttemptTrace,
+  resolve: (result: ExchangeResult) => void,
+): (result: ExchangeResult) => void {
+  return (result) => {
+    if (result.kind === "failed") trace.failed(result.failure);
+    resolve(result);
+  };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { ListenerTls } from "../config/tlsFiles.ts";
-import type { EdgeGuard } from "../edge/EdgeGuard.ts";
+import type { EdgeGuard, EdgeRefusal } from "../edge/EdgeGuard.ts";
 import type { AnswerLimits } from "../exchange/ExchangeDeadline.ts";
 import type { ExchangeObserver } from "../exchange/Settlement.ts";
 import { type Discovery, discoveryDocument } from "../http/discovery.ts";
@@ -150,14 +150,31 @@ export class ProxyServer {
       // a reload while the body was read: the request goes where the table now in force sends it
       const now = this.#o.routes;
       if (now !== routes) routed = routeOf(now, target);
-      if (refused !== undefined) sendForbidden(res, refused, jsonRpcShape("POST", body));
-      else if (routed === undefined) sendClientError(res, 404, now.notFound);
-      else if (routed.server.kind === "endpoint")
-        await routed.server.serve(req, res, routed.remainder, body, this.#send);
-      else await this.#route(routed.server, req, res, routed.remainder, body, routed.discovery);
+      const tracing = this.#o.tracing;
+      if (tracing === undefined) await this.#dispatch(req, res, body, refused, routed, now);
+      else {
+        const found = routed;
+        await tracing.serve(req, res, body, () => this.#dispatch(req, res, body, refused, found, now));
+      }
     } finally {
       if (body !== undefined) budget.give(body.length);
     }
+  }
+
+  /** Sends a read request on to where it was routed, or answers why it goes nowhere. */
+  async #dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | undefined,
+    refused: EdgeRefusal | undefined,
+    routed: RouteMatch | undefined,
+    routes: RouteTable,
+  ): Promise<void> {
+    if (refused !== undefined) sendForbidden(res, refused, jsonRpcShape("POST", body));
+    else if (routed === undefined) sendClientError(res, 404, routes.notFound);
+    else if (routed.server.kind === "endpoint")
+      await routed.server.serve(req, res, routed.remainder, body, this.#send);
+    else await this.#route(routed.server, req, res, routed.remainder, body, routed.discovery);
   }
 
   /** Finds the session's upstream, if the request names one, and sends the request on to the server's pool. */
@@ -198,8 +215,11 @@ export class ProxyServer {
     const callAdmit = call.admit;
     const admit: Admit =
       callAdmit === undefined ? this.#admit : (upstream) => callAdmit(upstream, this.#admit);
+    const trace = this.#o.tracing?.current();
+    trace?.routed(pool.name);
     const picked = pool.balancer.pick(bound, admit);
     if (picked.permit === undefined) {
+      trace?.answeredForUpstream(picked.refusal);
       if (call.answerRefusal?.(res) !== true)
         sendUpstreamFailure(res, picked.refusal, jsonRpcShape(method, body));
       return Promise.resolve();
@@ -217,6 +237,7 @@ export class ProxyServer {
       attempts: 0,
       bound,
       current: undefined,
+      trace,
     };
     // a client gone before its response finished aborts the attempt in progress (a no-op once over)
     res.once("close", () => {

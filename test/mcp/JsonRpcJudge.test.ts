@@ -87,3 +87,43 @@ describe("JsonRpcJudge on an event stream (SPEC §3.1)", () => {
     assert.equal(judge.data(event('{"jsonrpc":"2.0","id":"b","result":{}}')), "success");
   });
 });
+
+describe("JsonRpcJudge's answer error, for traces (SPEC §9 error.type)", () => {
+  const json = { "content-type": "application/json" };
+  const read = (judge: JsonRpcJudge, headers: Record<string, string>, body: string) => {
+    judge.head(200, headers);
+    judge.data(Buffer.from(body));
+    judge.end();
+    return judge.answerError();
+  };
+
+  it("names the code of an error answer that is not a failure (the client's own fault), as text", () => {
+    const judge = new JsonRpcJudge(call(), rules);
+    assert.equal(
+      read(judge, json, '{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"x"}}'),
+      "-32602",
+    );
+  });
+
+  it("names the code of a failing error answer read from an event stream", () => {
+    const judge = new JsonRpcJudge(call(), rules);
+    const answer = event('{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"x"}}').toString();
+    assert.equal(read(judge, sse, answer), "-32603");
+  });
+
+  it("says tool_error for a tool's isError result, and nothing for a plain result", () => {
+    const erred = new JsonRpcJudge(call({ tool: "t" }), rules);
+    const body = '{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":true}}';
+    assert.equal(read(erred, json, body), "tool_error");
+    const fine = new JsonRpcJudge(call({ tool: "t" }), rules);
+    assert.equal(read(fine, json, '{"jsonrpc":"2.0","id":1,"result":{"content":[]}}'), undefined);
+  });
+
+  it("ignores an error in an event that never ended (the client never saw it)", () => {
+    const judge = new JsonRpcJudge(call(), rules);
+    judge.head(200, sse);
+    judge.data(Buffer.from('data: {"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"x"}}\n'));
+    judge.end();
+    assert.equal(judge.answerError(), undefined);
+  });
+});

@@ -13,6 +13,7 @@ import type {
   TransportControls,
   TransportFailure,
   Upstream,
+  UpstreamPeer,
   UpstreamRequest,
 } from "../Upstream.ts";
 import { ConnectionPools } from "./ConnectionPools.ts";
@@ -53,6 +54,7 @@ export class HttpUpstream implements Upstream {
   readonly circuit: CircuitBreaker;
   readonly maxInFlight: number;
   readonly servesSessionless = true;
+  readonly peer: UpstreamPeer;
   readonly #check: UpstreamConfig["healthCheck"];
   /** The upstream's URL (its base path included): where an `"mcp"` check is sent. */
   readonly #url: URL;
@@ -83,6 +85,9 @@ export class HttpUpstream implements Upstream {
     this.#check = config.healthCheck;
     this.#url = url;
     this.#basePath = url.pathname;
+    // an IPv6 literal without its brackets, as `server.address` names it
+    const address = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    this.peer = { transport: "tcp", address, port: originPort(url) };
     const connectTimeout = Math.min(requestTimeoutMs, 10_000);
     const tls = url.protocol === "https:" ? tlsOptions(config) : undefined;
     this.#pools = options.pools ?? new ConnectionPools();
@@ -290,4 +295,10 @@ function errorCode(error: Error): string {
     return own;
   const cause = (error as { cause?: { code?: unknown } }).cause?.code;
   return typeof cause === "string" ? cause : typeof own === "string" ? own : "";
+}
+
+/** The port a URL reaches: its own, or its scheme's default (which `URL` leaves out). */
+function originPort(url: URL): number {
+  if (url.port !== "") return Number(url.port);
+  return url.protocol === "https:" ? 443 : 80;
 }

@@ -8,6 +8,7 @@ import {
   type TransportFailure,
   transportFailure,
   type Upstream,
+  type UpstreamPeer,
   type UpstreamRequest,
 } from "../Upstream.ts";
 import { type ChildFault, ChildProcessTransport } from "./ChildProcessTransport.ts";
@@ -73,11 +74,15 @@ const sessionHeader = "mcp-session-id";
  * recently used session with no call in flight and no open stream is ended to make room for a new
  * one; only when every process is busy is the answer 503 `overloaded` (logged at most once a minute).
  */
+const pipePeer: UpstreamPeer = { transport: "pipe" };
+
 export class StdioUpstream implements Upstream {
   readonly name: string;
   readonly circuit: CircuitBreaker;
   /** Requests are not limited: processes are (`max_processes`). */
   readonly maxInFlight = 0;
+  /** Requests reach its processes over their stdin and stdout. */
+  readonly peer = pipePeer;
   readonly #o: StdioUpstreamOptions;
   readonly #table: ProcessTable<StdioSession>;
   readonly #refusals: RefusalLog;
