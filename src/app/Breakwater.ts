@@ -19,11 +19,15 @@ import { ReloadRefused } from "../reload/ReloadRefused.ts";
 import { planServers } from "../reload/serverPlan.ts";
 import { planUpstreams, type UpstreamChanges } from "../reload/upstreamPlan.ts";
 import { systemTimers, type Timer, type Timers } from "../time/Timers.ts";
+import type { Telemetry } from "../telemetry/Telemetry.ts";
 import { ConnectionPools } from "../upstreams/http/ConnectionPools.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
 import { CircuitAuditTrail } from "./CircuitAuditTrail.ts";
 import { assembleDataPlane, type DataPlane } from "./DataPlane.ts";
 import { FailureLog } from "./FailureLog.ts";
+
+/** The most a stop waits for the last spans to reach the collector. */
+const telemetryStopMs = 5_000;
 
 export interface BreakwaterOptions {
   readonly config: Config;
@@ -35,6 +39,8 @@ export interface BreakwaterOptions {
    * intervals, draining, the grace period. Default the system's; tests step their own.
    */
   readonly timers?: Timers;
+  /** Traces and MCP metrics (SPEC §9), started by the caller (see `loadTelemetry`); undefined: off. */
+  readonly telemetry?: Telemetry | undefined;
 }
 
 /**
@@ -62,8 +68,9 @@ export class Breakwater {
   readonly #failures: FailureLog;
   /** The aggregate's parts that outlive a configuration (SPEC §7.2). */
   readonly #aggregate: AggregateHost;
+  readonly #telemetry: Telemetry | undefined;
 
-  constructor({ config, logger, clock, timers = systemTimers }: BreakwaterOptions) {
+  constructor({ config, logger, clock, timers = systemTimers, telemetry }: BreakwaterOptions) {
     this.#logger = logger;
     logger.level = config.logLevel;
     this.#timers = timers;
@@ -90,6 +97,8 @@ export class Breakwater {
     this.#failures = failures;
     fleet?.watch(circuits); // after the audit trail, so that a change is logged before it is told
     const metrics = new ProxyMetrics(circuits);
+    this.#telemetry = telemetry;
+    telemetry?.showOn(metrics.registry);
     const activity = new CircuitActivity(circuits, { timers });
     this.#activity = activity;
     const observer: ProxyServerOptions["observer"] = {
@@ -123,6 +132,7 @@ export class Breakwater {
       fallbackSessionKey: randomBytes(32),
       connectionPools: new ConnectionPools(),
       aggregate: this.#aggregate,
+      tracing: telemetry?.tracing,
       observer,
       onOverloaded,
       onInternalError: (error) => logger.error({ err: error }, "request failed inside the proxy"),
@@ -263,6 +273,19 @@ export class Breakwater {
     const upstreams = [...this.upstreams, ...this.#draining];
     await Promise.all([...upstreams.map((u) => u.close()), this.fleet?.close()]);
     this.#failures.close();
+    await this.#stopTelemetry();
+  }
+
+  /** Exports what is queued, for at most `telemetryStopMs`: a collector that hangs does not hold the exit. */
+  async #stopTelemetry(): Promise<void> {
+    const telemetry = this.#telemetry;
+    if (telemetry === undefined) return;
+    let timer: Timer | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = this.#timers.setTimeout(resolve, telemetryStopMs);
+    });
+    await Promise.race([telemetry.shutdown(), late]);
+    this.#timers.clearTimeout(timer);
   }
 }
 

@@ -15,6 +15,7 @@ import { ToolCircuits } from "../mcp/ToolCircuits.ts";
 import { BodyBudget } from "../proxy/BodyBudget.ts";
 import type { Endpoint } from "../proxy/Endpoint.ts";
 import type { ProxyServerOptions } from "../proxy/ProxyServer.ts";
+import type { RequestTracing } from "../proxy/RequestTracing.ts";
 import { RouteTable } from "../proxy/RouteTable.ts";
 import { ServerPool } from "../proxy/ServerPool.ts";
 import type { RunningUpstream, UpstreamPlan } from "../reload/upstreamPlan.ts";
@@ -45,6 +46,8 @@ export interface DataPlaneParts {
   readonly connectionPools: ConnectionPools;
   /** The aggregate's long-lived parts: each plane with `[aggregate]` gets its endpoint from here. */
   readonly aggregate: AggregateHost;
+  /** Traces of the requests (SPEC §9); undefined while telemetry is off. */
+  readonly tracing: RequestTracing | undefined;
 }
 
 /** Everything one configuration runs on: its upstreams, what the proxy reads per request, its checks. */
@@ -156,6 +159,7 @@ export function assembleDataPlane(
     onInternalError: parts.onInternalError,
     onProxyResources: parts.onProxyResources,
     timers: parts.timers,
+    tracing: parts.tracing,
   };
   const install = () => {
     for (const [name, options] of made.forget) circuits.remove(name, options);

@@ -7,6 +7,7 @@ import { formatListenAddress } from "../http/listenAddress.ts";
 import { ConfigReloader, type LoadedConfig } from "../reload/ConfigReloader.ts";
 import { Breakwater } from "./Breakwater.ts";
 import { missingPrograms } from "./findProgram.ts";
+import { loadTelemetry } from "./loadTelemetry.ts";
 import { createLogger } from "./logger.ts";
 
 /** What the command line asks for beyond the config's flags. */
@@ -64,8 +65,9 @@ async function run(
   watchPath: string | undefined,
 ): Promise<number> {
   const config = loaded.config;
-  const logger = createLogger(undefined, config.logLevel);
-  const breakwater = new Breakwater({ config, logger });
+  const telemetry = config.telemetry === undefined ? undefined : await loadTelemetry(config.telemetry);
+  const logger = createLogger(undefined, config.logLevel, telemetry?.logFields);
+  const breakwater = new Breakwater({ config, logger, telemetry });
   const reloader = new ConfigReloader({
     load,
     running: loaded,

@@ -1,4 +1,5 @@
 import type { Acquisition, Permit, Rejection } from "../breaker/Acquisition.ts";
+import type { CircuitState } from "../breaker/CircuitState.ts";
 import type { Upstream } from "../upstreams/Upstream.ts";
 import type { UpstreamFailureAnswer } from "./proxyAnswers.ts";
 
@@ -12,6 +13,8 @@ export type Choice =
       readonly upstream: Upstream;
       readonly permit: undefined;
       readonly retryAfterMs: number;
+      /** The state of that upstream's circuit (or of the call's own that refused it). */
+      readonly state: CircuitState;
       readonly overloaded: boolean;
     };
 
@@ -53,6 +56,7 @@ export class UpstreamBalancer {
     }
     let soonest: Upstream | undefined;
     let soonestMs = Infinity;
+    let soonestState: CircuitState = "open";
     let full = false;
     for (let i = 0; i < count; i++) {
       const upstream = this.#upstreams[(start + i) % count] as Upstream;
@@ -62,9 +66,16 @@ export class UpstreamBalancer {
       if (soonest === undefined || acquisition.retryAfterMs < soonestMs) {
         soonest = upstream;
         soonestMs = acquisition.retryAfterMs;
+        soonestState = acquisition.state;
       }
     }
-    return { upstream: soonest as Upstream, permit: undefined, retryAfterMs: soonestMs, overloaded: full };
+    return {
+      upstream: soonest as Upstream,
+      permit: undefined,
+      retryAfterMs: soonestMs,
+      state: soonestState,
+      overloaded: full,
+    };
   }
 
   /**
@@ -86,7 +97,13 @@ export class UpstreamBalancer {
       const refusal: UpstreamFailureAnswer =
         acquisition === overloaded
           ? { status: 503, reason: "overloaded", upstream, retryAfterMs: acquisition.retryAfterMs }
-          : { status: 404, reason: "circuit_open", upstream, retryAfterMs: acquisition.retryAfterMs };
+          : {
+              status: 404,
+              reason: "circuit_open",
+              upstream,
+              retryAfterMs: acquisition.retryAfterMs,
+              circuitState: acquisition.state,
+            };
       return { permit: undefined, refusal };
     }
     const choice = this.choose(admit);
@@ -94,7 +111,13 @@ export class UpstreamBalancer {
     const upstream = choice.upstream.name;
     const refusal: UpstreamFailureAnswer = choice.overloaded
       ? { status: 503, reason: "overloaded", upstream, retryAfterMs: 1_000 }
-      : { status: 503, reason: "circuit_open", upstream, retryAfterMs: choice.retryAfterMs };
+      : {
+          status: 503,
+          reason: "circuit_open",
+          upstream,
+          retryAfterMs: choice.retryAfterMs,
+          circuitState: choice.state,
+        };
     return { permit: undefined, refusal };
   }
 }

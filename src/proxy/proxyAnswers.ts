@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import type { CircuitState } from "../breaker/CircuitState.ts";
 import type { EdgeRefusal } from "../edge/EdgeGuard.ts";
 import type { JsonRpcShape } from "../jsonrpc/jsonRpc.ts";
 import { batchErrorAnswer, errorAnswer, type JsonRpcError } from "../jsonrpc/jsonRpcAnswer.ts";
@@ -20,6 +21,8 @@ export interface UpstreamFailureAnswer {
   readonly upstream: string;
   /** When the upstream may admit again (503 and 404). */
   readonly retryAfterMs?: number;
+  /** The state of the circuit that refused it, for `circuit_open` (for traces, SPEC §9). */
+  readonly circuitState?: CircuitState;
 }
 
 const plainMessages = {

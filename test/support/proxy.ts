@@ -3,8 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { Breakwater } from "../../src/app/Breakwater.ts";
+import { loadTelemetry } from "../../src/app/loadTelemetry.ts";
 import { createLogger } from "../../src/app/logger.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
+import type { ExportOptions } from "../../src/telemetry/startTelemetry.ts";
 import type { Timers } from "../../src/time/Timers.ts";
 import { ManualClock } from "./ManualClock.ts";
 import { type Handler, startUpstream, type TestUpstream } from "./upstream.ts";
@@ -23,6 +25,8 @@ export interface TestProxy {
 export interface TestProxyOptions {
   /** Deadlines, health-check intervals, draining: a test passes `ManualTimers` to step them. */
   readonly timers?: Timers;
+  /** How a config with `[telemetry]` batches and exports (small queues, short delays in tests). */
+  readonly telemetry?: ExportOptions;
 }
 
 /**
@@ -50,7 +54,11 @@ export async function startProxy(
       env,
     );
     const clock = new ManualClock(1_000_000);
-    const breakwater = new Breakwater({ config, logger: createLogger(sink), clock, ...options });
+    const telemetry =
+      config.telemetry === undefined ? undefined : await loadTelemetry(config.telemetry, options.telemetry);
+    const logger = createLogger(sink, undefined, telemetry?.logFields);
+    const timers = options.timers === undefined ? {} : { timers: options.timers };
+    const breakwater = new Breakwater({ config, logger, clock, telemetry, ...timers });
     const { proxy, admin } = await breakwater.start();
     return {
       url: `http://127.0.0.1:${proxy.port}`,
