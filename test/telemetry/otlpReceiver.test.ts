@@ -104,10 +104,11 @@ describe("the OTLP receiver, against the OpenTelemetry JS exporters", () => {
     server.end();
     await provider.forceFlush();
 
+    const clientSpan = await otlp.waitForSpan((span) => span.kind === "client", "the client span");
     const spans = await otlp.waitForSpans(2);
     const serverSpan = spans.find((span) => span.kind === "server");
-    const clientSpan = spans.find((span) => span.kind === "client");
-    assert.ok(serverSpan && clientSpan, "a server and a client span");
+    assert.ok(serverSpan, "a server span");
+    assert.equal(spans.length, 2);
     assert.equal(serverSpan.name, "tools/call get_weather");
     assert.equal(serverSpan.traceId, remoteParent.traceId);
     assert.equal(serverSpan.parentSpanId, remoteParent.spanId);
@@ -149,7 +150,7 @@ describe("the OTLP receiver, against the OpenTelemetry JS exporters", () => {
     assert.deepEqual(otlp.errors, []);
   });
 
-  it("decodes the proto metric exporter's histogram: its explicit bounds, bucket counts, count and sum", async (t) => {
+  it("decodes the proto metric exporter's histogram (explicit bounds, bucket counts, count, sum) and keeps other kinds as decoded", async (t) => {
     const otlp = await OtlpReceiver.start();
     const provider = new MeterProvider({
       resource,
@@ -167,6 +168,7 @@ describe("the OTLP receiver, against the OpenTelemetry JS exporters", () => {
     });
     for (const seconds of [0.005, 0.05, 0.05, 5])
       histogram.record(seconds, { "mcp.method.name": "tools/call" });
+    provider.getMeter("breakwater-test").createCounter("breakwater.test.counted").add(3);
     await provider.forceFlush();
 
     const [point] = await otlp.waitForHistogramPoints(1);
@@ -184,8 +186,14 @@ describe("the OTLP receiver, against the OpenTelemetry JS exporters", () => {
     assert.equal(point.resource["service.name"], "receiver-test");
     assert.deepEqual(
       otlp.metrics.map((metric) => [metric.name, metric.kind]),
-      [["mcp.server.operation.duration", "histogram"]],
+      [
+        ["mcp.server.operation.duration", "histogram"],
+        ["breakwater.test.counted", "sum"],
+      ],
     );
+    const counted = otlp.metrics[1]?.data as { dataPoints: { asDouble?: number }[]; isMonotonic: boolean };
+    assert.equal(counted.isMonotonic, true, "other kinds are kept as decoded");
+    assert.equal(counted.dataPoints[0]?.asDouble, 3);
   });
 
   it("holds an export unanswered while hanging, and answers it 200 when switched to ok", async (t) => {
@@ -338,5 +346,18 @@ describe("the OTLP receiver, against the OpenTelemetry JS exporters", () => {
     assert.equal(span?.startNs, 1544712660000000000n);
     assert.equal(span?.resource["service.name"], "json-sender");
     assert.equal(span?.scope, "json-scope");
+  });
+
+  it("answers 404 to other paths, counts every request, and forgets everything on clear()", async (t) => {
+    const otlp = await receiver(t);
+    const response = await fetch(`${otlp.url}/v1/logs`, { method: "POST", body: "x" });
+    assert.equal(response.status, 404);
+    await response.arrayBuffer();
+    assert.equal(otlp.received("/v1/logs"), 1);
+    assert.equal(otlp.received("/v1/traces"), 0);
+
+    otlp.clear();
+    assert.equal(otlp.received("/v1/logs"), 0);
+    assert.deepEqual(otlp.requests, []);
   });
 });
