@@ -99,7 +99,8 @@ export interface Config {
   readonly fleet: FleetConfig | undefined;
   /**
    * Traces and MCP metrics over OTLP (SPEC §9), from `[telemetry]` and the standard `OTEL_*` variables;
-   * undefined: no endpoint anywhere, telemetry off (no telemetry code is even loaded).
+   * undefined: no endpoint anywhere, or `OTEL_SDK_DISABLED=true`: telemetry off (no telemetry code is even
+   * loaded).
    */
   readonly telemetry?: TelemetryConfig | undefined;
 }
@@ -146,14 +147,30 @@ export interface AggregateConfig {
 /** Where traces and metrics go and what is sampled (SPEC §9); each key resolved from file, then `OTEL_*`. */
 export interface TelemetryConfig {
   /**
-   * The OTLP/HTTP base URL (`/v1/traces` and `/v1/metrics` are appended): `telemetry.otlp_endpoint`, else
-   * `OTEL_EXPORTER_OTLP_ENDPOINT`. The signal-specific variables (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`…),
-   * headers and timeouts are read by the exporters themselves.
+   * Where telemetry goes, as configured: the OTLP/HTTP base URL, `telemetry.otlp_endpoint`, else
+   * `OTEL_EXPORTER_OTLP_ENDPOINT`; with only `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` set, that (full) URL.
+   * For messages: the exporters are given {@link tracesUrl} and {@link metricsUrl}.
    */
   readonly otlpEndpoint: string;
+  /**
+   * The URL spans are sent to, for the trace exporter's `url`: the file's base + `/v1/traces`, else
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`.
+   * (An exporter's `url` option wins over every variable, so it is resolved here.) Headers, timeouts,
+   * compression and certificates (`OTEL_EXPORTER_OTLP_HEADERS`…) are read by the exporters themselves.
+   */
+  readonly tracesUrl: string;
+  /**
+   * The URL metrics are sent to, likewise (`/v1/metrics`, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`);
+   * undefined: no OTLP metric exporter (only a traces endpoint is set), the histograms only on `/metrics`.
+   */
+  readonly metricsUrl: string | undefined;
   /** `service.name` of what is exported: `telemetry.service_name`, else `OTEL_SERVICE_NAME`, else "breakwater". */
   readonly serviceName: string;
-  /** Root requests sampled, 0–1 (a sampled parent is always followed): `telemetry.sample_ratio`, default 1. */
+  /**
+   * Root requests sampled, 0–1 (a sampled parent is always followed): `telemetry.sample_ratio`, else
+   * what `OTEL_TRACES_SAMPLER` (`[parentbased_]traceidratio` with `OTEL_TRACES_SAMPLER_ARG`,
+   * `[parentbased_]always_on`/`_off`) asks for, else 1.
+   */
   readonly sampleRatio: number;
 }
 

@@ -10,6 +10,7 @@ import {
 import { ConfigError } from "./ConfigError.ts";
 import type { ConfigFile, ServerTable, ToolCircuitSection, UpstreamTable } from "./schema.ts";
 import { checkServers } from "./serverConfig.ts";
+import type { EffectiveTelemetry } from "./telemetryConfig.ts";
 
 /** One upstream's table with every default filled in. */
 export type EffectiveUpstream = Omit<
@@ -34,7 +35,10 @@ export type EffectiveServer = Omit<ServerTable, "circuit_breaker" | "health_chec
  * its `upstreams` (and `server.route`, "/" by default) and no `servers`; the servers form (SPEC §7.1)
  * has `servers` and no upstreams of its own.
  */
-export type EffectiveConfig = Omit<ConfigFile, "upstreams" | "proxy" | "servers" | "aggregate"> & {
+export type EffectiveConfig = Omit<
+  ConfigFile,
+  "upstreams" | "proxy" | "servers" | "aggregate" | "telemetry"
+> & {
   proxy: Omit<ConfigFile["proxy"], "circuit_breaker" | "health_check"> & {
     circuit_breaker: EffectiveBreakerSection;
     health_check: EffectiveHealthCheckSection;
@@ -43,6 +47,8 @@ export type EffectiveConfig = Omit<ConfigFile, "upstreams" | "proxy" | "servers"
   servers?: EffectiveServer[];
   /** `[aggregate]` (SPEC §7.2), only with `servers`; absent: no aggregate. */
   aggregate?: EffectiveAggregate;
+  /** `[telemetry]` resolved with the `OTEL_*` variables (SPEC §9); absent: off, and nothing asked for it. */
+  telemetry?: EffectiveTelemetry;
 };
 
 /** What an upstream's own sections are merged over: `[proxy.*]`, and in a server its sections over those. */
@@ -56,9 +62,10 @@ interface UpstreamBase {
 /**
  * Merges the sections (upstream over server over proxy over defaults), names upstreams, checks what
  * spans keys: one form or the other, names unique across servers, routes (see {@link checkServers}),
- * the aggregate's servers, route and separator (see {@link completeAggregate}).
+ * the aggregate's servers, route and separator (see {@link completeAggregate}). `telemetry`, resolved
+ * with the environment (see `resolveTelemetry`), is shown after `[fleet]`.
  */
-export function complete(file: ConfigFile, source: string): EffectiveConfig {
+export function complete(file: ConfigFile, source: string, telemetry?: EffectiveTelemetry): EffectiveConfig {
   const shared = { ...breakerDefaults, ...defined(file.proxy.circuit_breaker) } as EffectiveBreakerSection;
   checkBreaker(shared, `${source}: proxy.circuit_breaker`);
   const sharedCheck = {
@@ -71,7 +78,14 @@ export function complete(file: ConfigFile, source: string): EffectiveConfig {
     toolCircuit: defined(file.proxy.tool_circuit),
     healthCheck: sharedCheck,
   };
-  const { servers: tables, aggregate: aggregateTable, ...rest } = file;
+  const {
+    servers: tables,
+    aggregate: aggregateTable,
+    telemetry: _resolvedApart,
+    upstreams: _,
+    ...rest
+  } = file;
+  const settings = { ...rest, ...(telemetry === undefined ? {} : { telemetry }) };
   const members =
     aggregateTable === undefined
       ? undefined
@@ -86,7 +100,7 @@ export function complete(file: ConfigFile, source: string): EffectiveConfig {
       );
     }
     const upstreams = completeUpstreams(source, file.upstreams, base, names, (i) => `upstreams[${i}]`);
-    return { ...rest, server: { ...file.server, route: file.server.route ?? "/" }, proxy, upstreams };
+    return { ...settings, server: { ...file.server, route: file.server.route ?? "/" }, proxy, upstreams };
   }
   if (file.upstreams.length > 0) {
     throw new ConfigError(
@@ -129,7 +143,7 @@ export function complete(file: ConfigFile, source: string): EffectiveConfig {
     );
     return { ...table, circuit_breaker, health_check, upstreams };
   });
-  return { ...rest, proxy, upstreams: [], ...(aggregate === undefined ? {} : { aggregate }), servers };
+  return { ...settings, proxy, upstreams: [], ...(aggregate === undefined ? {} : { aggregate }), servers };
 }
 
 /**

@@ -14,6 +14,7 @@ import { redacted } from "./redacted.ts";
 import { configSchema } from "./schema.ts";
 import { serverConfigs } from "./serverConfig.ts";
 import { parseSessionKey } from "./sessionKey.ts";
+import { resolveTelemetry } from "./telemetryConfig.ts";
 import { listenerTls } from "./tlsFiles.ts";
 
 export type { EffectiveAggregate } from "./aggregateConfig.ts";
@@ -39,7 +40,8 @@ export function loadConfig(
   applyFlags(raw, flags);
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new ConfigError(describeIssues(source, parsed.error.issues, configSchema));
-  const effective = complete(parsed.data, source);
+  const telemetry = resolveTelemetry(parsed.data.telemetry, env);
+  const effective = complete(parsed.data, source, telemetry.effective);
   const adminToken = effective.server.admin_token ?? (env["BREAKWATER_ADMIN_TOKEN"] || undefined);
   const adminListen = parseListenAddress(effective.server.admin_listen);
   const listen = parseListenAddress(effective.server.listen);
@@ -100,6 +102,7 @@ export function loadConfig(
       effective.fleet.redis_url === undefined
         ? undefined
         : { redisUrl: new URL(effective.fleet.redis_url), name: effective.fleet.name },
+    telemetry: telemetry.config,
   };
   // `check` shows what the proxy runs with: secrets from the environment too, hidden
   const fromEnv = {

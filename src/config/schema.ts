@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseListenAddress } from "../http/listenAddress.ts";
 import { duration } from "./duration.ts";
+import { otlpEndpointProblem } from "./otlpEndpoint.ts";
 import { hasCredentials } from "./redactUrl.ts";
 import { unreachableRoute } from "./unreachableRoute.ts";
 
@@ -131,6 +132,28 @@ const aggregateTable = z.strictObject({
   list_timeout_ms: z.int().min(1).max(600_000).default(2000),
 });
 
+/**
+ * `[telemetry]` (SPEC §9): every key optional, for each falls back on its `OTEL_*` variable (see
+ * telemetryConfig.ts, which also applies the defaults).
+ */
+const telemetryTable = z.strictObject({
+  otlp_endpoint: z
+    .string()
+    .refine((text) => otlpEndpointProblem(text, "base") === undefined, {
+      error: (issue) => otlpEndpointProblem(issue.input as string, "base") ?? "",
+    })
+    .optional(),
+  service_name: z
+    .string()
+    .refine((name) => name.trim() !== "", "expected a name (the service.name of every span and metric)")
+    .optional(),
+  sample_ratio: z
+    .number()
+    .min(0, "expected a ratio from 0 to 1 (of the traces started here; a sampled parent is always followed)")
+    .max(1, "expected a ratio from 0 to 1 (of the traces started here; a sampled parent is always followed)")
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -192,6 +215,8 @@ export const configSchema = z.strictObject({
   servers: z.array(serverTable).min(1).optional(),
   // SPEC §7.2: absent, no aggregate; needs [[servers]] (checked by complete)
   aggregate: aggregateTable.optional(),
+  // SPEC §9: absent, telemetry is still on when an OTEL_EXPORTER_OTLP_*ENDPOINT variable is set
+  telemetry: telemetryTable.optional(),
 });
 
 /** The file as validated, before defaults of the breaker sections are merged. */
@@ -202,3 +227,4 @@ export type HealthCheckSection = z.output<typeof healthCheckSection>;
 export type UpstreamTable = z.output<typeof upstreamTable>;
 export type ServerTable = z.output<typeof serverTable>;
 export type AggregateTable = z.output<typeof aggregateTable>;
+export type TelemetryTable = z.output<typeof telemetryTable>;

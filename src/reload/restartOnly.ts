@@ -3,8 +3,10 @@ import { defaultHosts } from "../config/loadConfig.ts";
 import type { LoadedConfig } from "./ConfigReloader.ts";
 
 /**
- * Keys a running proxy cannot take on: its listeners and its link to the fleet are made once. `server.tls`
- * stands for TLS turned on or off (new files for the same listener are applied).
+ * Keys a running proxy cannot take on: its listeners, its link to the fleet and its telemetry (the
+ * OpenTelemetry SDK, its exporters and its sampler, SPEC §9) are made once. `server.tls` stands for TLS
+ * turned on or off (new files for the same listener are applied); `telemetry` for any key of it, and for
+ * telemetry turned on or off.
  */
 const restartOnly = [
   "server.listen",
@@ -13,6 +15,7 @@ const restartOnly = [
   "server.tls",
   "fleet.redis_url",
   "fleet.name",
+  "telemetry",
 ] as const;
 
 /** Whether a changed dotted key takes a restart. */
@@ -46,6 +49,13 @@ export function whatRuns(running: LoadedConfig, next: LoadedConfig): LoadedConfi
     ...(tlsFlips ? { tls_cert_file: was.server.tls_cert_file, tls_key_file: was.server.tls_key_file } : {}),
   };
   const fleet = { ...now.fleet, redis_url: was.fleet.redis_url, name: was.fleet.name };
+  const { telemetry: _next, ...nowWithoutTelemetry } = now;
+  const effective = {
+    ...nowWithoutTelemetry,
+    server,
+    fleet,
+    ...(was.telemetry === undefined ? {} : { telemetry: was.telemetry }),
+  };
   const config: Config = {
     ...next.config,
     listen: running.config.listen,
@@ -55,6 +65,7 @@ export function whatRuns(running: LoadedConfig, next: LoadedConfig): LoadedConfi
     adminAllowedHosts,
     tls: tlsFlips ? running.config.tls : next.config.tls,
     fleet: running.config.fleet,
+    telemetry: running.config.telemetry,
   };
-  return { ...next, config, effective: { ...now, server, fleet } };
+  return { ...next, config, effective };
 }

@@ -156,6 +156,40 @@ describe("a restart-only key a reload did not apply", () => {
     assert.equal(runs.config.maxBodyBytes, 7);
   });
 
+  it("takes a changed [telemetry] for a restart: named in need_restart, the running telemetry kept until then", () => {
+    const telemetry = (lines: string) => `[telemetry]\n${lines}${upstream}`;
+    const at = (url: string, ratio = 1) => telemetry(`otlp_endpoint = "${url}"\nsample_ratio = ${ratio}\n`);
+    const proxy = reloaderOf(at("http://a:4318"));
+    const running = proxy.applied.length;
+
+    const moved = proxy.reloadWith(at("http://b:4318"));
+    const keys = ["telemetry.otlp_endpoint", "telemetry.traces_endpoint", "telemetry.metrics_endpoint"];
+    assert.deepEqual(moved.reloaded?.["need_restart"], keys);
+    assert.deepEqual(moved.warned?.["keys"], keys);
+    assert.deepEqual(moved.reloaded?.["changed"], []);
+    assert.equal(proxy.applied[running]?.telemetry?.tracesUrl, "http://a:4318/v1/traces", "what runs");
+
+    const sampled = proxy.reloadWith(at("http://a:4318", 0.5));
+    assert.deepEqual(sampled.reloaded?.["need_restart"], ["telemetry.sample_ratio"]);
+    assert.equal(proxy.applied[running + 1]?.telemetry?.sampleRatio, 1);
+
+    const off = proxy.reloadWith(upstream);
+    assert.deepEqual(off.reloaded?.["need_restart"], ["telemetry"], "turned off: left on until a restart");
+    assert.notEqual(proxy.applied[running + 2]?.telemetry, undefined);
+
+    const back = proxy.reloadWith(at("http://a:4318"));
+    assert.equal(back.reloaded?.["need_restart"], undefined, "the file matches what runs again");
+    assert.equal(back.warned, undefined);
+  });
+
+  it("leaves telemetry off until a restart when a reload turns it on", () => {
+    const proxy = reloaderOf(upstream);
+    const on = proxy.reloadWith(`[telemetry]\notlp_endpoint = "http://c:4318"\n${upstream}`);
+    assert.deepEqual(on.reloaded?.["need_restart"], ["telemetry"]);
+    assert.deepEqual(on.warned?.["keys"], ["telemetry"]);
+    assert.equal(proxy.applied.at(-1)?.telemetry, undefined);
+  });
+
   it("sees a new Redis password, which the shown configuration hides, as a change that takes a restart", () => {
     const fleet = (password: string) =>
       loadConfig(
