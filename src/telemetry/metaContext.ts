@@ -31,7 +31,8 @@ const closeBrace = 0x7d;
  * already there is replaced in place (each, for a key written twice); `_meta` is made when absent, and
  * `params` too. A body that is no single JSON-RPC request or notification (a batch, a response, not an
  * object) is returned as it is, as is one whose `params` or `_meta` is no object. `body` is a text the
- * caller has read as JSON (mcpRequestFacts): one cut short is left as it is; others are not parsed.
+ * caller has read as JSON (mcpRequestFacts gave facts for it): it is not parsed again, only walked; a
+ * text cut short is seen and left as it is.
  */
 export function withMetaContext(body: Buffer, context: TraceContextValues): Buffer {
   const found = valuesAt(body, paths);
