@@ -2,13 +2,13 @@ import type { IncomingHttpHeaders } from "node:http";
 import { PROTOCOL_VERSION_META_KEY } from "@modelcontextprotocol/core/internal";
 import {
   applySplices,
-  isEmptyObject,
   type JsonPath,
   type Splice,
   soleMember,
   stringAt,
   valuesAt,
 } from "../jsonrpc/jsonPaths.ts";
+import { envelopeSplice } from "../jsonrpc/metaEnvelope.ts";
 import type { Hop } from "./contracts.ts";
 
 /**
@@ -91,29 +91,6 @@ export function bareBody(
   if (splices.length === 0) return undefined;
   if (envelope !== undefined) splices.push(envelopeSplice(body, envelope, params, meta));
   return applySplices(body, splices);
-}
-
-/** Puts `envelope`'s members first into `params._meta`, making `_meta` (and `params`) when absent. */
-function envelopeSplice(
-  body: Buffer,
-  envelope: Readonly<Record<string, unknown>>,
-  params: number | undefined,
-  meta: number | undefined,
-): Splice {
-  const members = JSON.stringify(envelope).slice(1, -1);
-  if (members === "") return { start: 0, end: 0, text: "" };
-  // a key the client also wrote comes later and wins (JSON.parse keeps the last): the client's stands
-  if (meta !== undefined) {
-    const text = isEmptyObject(body, meta) ? members : `${members},`;
-    return { start: meta + 1, end: meta + 1, text };
-  }
-  const field = `"_meta":{${members}}`;
-  if (params !== undefined) {
-    const text = isEmptyObject(body, params) ? field : `${field},`;
-    return { start: params + 1, end: params + 1, text };
-  }
-  // the routed value was found inside params, so params is an object and this is not reached
-  return { start: 0, end: 0, text: "" };
 }
 
 /**

@@ -93,6 +93,38 @@ export function isEmptyObject(bytes: Buffer, start: number): boolean {
   return bytes[skipSpace(bytes, start + 1)] === closeBrace;
 }
 
+/** One member of an object: its key, and its bytes from the key's opening quote to its value's end. */
+export interface MemberAt {
+  readonly key: string;
+  readonly start: number;
+  readonly valueStart: number;
+  readonly end: number;
+}
+
+/**
+ * The members of the object whose `{` is at `start` in `bytes` (a JSON text `JSON.parse` accepts), in
+ * text order, a key written twice giving both: what removing a member (its comma with it) needs, which
+ * a value's place alone does not tell. A malformed text gives the members found before the fault.
+ */
+export function membersAt(bytes: Buffer, start: number): MemberAt[] {
+  const members: MemberAt[] = [];
+  let i = skipSpace(bytes, start + 1);
+  if (bytes[i] !== quote) return members;
+  try {
+    for (;;) {
+      const keyEnd = endOf(closingQuote(bytes, i + 1));
+      const valueStart = skipSpace(bytes, skipSpace(bytes, keyEnd + 1) + 1); // past the colon
+      const end = skipValue(bytes, valueStart);
+      members.push({ key: keyAt(bytes, i, keyEnd), start: i, valueStart, end });
+      i = skipSpace(bytes, end);
+      if (bytes[i] !== comma) return members;
+      i = skipSpace(bytes, i + 1);
+    }
+  } catch {
+    return members; // a text that ends early: what was found stands
+  }
+}
+
 /** Reads the value at `i`, recording it if a path ends here; returns the index just past it. */
 function walk(
   bytes: Buffer,
@@ -128,8 +160,7 @@ function walkObject(
   if (bytes[i] === closeBrace) return i + 1;
   for (;;) {
     const keyEnd = endOf(closingQuote(bytes, i + 1));
-    const raw = bytes.toString("utf8", i, keyEnd + 1);
-    const key = raw.includes("\\") ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+    const key = keyAt(bytes, i, keyEnd);
     i = skipSpace(bytes, skipSpace(bytes, keyEnd + 1) + 1); // past the colon
     const next = active.filter((p) => (paths[p] as JsonPath)[depth] === key);
     i = skipSpace(
@@ -156,6 +187,12 @@ function walkArray(
     if (bytes[i] === comma) i = skipSpace(bytes, i + 1);
     else return i + 1;
   }
+}
+
+/** The key whose quotes are at `open` and `close`, its escapes read. */
+function keyAt(bytes: Buffer, open: number, close: number): string {
+  const raw = bytes.toString("utf8", open, close + 1);
+  return raw.includes("\\") ? (JSON.parse(raw) as string) : raw.slice(1, -1);
 }
 
 /** The index just past the value at `i`, nothing of it read but its structure. */
