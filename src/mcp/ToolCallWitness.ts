@@ -38,6 +38,10 @@ export class ToolCallWitness implements ExchangeJudge {
     return this.#inner.failureCause?.();
   }
 
+  answerError(): string | undefined {
+    return this.#inner.answerError?.();
+  }
+
   #seen<T extends Judgement>(judgement: T): T {
     if (judgement === "success") this.#exists();
     return judgement;

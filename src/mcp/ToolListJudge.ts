@@ -71,6 +71,10 @@ export class ToolListJudge implements ExchangeJudge {
     return this.#inner.failureCause?.();
   }
 
+  answerError(): string | undefined {
+    return this.#inner.answerError?.();
+  }
+
   #readNames(chunk: Buffer): void {
     const room = this.#maxBytes - this.#read;
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);

@@ -5,11 +5,12 @@ import type { FailureCause } from "../judges/failureCause.ts";
 import type { ResponseSink, TransportFailure, Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import { withHeaderContext } from "./headerContext.ts";
 import { attr, causeErrorType } from "./mcpAttributes.ts";
-import { type McpRequestFacts, mcpRequestFacts } from "./mcpRequestFacts.ts";
+import { type McpRequestFacts, mcpRequestFacts, spanName } from "./mcpRequestFacts.ts";
 import { withMetaContext } from "./metaContext.ts";
-import { requestAttributes, type ServerSpan, spanName } from "./ServerSpan.ts";
+import { requestAttributes, type ServerSpan } from "./ServerSpan.ts";
 import { TracedSink } from "./TracedSink.ts";
 import type { TracingParts } from "./TracingParts.ts";
+import { carrierSetter, type TraceCarrier } from "./traceCarrier.ts";
 
 const sessionHeader = "mcp-session-id";
 
@@ -56,7 +57,7 @@ export class ClientSpan implements AttemptTrace {
     this.#span = span;
     if (span.isRecording()) describeUpstream(span, upstream, request.rawHeaders, parent.server);
     this.#context = trace.setSpan(parent.context, span);
-    const carrier: { traceparent?: string; tracestate?: string } = {};
+    const carrier: TraceCarrier = {};
     parts.propagator.inject(this.#context, carrier, carrierSetter);
     const traceparent = carrier.traceparent;
     if (traceparent === undefined) this.request = request;
@@ -98,7 +99,9 @@ export class ClientSpan implements AttemptTrace {
     if (code !== undefined) span.setAttribute(attr.responseStatusCode, code);
     if (errorType !== undefined) {
       span.setAttribute(attr.errorType, errorType);
-      span.setStatus(message === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message });
+      span.setStatus(
+        message === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message },
+      );
     }
     span.end();
     const upstream = this.#upstream;
@@ -151,10 +154,3 @@ function headerValue(rawHeaders: readonly string[], name: string): string | unde
   }
   return undefined;
 }
-
-/** Writes the propagator's fields onto a plain object. */
-const carrierSetter = {
-  set(carrier: Record<string, string>, key: string, value: string): void {
-    carrier[key] = value;
-  },
-};

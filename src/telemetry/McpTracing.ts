@@ -5,15 +5,10 @@ import { headerCarrier } from "./headerContext.ts";
 import { mcpRequestFacts } from "./mcpRequestFacts.ts";
 import { ServerSpan } from "./ServerSpan.ts";
 import type { TracingParts } from "./TracingParts.ts";
+import { carrierGetter } from "./traceCarrier.ts";
 
 /** Where the request's own trace is kept in its context, beside its span. */
 const requestTraceKey = createContextKey("breakwater request trace");
-
-/** Reads the W3C fields off a plain carrier object. */
-const carrierGetter = {
-  get: (carrier: Record<string, string | undefined>, key: string) => carrier[key],
-  keys: (carrier: Record<string, string | undefined>) => Object.keys(carrier),
-};
 
 /**
  * The proxy's traces (SPEC §9): a server span per JSON-RPC message POSTed to it, current while it is
@@ -41,17 +36,13 @@ export class McpTracing implements RequestTracing {
     const propagator = this.#parts.propagator;
     const header = headerCarrier(req.headers);
     const fromHeader =
-      header === undefined ? undefined : validContext(propagator.extract(ROOT_CONTEXT, header, carrierGetter));
+      header === undefined
+        ? undefined
+        : validContext(propagator.extract(ROOT_CONTEXT, header, carrierGetter));
     const meta =
       facts.traceparent === undefined
         ? undefined
-        : validContext(
-            propagator.extract(
-              ROOT_CONTEXT,
-              { traceparent: facts.traceparent, tracestate: facts.tracestate },
-              carrierGetter,
-            ),
-          );
+        : validContext(propagator.extract(ROOT_CONTEXT, facts, carrierGetter));
     const parent = meta ?? fromHeader ?? ROOT_CONTEXT;
     const link = meta !== undefined ? fromHeader : undefined;
     const span = new ServerSpan(this.#parts, req, body, facts, parent, link);

@@ -1,4 +1,4 @@
-import type { Attributes, Histogram as OtelHistogram, Meter } from "@opentelemetry/api";
+import type { Attributes, Meter, Histogram as OtelHistogram } from "@opentelemetry/api";
 import { Histogram, type Registry } from "prom-client";
 import type { UpstreamPeer } from "../upstreams/Upstream.ts";
 import { attr, durationBuckets, executeTool } from "./mcpAttributes.ts";

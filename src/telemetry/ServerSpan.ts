@@ -1,12 +1,12 @@
 import type { IncomingMessage } from "node:http";
 import { type Context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { UpstreamFailureAnswer } from "../proxy/proxyAnswers.ts";
 import type { AttemptTrace } from "../exchange/AttemptTrace.ts";
+import type { UpstreamFailureAnswer } from "../proxy/proxyAnswers.ts";
 import type { RequestTrace } from "../proxy/RequestTracing.ts";
 import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import { ClientSpan } from "./ClientSpan.ts";
 import { answerCode, answerErrorType, attr, executeTool } from "./mcpAttributes.ts";
-import type { McpRequestFacts } from "./mcpRequestFacts.ts";
+import { type McpRequestFacts, spanName } from "./mcpRequestFacts.ts";
 import type { TracingParts } from "./TracingParts.ts";
 
 /**
@@ -79,7 +79,13 @@ export class ServerSpan implements RequestTrace {
 
   attempt(upstream: Upstream, request: UpstreamRequest): AttemptTrace {
     const body = request.body;
-    return new ClientSpan(this.#parts, this, upstream, request, body === this.#body ? this.#facts : undefined);
+    return new ClientSpan(
+      this.#parts,
+      this,
+      upstream,
+      request,
+      body === this.#body ? this.#facts : undefined,
+    );
   }
 
   /** An attempt ended; the last one's error is the client's unless the proxy answers for it. */
@@ -129,12 +135,6 @@ export class ServerSpan implements RequestTrace {
  * (the conventions' list: the client erred, not the server).
  */
 const clientMistakes: ReadonlySet<string> = new Set(["-32700", "-32600", "-32601", "-32602", "-32002"]);
-
-/** `{mcp.method.name} {target}`: the tool or prompt a request names, else the method alone (SPEC §9). */
-export function spanName(facts: McpRequestFacts): string {
-  const target = facts.toolName ?? facts.promptName;
-  return target === undefined ? facts.method : `${facts.method} ${target}`;
-}
 
 /** The attributes a request's own text gives its spans. */
 export function requestAttributes(facts: McpRequestFacts): Record<string, string> {

@@ -47,12 +47,13 @@ export function startTelemetry(config: TelemetryConfig, options: ExportOptions =
     dropped += count;
     droppedSeries?.inc(count);
   };
-  const base = config.otlpEndpoint.replace(/\/+$/, "");
   const spanProcessor = new BatchSpanProcessor({
-    exporter: new OTLPTraceExporter({ url: `${base}/v1/traces` }),
+    exporter: new OTLPTraceExporter({ url: config.tracesUrl }),
     maxQueueSize: options.maxQueueSize ?? getNumberFromEnv("OTEL_BSP_MAX_QUEUE_SIZE") ?? 2048,
-    maxExportBatchSize: options.maxExportBatchSize ?? getNumberFromEnv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") ?? 512,
-    scheduledDelayMillis: options.scheduledDelayMillis ?? getNumberFromEnv("OTEL_BSP_SCHEDULE_DELAY") ?? 5_000,
+    maxExportBatchSize:
+      options.maxExportBatchSize ?? getNumberFromEnv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") ?? 512,
+    scheduledDelayMillis:
+      options.scheduledDelayMillis ?? getNumberFromEnv("OTEL_BSP_SCHEDULE_DELAY") ?? 5_000,
     exportTimeoutMillis: options.exportTimeoutMillis ?? getNumberFromEnv("OTEL_BSP_EXPORT_TIMEOUT") ?? 30_000,
     selfObsMeterProvider: droppedSpansMeter(lost),
   });
@@ -61,12 +62,19 @@ export function startTelemetry(config: TelemetryConfig, options: ExportOptions =
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampleRatio) }),
     spanProcessors: [spanProcessor],
   });
-  const metricReader = new PeriodicExportingMetricReader({
-    exporter: new OTLPMetricExporter({ url: `${base}/v1/metrics` }),
-    exportIntervalMillis:
-      options.metricIntervalMillis ?? getNumberFromEnv("OTEL_METRIC_EXPORT_INTERVAL") ?? 60_000,
-  });
-  const meterProvider = new MeterProvider({ resource, readers: [metricReader] });
+  // only a traces endpoint named (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT): the histograms are on /metrics alone
+  const metricsUrl = config.metricsUrl;
+  const readers =
+    metricsUrl === undefined
+      ? []
+      : [
+          new PeriodicExportingMetricReader({
+            exporter: new OTLPMetricExporter({ url: metricsUrl }),
+            exportIntervalMillis:
+              options.metricIntervalMillis ?? getNumberFromEnv("OTEL_METRIC_EXPORT_INTERVAL") ?? 60_000,
+          }),
+        ];
+  const meterProvider = new MeterProvider({ resource, readers });
   const durations = new OperationDurations(meterProvider.getMeter(scope));
   const contexts = new AsyncLocalStorageContextManager();
   const tracing = new McpTracing({
@@ -99,4 +107,3 @@ export function startTelemetry(config: TelemetryConfig, options: ExportOptions =
     },
   };
 }
-
