@@ -26,6 +26,8 @@ export interface ExportOptions {
   readonly scheduledDelayMillis?: number;
   readonly exportTimeoutMillis?: number;
   readonly metricIntervalMillis?: number;
+  /** The exporters' own deadline, retries included (else `OTEL_EXPORTER_OTLP_TIMEOUT`, else 10 s). */
+  readonly exporterTimeoutMillis?: number;
 }
 
 const scope = "breakwater";
@@ -47,8 +49,10 @@ export function startTelemetry(config: TelemetryConfig, options: ExportOptions =
     dropped += count;
     droppedSeries?.inc(count);
   };
+  const timeoutMillis = options.exporterTimeoutMillis;
+  const exporterTimeout = timeoutMillis === undefined ? {} : { timeoutMillis };
   const spanProcessor = new BatchSpanProcessor({
-    exporter: new OTLPTraceExporter({ url: config.tracesUrl }),
+    exporter: new OTLPTraceExporter({ url: config.tracesUrl, ...exporterTimeout }),
     maxQueueSize: options.maxQueueSize ?? getNumberFromEnv("OTEL_BSP_MAX_QUEUE_SIZE") ?? 2048,
     maxExportBatchSize:
       options.maxExportBatchSize ?? getNumberFromEnv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") ?? 512,
@@ -69,7 +73,7 @@ export function startTelemetry(config: TelemetryConfig, options: ExportOptions =
       ? []
       : [
           new PeriodicExportingMetricReader({
-            exporter: new OTLPMetricExporter({ url: metricsUrl }),
+            exporter: new OTLPMetricExporter({ url: metricsUrl, ...exporterTimeout }),
             exportIntervalMillis:
               options.metricIntervalMillis ?? getNumberFromEnv("OTEL_METRIC_EXPORT_INTERVAL") ?? 60_000,
           }),
