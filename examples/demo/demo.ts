@@ -17,6 +17,7 @@ import type { AddressInfo } from "node:net";
 import { emitKeypressEvents } from "node:readline";
 import { parseArgs } from "node:util";
 import { Breakwater } from "../../src/app/Breakwater.ts";
+import { loadTelemetry } from "../../src/app/loadTelemetry.ts";
 import { createLogger } from "../../src/app/logger.ts";
 import type { Config, UpstreamConfig } from "../../src/config/Config.ts";
 import { loadConfig } from "../../src/config/loadConfig.ts";
@@ -82,7 +83,10 @@ const pointed: Config = {
   servers: config.servers.map((s) => ({ ...s, upstreams: s.upstreams.map(pointedUpstream) })),
 };
 
-const breakwater = new Breakwater({ config: pointed, logger: createLogger() });
+// OTEL_EXPORTER_OTLP_ENDPOINT (or [telemetry]) sends the demo's traces to a collector (README, Traces)
+const telemetry = pointed.telemetry === undefined ? undefined : await loadTelemetry(pointed.telemetry);
+const logger = createLogger(undefined, undefined, telemetry?.logFields);
+const breakwater = new Breakwater({ config: pointed, logger, telemetry });
 const listening = await breakwater.start().catch(async (error: NodeJS.ErrnoException & { port?: number }) => {
   process.stderr.write(
     `demo: cannot listen on port ${error.port}: ${error.code === "EADDRINUSE" ? "address already in use" : error.message}` +
