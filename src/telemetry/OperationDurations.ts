@@ -1,6 +1,7 @@
 import type { Attributes, Meter, Histogram as OtelHistogram } from "@opentelemetry/api";
 import { Histogram, type Registry } from "prom-client";
 import type { UpstreamPeer } from "../upstreams/Upstream.ts";
+import { BoundedValues } from "./BoundedValues.ts";
 import { attr, durationBuckets, executeTool } from "./mcpAttributes.ts";
 
 /** What one operation's duration is recorded with, on both sides. */
@@ -36,6 +37,10 @@ export class OperationDurations {
   readonly #client: OtelHistogram;
   #serverSeries: Histogram<(typeof serverLabels)[number]> | undefined;
   #clientSeries: Histogram<(typeof clientLabels)[number]> | undefined;
+  /** The values clients and upstreams write, bounded: a series per invented name would never end. */
+  readonly #methods = new BoundedValues(64);
+  readonly #targets = new BoundedValues(512);
+  readonly #errors = new BoundedValues(64);
 
   constructor(meter: Meter) {
     const advice = { explicitBucketBoundaries: [...durationBuckets] };
@@ -70,12 +75,14 @@ export class OperationDurations {
     });
   }
 
-  served(seconds: number, facts: OperationFacts): void {
+  served(seconds: number, written: OperationFacts): void {
+    const facts = this.#bounded(written);
     this.#server.record(seconds, attributes(facts));
     this.#serverSeries?.observe(labels(facts), seconds);
   }
 
-  sent(seconds: number, facts: OperationFacts, upstream: string, peer: UpstreamPeer | undefined): void {
+  sent(seconds: number, written: OperationFacts, upstream: string, peer: UpstreamPeer | undefined): void {
+    const facts = this.#bounded(written);
     const all = attributes(facts);
     all[attr.upstream] = upstream;
     if (peer !== undefined) {
@@ -90,6 +97,20 @@ export class OperationDurations {
       { ...labels(facts), breakwater_upstream: upstream, network_transport: peer?.transport ?? "" },
       seconds,
     );
+  }
+
+  #bounded(facts: OperationFacts): OperationFacts {
+    const { tool, prompt, errorType, statusCode } = facts;
+    return {
+      method: this.#methods.of(facts.method),
+      tool: tool === undefined ? undefined : this.#targets.of(tool),
+      prompt: prompt === undefined ? undefined : this.#targets.of(prompt),
+      protocolVersion:
+        facts.protocolVersion === undefined ? undefined : this.#methods.of(facts.protocolVersion),
+      errorType: errorType === undefined ? undefined : this.#errors.of(errorType),
+      statusCode: statusCode === undefined ? undefined : this.#errors.of(statusCode),
+      server: facts.server,
+    };
   }
 }
 

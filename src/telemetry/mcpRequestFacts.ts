@@ -88,8 +88,13 @@ export function mcpRequestFacts(body: Buffer, headers?: RequestHeaders): McpRequ
  */
 export function spanName(facts: Pick<McpRequestFacts, "method" | "toolName" | "promptName">): string {
   const target = facts.toolName ?? facts.promptName;
-  return target ? `${facts.method} ${target}` : facts.method;
+  const name = target ? `${facts.method} ${target}` : facts.method;
+  // what a client writes is unbounded; a name is no place for a megabyte (attributes are cut by the SDK)
+  return name.length > maxSpanName ? `${name.slice(0, maxSpanName)}…` : name;
 }
+
+/** The longest span name kept whole: a method and a tool name of SEP-986's 64 characters fit. */
+const maxSpanName = 128;
 
 /** The value of header `name` (lower case) when it was sent once; undefined when absent or repeated. */
 function soleHeader(headers: RequestHeaders | undefined, name: string): string | undefined {

@@ -31,6 +31,8 @@ export interface ExportOptions {
 }
 
 const scope = "breakwater";
+/** The longest attribute value a span keeps: a URI or a tool name, not a megabyte a client sent. */
+const maxAttributeLength = 1024;
 
 /**
  * Starts telemetry (SPEC §9) on the OpenTelemetry SDK: spans batched and exported over OTLP/HTTP
@@ -63,6 +65,8 @@ export function startTelemetry(config: TelemetryConfig, options: ExportOptions =
   });
   const tracerProvider = new TracerProvider({
     resource,
+    // a queued span holds what a client wrote (a tool name, a URI, an id): each value is cut to this
+    spanLimits: { attributeValueLengthLimit: maxAttributeLength },
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampleRatio) }),
     spanProcessors: [spanProcessor],
   });
