@@ -10,9 +10,10 @@
  * Arguments: `--fail-start` exits before reading anything; `--pid-dir <dir>` writes an empty file
  * named by its pid there on start (tests check that every process they caused is gone);
  * `--wait-for <file>` reads nothing, and so answers no `initialize`, until `<file>` exists;
- * `--refuse-initialize` answers `initialize` with a JSON-RPC error.
+ * `--refuse-initialize` answers `initialize` with a JSON-RPC error; `--record <file>` appends every
+ * byte it reads on stdin to `<file>` (what Breakwater sent the process, as it came).
  */
-import { closeSync, existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -102,5 +103,8 @@ async function serve(): Promise<void> {
   server.registerTool("big", { inputSchema: { mib: z.number() } }, async ({ mib }) =>
     text("x".repeat(mib * 1024 * 1024)),
   );
+  const record = argument("--record");
+  // beside the transport's own reader, attached in the same turn: neither misses a byte
+  if (record !== undefined) process.stdin.on("data", (chunk: Buffer) => appendFileSync(record, chunk));
   await server.connect(new StdioServerTransport());
 }
