@@ -159,7 +159,8 @@ export function assembleDataPlane(
     onInternalError: parts.onInternalError,
     onProxyResources: parts.onProxyResources,
     timers: parts.timers,
-    tracing: parts.tracing,
+    // traces follow MCP's conventions: where the proxy reads no JSON-RPC, it neither traces nor changes a body
+    tracing: config.readJsonRpc ? parts.tracing : undefined,
   };
   const install = () => {
     for (const [name, options] of made.forget) circuits.remove(name, options);

@@ -171,9 +171,9 @@ export class Forwarder {
     const picked = incoming.pool.balancer.pick(bound, incoming.admit);
     if (picked.permit !== undefined) return picked;
     const { res } = incoming;
-    incoming.trace?.answeredForUpstream(picked.refusal);
-    if (incoming.call.answerRefusal?.(res) !== true)
-      sendUpstreamFailure(res, picked.refusal, jsonRpcShape(request.method, request.body));
+    const asToolResult = incoming.call.answerRefusal?.(res) === true;
+    incoming.trace?.answeredForUpstream(picked.refusal, asToolResult);
+    if (!asToolResult) sendUpstreamFailure(res, picked.refusal, jsonRpcShape(request.method, request.body));
     return "answered";
   }
 

@@ -131,6 +131,7 @@ export class ProxyServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.#draining) res.shouldKeepAlive = false;
+    const receivedAt = this.#o.tracing?.now() ?? 0;
     // a forbidden POST is answered once its body is read, for the id of a JSON-RPC error
     const refused = this.#o.edge.refusal(req.headers);
     if (refused !== undefined && req.method !== "POST") return sendForbidden(res, refused, { kind: "other" });
@@ -154,7 +155,8 @@ export class ProxyServer {
       if (tracing === undefined) await this.#dispatch(req, res, body, refused, routed, now);
       else {
         const found = routed;
-        await tracing.serve(req, res, body, () => this.#dispatch(req, res, body, refused, found, now));
+        const dispatch = () => this.#dispatch(req, res, body, refused, found, now);
+        await tracing.serve(req, res, body, receivedAt, dispatch);
       }
     } finally {
       if (body !== undefined) budget.give(body.length);
@@ -219,9 +221,9 @@ export class ProxyServer {
     trace?.routed(pool.name);
     const picked = pool.balancer.pick(bound, admit);
     if (picked.permit === undefined) {
-      trace?.answeredForUpstream(picked.refusal);
-      if (call.answerRefusal?.(res) !== true)
-        sendUpstreamFailure(res, picked.refusal, jsonRpcShape(method, body));
+      const asToolResult = call.answerRefusal?.(res) === true;
+      trace?.answeredForUpstream(picked.refusal, asToolResult);
+      if (!asToolResult) sendUpstreamFailure(res, picked.refusal, jsonRpcShape(method, body));
       return Promise.resolve();
     }
     const { upstream, permit } = picked;

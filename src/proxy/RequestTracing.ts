@@ -13,14 +13,18 @@ export interface RequestTracing {
   /**
    * Runs `handle`, the handling of a request whose body has been read, as the request's server span
    * when it carries a JSON-RPC message (else just runs it): the span is current while `handle` runs,
-   * so that what it starts and logs belongs to it, and ends when `res` closes.
+   * so that what it starts and logs belongs to it, and ends when `res` closes. `receivedAt`: the
+   * `now()` reading taken when the request arrived (reading its body is part of its time).
    */
   serve(
     req: IncomingMessage,
     res: ServerResponse,
     body: Buffer | undefined,
+    receivedAt: number,
     handle: () => Promise<void>,
   ): Promise<void>;
+  /** The clock of `receivedAt` (monotonic milliseconds). */
+  now(): number;
   /** The trace of the request being handled now (the async context's), if it is traced. */
   current(): RequestTrace | undefined;
 }
@@ -32,8 +36,9 @@ export interface RequestTrace {
   /**
    * The proxy answered for the upstream: no upstream admitted the request (`circuit_open`,
    * `overloaded`: no attempt was made), or none answered it (a timeout, a connection that failed).
+   * `asToolResult`: what the client got was a tool result the model can read, not a JSON-RPC error.
    */
-  answeredForUpstream(answer: UpstreamFailureAnswer): void;
+  answeredForUpstream(answer: UpstreamFailureAnswer, asToolResult?: boolean): void;
   /** One attempt of the request at `upstream` (a resend and a failover are attempts too). */
   attempt(upstream: Upstream, request: UpstreamRequest): AttemptTrace;
 }

@@ -26,6 +26,7 @@ export class McpTracing implements RequestTracing {
     req: IncomingMessage,
     res: ServerResponse,
     body: Buffer | undefined,
+    receivedAt: number,
     handle: () => Promise<void>,
   ): Promise<void> {
     const facts =
@@ -45,9 +46,13 @@ export class McpTracing implements RequestTracing {
         : validContext(propagator.extract(ROOT_CONTEXT, facts, carrierGetter));
     const parent = meta ?? fromHeader ?? ROOT_CONTEXT;
     const link = meta !== undefined ? fromHeader : undefined;
-    const span = new ServerSpan(this.#parts, req, body, facts, parent, link);
+    const span = new ServerSpan(this.#parts, req, body, facts, parent, link, receivedAt);
     res.once("close", () => span.end(res.statusCode, res.writableFinished));
     return this.#parts.contexts.with(span.context.setValue(requestTraceKey, span), handle);
+  }
+
+  now(): number {
+    return this.#parts.now();
   }
 
   current(): RequestTrace | undefined {

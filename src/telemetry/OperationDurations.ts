@@ -1,7 +1,7 @@
 import type { Attributes, Meter, Histogram as OtelHistogram } from "@opentelemetry/api";
 import { Histogram, type Registry } from "prom-client";
 import type { UpstreamPeer } from "../upstreams/Upstream.ts";
-import { BoundedValues } from "./BoundedValues.ts";
+import { BoundedValues, errorForm, methodForm, nameForm, versionForm } from "./BoundedValues.ts";
 import { attr, durationBuckets, executeTool } from "./mcpAttributes.ts";
 
 /** What one operation's duration is recorded with, on both sides. */
@@ -38,9 +38,10 @@ export class OperationDurations {
   #serverSeries: Histogram<(typeof serverLabels)[number]> | undefined;
   #clientSeries: Histogram<(typeof clientLabels)[number]> | undefined;
   /** The values clients and upstreams write, bounded: a series per invented name would never end. */
-  readonly #methods = new BoundedValues(64);
-  readonly #targets = new BoundedValues(512);
-  readonly #errors = new BoundedValues(64);
+  readonly #methods = new BoundedValues(64, methodForm);
+  readonly #targets = new BoundedValues(512, nameForm);
+  readonly #versions = new BoundedValues(16, versionForm);
+  readonly #errors = new BoundedValues(64, errorForm);
 
   constructor(meter: Meter) {
     const advice = { explicitBucketBoundaries: [...durationBuckets] };
@@ -106,7 +107,7 @@ export class OperationDurations {
       tool: tool === undefined ? undefined : this.#targets.of(tool),
       prompt: prompt === undefined ? undefined : this.#targets.of(prompt),
       protocolVersion:
-        facts.protocolVersion === undefined ? undefined : this.#methods.of(facts.protocolVersion),
+        facts.protocolVersion === undefined ? undefined : this.#versions.of(facts.protocolVersion),
       errorType: errorType === undefined ? undefined : this.#errors.of(errorType),
       statusCode: statusCode === undefined ? undefined : this.#errors.of(statusCode),
       server: facts.server,

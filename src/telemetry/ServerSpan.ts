@@ -37,16 +37,19 @@ export class ServerSpan implements RequestTrace {
     facts: McpRequestFacts,
     parent: Context,
     link: Context | undefined,
+    receivedAt: number,
   ) {
     this.#parts = parts;
     this.#facts = facts;
     this.#body = body;
-    this.#startedAt = parts.now();
+    this.#startedAt = receivedAt;
     const linked = link === undefined ? undefined : trace.getSpanContext(link);
     this.span = parts.tracer.startSpan(
       spanName(facts),
       {
         kind: SpanKind.SERVER,
+        // from the request's arrival, its body's reading included (a `performance.now()` reading)
+        startTime: receivedAt,
         attributes: requestAttributes(facts),
         ...(linked === undefined ? {} : { links: [{ context: linked }] }),
       },
@@ -66,13 +69,14 @@ export class ServerSpan implements RequestTrace {
     this.span.setAttribute(attr.server, server);
   }
 
-  answeredForUpstream(answer: UpstreamFailureAnswer): void {
+  answeredForUpstream(answer: UpstreamFailureAnswer, asToolResult = false): void {
     this.#errorType = answerErrorType(answer);
+    // a tool's circuit turning a call away answers a tool result: no JSON-RPC error was sent
+    this.#statusCode = asToolResult ? undefined : answerCode(answer);
     const span = this.span;
     if (!span.isRecording()) return;
     span.setAttribute(attr.upstream, answer.upstream);
-    this.#statusCode = answerCode(answer);
-    span.setAttribute(attr.responseStatusCode, this.#statusCode);
+    if (this.#statusCode !== undefined) span.setAttribute(attr.responseStatusCode, this.#statusCode);
     if (answer.circuitState !== undefined) span.setAttribute(attr.circuitState, answer.circuitState);
     if (answer.retryAfterMs !== undefined) span.setAttribute(attr.retryAfterMs, answer.retryAfterMs);
   }
@@ -107,7 +111,8 @@ export class ServerSpan implements RequestTrace {
   end(statusCode: number, finished: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
-    const answered = this.#errorType ?? (statusCode >= 400 ? String(statusCode) : undefined);
+    // an answer of the proxy's own with no error named: a 5xx is its error, a 4xx the client's mistake
+    const answered = this.#errorType ?? (statusCode >= 500 ? String(statusCode) : undefined);
     // the conventions: a server does not call the client's own mistakes its errors
     const errorType = answered !== undefined && clientMistakes.has(answered) ? undefined : answered;
     const span = this.span;

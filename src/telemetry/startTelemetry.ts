@@ -96,7 +96,9 @@ export function startTelemetry(config: TelemetryConfig, options: ExportOptions =
     tracing,
     logFields: () => {
       const span = trace.getSpan(contexts.active());
-      if (span === undefined) return {};
+      // an ended span (a context a timer or a child process kept from an earlier request) names nothing;
+      // an unsampled one records nothing to find
+      if (span === undefined || !span.isRecording()) return {};
       const { traceId, spanId } = span.spanContext();
       return { trace_id: traceId, span_id: spanId };
     },

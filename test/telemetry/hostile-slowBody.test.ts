@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { describe, it } from "node:test";
+import { OtlpReceiver } from "../support/OtlpReceiver.ts";
+import { startProxy } from "../support/proxy.ts";
+import { startUpstream } from "../support/upstream.ts";
+import { mcpUpstream, toolCall } from "../telemetry/telemetryRig.ts";
+
+describe("telemetry (hostile review): the server span and mcp.server.operation.duration start at the request's arrival", () => {
+  it("counts the time the body took to arrive", async (t) => {
+    const receiver = await OtlpReceiver.start();
+    const upstream = await startUpstream(mcpUpstream());
+    const proxy = await startProxy(
+      `[[upstreams]]\nname = "tools"\nurl = "${upstream.url}/mcp"\n[telemetry]\notlp_endpoint = "${receiver.url}"\n`,
+      {},
+      { telemetry: { scheduledDelayMillis: 10 } },
+    );
+    t.after(async () => {
+      await proxy.close();
+      await upstream.close();
+      await receiver.stop();
+    });
+    const body = toolCall(1, "add", {});
+    const port = Number(new URL(proxy.url).port);
+    const socket = connect(port, "127.0.0.1");
+    await new Promise((r) => socket.once("connect", r));
+    const started = Date.now();
+    socket.write(
+      `POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`,
+    );
+    socket.write(body.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 1000));
+    socket.end(body.slice(10));
+    await new Promise((r) => socket.on("close", r).resume());
+    const waited = (Date.now() - started) / 1000;
+    const span = await receiver.waitForSpan((s) => s.kind === "server", "server span");
+    const seconds = Number(span.endNs - span.startNs) / 1e9;
+    assert.ok(seconds >= 0.9, `server span ${seconds}s for a request that took ${waited}s from its arrival`);
+  });
+});
