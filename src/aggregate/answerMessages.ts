@@ -49,6 +49,10 @@ const changedKinds: ReadonlyMap<string, readonly ListKind[]> = new Map([
   ["notifications/resources/list_changed", ["resources", "resourceTemplates"]],
 ]);
 
+/** The keys whose absence spares a message its parse (searched as bytes: a string needle is re-encoded per search). */
+const uriKey = Buffer.from('"uri"');
+const methodKey = Buffer.from('"method"');
+
 /** A message as the client gets it: new bytes, `unchanged` (its own bytes), or `dropped`. */
 export type Rewritten = Buffer | "unchanged" | "dropped";
 
@@ -59,7 +63,7 @@ export type Rewritten = Buffer | "unchanged" | "dropped";
  * refused. A message without `"uri"`, `"method"` and no `resultType` to add is not parsed at all.
  */
 export function rewriteMessage(bytes: Buffer, context: AnswerContext): Rewritten {
-  if (!context.addsResultType && bytes.indexOf('"uri"') < 0 && bytes.indexOf('"method"') < 0)
+  if (!context.addsResultType && bytes.indexOf(uriKey) < 0 && bytes.indexOf(methodKey) < 0)
     return "unchanged";
   let message: unknown;
   try {
