@@ -30,6 +30,8 @@ import {
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 4);
 const SERVERS = 10;
+/** `BENCH_ONLY=call`: the tools/call rounds only (the list part takes as long again). */
+const ONLY = process.env["BENCH_ONLY"];
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 const upstreamPort = await freePort();
@@ -72,12 +74,15 @@ try {
   );
   const listsBefore = await listsAsked();
   const list = target("tools/list on /mcp (10 × 50 tools)", "/mcp");
-  const lists = interleavedRounds([list], ROUNDS, (t, warmUp) =>
-    runWrk(t, warmUp ? 1 : SECONDS, "./wrk-aggregate.lua", "", { KIND: "list" }),
-  );
+  const lists =
+    ONLY === "call"
+      ? new Map<string, Run[]>()
+      : interleavedRounds([list], ROUNDS, (t, warmUp) =>
+          runWrk(t, warmUp ? 1 : SECONDS, "./wrk-aggregate.lua", "", { KIND: "list" }),
+        );
   const listsDuring = (await listsAsked()) - listsBefore;
   const runs = new Map([...calls, ...lists]);
-  const rows = [aggregate, route, list].map((t) => [
+  const rows = (ONLY === "call" ? [aggregate, route] : [aggregate, route, list]).map((t) => [
     t.name,
     medianOf(runs, t.name, "requestsPerSecond"),
     medianOf(runs, t.name, "p50"),
@@ -86,10 +91,14 @@ try {
     medianOf(runs, t.name, "errors"),
   ]);
   console.log(table(["target", "req/s", "p50 ms", "p99 ms", "proxy CPU µs/req", "errors"], rows));
-  const ratio = (a: string, b: string, key: keyof Run) => {
+  const ratios = (a: string, b: string, key: keyof Run) => {
     const [as, bs] = [runs.get(a) ?? [], runs.get(b) ?? []];
-    return median(as.map((run, i) => run[key] / ((bs[i] as Run)[key] as number)));
+    return as.map((run, i) => run[key] / ((bs[i] as Run)[key] as number));
   };
+  const ratio = (a: string, b: string, key: keyof Run) => median(ratios(a, b, key));
+  // the spread of the rounds' ratios says how far the median can be trusted on a shared machine
+  const cpuRatios = ratios(aggregate.name, route.name, "cpuMicrosPerRequest").sort((x, y) => x - y);
+  console.log(`tools/call CPU/req ratios by round, sorted: ${cpuRatios.map((r) => r.toFixed(2)).join(" ")}`);
   console.log("");
   console.log(
     table(

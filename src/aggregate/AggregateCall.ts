@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Acquisition } from "../breaker/Acquisition.ts";
 import type { BodyFilter } from "../exchange/BodyFilter.ts";
+import type { JsonRpcCall } from "../jsonrpc/jsonRpcCall.ts";
 import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
 import type { Call } from "../proxy/Call.ts";
 import { type Admit, overloaded } from "../proxy/UpstreamBalancer.ts";
@@ -18,8 +19,8 @@ export type SessionLost = () => Promise<
 >;
 
 export interface AggregateCallOptions {
-  /** The client's id (JSON text), for the tool error. */
-  readonly idText: string;
+  /** The client's call as the endpoint read it: its id (read when first asked for) goes in the tool error. */
+  readonly clientCall: Pick<JsonRpcCall, "ids">;
   /** A `tools/call`: a circuit's refusal is a tool error naming `tool`, not the route's 503. */
   readonly toolCall: boolean;
   /** The aggregate's name of what is called, as the client wrote it. */
@@ -41,7 +42,6 @@ export interface AggregateCallOptions {
 export class AggregateCall implements Call {
   readonly refuse?: (res: ServerResponse) => void;
   readonly admit: (upstream: Upstream, admit: Admit) => Acquisition;
-  readonly bodyFilter: () => BodyFilter;
   readonly sessionLost: SessionLost | undefined;
   readonly #inner: Call;
   readonly #o: AggregateCallOptions;
@@ -53,7 +53,6 @@ export class AggregateCall implements Call {
     this.#o = options;
     if (inner.refuse !== undefined) this.refuse = inner.refuse;
     this.sessionLost = options.sessionLost;
-    this.bodyFilter = () => chainFilters(options.answerFilter(), inner.bodyFilter?.());
     const own = inner.admit;
     this.admit = (upstream, admit) => {
       let upstreamRefused = false;
@@ -72,6 +71,11 @@ export class AggregateCall implements Call {
     };
   }
 
+  /** The aggregate's rewrite of the answer, then the pool's own filter (a method: no closure per call). */
+  bodyFilter(): BodyFilter {
+    return chainFilters(this.#o.answerFilter(), this.#inner.bodyFilter?.());
+  }
+
   judge(upstream: Upstream): ExchangeJudge {
     return this.#inner.judge(upstream);
   }
@@ -79,7 +83,8 @@ export class AggregateCall implements Call {
   answerRefusal(res: ServerResponse): boolean {
     const refusal = this.#refusal;
     if (!this.#o.toolCall || refusal === undefined) return this.#inner.answerRefusal?.(res) ?? false;
-    const { server, tool, modern, idText } = this.#o;
+    const { server, tool, modern, clientCall } = this.#o;
+    const idText = clientCall.ids[0] as string;
     sendResult(res, idText, aggregateToolUnavailable({ ...refusal, server, tool }, modern));
     return true;
   }

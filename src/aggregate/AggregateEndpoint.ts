@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type Message, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
+import { type Message, type ReadBody, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
 import { modernClaim } from "../jsonrpc/protocolEra.ts";
 import { headersDisagree } from "../jsonrpc/routingHeaders.ts";
 import { sendHeaderMismatch } from "../mcp/mcpAnswers.ts";
@@ -58,6 +58,14 @@ const listMethods: ReadonlyMap<string, ListKind> = new Map([
 
 const sessionHeader = "mcp-session-id";
 
+/** What `serve` gives for a request it answered at once. */
+const answered: Promise<void> = Promise.resolve();
+
+/** The id of a call as its client wrote it (JSON text), read out of the body when asked; "null" else. */
+function idTextOf(read: Extract<ReadBody, { kind: "call" | "message" }>): string {
+  return read.kind === "call" ? (read.call.ids[0] as string) : "null";
+}
+
 /**
  * The aggregate's route (SPEC §7.2): Breakwater as the one MCP server its clients talk to, of either
  * era. It answers itself what is its own — `initialize` and the sessions of earlier-era clients,
@@ -98,7 +106,7 @@ export class AggregateEndpoint implements Endpoint {
     this.#streams.close();
   }
 
-  async serve(
+  serve(
     req: IncomingMessage,
     res: ServerResponse,
     remainder: string,
@@ -106,24 +114,31 @@ export class AggregateEndpoint implements Endpoint {
     send: PoolSend,
   ): Promise<void> {
     switch (req.method) {
-      case "POST":
-        return this.#post(req, res, remainder, body, send);
+      case "POST": {
+        // no async frame of its own: a routed call's promise is the pool's, an answer of its own is given
+        const pending = this.#post(req, res, remainder, body, send);
+        return pending instanceof Promise ? pending : answered;
+      }
       case "GET":
-        return this.#get(req, res);
+        this.#get(req, res);
+        return answered;
       case "DELETE":
-        return this.#delete(req, res);
+        this.#delete(req, res);
+        return answered;
       default:
         res.writeHead(405, { allow: "GET, POST, DELETE", "content-length": "0" }).end();
+        return answered;
     }
   }
 
-  async #post(
+  /** A POST: answered here (nothing to await), or a promise that settles once the answer is written. */
+  #post(
     req: IncomingMessage,
     res: ServerResponse,
     remainder: string,
     body: Buffer | undefined,
     send: PoolSend,
-  ): Promise<void> {
+  ): Promise<void> | void {
     const read = body === undefined || body.length === 0 ? undefined : readJsonRpcBody(body);
     if (read === undefined || read.kind === "other")
       return sendError(res, 400, "null", {
@@ -132,14 +147,13 @@ export class AggregateEndpoint implements Endpoint {
       });
     if (read.batch) return sendError(res, 400, "null", invalidRequest("send one message at a time", "batch"));
     const message = read.messages[0] as Message;
-    const idText = read.kind === "call" ? (read.call.ids[0] as string) : "null";
     const mismatch = headersDisagree(req.headers, read.messages);
-    if (mismatch !== undefined) return sendHeaderMismatch(res, idText, mismatch);
+    if (mismatch !== undefined) return sendHeaderMismatch(res, idTextOf(read), mismatch);
     const method = message.method;
-    if (method === "initialize") return this.#initialize(res, idText, message);
+    if (method === "initialize") return this.#initialize(res, idTextOf(read), message);
     const modern = modernClaim(message) !== undefined;
     const caller = this.#caller(req, message, modern);
-    if (caller === "unknown") return sendError(res, 404, idText, unknownSession);
+    if (caller === "unknown") return sendError(res, 404, idTextOf(read), unknownSession);
     if (read.kind === "message") {
       // a client's answer to a server's request goes to that server; any notification ends here
       if (caller !== undefined && caller.era === "earlier" && typeof method !== "string")
@@ -149,6 +163,10 @@ export class AggregateEndpoint implements Endpoint {
       res.writeHead(202, { "content-length": "0" }).end();
       return;
     }
+    // a routed call (nearly every request) reads its id's text only if it answers itself
+    if (caller !== undefined && this.#calls.routes(method as string))
+      return this.#calls.call(req, res, remainder, body as Buffer, read, caller, send);
+    const idText = idTextOf(read);
     if (method === "ping" || method === "server/discover" || method === "logging/setLevel") {
       const result =
         method === "server/discover" ? discoverResult(this.#o.lists.capabilities()) : emptyResult(modern);
@@ -161,8 +179,6 @@ export class AggregateEndpoint implements Endpoint {
       const params = message.params as { notifications?: unknown } | undefined;
       return this.#streams.listen(res, idText, params?.notifications);
     }
-    if (this.#calls.routes(method as string))
-      return this.#calls.call(req, res, remainder, body as Buffer, read, idText, caller, send);
     return sendError(res, 200, idText, methodNotFound(String(method)));
   }
 

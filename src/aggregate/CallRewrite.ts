@@ -115,10 +115,7 @@ export function hopHeaders(
     !set.some(([name]) => name.toLowerCase() === "mcp-method")
   )
     set.push(["Mcp-Method", method]);
-  // the aggregate reads every answer (URIs, server requests, list changes): the client's Accept-Encoding
-  // would let the server compress it past that reading, and what passes unread is not rewritten
-  const dropped = new Set(["mcp-session-id", "accept-encoding", ...hop.dropHeaders]);
-  for (const [name] of set) dropped.add(name.toLowerCase());
+  const dropped = set.length === 0 && dropsNoMore(hop.dropHeaders) ? alwaysDropped : droppedBy(hop, set);
   const headers: IncomingHttpHeaders = { ...client.headers };
   for (const name of dropped) delete headers[name];
   const named = (hop.metaEnvelope !== undefined && mirroredByName.has(method)) || "mcp-name" in headers;
@@ -139,6 +136,26 @@ export function hopHeaders(
     headers["mcp-name"] = value;
   }
   return { rawHeaders, headers };
+}
+
+/**
+ * What no hop sends on: the client's session (the aggregate's own), and its `Accept-Encoding` — the
+ * aggregate reads every answer (URIs, server requests, list changes), and the client's Accept-Encoding
+ * would let the server compress it past that reading (what passes unread is not rewritten).
+ */
+const alwaysDropped: ReadonlySet<string> = new Set(["mcp-session-id", "accept-encoding"]);
+
+/** Whether `names` drops nothing beyond `alwaysDropped` (a pass-through's: made once, not per call). */
+function dropsNoMore(names: readonly string[]): boolean {
+  for (const name of names) if (!alwaysDropped.has(name)) return false;
+  return true;
+}
+
+/** The (lower-case) names of the client's headers `hop` does not send on: its dropped and set ones too. */
+function droppedBy(hop: Pick<Hop, "dropHeaders">, set: readonly [string, string][]): ReadonlySet<string> {
+  const dropped = new Set([...alwaysDropped, ...hop.dropHeaders]);
+  for (const [name] of set) dropped.add(name.toLowerCase());
+  return dropped;
 }
 
 /**

@@ -21,7 +21,7 @@ import {
 } from "./aggregateAnswers.ts";
 import type { AnswerContext } from "./answerMessages.ts";
 import { bareBody, hopHeaders, namePaths } from "./CallRewrite.ts";
-import type { AggregateLists, Caller, Hop, HopPlanner, NoHop, PoolClient } from "./contracts.ts";
+import type { AggregateLists, Caller, Hop, HopPlanner, Named, NoHop, PoolClient } from "./contracts.ts";
 import { parseServerRequestId } from "./serverRequestIds.ts";
 
 export interface CallRouterOptions {
@@ -47,6 +47,8 @@ export class CallRouter {
   readonly #inFlight = new Map<string, string>();
   /** Servers whose answers passed unrewritten for size: told once each. */
   readonly #unheldTold = new Set<string>();
+  /** Each server's `AnswerHolding` (the holding bounds are the router's, the warning the server's). */
+  readonly #holdings = new Map<string, AnswerHolding>();
 
   constructor(options: CallRouterOptions) {
     this.#o = options;
@@ -57,41 +59,64 @@ export class CallRouter {
     return namePaths.has(method);
   }
 
-  async call(
+  /**
+   * Sends a routed call on; a promise while it is under way, nothing when the aggregate answered it
+   * itself. A hop planned at once (nearly every modern client's call: a pass-through) is sent on in the
+   * same turn, no async frame of the router's own between the client and the pool.
+   */
+  call(
     req: IncomingMessage,
     res: ServerResponse,
     remainder: string,
     body: Buffer,
     read: CallRead,
-    idText: string,
     caller: Caller,
     send: PoolSend,
-  ): Promise<void> {
+  ): Promise<void> | void {
     const message = read.messages[0] as Message;
     const method = message.method as string;
     const routed = routedValue(method, message);
-    if (routed === undefined) return sendError(res, 200, idText, noName);
+    // the id's text is read out of the body only for an answer of the aggregate's own
+    if (routed === undefined) return sendError(res, 200, idOf(read), noName);
     const { lists, pools } = this.#o;
     const named = routed.resource ? lists.resource(routed.value) : lists.toolOrPrompt(routed.value);
     const pool = named === undefined ? undefined : pools.get(named.server);
     if (named === undefined || pool === undefined)
-      return sendError(res, 200, idText, unknownName(routed.value));
-    const modern = caller.era === "modern";
+      return sendError(res, 200, idOf(read), unknownName(routed.value));
+    const target: Target = {
+      req,
+      res,
+      remainder,
+      body,
+      read,
+      caller,
+      method,
+      value: routed.value,
+      named,
+      pool,
+    };
     const planned = this.#o.hops.hop(pool, caller);
-    // a pass-through (nearly every modern client's call) is planned at once: nothing to wait for
-    const hop = planned instanceof Promise ? await planned : planned;
-    if (isNoHop(hop)) return this.#unavailable(res, idText, method, routed.value, named.server, hop, modern);
-    const first = this.#request(req, remainder, body, method, routed.value, named.name, hop);
-    if (first === undefined) return sendError(res, 200, idText, unknownName(routed.value));
+    if (planned instanceof Promise) return planned.then((hop) => this.#sendOn(target, hop, send));
+    return this.#sendOn(target, planned, send);
+  }
+
+  /** The call to `target`'s server as `hop` sends it. */
+  #sendOn(target: Target, hop: Hop | NoHop, send: PoolSend): Promise<void> | void {
+    const { req, res, remainder, body, read, caller, method, value, named, pool } = target;
+    const modern = caller.era === "modern";
+    if (isNoHop(hop)) return this.#unavailable(res, idOf(read), method, value, named.server, hop, modern);
+    const first = this.#request(req, remainder, body, method, value, named.name, hop);
+    if (first === undefined) return sendError(res, 200, idOf(read), unknownName(value));
     let current = hop;
     const reread = rereadOf(read, method, named.name, hop);
+    const holding = this.#holding(pool.name);
     const call = new AggregateCall(pool.calls.read(first.request, first.headers, reread), {
-      idText,
+      clientCall: read.call,
       toolCall: method === "tools/call",
-      tool: routed.value,
+      tool: value,
       server: named.server,
       modern,
-      answerFilter: () => new AnswerRewrite(this.#context(pool, current, caller), this.#holding(pool.name)),
+      answerFilter: () => new AnswerRewrite(this.#context(pool, current, caller), holding),
       sessionLost:
         hop.sessionLost === undefined
           ? undefined
@@ -99,19 +124,27 @@ export class CallRouter {
               // the upstream answered 404 for its session: the hop of a new one, and the call once more
               const next = await current.sessionLost?.();
               if (next === undefined || next.bound === undefined) return undefined;
-              const again = this.#request(req, remainder, body, method, routed.value, named.name, next);
+              const again = this.#request(req, remainder, body, method, value, named.name, next);
               if (again === undefined) return undefined;
               current = next;
               return { request: again.request, bound: next.bound };
             },
     });
+    if (caller.era === "modern")
+      return send(pool, req, res, first.request, call, hop.bound, withoutUpstreamSession);
     // an earlier-era client cancels by a notification naming the call's id: it must reach this server
-    const inFlight = caller.era === "earlier" ? inFlightKey(caller.session.id, idText) : undefined;
-    if (inFlight !== undefined) this.#inFlight.set(inFlight, pool.name);
+    return this.#tracked(inFlightKey(caller.session.id, idOf(read)), pool.name, () =>
+      send(pool, req, res, first.request, call, hop.bound, withoutUpstreamSession),
+    );
+  }
+
+  /** `sending`, known as in flight to `server` under `key` (if any) until it has ended. */
+  async #tracked(key: string | undefined, server: string, sending: () => Promise<void>): Promise<void> {
+    if (key !== undefined) this.#inFlight.set(key, server);
     try {
-      await send(pool, req, res, first.request, call, hop.bound, withoutUpstreamSession);
+      await sending();
     } finally {
-      if (inFlight !== undefined) this.#inFlight.delete(inFlight);
+      if (key !== undefined) this.#inFlight.delete(key);
     }
   }
 
@@ -226,8 +259,11 @@ export class CallRouter {
     };
   }
 
+  /** What a server's answers are held within, and who hears of one passing unheld: one per server. */
   #holding(server: string): AnswerHolding {
-    return {
+    const made = this.#holdings.get(server);
+    if (made !== undefined) return made;
+    const holding: AnswerHolding = {
       ...this.#o.holding,
       onUnheld: () => {
         if (this.#unheldTold.has(server)) return;
@@ -238,6 +274,8 @@ export class CallRouter {
         );
       },
     };
+    this.#holdings.set(server, holding);
+    return holding;
   }
 
   /** No upstream of the server can take the call now. */
@@ -267,6 +305,26 @@ export class CallRouter {
 
 type CallRead = Extract<ReadBody, { kind: "call" }>;
 
+/** A routed call on its way: the client's request, and the server (and its own name) it goes to. */
+interface Target {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly remainder: string;
+  readonly body: Buffer;
+  readonly read: CallRead;
+  readonly caller: Caller;
+  readonly method: string;
+  /** The name or URI as the client wrote it (prefixed). */
+  readonly value: string;
+  readonly named: Named;
+  readonly pool: ServerPool;
+}
+
+/** The client's id as it wrote it (JSON text), read out of the body when first asked for. */
+function idOf(read: CallRead): string {
+  return read.call.ids[0] as string;
+}
+
 /**
  * What the pool reads of the call `hop` sends, from the client's body as the endpoint read it: the
  * same message with `bare` at its routed paths (where `bareBody` splices it). Undefined (the pool
@@ -275,22 +333,27 @@ type CallRead = Extract<ReadBody, { kind: "call" }>;
 function rereadOf(read: CallRead, method: string, bare: string, hop: Hop): ReadBody | undefined {
   if (hop.metaEnvelope !== undefined || hop.addsResultType) return undefined;
   const message = read.messages[0] as Message;
-  let params = { ...(message.params as Readonly<Record<string, unknown>>) };
-  for (const path of namePaths.get(method) ?? []) params = withString(params, path.slice(1), bare);
+  let params = message.params as Readonly<Record<string, unknown>>;
+  for (const path of namePaths.get(method) ?? []) params = withString(params, path, 1, bare);
   return withMessage(read, { ...message, params } as Message);
 }
 
-/** `value` with the string at `path` (if a string is there) replaced by `text`, copied where changed. */
+/**
+ * `value` with the string at `path` from `depth` on (if a string is there) replaced by `text`: copied
+ * where changed, the same object where not.
+ */
 function withString(
   value: Readonly<Record<string, unknown>>,
   path: readonly string[],
+  depth: number,
   text: string,
-): Record<string, unknown> {
-  const [key, ...rest] = path as [string, ...string[]];
+): Readonly<Record<string, unknown>> {
+  const key = path[depth] as string;
   const inner = value[key];
-  if (rest.length === 0) return typeof inner === "string" ? { ...value, [key]: text } : { ...value };
-  if (typeof inner !== "object" || inner === null || Array.isArray(inner)) return { ...value };
-  return { ...value, [key]: withString(inner as Readonly<Record<string, unknown>>, rest, text) };
+  if (depth === path.length - 1) return typeof inner === "string" ? { ...value, [key]: text } : value;
+  if (typeof inner !== "object" || inner === null || Array.isArray(inner)) return value;
+  const changed = withString(inner as Readonly<Record<string, unknown>>, path, depth + 1, text);
+  return changed === inner ? value : { ...value, [key]: changed };
 }
 
 /** A call's key among those in flight: its session, and its id by value (`1` and `1.0` are one id). */
