@@ -18,11 +18,17 @@
  * targets from `[[servers]]` config files, for the cost of many servers (SPEC §7.1): one server on
  * route /s1; 100 servers on /s1 … /s100 (one upstream each, all the benchmark's), wrk cycling the 100
  * routes; and the same 100 with wrk on /s57 only (route lookup apart from 100 connection pools).
+ * `BENCH_TELEMETRY=1` adds "breakwater (telemetry on)": breakers on as the first Breakwater, from a
+ * config file with `[telemetry]` (`sample_ratio = 1`, every request traced) exporting to an OTLP/HTTP
+ * sink the benchmark starts (bench/servers/otlpSink.ts, a process of its own), for the cost of
+ * telemetry (SPEC §9: ≤ 1.15× CPU per request); at the end, what the sink received against the
+ * requests the proxy sent upstream, and the spans the proxy counted as dropped.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../scripts/freePort.ts";
 import { median, table } from "./harness.ts";
@@ -46,6 +52,7 @@ const ONLY = process.env["BENCH_ONLY"];
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
 const FLEET = process.env["BENCH_FLEET"] === "1";
 const SERVERS = process.env["BENCH_SERVERS"] === "1";
+const TELEMETRY = process.env["BENCH_TELEMETRY"] === "1";
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 const upstreamPort = await freePort();
@@ -56,6 +63,8 @@ const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
 const targets: Target[] = [
   { name: "direct (no proxy)", url: `${upstreamUrl}/`, pids: () => [], stop: () => {} },
 ];
+/** The admin port of each Breakwater target, by name: its /metrics are read at the end. */
+const adminOf = new Map<string, number>();
 /**
  * Breakwater's CLI of `checkout` in front of the upstream; `disable` turns its circuit off; `config`, a
  * config file's text (its upstream is the benchmark's, named by its URL as the flag would).
@@ -67,6 +76,7 @@ async function breakwaterTarget(
   config?: string,
 ): Promise<Target> {
   const [port, admin] = [await freePort(), await freePort()];
+  adminOf.set(name, admin);
   const args = ["--listen", `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${admin}`];
   if (config === undefined) args.push("--upstream", upstreamUrl);
   else {
@@ -148,6 +158,16 @@ if (SERVERS) {
   targets.push(one, hundred, oneRoute);
 }
 if (BASELINE !== undefined) targets.push(await breakwaterTarget("breakwater (baseline)", BASELINE));
+/** The span name of wrk's request (`{mcp.method.name} {gen_ai.tool.name}`), which the sink counts. */
+const spanName = "tools/call echo";
+let sink: { process: ChildProcess; port: number } | undefined;
+if (TELEMETRY) {
+  const sinkPort = await freePort();
+  sink = { process: node([here("./servers/otlpSink.ts"), String(sinkPort), spanName]), port: sinkPort };
+  await waitForPort(sinkPort);
+  const telemetry = `[telemetry]\notlp_endpoint = "http://127.0.0.1:${sinkPort}"\nsample_ratio = 1.0`;
+  targets.push(await breakwaterTarget("breakwater (telemetry on)", checkout, false, telemetry));
+}
 const minimalPort = await freePort();
 targets.push(
   await nodeTarget(
@@ -221,14 +241,16 @@ try {
     if (as.length === 0 || bs.length === 0) return Number.NaN; // a target left out by BENCH_ONLY
     return median(as.map((run, i) => run[key] / ((bs[i] as Run)[key] as number)));
   };
-  if (BASELINE !== undefined) {
-    // the spread behind the medians: on a shared 2-core machine it is wide, and worth seeing
+  // the spread behind the medians: on a shared 2-core machine it is wide, and worth seeing
+  const perRound = (name: string, against: string, label: string) => {
     for (const key of ["requestsPerSecond", "cpuMicrosPerRequest"] as const) {
-      const [as, bs] = [runs.get("breakwater, breakers on") ?? [], runs.get("breakwater (baseline)") ?? []];
+      const [as, bs] = [runs.get(name) ?? [], runs.get(against) ?? []];
       const each = as.map((run, i) => (run[key] / ((bs[i] as Run)[key] as number)).toFixed(2));
-      console.log(`per-round ${key} ÷ baseline: ${each.join(" ")}`);
+      console.log(`per-round ${key} ÷ ${label}: ${each.join(" ")}`);
     }
-  }
+  };
+  if (BASELINE !== undefined) perRound("breakwater, breakers on", "breakwater (baseline)", "baseline");
+  if (TELEMETRY) perRound("breakwater (telemetry on)", "breakwater, breakers on", "telemetry off");
   console.log(
     `\n${table(
       ["ratio", "measured", "target"],
@@ -295,6 +317,20 @@ try {
               ],
             ]
           : []),
+        ...(TELEMETRY
+          ? [
+              [
+                "req/s: telemetry on ÷ off",
+                ratio("breakwater (telemetry on)", "breakwater, breakers on", "requestsPerSecond"),
+                "",
+              ],
+              [
+                "CPU/req: telemetry on ÷ off",
+                ratio("breakwater (telemetry on)", "breakwater, breakers on", "cpuMicrosPerRequest"),
+                "≤ 1.15",
+              ],
+            ]
+          : []),
         ...(BASELINE === undefined
           ? []
           : [
@@ -312,9 +348,52 @@ try {
       ],
     )}`,
   );
+  if (sink !== undefined && runs.has("breakwater (telemetry on)")) {
+    await reportExports(sink.port, "breakwater (telemetry on)");
+  }
 } finally {
   for (const target of targets) target.stop();
   upstreamProcess.kill();
   redis?.kill();
+  sink?.process.kill();
   rmSync(work, { recursive: true, force: true });
+}
+
+/** The sum of the samples of `metric` in a Prometheus text exposition (every label set). */
+function sumOf(exposition: string, metric: string): number {
+  return exposition
+    .split("\n")
+    .filter((line) => line.startsWith(`${metric}{`) || line.startsWith(`${metric} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+}
+
+/**
+ * What the sink on `sinkPort` received from target `name`, against the requests that target sent
+ * upstream (its /metrics): two spans per request (server and client) show every request was traced.
+ * Waits first for the batch still queued (the batch processor sends every 5 s, `OTEL_BSP_SCHEDULE_DELAY`).
+ */
+async function reportExports(sinkPort: number, name: string): Promise<void> {
+  await sleep(6_000);
+  const exposition = await (await fetch(`http://127.0.0.1:${adminOf.get(name)}/metrics`)).text();
+  const requests = sumOf(exposition, "breakwater_upstream_requests_total");
+  const dropped = sumOf(exposition, "breakwater_telemetry_dropped_total");
+  const counts = (await (await fetch(`http://127.0.0.1:${sinkPort}/counts`)).json()) as {
+    traces: { exports: number; bytes: number; named: number; server: number; client: number };
+    metrics: { exports: number; bytes: number };
+  };
+  const { traces, metrics } = counts;
+  console.log(
+    `\n${table(
+      ["OTLP sink (telemetry on)", "received"],
+      [
+        ["requests the proxy sent upstream", requests],
+        ["trace exports (bytes)", `${traces.exports} (${traces.bytes})`],
+        [`spans named "${spanName}"`, traces.named],
+        ["server spans (mcp.server) per request", traces.server / requests],
+        ["client spans (mcp.client) per request", traces.client / requests],
+        ["spans dropped (breakwater_telemetry_dropped_total)", dropped],
+        ["metric exports (bytes)", `${metrics.exports} (${metrics.bytes})`],
+      ],
+    )}`,
+  );
 }
