@@ -6,6 +6,7 @@ import { sendHeaderMismatch } from "../mcp/mcpAnswers.ts";
 import { maxToolListBytes } from "../mcp/ToolListJudge.ts";
 import { BodyBudget } from "../proxy/BodyBudget.ts";
 import type { Endpoint, PoolSend } from "../proxy/Endpoint.ts";
+import type { RequestTrace } from "../proxy/RequestTracing.ts";
 import type { ServerPool } from "../proxy/ServerPool.ts";
 import {
   discoverResult,
@@ -112,11 +113,12 @@ export class AggregateEndpoint implements Endpoint {
     remainder: string,
     body: Buffer | undefined,
     send: PoolSend,
+    trace?: RequestTrace | undefined,
   ): Promise<void> {
     switch (req.method) {
       case "POST": {
         // no async frame of its own: a routed call's promise is the pool's, an answer of its own is given
-        const pending = this.#post(req, res, remainder, body, send);
+        const pending = this.#post(req, res, remainder, body, send, trace);
         return pending instanceof Promise ? pending : answered;
       }
       case "GET":
@@ -138,6 +140,7 @@ export class AggregateEndpoint implements Endpoint {
     remainder: string,
     body: Buffer | undefined,
     send: PoolSend,
+    trace: RequestTrace | undefined,
   ): Promise<void> | void {
     const read = body === undefined || body.length === 0 ? undefined : readJsonRpcBody(body);
     if (read === undefined || read.kind === "other")
@@ -165,7 +168,7 @@ export class AggregateEndpoint implements Endpoint {
     }
     // a routed call (nearly every request) reads its id's text only if it answers itself
     if (caller !== undefined && this.#calls.routes(method as string))
-      return this.#calls.call(req, res, remainder, body as Buffer, read, caller, send);
+      return this.#calls.call(req, res, remainder, body as Buffer, read, caller, send, trace);
     const idText = idTextOf(read);
     if (method === "ping" || method === "server/discover" || method === "logging/setLevel") {
       const result =

@@ -5,6 +5,7 @@ import { errorAnswer } from "../jsonrpc/jsonRpcAnswer.ts";
 import { type Message, type ReadBody, withMessage } from "../jsonrpc/jsonRpcCall.ts";
 import { idValueKey } from "../jsonrpc/jsonRpcId.ts";
 import type { PoolSend } from "../proxy/Endpoint.ts";
+import type { RequestTrace } from "../proxy/RequestTracing.ts";
 import type { ServerPool } from "../proxy/ServerPool.ts";
 import { type UpstreamRequest, upstreamRequest } from "../upstreams/Upstream.ts";
 import { AggregateCall } from "./AggregateCall.ts";
@@ -72,6 +73,7 @@ export class CallRouter {
     read: CallRead,
     caller: Caller,
     send: PoolSend,
+    trace?: RequestTrace | undefined,
   ): Promise<void> | void {
     const message = read.messages[0] as Message;
     const method = message.method as string;
@@ -94,6 +96,7 @@ export class CallRouter {
       value: routed.value,
       named,
       pool,
+      trace,
     };
     const planned = this.#o.hops.hop(pool, caller);
     if (planned instanceof Promise) return planned.then((hop) => this.#sendOn(target, hop, send));
@@ -104,7 +107,10 @@ export class CallRouter {
   #sendOn(target: Target, hop: Hop | NoHop, send: PoolSend): Promise<void> | void {
     const { req, res, remainder, body, read, caller, method, value, named, pool } = target;
     const modern = caller.era === "modern";
-    if (isNoHop(hop)) return this.#unavailable(res, idOf(read), method, value, named.server, hop, modern);
+    if (isNoHop(hop)) {
+      target.trace?.answeredForServer(named.server, hop.reason, hop.retryAfterMs, method === "tools/call");
+      return this.#unavailable(res, idOf(read), method, value, named.server, hop, modern);
+    }
     const first = this.#request(req, remainder, body, method, value, named.name, hop);
     if (first === undefined) return sendError(res, 200, idOf(read), unknownName(value));
     let current = hop;
@@ -318,6 +324,8 @@ interface Target {
   readonly value: string;
   readonly named: Named;
   readonly pool: ServerPool;
+  /** The request's trace, while telemetry is on (SPEC §9). */
+  readonly trace: RequestTrace | undefined;
 }
 
 /** The client's id as it wrote it (JSON text), read out of the body when first asked for. */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
 import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import type { Call } from "./Call.ts";
+import type { RequestTrace } from "./RequestTracing.ts";
 import type { ServerPool } from "./ServerPool.ts";
 
 /**
@@ -25,7 +26,8 @@ export type PoolSend = (
  * What a route leads to when it is not one server's pool: an endpoint that answers requests itself and
  * sends what it must on to pools (the aggregate, SPEC §7.2). The proxy reads the request's body first,
  * as for a pool, and gives it back to the budget once `serve` has resolved: an endpoint that keeps a
- * stream open (a listen, a GET) resolves once it no longer needs the body.
+ * stream open (a listen, a GET) resolves once it no longer needs the body. `trace`: the request's,
+ * while telemetry is on (SPEC §9), told what the endpoint answers itself for a server.
  */
 export interface Endpoint {
   readonly kind: "endpoint";
@@ -36,5 +38,6 @@ export interface Endpoint {
     remainder: string,
     body: Buffer | undefined,
     send: PoolSend,
+    trace?: RequestTrace | undefined,
   ): Promise<void>;
 }

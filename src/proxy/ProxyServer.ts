@@ -175,7 +175,7 @@ export class ProxyServer {
     if (refused !== undefined) sendForbidden(res, refused, jsonRpcShape("POST", body));
     else if (routed === undefined) sendClientError(res, 404, routes.notFound);
     else if (routed.server.kind === "endpoint")
-      await routed.server.serve(req, res, routed.remainder, body, this.#send);
+      await routed.server.serve(req, res, routed.remainder, body, this.#send, this.#o.tracing?.current());
     else await this.#route(routed.server, req, res, routed.remainder, body, routed.discovery);
   }
 

@@ -39,6 +39,17 @@ export interface RequestTrace {
    * `asToolResult`: what the client got was a tool result the model can read, not a JSON-RPC error.
    */
   answeredForUpstream(answer: UpstreamFailureAnswer, asToolResult?: boolean): void;
+  /**
+   * An endpoint answered for `server` itself (the aggregate, SPEC §7.2: its circuits turned the call
+   * away, `circuit_open`, or no upstream session could be had, `session_failed`): no attempt was made.
+   * `asToolResult`: the client got a tool result the model can read; else the JSON-RPC error -32603.
+   */
+  answeredForServer(
+    server: string,
+    reason: string,
+    retryAfterMs: number | undefined,
+    asToolResult: boolean,
+  ): void;
   /** One attempt of the request at `upstream` (a resend and a failover are attempts too). */
   attempt(upstream: Upstream, request: UpstreamRequest): AttemptTrace;
 }

@@ -81,6 +81,22 @@ export class ServerSpan implements RequestTrace {
     if (answer.retryAfterMs !== undefined) span.setAttribute(attr.retryAfterMs, answer.retryAfterMs);
   }
 
+  answeredForServer(
+    server: string,
+    reason: string,
+    retryAfterMs: number | undefined,
+    asToolResult: boolean,
+  ): void {
+    this.routed(server);
+    this.#errorType = reason;
+    this.#statusCode = asToolResult ? undefined : "-32603";
+    const span = this.span;
+    if (!span.isRecording()) return;
+    if (this.#statusCode !== undefined) span.setAttribute(attr.responseStatusCode, this.#statusCode);
+    if (reason === "circuit_open") span.setAttribute(attr.circuitState, "open");
+    if (retryAfterMs !== undefined) span.setAttribute(attr.retryAfterMs, retryAfterMs);
+  }
+
   attempt(upstream: Upstream, request: UpstreamRequest): AttemptTrace {
     const body = request.body;
     return new ClientSpan(
