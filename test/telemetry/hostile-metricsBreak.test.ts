@@ -1,30 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { OtlpReceiver } from "../support/OtlpReceiver.ts";
-import { startProxy, type TestProxy } from "../support/proxy.ts";
-import { startUpstream, type TestUpstream } from "../support/upstream.ts";
-import { mcpUpstream, post } from "../telemetry/telemetryRig.ts";
+import { post, startTraced, type Traced } from "./telemetryRig.ts";
 
 describe("telemetry (hostile review): tool names of megabytes leave /metrics working", () => {
-  let receiver: OtlpReceiver;
-  let upstream: TestUpstream;
-  let proxy: TestProxy;
+  let traced: Traced;
   before(async () => {
-    receiver = await OtlpReceiver.start();
-    upstream = await startUpstream(mcpUpstream());
-    proxy = await startProxy(
-      `[[upstreams]]\nname = "tools"\nurl = "${upstream.url}/mcp"\n[telemetry]\notlp_endpoint = "${receiver.url}"\n`,
-      {},
-      { telemetry: { scheduledDelayMillis: 10 } },
-    );
+    traced = await startTraced();
   });
-  after(async () => {
-    await proxy?.close();
-    await upstream?.close();
-    await receiver?.stop();
-  });
+  after(() => traced?.close());
 
   it("answers /metrics after a few tools/call with 4 MB tool names (within max_body_bytes)", async () => {
+    const { proxy, upstream } = traced;
     assert.equal((await fetch(`${proxy.adminUrl}/metrics`)).status, 200);
     for (let i = 0; i < 5; i++) {
       const name = `${i}${"x".repeat(4_000_000)}`;

@@ -1,24 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { OtlpReceiver } from "../support/OtlpReceiver.ts";
-import { startProxy } from "../support/proxy.ts";
-import { startUpstream } from "../support/upstream.ts";
-import { mcpUpstream, post, toolCall } from "../telemetry/telemetryRig.ts";
+import { post, startTraced, toolCall } from "./telemetryRig.ts";
 
 describe("telemetry (hostile review): the proxy's own answers to a client's mistakes", () => {
   it("records what the client got, and does not call its mistake a server error", async (t) => {
-    const receiver = await OtlpReceiver.start();
-    const upstream = await startUpstream(mcpUpstream());
-    const proxy = await startProxy(
-      `[[upstreams]]\nname = "tools"\nurl = "${upstream.url}/mcp"\n[telemetry]\notlp_endpoint = "${receiver.url}"\n`,
-      {},
-      { telemetry: { scheduledDelayMillis: 10 } },
-    );
-    t.after(async () => {
-      await proxy.close();
-      await upstream.close();
-      await receiver.stop();
-    });
+    const traced = await startTraced();
+    t.after(() => traced.close());
+    const { receiver, proxy } = traced;
     // a 2026-07-28 request whose Mcp-Method header says another method than its body
     const body = JSON.stringify({
       jsonrpc: "2.0",

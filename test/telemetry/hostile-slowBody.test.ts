@@ -1,25 +1,13 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, it } from "node:test";
-import { OtlpReceiver } from "../support/OtlpReceiver.ts";
-import { startProxy } from "../support/proxy.ts";
-import { startUpstream } from "../support/upstream.ts";
-import { mcpUpstream, toolCall } from "../telemetry/telemetryRig.ts";
+import { startTraced, toolCall } from "./telemetryRig.ts";
 
 describe("telemetry (hostile review): the server span and mcp.server.operation.duration start at the request's arrival", () => {
   it("counts the time the body took to arrive", async (t) => {
-    const receiver = await OtlpReceiver.start();
-    const upstream = await startUpstream(mcpUpstream());
-    const proxy = await startProxy(
-      `[[upstreams]]\nname = "tools"\nurl = "${upstream.url}/mcp"\n[telemetry]\notlp_endpoint = "${receiver.url}"\n`,
-      {},
-      { telemetry: { scheduledDelayMillis: 10 } },
-    );
-    t.after(async () => {
-      await proxy.close();
-      await upstream.close();
-      await receiver.stop();
-    });
+    const traced = await startTraced();
+    t.after(() => traced.close());
+    const { receiver, proxy } = traced;
     const body = toolCall(1, "add", {});
     const port = Number(new URL(proxy.url).port);
     const socket = connect(port, "127.0.0.1");

@@ -1,30 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { OtlpReceiver } from "../support/OtlpReceiver.ts";
-import { startProxy, type TestProxy } from "../support/proxy.ts";
-import { startUpstream, type TestUpstream } from "../support/upstream.ts";
-import { mcpUpstream, post, toolCall } from "../telemetry/telemetryRig.ts";
+import { post, startTraced, type Traced, toolCall } from "./telemetryRig.ts";
 
 describe("telemetry (hostile review): a tool circuit's refusal (answerRefusal: a 200 tool error)", () => {
-  let receiver: OtlpReceiver;
-  let upstream: TestUpstream;
-  let proxy: TestProxy;
+  let traced: Traced;
   before(async () => {
-    receiver = await OtlpReceiver.start();
-    upstream = await startUpstream(mcpUpstream());
-    proxy = await startProxy(
-      `[[upstreams]]\nname = "tools"\nurl = "${upstream.url}/mcp"\n[telemetry]\notlp_endpoint = "${receiver.url}"\n`,
-      {},
-      { telemetry: { scheduledDelayMillis: 10 } },
-    );
+    traced = await startTraced();
   });
-  after(async () => {
-    await proxy?.close();
-    await upstream?.close();
-    await receiver?.stop();
-  });
+  after(() => traced?.close());
 
   it("records no JSON-RPC error code the client never got", async () => {
+    const { proxy, receiver } = traced;
     const forced = await fetch(`${proxy.adminUrl}/circuits/tools/tools/add/open`, { method: "POST" });
     assert.equal(forced.status, 200, await forced.text());
     const answer = await post(`${proxy.url}/mcp`, toolCall(41, "add", {}));

@@ -1,4 +1,6 @@
-import type { Handler } from "../support/upstream.ts";
+import { OtlpReceiver } from "../support/OtlpReceiver.ts";
+import { startProxy, type TestProxy } from "../support/proxy.ts";
+import { type Handler, startUpstream, type TestUpstream } from "../support/upstream.ts";
 
 /** A tools/call request's text, with `meta` as its `params._meta` when given. */
 export function toolCall(
@@ -50,5 +52,35 @@ export function mcpUpstream(): Handler {
     if (name === "fails") return reply({ result: { content: [], isError: true } });
     if (name === "crashes") return reply({ error: { code: -32603, message: "internal error" } });
     return reply({ error: { code: -32602, message: `unknown tool ${name}` } });
+  };
+}
+
+/** A proxy with telemetry on, in front of `mcpUpstream()`, exporting to a receiver of its own. */
+export interface Traced {
+  readonly receiver: OtlpReceiver;
+  readonly upstream: TestUpstream;
+  readonly proxy: TestProxy;
+  /** Stops the proxy first (its last export reaches the receiver), then the upstream and the receiver. */
+  close(): Promise<void>;
+}
+
+/** Starts a `Traced` whose spans leave 10 ms after they end. */
+export async function startTraced(): Promise<Traced> {
+  const receiver = await OtlpReceiver.start();
+  const upstream = await startUpstream(mcpUpstream());
+  const proxy = await startProxy(
+    `[[upstreams]]\nname = "tools"\nurl = "${upstream.url}/mcp"\n[telemetry]\notlp_endpoint = "${receiver.url}"\n`,
+    {},
+    { telemetry: { scheduledDelayMillis: 10 } },
+  );
+  return {
+    receiver,
+    upstream,
+    proxy,
+    close: async () => {
+      await proxy.close();
+      await upstream.close();
+      await receiver.stop();
+    },
   };
 }
