@@ -1,8 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { ResponseRewrite } from "../exchange/ResponseRewrite.ts";
 import { applySplices, valuesAt } from "../jsonrpc/jsonPaths.ts";
-import { errorAnswer } from "../jsonrpc/jsonRpcAnswer.ts";
-import { type Message, type ReadBody, withMessage } from "../jsonrpc/jsonRpcCall.ts";
+import type { Message } from "../jsonrpc/jsonRpcCall.ts";
 import { idValueKey } from "../jsonrpc/jsonRpcId.ts";
 import type { PoolSend } from "../proxy/Endpoint.ts";
 import type { RequestTrace } from "../proxy/RequestTracing.ts";
@@ -10,19 +9,11 @@ import type { ServerPool } from "../proxy/ServerPool.ts";
 import { type UpstreamRequest, upstreamRequest } from "../upstreams/Upstream.ts";
 import { AggregateCall } from "./AggregateCall.ts";
 import { type AnswerHolding, AnswerRewrite } from "./AnswerRewrite.ts";
-import {
-  aggregateToolUnavailable,
-  cannotAnswer,
-  noName,
-  sendError,
-  sendJson,
-  sendResult,
-  serverUnavailable,
-  unknownName,
-} from "./aggregateAnswers.ts";
+import { cannotAnswer, noName, sendError, unknownName } from "./aggregateAnswers.ts";
 import type { AnswerContext } from "./answerMessages.ts";
 import { bareBody, hopHeaders, namePaths } from "./CallRewrite.ts";
 import type { AggregateLists, Caller, Hop, HopPlanner, Named, NoHop, PoolClient } from "./contracts.ts";
+import { type CallRead, rereadOf, routedValue, sendUnavailable } from "./routedCall.ts";
 import { parseServerRequestId } from "./serverRequestIds.ts";
 
 export interface CallRouterOptions {
@@ -109,7 +100,7 @@ export class CallRouter {
     const modern = caller.era === "modern";
     if (isNoHop(hop)) {
       target.trace?.answeredForServer(named.server, hop.reason, hop.retryAfterMs, method === "tools/call");
-      return this.#unavailable(res, idOf(read), method, value, named.server, hop, modern);
+      return sendUnavailable(res, idOf(read), method, value, named.server, hop, modern);
     }
     const first = this.#request(req, remainder, body, method, value, named.name, hop);
     if (first === undefined) return sendError(res, 200, idOf(read), unknownName(value));
@@ -283,33 +274,7 @@ export class CallRouter {
     this.#holdings.set(server, holding);
     return holding;
   }
-
-  /** No upstream of the server can take the call now. */
-  #unavailable(
-    res: ServerResponse,
-    idText: string,
-    method: string,
-    name: string,
-    server: string,
-    hop: NoHop,
-    modern: boolean,
-  ): void {
-    const retryAfterMs = hop.retryAfterMs;
-    if (method === "tools/call") {
-      const state = hop.reason === "circuit_open" ? "open" : "session_failed";
-      const refusal = { server, tool: name, state, retryAfterMs: retryAfterMs ?? 0 };
-      sendResult(res, idText, aggregateToolUnavailable(refusal, modern));
-      return;
-    }
-    const headers: Record<string, string> =
-      retryAfterMs === undefined
-        ? {}
-        : { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1_000))) };
-    sendJson(res, 503, errorAnswer(idText, serverUnavailable(server, hop.reason, retryAfterMs)), headers);
-  }
 }
-
-type CallRead = Extract<ReadBody, { kind: "call" }>;
 
 /** A routed call on its way: the client's request, and the server (and its own name) it goes to. */
 interface Target {
@@ -333,37 +298,6 @@ function idOf(read: CallRead): string {
   return read.call.ids[0] as string;
 }
 
-/**
- * What the pool reads of the call `hop` sends, from the client's body as the endpoint read it: the
- * same message with `bare` at its routed paths (where `bareBody` splices it). Undefined (the pool
- * parses the changed body itself) when the hop changes more than that: a `_meta` envelope or a claim.
- */
-function rereadOf(read: CallRead, method: string, bare: string, hop: Hop): ReadBody | undefined {
-  if (hop.metaEnvelope !== undefined || hop.addsResultType) return undefined;
-  const message = read.messages[0] as Message;
-  let params = message.params as Readonly<Record<string, unknown>>;
-  for (const path of namePaths.get(method) ?? []) params = withString(params, path, 1, bare);
-  return withMessage(read, { ...message, params } as Message);
-}
-
-/**
- * `value` with the string at `path` from `depth` on (if a string is there) replaced by `text`: copied
- * where changed, the same object where not.
- */
-function withString(
-  value: Readonly<Record<string, unknown>>,
-  path: readonly string[],
-  depth: number,
-  text: string,
-): Readonly<Record<string, unknown>> {
-  const key = path[depth] as string;
-  const inner = value[key];
-  if (depth === path.length - 1) return typeof inner === "string" ? { ...value, [key]: text } : value;
-  if (typeof inner !== "object" || inner === null || Array.isArray(inner)) return value;
-  const changed = withString(inner as Readonly<Record<string, unknown>>, path, depth + 1, text);
-  return changed === inner ? value : { ...value, [key]: changed };
-}
-
 /** A call's key among those in flight: its session, and its id by value (`1` and `1.0` are one id). */
 function inFlightKey(session: string, idText: string): string | undefined {
   const id = idValueKey(idText);
@@ -372,20 +306,6 @@ function inFlightKey(session: string, idText: string): string | undefined {
 
 function isNoHop(hop: Hop | NoHop): hop is NoHop {
   return "refused" in hop && hop.refused;
-}
-
-/** The name or URI a routed call names, and whether it is a resource's. */
-function routedValue(method: string, message: Message): { value: string; resource: boolean } | undefined {
-  const params = message.params as Readonly<Record<string, unknown>> | undefined;
-  if (method === "completion/complete") {
-    const ref = params?.["ref"] as { name?: unknown; uri?: unknown } | undefined;
-    if (typeof ref?.name === "string") return { value: ref.name, resource: false };
-    if (typeof ref?.uri === "string") return { value: ref.uri, resource: true };
-    return undefined;
-  }
-  const resource = method.startsWith("resources/");
-  const value = params?.[resource ? "uri" : "name"];
-  return typeof value === "string" ? { value, resource } : undefined;
 }
 
 /** The aggregate's answers drop the upstream's session: the client's session is the aggregate's own. */
