@@ -37,12 +37,6 @@ export class OperationDurations {
   readonly #client: OtelHistogram;
   #serverSeries: Histogram<(typeof serverLabels)[number]> | undefined;
   #clientSeries: Histogram<(typeof clientLabels)[number]> | undefined;
-  /**
-   * Each series' child by its labels' values: prom-client finds one by hashing a labels object per
-   * observation. One entry per series the histogram holds anyway (the values are bounded below).
-   */
-  readonly #serverChildren = new Map<string, Observer>();
-  readonly #clientChildren = new Map<string, Observer>();
   /** The values clients and upstreams write, bounded: a series per invented name would never end. */
   readonly #methods = new BoundedValues(64, methodForm);
   readonly #targets = new BoundedValues(512, nameForm);
@@ -80,23 +74,12 @@ export class OperationDurations {
       buckets,
       registers: [registry],
     });
-    this.#serverChildren.clear();
-    this.#clientChildren.clear();
   }
 
   served(seconds: number, written: OperationFacts): void {
     const facts = this.#bounded(written);
     this.#server.record(seconds, attributes(facts));
-    const series = this.#serverSeries;
-    if (series === undefined) return;
-    const values = labelValues(facts);
-    const key = values.join("\u0000");
-    let child = this.#serverChildren.get(key);
-    if (child === undefined) {
-      child = series.labels(...values);
-      this.#serverChildren.set(key, child);
-    }
-    child.observe(seconds);
+    this.#serverSeries?.observe(labels(facts), seconds);
   }
 
   sent(seconds: number, written: OperationFacts, upstream: string, peer: UpstreamPeer | undefined): void {
@@ -111,17 +94,10 @@ export class OperationDurations {
       }
     }
     this.#client.record(seconds, all);
-    const series = this.#clientSeries;
-    if (series === undefined) return;
-    const values = labelValues(facts);
-    values.push(upstream, peer?.transport ?? "");
-    const key = values.join("\u0000");
-    let child = this.#clientChildren.get(key);
-    if (child === undefined) {
-      child = series.labels(...values);
-      this.#clientChildren.set(key, child);
-    }
-    child.observe(seconds);
+    this.#clientSeries?.observe(
+      { ...labels(facts), breakwater_upstream: upstream, network_transport: peer?.transport ?? "" },
+      seconds,
+    );
   }
 
   #bounded(facts: OperationFacts): OperationFacts {
@@ -153,12 +129,12 @@ function attributes(facts: OperationFacts): Attributes {
   return out;
 }
 
-/** One series of a histogram on `/metrics`. */
-interface Observer {
-  observe(seconds: number): void;
-}
-
-/** The values of `serverLabels`, in their order. */
-function labelValues(facts: OperationFacts): string[] {
-  return [facts.method, facts.tool ?? "", facts.prompt ?? "", facts.errorType ?? "", facts.server ?? ""];
+function labels(facts: OperationFacts): Record<(typeof serverLabels)[number], string> {
+  return {
+    mcp_method_name: facts.method,
+    gen_ai_tool_name: facts.tool ?? "",
+    gen_ai_prompt_name: facts.prompt ?? "",
+    error_type: facts.errorType ?? "",
+    breakwater_server: facts.server ?? "",
+  };
 }
