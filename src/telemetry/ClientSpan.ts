@@ -1,11 +1,4 @@
-import {
-  type Attributes,
-  type Context,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from "@opentelemetry/api";
+import { type Context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { AttemptTrace } from "../exchange/AttemptTrace.ts";
 import type { ExchangeOutcome } from "../judges/ExchangeJudge.ts";
 import type { FailureCause } from "../judges/failureCause.ts";
@@ -56,15 +49,13 @@ export class ClientSpan implements AttemptTrace {
     const body = request.body;
     const own = facts ?? (body === undefined ? undefined : mcpRequestFacts(body, request.rawHeaders));
     this.#facts = own;
-    const attributes = own === undefined ? {} : requestAttributes(own);
-    describeUpstream(attributes, upstream, request.rawHeaders, parent.server);
     const span = parts.tracer.startSpan(
       own === undefined ? request.method : spanName(own),
-      // the start time read once, for the span and the duration alike
-      { kind: SpanKind.CLIENT, attributes, startTime: this.#startedAt },
+      { kind: SpanKind.CLIENT, attributes: own === undefined ? {} : requestAttributes(own) },
       parent.context,
     );
     this.#span = span;
+    if (span.isRecording()) describeUpstream(span, upstream, request.rawHeaders, parent.server);
     this.#context = trace.setSpan(parent.context, span);
     const carrier: TraceCarrier = {};
     parts.propagator.inject(this.#context, carrier, carrierSetter);
@@ -104,23 +95,20 @@ export class ClientSpan implements AttemptTrace {
     if (this.#ended) return;
     this.#ended = true;
     const span = this.#span;
-    const ended: Attributes = {};
-    if (this.#status !== 0) ended[attr.httpStatusCode] = this.#status;
-    if (code !== undefined) ended[attr.responseStatusCode] = code;
+    if (this.#status !== 0) span.setAttribute(attr.httpStatusCode, this.#status);
+    if (code !== undefined) span.setAttribute(attr.responseStatusCode, code);
     if (errorType !== undefined) {
-      ended[attr.errorType] = errorType;
+      span.setAttribute(attr.errorType, errorType);
       span.setStatus(
         message === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message },
       );
     }
-    span.setAttributes(ended);
-    const endedAt = this.#parts.now();
-    span.end(endedAt);
+    span.end();
     const upstream = this.#upstream;
     this.#parent.attemptEnded(upstream.name, errorType, code);
     const facts = this.#facts;
     if (facts === undefined) return;
-    const seconds = (endedAt - this.#startedAt) / 1_000;
+    const seconds = (this.#parts.now() - this.#startedAt) / 1_000;
     this.#parts.durations.sent(
       seconds,
       {
@@ -138,26 +126,26 @@ export class ClientSpan implements AttemptTrace {
   }
 }
 
-/** The upstream's side of a client span, into `out`: where it is, and the session it holds (its own id). */
+/** The upstream's side of a client span: where it is, and the session it holds (its own id). */
 function describeUpstream(
-  out: Attributes,
+  span: Span,
   upstream: Upstream,
   rawHeaders: readonly string[],
   server: string | undefined,
 ): void {
-  out[attr.upstream] = upstream.name;
-  if (server !== undefined) out[attr.server] = server;
+  span.setAttribute(attr.upstream, upstream.name);
+  if (server !== undefined) span.setAttribute(attr.server, server);
   const peer = upstream.peer;
   if (peer !== undefined) {
-    out[attr.networkTransport] = peer.transport;
+    span.setAttribute(attr.networkTransport, peer.transport);
     if (peer.transport === "tcp") {
-      out[attr.serverAddress] = peer.address;
-      out[attr.serverPort] = peer.port;
-      out[attr.networkProtocolName] = "http";
+      span.setAttribute(attr.serverAddress, peer.address);
+      span.setAttribute(attr.serverPort, peer.port);
+      span.setAttribute(attr.networkProtocolName, "http");
     }
   }
   const session = headerValue(rawHeaders, sessionHeader);
-  if (session !== undefined) out[attr.sessionId] = session;
+  if (session !== undefined) span.setAttribute(attr.sessionId, session);
 }
 
 function headerValue(rawHeaders: readonly string[], name: string): string | undefined {

@@ -1,12 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import {
-  type Attributes,
-  type Context,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from "@opentelemetry/api";
+import { type Context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { AttemptTrace } from "../exchange/AttemptTrace.ts";
 import type { UpstreamFailureAnswer } from "../proxy/proxyAnswers.ts";
 import type { RequestTrace } from "../proxy/RequestTracing.ts";
@@ -51,21 +44,23 @@ export class ServerSpan implements RequestTrace {
     this.#body = body;
     this.#startedAt = receivedAt;
     const linked = link === undefined ? undefined : trace.getSpanContext(link);
-    const attributes = requestAttributes(facts);
-    const { remoteAddress, remotePort } = req.socket;
-    if (remoteAddress !== undefined) attributes[attr.clientAddress] = remoteAddress;
-    if (remotePort !== undefined) attributes[attr.clientPort] = remotePort;
     this.span = parts.tracer.startSpan(
       spanName(facts),
       {
         kind: SpanKind.SERVER,
         // from the request's arrival, its body's reading included (a `performance.now()` reading)
         startTime: receivedAt,
-        attributes,
+        attributes: requestAttributes(facts),
         ...(linked === undefined ? {} : { links: [{ context: linked }] }),
       },
       parent,
     );
+    if (this.span.isRecording()) {
+      const address = req.socket.remoteAddress;
+      if (address !== undefined) this.span.setAttribute(attr.clientAddress, address);
+      const port = req.socket.remotePort;
+      if (port !== undefined) this.span.setAttribute(attr.clientPort, port);
+    }
     this.context = trace.setSpan(parent, this.span);
   }
 
@@ -125,10 +120,9 @@ export class ServerSpan implements RequestTrace {
       span.setAttribute(attr.errorType, errorType);
       span.setStatus({ code: SpanStatusCode.ERROR });
     } else if (!finished) span.setStatus({ code: SpanStatusCode.ERROR, message: "the client went away" });
-    const endedAt = this.#parts.now();
-    span.end(endedAt);
+    span.end();
     const facts = this.#facts;
-    this.#parts.durations.served((endedAt - this.#startedAt) / 1_000, {
+    this.#parts.durations.served((this.#parts.now() - this.#startedAt) / 1_000, {
       method: facts.method,
       tool: facts.toolName,
       prompt: facts.promptName,
@@ -148,8 +142,8 @@ export class ServerSpan implements RequestTrace {
 const clientMistakes: ReadonlySet<string> = new Set(["-32700", "-32600", "-32601", "-32602", "-32002"]);
 
 /** The attributes a request's own text gives its spans. */
-export function requestAttributes(facts: McpRequestFacts): Attributes {
-  const out: Attributes = { [attr.methodName]: facts.method };
+export function requestAttributes(facts: McpRequestFacts): Record<string, string> {
+  const out: Record<string, string> = { [attr.methodName]: facts.method };
   if (facts.requestId !== undefined) out[attr.requestId] = facts.requestId;
   if (facts.protocolVersion !== undefined) out[attr.protocolVersion] = facts.protocolVersion;
   if (facts.resourceUri !== undefined) out[attr.resourceUri] = facts.resourceUri;
