@@ -104,6 +104,7 @@ test("given the request's facts, sets the context as the walk does, escaped or r
     '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"params":{}}}}',
     '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"x":"params"}}}',
     '{"jsonrpc":"2.0","id":1,"method":"tools/call","par\\u0061ms":{"name":"a"}}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","par\\u0061ms":{"name":"a","arguments":{"params":{}}}}',
     '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\\"params\\""}}',
     '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{}},"params":{"name":"a"}}',
     '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":7,"params":{"name":"a"}}',
