@@ -66,7 +66,7 @@ export class ClientSpan implements AttemptTrace {
       this.request = {
         ...request,
         rawHeaders: withHeaderContext(request.rawHeaders, context),
-        body: own === undefined || body === undefined ? body : withMetaContext(body, context),
+        body: own === undefined || body === undefined ? body : withMetaContext(body, context, own),
       };
     }
   }

@@ -34,6 +34,12 @@ export interface McpRequestFacts {
   readonly traceparent: string | undefined;
   /** `params._meta.tracestate`, when a string. */
   readonly tracestate: string | undefined;
+  /**
+   * Where the body has no `_meta` for a trace context to go into: it has no `params` member, or its
+   * `params` is an object without `_meta` (as JSON.parse read them); undefined otherwise. Lets
+   * metaContext.ts splice without walking the body.
+   */
+  readonly metaAbsent: "no params" | "no _meta" | undefined;
 }
 
 /** Headers as node gives them: parsed, or raw (`[name, value, …]`). */
@@ -63,6 +69,7 @@ export function mcpRequestFacts(body: Buffer, headers?: RequestHeaders): McpRequ
   const message = read.messages[0];
   const method = message?.value.method;
   if (message === undefined || typeof method !== "string") return undefined;
+  const hasParams = Object.hasOwn(message.value, "params");
   const params = objectOr(message.value.params);
   const meta = objectOr(params?.["_meta"]);
   const id = (message.value as { id?: unknown }).id;
@@ -76,6 +83,11 @@ export function mcpRequestFacts(body: Buffer, headers?: RequestHeaders): McpRequ
     protocolVersion: modernClaim(message.value as Json) ?? soleHeader(headers, "mcp-protocol-version"),
     traceparent: stringOr(meta?.["traceparent"]),
     tracestate: stringOr(meta?.["tracestate"]),
+    metaAbsent: !hasParams
+      ? "no params"
+      : params !== undefined && !Object.hasOwn(params, "_meta")
+        ? "no _meta"
+        : undefined,
   };
 }
 

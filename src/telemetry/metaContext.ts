@@ -9,6 +9,7 @@ import {
   valuesAt,
 } from "../jsonrpc/jsonPaths.ts";
 import { envelopeSplice } from "../jsonrpc/metaEnvelope.ts";
+import type { McpRequestFacts } from "./mcpRequestFacts.ts";
 import type { TraceContextValues } from "./traceCarrier.ts";
 
 /**
@@ -32,9 +33,20 @@ const closeBrace = 0x7d;
  * `params` too. A body that is no single JSON-RPC request or notification (a batch, a response, not an
  * object) is returned as it is, as is one whose `params` or `_meta` is no object. `body` is a text the
  * caller has read as JSON (mcpRequestFacts gave facts for it): it is not parsed again, only walked; a
- * text cut short is seen and left as it is.
+ * text cut short is seen and left as it is. `facts`, when given, are `body`'s: where they say there is
+ * no `_meta`, the context is put in without a walk of the body.
  */
-export function withMetaContext(body: Buffer, context: TraceContextValues): Buffer {
+export function withMetaContext(
+  body: Buffer,
+  context: TraceContextValues,
+  facts?: Pick<McpRequestFacts, "metaAbsent">,
+): Buffer {
+  const absent = facts?.metaAbsent;
+  const opening = absent === undefined ? undefined : newMetaAt(body, absent);
+  if (opening !== undefined) {
+    const [params, top] = absent === "no params" ? [undefined, opening] : [opening, undefined];
+    return applySplices(body, [envelopeSplice(body, envelopeOf(context), params, undefined, top)]);
+  }
   const found = valuesAt(body, paths);
   const message = found.find((at) => at.path === top);
   if (message === undefined || !isWholeObject(body, message)) return body;
@@ -108,6 +120,38 @@ function envelopeOf(context: TraceContextValues): Record<string, string> {
   const envelope: Record<string, string> = { traceparent: context.traceparent };
   if (context.tracestate !== undefined) envelope["tracestate"] = context.tracestate;
   return envelope;
+}
+
+const backslash = 0x5c;
+const colon = 0x3a;
+const paramsKey = Buffer.from('"params"');
+
+/**
+ * Where the object that gets a new `_meta` opens (its `{`), found by a native search where that is
+ * certain; undefined otherwise (walk instead). The parse found a single request: with no `params`, the
+ * object is the message, whose `{` is the text's first (a BOM or white space may precede it). With a
+ * `params` object lacking `_meta`, it is `params`: when the text holds no backslash, every string is
+ * written without escapes and no string holds a quote, so `"params"` occurring once is the key itself
+ * (a `params` written twice, or also nested, occurs more often: walked, as is an escaped key).
+ */
+function newMetaAt(body: Buffer, absent: "no params" | "no _meta"): number | undefined {
+  if (absent === "no params") {
+    const top = body.indexOf(openBrace);
+    return top === -1 ? undefined : top;
+  }
+  if (body.indexOf(backslash) !== -1) return undefined;
+  const key = body.indexOf(paramsKey);
+  if (key === -1 || body.indexOf(paramsKey, key + 1) !== -1) return undefined;
+  let i = skipSpace(body, key + paramsKey.length);
+  if (body[i] !== colon) return undefined;
+  i = skipSpace(body, i + 1);
+  return body[i] === openBrace ? i : undefined;
+}
+
+function skipSpace(body: Buffer, from: number): number {
+  let i = from;
+  for (let c = body[i]; c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = body[++i]);
+  return i;
 }
 
 /** Whether the top value is an object that ends the text (white space aside): not one cut short. */

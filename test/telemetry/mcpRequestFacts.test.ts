@@ -21,6 +21,7 @@ test("reads a tool call's method, id, tool name and _meta trace context", () => 
     protocolVersion: undefined,
     traceparent,
     tracestate: "rojo=1",
+    metaAbsent: undefined,
   });
 });
 

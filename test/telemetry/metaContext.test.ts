@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { mcpRequestFacts } from "../../src/telemetry/mcpRequestFacts.ts";
 import { withMetaContext } from "../../src/telemetry/metaContext.ts";
 import type { TraceContextValues } from "../../src/telemetry/traceCarrier.ts";
 import { scalar, Writer, writeString } from "../support/jsonWriter.ts";
@@ -95,6 +96,31 @@ test("returns a body that is no single JSON-RPC request or notification as it is
   }
 });
 
+test("given the request's facts, sets the context as the walk does, escaped or repeated keys included", () => {
+  for (const text of [
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{}}}',
+    '\uFEFF \n{ "jsonrpc" : "2.0", "method":"ping" }',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params" :\n { }}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"params":{}}}}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"x":"params"}}}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","par\\u0061ms":{"name":"a"}}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","par\\u0061ms":{"name":"a","arguments":{"params":{}}}}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\\"params\\""}}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{}},"params":{"name":"a"}}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":7,"params":{"name":"a"}}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","_m\\u0065ta":{"x":1}}}',
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":null}',
+  ]) {
+    const body = Buffer.from(text);
+    const facts = mcpRequestFacts(body);
+    assert.ok(facts !== undefined, text);
+    for (const context of [ctx, { traceparent: P }]) {
+      const walked = withMetaContext(body, context).toString();
+      assert.equal(withMetaContext(body, context, facts).toString(), walked, text);
+    }
+  }
+});
+
 /** A JSON text written by pieces, `_meta`'s value among them when there is one. */
 interface Written {
   readonly text: string;
@@ -158,6 +184,9 @@ test("property: the parse of the result is the request's with the context set, a
       const written = write(r, new Writer(choices));
       const body = Buffer.from(written.text);
       const result = withMetaContext(body, c);
+      const facts = mcpRequestFacts(body);
+      assert.ok(facts !== undefined);
+      assert.deepEqual(withMetaContext(body, c, facts), result);
       const expected = JSON.parse(written.text);
       expected.params ??= {};
       expected.params._meta ??= {};
