@@ -26,7 +26,7 @@ export class BoundedValues {
 }
 
 /** What a value past the bound is recorded as. */
-export const otherValue = "other";
+const otherValue = "other";
 
 /** An MCP method: slash-separated words (`tools/call`, `notifications/resources/updated`). */
 export const methodForm = /^[A-Za-z_]{1,32}(\/[A-Za-z_]{1,32}){0,3}$/;

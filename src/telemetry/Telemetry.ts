@@ -12,8 +12,6 @@ export interface Telemetry {
   readonly logFields: () => Record<string, string>;
   /** Shows the duration histograms and `breakwater_telemetry_dropped_total` on `registry` (`/metrics`). */
   showOn(registry: Registry): void;
-  /** Spans lost: dropped from a full queue, or in an export that failed. */
-  readonly dropped: () => number;
   /** Exports what is queued (bounded by the export timeout) and stops. */
   shutdown(): Promise<void>;
 }

@@ -111,7 +111,6 @@ export function startTelemetry(config: TelemetryConfig, options: ExportOptions =
       });
       droppedSeries.inc(dropped);
     },
-    dropped: () => dropped,
     async shutdown() {
       await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
     },
