@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { OtlpReceiver, type ReceivedSpan } from "../support/OtlpReceiver.ts";
-import { serversToml, startProxy, type TestProxy } from "../support/proxy.ts";
+import { serversToml, type TestProxy } from "../support/proxy.ts";
 import { type Sdk2HttpServer, startSdk2Server } from "../support/sdk2.ts";
-import { post } from "./telemetryRig.ts";
+import { post, tracedProxy } from "./telemetryRig.ts";
 
 /** A 2026-07-28 request (no session): its `_meta` envelope in the body, its method and name as headers. */
 function modernRequest(
@@ -36,12 +36,10 @@ describe("traces through the aggregate and a server's route (SPEC §9)", () => {
   before(async () => {
     receiver = await OtlpReceiver.start();
     math = await startSdk2Server("math");
-    proxy = await startProxy(
+    proxy = await tracedProxy(
       `[aggregate]\nroute = "/mcp"\n` +
-        serversToml([{ name: "math", route: "/math/mcp", upstreams: [{ name: "calc", url: math.url }] }]) +
-        `[telemetry]\notlp_endpoint = "${receiver.url}"\n`,
-      {},
-      { telemetry: { scheduledDelayMillis: 10 } },
+        serversToml([{ name: "math", route: "/math/mcp", upstreams: [{ name: "calc", url: math.url }] }]),
+      receiver,
     );
   });
   after(async () => {

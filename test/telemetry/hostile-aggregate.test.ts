@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { OtlpReceiver } from "../support/OtlpReceiver.ts";
-import { serversToml, startProxy, type TestProxy } from "../support/proxy.ts";
+import { serversToml, type TestProxy } from "../support/proxy.ts";
 import { connectSdk2Client, type Sdk2HttpServer, startSdk2Server } from "../support/sdk2.ts";
+import { tracedProxy } from "./telemetryRig.ts";
 
 describe("telemetry (hostile review): traces under the aggregate", () => {
   let receiver: OtlpReceiver;
@@ -11,12 +12,10 @@ describe("telemetry (hostile review): traces under the aggregate", () => {
   before(async () => {
     receiver = await OtlpReceiver.start();
     math = await startSdk2Server("math");
-    proxy = await startProxy(
+    proxy = await tracedProxy(
       `[aggregate]\nroute = "/mcp"\ngrace_secs = 0\n` +
-        serversToml([{ name: "math", upstreams: [{ url: math.url }] }]) +
-        `[telemetry]\notlp_endpoint = "${receiver.url}"\n`,
-      {},
-      { telemetry: { scheduledDelayMillis: 10 } },
+        serversToml([{ name: "math", upstreams: [{ url: math.url }] }]),
+      receiver,
     );
   });
   after(async () => {

@@ -4,7 +4,8 @@ import { Client as Sdk1Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport as Sdk1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type Sdk1SessionServer, startSdk1SessionServer } from "../aggregate/sdk1SessionServer.ts";
 import { OtlpReceiver } from "../support/OtlpReceiver.ts";
-import { serversToml, startProxy, type TestProxy } from "../support/proxy.ts";
+import { serversToml, type TestProxy } from "../support/proxy.ts";
+import { tracedProxy } from "./telemetryRig.ts";
 
 describe("telemetry (hostile review): a session lost under the aggregate and opened again", () => {
   let receiver: OtlpReceiver;
@@ -13,12 +14,10 @@ describe("telemetry (hostile review): a session lost under the aggregate and ope
   before(async () => {
     receiver = await OtlpReceiver.start();
     desk = await startSdk1SessionServer("desk");
-    proxy = await startProxy(
+    proxy = await tracedProxy(
       `[aggregate]\nroute = "/mcp"\ngrace_secs = 0\n` +
-        serversToml([{ name: "desk", upstreams: [{ url: desk.url }] }]) +
-        `[telemetry]\notlp_endpoint = "${receiver.url}"\n`,
-      {},
-      { telemetry: { scheduledDelayMillis: 10 } },
+        serversToml([{ name: "desk", upstreams: [{ url: desk.url }] }]),
+      receiver,
     );
   });
   after(async () => {

@@ -68,11 +68,7 @@ export interface Traced {
 export async function startTraced(): Promise<Traced> {
   const receiver = await OtlpReceiver.start();
   const upstream = await startUpstream(mcpUpstream());
-  const proxy = await startProxy(
-    `[[upstreams]]\nname = "tools"\nurl = "${upstream.url}/mcp"\n[telemetry]\notlp_endpoint = "${receiver.url}"\n`,
-    {},
-    { telemetry: { scheduledDelayMillis: 10 } },
-  );
+  const proxy = await tracedProxy(`[[upstreams]]\nname = "tools"\nurl = "${upstream.url}/mcp"\n`, receiver);
   return {
     receiver,
     upstream,
@@ -83,4 +79,15 @@ export async function startTraced(): Promise<Traced> {
       await receiver.stop();
     },
   };
+}
+
+/** Breakwater from `toml` with telemetry on, exporting to `receiver` 10 ms after a span ends. */
+export function tracedProxy(toml: string, receiver: OtlpReceiver): Promise<TestProxy> {
+  return startProxy(
+    `${toml}[telemetry]\notlp_endpoint = "${receiver.url}"\n`,
+    {},
+    {
+      telemetry: { scheduledDelayMillis: 10 },
+    },
+  );
 }
