@@ -10,8 +10,10 @@ import {
 } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import {
   type CallToolResult,
+  type ElicitRequestFormParams,
   isInitializeRequest,
   type JSONRPCMessage,
+  type RequestId,
   SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -144,6 +146,10 @@ export class ReferenceServer {
 
   #tools(mcp: McpServer, transport: StreamableHTTPServerTransport): void {
     const none = { description: "No arguments", inputSchema: {} };
+    // On the tool call's own stream: the standalone GET stream may not be open yet when the tool runs (the
+    // client opens it beside its first request), and the SDK drops a request sent where no stream is.
+    const elicit = (extra: { requestId: RequestId }, params: ElicitRequestFormParams) =>
+      mcp.server.elicitInput(params, { relatedRequestId: extra.requestId });
     mcp.registerTool("test_simple_text", none, async () =>
       text("This is a simple text response for testing."),
     );
@@ -223,8 +229,8 @@ export class ReferenceServer {
     mcp.registerTool(
       "test_elicitation",
       { description: "Asks the user", inputSchema: { message: z.string() } },
-      async ({ message }) => {
-        const answer = await mcp.server.elicitInput({
+      async ({ message }, extra) => {
+        const answer = await elicit(extra, {
           message,
           requestedSchema: {
             type: "object",
@@ -240,8 +246,8 @@ export class ReferenceServer {
         );
       },
     );
-    mcp.registerTool("test_elicitation_sep1034_defaults", none, async () => {
-      const answer = await mcp.server.elicitInput({
+    mcp.registerTool("test_elicitation_sep1034_defaults", none, async (_args, extra) => {
+      const answer = await elicit(extra, {
         message: "Please review the defaults",
         requestedSchema: {
           type: "object",
@@ -258,8 +264,8 @@ export class ReferenceServer {
         `Elicitation completed: action=${answer.action}, content=${JSON.stringify(answer.content ?? {})}`,
       );
     });
-    mcp.registerTool("test_elicitation_sep1330_enums", none, async () => {
-      const answer = await mcp.server.elicitInput({
+    mcp.registerTool("test_elicitation_sep1330_enums", none, async (_args, extra) => {
+      const answer = await elicit(extra, {
         message: "Please choose",
         requestedSchema: {
           type: "object",
