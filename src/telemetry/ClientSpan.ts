@@ -51,11 +51,15 @@ export class ClientSpan implements AttemptTrace {
     this.#facts = own;
     const span = parts.tracer.startSpan(
       own === undefined ? request.method : spanName(own),
-      { kind: SpanKind.CLIENT, attributes: own === undefined ? {} : requestAttributes(own) },
+      { kind: SpanKind.CLIENT },
       parent.context,
     );
     this.#span = span;
-    if (span.isRecording()) describeUpstream(span, upstream, request.rawHeaders, parent.server);
+    // after the sampler's decision, as on the server span
+    if (span.isRecording()) {
+      if (own !== undefined) span.setAttributes(requestAttributes(own));
+      describeUpstream(span, upstream, request.rawHeaders, parent.server);
+    }
     this.#context = trace.setSpan(parent.context, span);
     const carrier: TraceCarrier = {};
     parts.propagator.inject(this.#context, carrier, carrierSetter);

@@ -50,12 +50,14 @@ export class ServerSpan implements RequestTrace {
         kind: SpanKind.SERVER,
         // from the request's arrival, its body's reading included (a `performance.now()` reading)
         startTime: receivedAt,
-        attributes: requestAttributes(facts),
         ...(linked === undefined ? {} : { links: [{ context: linked }] }),
       },
       parent,
     );
+    // set after the sampler decided, not given to startSpan: an unsampled span (most, at a ratio below 1)
+    // would have them built and checked for nothing, a sampled one would have them checked twice
     if (this.span.isRecording()) {
+      this.span.setAttributes(requestAttributes(facts));
       const address = req.socket.remoteAddress;
       if (address !== undefined) this.span.setAttribute(attr.clientAddress, address);
       const port = req.socket.remotePort;
