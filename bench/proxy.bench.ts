@@ -19,7 +19,8 @@
  * route /s1; 100 servers on /s1 … /s100 (one upstream each, all the benchmark's), wrk cycling the 100
  * routes; and the same 100 with wrk on /s57 only (route lookup apart from 100 connection pools).
  * `BENCH_TELEMETRY=1` adds "breakwater (telemetry on)": breakers on as the first Breakwater, from a
- * config file with `[telemetry]` (`sample_ratio = 1`, every request traced) exporting to an OTLP/HTTP
+ * config file with `[telemetry]` (`sample_ratio = 1`, every request traced, or `BENCH_SAMPLE_RATIO`'s
+ * ratio: the cost at the ratio a deployment would run) exporting to an OTLP/HTTP
  * sink the benchmark starts (bench/servers/otlpSink.ts, a process of its own), for the cost of
  * telemetry (SPEC §9: ≤ 1.15× CPU per request); at the end, what the sink received against the
  * requests the proxy sent upstream, and the spans the proxy counted as dropped.
@@ -53,6 +54,8 @@ const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
 const FLEET = process.env["BENCH_FLEET"] === "1";
 const SERVERS = process.env["BENCH_SERVERS"] === "1";
 const TELEMETRY = process.env["BENCH_TELEMETRY"] === "1";
+const SAMPLE_RATIO = Number(process.env["BENCH_SAMPLE_RATIO"] ?? 1);
+if (!(SAMPLE_RATIO >= 0 && SAMPLE_RATIO <= 1)) throw new Error("BENCH_SAMPLE_RATIO: a number from 0 to 1");
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 const upstreamPort = await freePort();
@@ -165,7 +168,7 @@ if (TELEMETRY) {
   const sinkPort = await freePort();
   sink = { process: node([here("./servers/otlpSink.ts"), String(sinkPort), spanName]), port: sinkPort };
   await waitForPort(sinkPort);
-  const telemetry = `[telemetry]\notlp_endpoint = "http://127.0.0.1:${sinkPort}"\nsample_ratio = 1.0`;
+  const telemetry = `[telemetry]\notlp_endpoint = "http://127.0.0.1:${sinkPort}"\nsample_ratio = ${SAMPLE_RATIO.toFixed(4)}`;
   targets.push(await breakwaterTarget("breakwater (telemetry on)", checkout, false, telemetry));
 }
 const minimalPort = await freePort();
