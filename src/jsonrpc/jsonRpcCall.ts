@@ -1,4 +1,4 @@
-import { type JsonRpcMessage, readJsonRpcMessages } from "./jsonRpc.ts";
+import { type JsonRpcBody, type JsonRpcMessage, readJsonRpcMessages } from "./jsonRpc.ts";
 import { modernClaim } from "./protocolEra.ts";
 
 /** A JSON-RPC call (SPEC §3.1): what the proxy needs of it to judge its answer and guard its tool. */
@@ -48,12 +48,11 @@ const noTokens: ReadonlySet<string> = new Set();
 const noTools: readonly string[] = [];
 
 /**
- * Reads a POST body once (see `readJsonRpcMessages`): a request with an id (or a batch holding one) is
- * a call; notifications and the responses a client sends are messages. Bodies that are not JSON-RPC
- * 2.0 are "other", judged as SPEC §2 says.
+ * Reads a POST body once (see `readJsonRpcMessages`; `read`, its messages when they have been read
+ * already): a request with an id (or a batch holding one) is a call; notifications and the responses
+ * a client sends are messages. Bodies that are not JSON-RPC 2.0 are "other", judged as SPEC §2 says.
  */
-export function readJsonRpcBody(body: Buffer): ReadBody {
-  const read = readJsonRpcMessages(body);
+export function readJsonRpcBody(body: Buffer, read: JsonRpcBody = readJsonRpcMessages(body)): ReadBody {
   if (read.kind === "other") return other;
   const messages = read.messages.map((m) => m.value as Message);
   const requests: JsonRpcMessage[] = [];

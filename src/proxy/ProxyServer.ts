@@ -6,7 +6,7 @@ import type { ExchangeObserver } from "../exchange/Settlement.ts";
 import { type Discovery, discoveryDocument } from "../http/discovery.ts";
 import { httpListener, replaceCertificate } from "../http/httpListener.ts";
 import { unsafeTarget } from "../http/requestTarget.ts";
-import { jsonRpcShape } from "../jsonrpc/jsonRpc.ts";
+import { type JsonRpcBody, jsonRpcShape } from "../jsonrpc/jsonRpc.ts";
 import { withUpstreamSession } from "../sessions/SessionTokens.ts";
 import { systemTimers, type Timers } from "../time/Timers.ts";
 import { type Upstream, upstreamRequest } from "../upstreams/Upstream.ts";
@@ -155,7 +155,8 @@ export class ProxyServer {
       if (tracing === undefined) await this.#dispatch(req, res, body, refused, routed, now);
       else {
         const found = routed;
-        const dispatch = () => this.#dispatch(req, res, body, refused, found, now);
+        const dispatch = (messages: JsonRpcBody | undefined) =>
+          this.#dispatch(req, res, body, refused, found, now, messages);
         await tracing.serve(req, res, body, receivedAt, dispatch);
       }
     } finally {
@@ -171,12 +172,13 @@ export class ProxyServer {
     refused: EdgeRefusal | undefined,
     routed: RouteMatch | undefined,
     routes: RouteTable,
+    messages?: JsonRpcBody,
   ): Promise<void> {
     if (refused !== undefined) sendForbidden(res, refused, jsonRpcShape("POST", body));
     else if (routed === undefined) sendClientError(res, 404, routes.notFound);
     else if (routed.server.kind === "endpoint")
       await routed.server.serve(req, res, routed.remainder, body, this.#send, this.#o.tracing?.current());
-    else await this.#route(routed.server, req, res, routed.remainder, body, routed.discovery);
+    else await this.#route(routed.server, req, res, routed.remainder, body, routed.discovery, messages);
   }
 
   /** Finds the session's upstream, if the request names one, and sends the request on to the server's pool. */
@@ -187,6 +189,7 @@ export class ProxyServer {
     target: string,
     body: Buffer | undefined,
     discovery: Discovery | undefined,
+    messages: JsonRpcBody | undefined,
   ) {
     let request = upstreamRequest(req, target, body, discovery, this.#proto);
     const method = request.method;
@@ -199,7 +202,15 @@ export class ProxyServer {
       bound = session.upstream;
       request = { ...request, rawHeaders: withUpstreamSession(request.rawHeaders, session.sessionId) };
     }
-    return this.#send(pool, req, res, request, pool.calls.read(request, req.headers), bound, pool.rewrite);
+    return this.#send(
+      pool,
+      req,
+      res,
+      request,
+      pool.calls.read(request, req.headers, undefined, messages),
+      bound,
+      pool.rewrite,
+    );
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AttemptTrace } from "../exchange/AttemptTrace.ts";
+import type { JsonRpcBody } from "../jsonrpc/jsonRpc.ts";
 import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
 import type { UpstreamFailureAnswer } from "./proxyAnswers.ts";
 
@@ -14,14 +15,15 @@ export interface RequestTracing {
    * Runs `handle`, the handling of a request whose body has been read, as the request's server span
    * when it carries a JSON-RPC message (else just runs it): the span is current while `handle` runs,
    * so that what it starts and logs belongs to it, and ends when `res` closes. `receivedAt`: the
-   * `now()` reading taken when the request arrived (reading its body is part of its time).
+   * `now()` reading taken when the request arrived (reading its body is part of its time). `handle`
+   * is given the body's JSON-RPC messages when they were parsed for the span, not to parse them again.
    */
   serve(
     req: IncomingMessage,
     res: ServerResponse,
     body: Buffer | undefined,
     receivedAt: number,
-    handle: () => Promise<void>,
+    handle: (messages: JsonRpcBody | undefined) => Promise<void>,
   ): Promise<void>;
   /** The clock of `receivedAt` (monotonic milliseconds). */
   now(): number;

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Context, createContextKey, ROOT_CONTEXT, trace } from "@opentelemetry/api";
+import { type JsonRpcBody, readJsonRpcMessages } from "../jsonrpc/jsonRpc.ts";
 import type { RequestTrace, RequestTracing } from "../proxy/RequestTracing.ts";
 import { headerCarrier } from "./headerContext.ts";
-import { mcpRequestFacts } from "./mcpRequestFacts.ts";
+import { factsOf } from "./mcpRequestFacts.ts";
 import { ServerSpan } from "./ServerSpan.ts";
 import type { TracingParts } from "./TracingParts.ts";
 import { carrierGetter } from "./traceCarrier.ts";
@@ -27,13 +28,12 @@ export class McpTracing implements RequestTracing {
     res: ServerResponse,
     body: Buffer | undefined,
     receivedAt: number,
-    handle: () => Promise<void>,
+    handle: (messages: JsonRpcBody | undefined) => Promise<void>,
   ): Promise<void> {
-    const facts =
-      req.method === "POST" && body !== undefined && body.length > 0
-        ? mcpRequestFacts(body, req.rawHeaders)
-        : undefined;
-    if (facts === undefined || body === undefined) return handle();
+    const messages =
+      req.method === "POST" && body !== undefined && body.length > 0 ? readJsonRpcMessages(body) : undefined;
+    const facts = messages === undefined ? undefined : factsOf(messages, req.rawHeaders);
+    if (facts === undefined || body === undefined) return handle(messages);
     const propagator = this.#parts.propagator;
     const header = headerCarrier(req.headers);
     const fromHeader =
@@ -48,7 +48,12 @@ export class McpTracing implements RequestTracing {
     const link = meta !== undefined ? fromHeader : undefined;
     const span = new ServerSpan(this.#parts, req, body, facts, parent, link, receivedAt);
     res.once("close", () => span.end(res.statusCode, res.writableFinished));
-    return this.#parts.contexts.with(span.context.setValue(requestTraceKey, span), handle);
+    return this.#parts.contexts.with(
+      span.context.setValue(requestTraceKey, span),
+      handle,
+      undefined,
+      messages,
+    );
   }
 
   now(): number {

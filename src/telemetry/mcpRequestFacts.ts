@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { readJsonRpcMessages } from "../jsonrpc/jsonRpc.ts";
+import { type JsonRpcBody, readJsonRpcMessages } from "../jsonrpc/jsonRpc.ts";
 import { modernClaim } from "../jsonrpc/protocolEra.ts";
 
 /**
@@ -64,7 +64,11 @@ type Json = Readonly<Record<string, unknown>>;
  * when the body claims no version.
  */
 export function mcpRequestFacts(body: Buffer, headers?: RequestHeaders): McpRequestFacts | undefined {
-  const read = readJsonRpcMessages(body);
+  return factsOf(readJsonRpcMessages(body), headers);
+}
+
+/** The facts of a body whose messages have been read (`read`), as `mcpRequestFacts` tells them. */
+export function factsOf(read: JsonRpcBody, headers?: RequestHeaders): McpRequestFacts | undefined {
   if (read.kind !== "messages" || read.batch) return undefined;
   const message = read.messages[0];
   const method = message?.value.method;

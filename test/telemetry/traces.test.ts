@@ -99,6 +99,24 @@ describe("traces of requests through a route (SPEC §9)", () => {
     assert.ok(seen.body.includes('"b":"é\\\\n"'));
   });
 
+  it("parses a request's body once: the span's facts and the call's judging read the same parse", async () => {
+    const sent = toolCall(20, "add", { a: 1, b: 2 });
+    const parse = JSON.parse;
+    let parsedSent = 0;
+    JSON.parse = (text: string, reviver?: Parameters<typeof parse>[1]) => {
+      if (text === sent) parsedSent++;
+      return parse(text, reviver);
+    };
+    try {
+      const answer = await post(`${proxy.url}/mcp`, sent);
+      assert.equal(answer.status, 200);
+    } finally {
+      JSON.parse = parse;
+    }
+    await spansOf(20);
+    assert.equal(parsedSent, 1);
+  });
+
   it("takes its parent from params._meta, where MCP carries it", async () => {
     const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     await post(`${proxy.url}/mcp`, toolCall(3, "add", {}, { traceparent: parent }));
