@@ -2,7 +2,6 @@ import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { Acquisition } from "../breaker/Acquisition.ts";
 import type { BodyFilter } from "../exchange/BodyFilter.ts";
 import { PairedPermit } from "../exchange/PairedPermit.ts";
-import type { JsonRpcBody } from "../jsonrpc/jsonRpc.ts";
 import { type JsonRpcCall, type ReadBody, readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
 import { headersDisagree } from "../jsonrpc/routingHeaders.ts";
 import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
@@ -79,12 +78,7 @@ export class McpCalls implements CallReader {
     this.#plain = { judge: (upstream) => judges.get(upstream) as ExchangeJudge };
   }
 
-  read(
-    request: UpstreamRequest,
-    headers: IncomingHttpHeaders,
-    preRead?: ReadBody,
-    messages?: JsonRpcBody,
-  ): Call {
+  read(request: UpstreamRequest, headers: IncomingHttpHeaders, preRead?: ReadBody): Call {
     const body = request.body;
     const allows = this.#o.allowsTool;
     if (request.method !== "POST" || body === undefined || body.length === 0 || !this.#o.readJsonRpc) {
@@ -93,7 +87,7 @@ export class McpCalls implements CallReader {
       return this.#plain;
     }
     if (allows !== undefined && !readableBody(headers)) return this.#refused(sendUnreadableBody);
-    const read = preRead ?? readJsonRpcBody(body, messages);
+    const read = preRead ?? readJsonRpcBody(body);
     if (read.kind === "other") return allows === undefined ? this.#plain : this.#refused(sendUnreadableBody);
     const mismatch = headersDisagree(headers, read.messages);
     if (mismatch !== undefined) {

@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { Acquisition } from "../breaker/Acquisition.ts";
 import type { BodyFilter } from "../exchange/BodyFilter.ts";
-import type { JsonRpcBody } from "../jsonrpc/jsonRpc.ts";
 import type { ReadBody } from "../jsonrpc/jsonRpcCall.ts";
 import type { ExchangeJudge } from "../judges/ExchangeJudge.ts";
 import type { Upstream, UpstreamRequest } from "../upstreams/Upstream.ts";
@@ -45,8 +44,7 @@ export interface Call {
 export interface CallReader {
   /**
    * `read`: the request's POST body as already read (the aggregate's, which parsed the body it
-   * changed); `messages`: the body's JSON-RPC messages as already parsed (telemetry's, which parsed
-   * them for the request's span); absent both, the body is read here.
+   * changed); absent, the body is read here.
    */
-  read(request: UpstreamRequest, headers: IncomingHttpHeaders, read?: ReadBody, messages?: JsonRpcBody): Call;
+  read(request: UpstreamRequest, headers: IncomingHttpHeaders, read?: ReadBody): Call;
 }

@@ -7,6 +7,7 @@ import { type Discovery, discoveryDocument } from "../http/discovery.ts";
 import { httpListener, replaceCertificate } from "../http/httpListener.ts";
 import { unsafeTarget } from "../http/requestTarget.ts";
 import { type JsonRpcBody, jsonRpcShape } from "../jsonrpc/jsonRpc.ts";
+import { readJsonRpcBody } from "../jsonrpc/jsonRpcCall.ts";
 import { withUpstreamSession } from "../sessions/SessionTokens.ts";
 import { systemTimers, type Timers } from "../time/Timers.ts";
 import { type Upstream, upstreamRequest } from "../upstreams/Upstream.ts";
@@ -192,6 +193,9 @@ export class ProxyServer {
     messages: JsonRpcBody | undefined,
   ) {
     let request = upstreamRequest(req, target, body, discovery, this.#proto);
+    // parsed already for the request's span (telemetry on): read from that parse, not parsed again
+    const preRead =
+      messages === undefined || body === undefined ? undefined : readJsonRpcBody(body, messages);
     const method = request.method;
     const header = req.headers[sessionHeader];
     let bound: Upstream | undefined;
@@ -207,7 +211,7 @@ export class ProxyServer {
       req,
       res,
       request,
-      pool.calls.read(request, req.headers, undefined, messages),
+      pool.calls.read(request, req.headers, preRead),
       bound,
       pool.rewrite,
     );
